@@ -1,0 +1,176 @@
+//! Cooperative cancellation: checking the current job, yielding, and the
+//! two ways to step outside cancellation (`non_cancellable`) or into it
+//! (`cancellable`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::context::{self, Polled, poll_in_frame};
+use crate::error::Result;
+
+/// `Err` with the cancellation if the current job is cancelled, without
+/// suspending: Kotlin's `ensureActive()`. Outside any scope, and inside
+/// [`non_cancellable`], always `Ok`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> scopes::Result<()> {
+/// scopes::coroutine_scope(|s| Box::pin(async move {
+///     let job = s.launch(async {
+///         loop {
+///             scopes::ensure_active()?; // a CPU loop that checks in
+///             scopes::yield_now().await?;
+///         }
+///     });
+///     job.cancel();
+///     Ok(())
+/// }))
+/// .await
+/// # }
+/// ```
+pub fn ensure_active() -> Result<()> {
+    match context::cancellation() {
+        Some(cancelled) => Err(cancelled),
+        None => Ok(()),
+    }
+}
+
+/// Whether the current job is still active (not cancelled): Kotlin's
+/// `isActive`. Outside any scope, and inside [`non_cancellable`], `true`.
+///
+/// ```
+/// assert!(scopes::is_active());
+/// ```
+pub fn is_active() -> bool {
+    context::cancellation().is_none()
+}
+
+/// Suspends once, letting every other child of the scope that is ready run
+/// first: Kotlin's `yield()`. Cancellation-aware: `Err` at once in a
+/// cancelled job.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> scopes::Result<()> {
+/// scopes::yield_now().await
+/// # }
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[must_use = "futures do nothing unless polled"]
+#[derive(Debug)]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(cancelled) = context::cancellation() {
+            return Poll::Ready(Err(cancelled));
+        }
+        if self.yielded {
+            return Poll::Ready(Ok(()));
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Runs `fut` to completion even in a cancelled job: Kotlin's
+/// `withContext(NonCancellable)`, for cleanup that must finish.
+/// Cancellation-aware calls inside it (`delay`, `yield_now`, ...) do not
+/// see the cancellation, and the job is not dropped while it is suspended
+/// here (R8).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use scopes::{coroutine_scope, delay, non_cancellable, Error};
+///
+/// let result: scopes::Result<()> = coroutine_scope(|s| Box::pin(async move {
+///     s.launch(async {
+///         if let Err(cancelled) = delay(Duration::from_secs(60)).await {
+///             non_cancellable(delay(Duration::from_secs(1))).await?; // flush
+///             return Err(cancelled);
+///         }
+///         Ok(())
+///     });
+///     s.launch(async { Err(Error::msg("fail")) });
+///     Ok(())
+/// }))
+/// .await;
+/// assert!(result.is_err());
+/// # }
+/// ```
+pub fn non_cancellable<F: Future>(fut: F) -> NonCancellable<F> {
+    NonCancellable { fut }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`non_cancellable`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct NonCancellable<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for NonCancellable<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let job = context::with_frame(|frame| frame.job.clone());
+        match poll_in_frame(job, true, self.project().fut, cx) {
+            Polled::Ready(output) => Poll::Ready(output),
+            Polled::Panicked(error) => error.resume_panic(),
+            Polled::Pending { .. } => {
+                context::mark_shielded();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Makes a foreign future cancellation-aware: when the current job is
+/// cancelled, `fut` is dropped and `Err` with the cancellation returned.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// let slept = scopes::cancellable(tokio::time::sleep(Duration::from_millis(5))).await?;
+/// assert_eq!(slept, ());
+/// # Ok(())
+/// # }
+/// ```
+pub fn cancellable<F: Future>(fut: F) -> Cancellable<F> {
+    Cancellable { fut }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`cancellable`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Cancellable<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for Cancellable<F> {
+    type Output = Result<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<F::Output>> {
+        if let Some(cancelled) = context::cancellation() {
+            return Poll::Ready(Err(cancelled));
+        }
+        self.project().fut.poll(cx).map(Ok)
+    }
+}

@@ -1,0 +1,244 @@
+//! [`Deferred`]: the handle of an `async` child, awaitable for its value.
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use crate::context;
+use crate::error::{Error, Result};
+use crate::handler::{self, Handler};
+use crate::job::{Job, Join, Outcome, debug_job};
+
+/// A handle to a child started with `async`: Kotlin's `Deferred<T>`.
+///
+/// `deferred.await` gives the child's `Result<T>`, starting a lazy child.
+/// It has everything [`Job`] has (`cancel`, `start`, `join`, `is_active`,
+/// ...). When `T: Clone` the handle is `Clone`, and every handle's `.await`
+/// gives the same outcome, in this child or in others.
+///
+/// Awaiting does not recover a failure in a `coroutine_scope`: the scope
+/// fails with the child's error even if the `Err` of `.await` is handled
+/// (R3). In a `supervisor_scope` the failure stays in the `Deferred`; one
+/// dropped without ever being awaited is reported to the exception handler
+/// so it is not lost.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{coroutine_scope, delay};
+///
+/// let sum = coroutine_scope(|s| Box::pin(async move {
+///     let a = s.r#async(async { delay(Duration::from_millis(10)).await?; Ok(1) });
+///     let b = s.r#async(async { delay(Duration::from_millis(20)).await?; Ok(2) });
+///     Ok(a.await? + b.await?)
+/// }))
+/// .await?;
+/// assert_eq!(sum, 3);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Deferred<'s, T> {
+    job: Job<'s>,
+    slot: Arc<Slot<T>>,
+}
+
+/// Where an `async` child leaves its value, shared by its handles.
+pub(crate) struct Slot<T> {
+    state: Mutex<SlotState<T>>,
+}
+
+struct SlotState<T> {
+    value: Option<T>,
+    handles: usize,
+    /// `T::clone`, known once a handle has been cloned (only possible when
+    /// `T: Clone`); the last handle to await takes the value instead.
+    cloner: Option<fn(&T) -> T>,
+    observed: bool,
+    /// A failure in a `supervisor_scope` nobody has awaited yet, with the
+    /// handler to report it to if nobody ever does.
+    unobserved: Option<(Error, Option<Handler>)>,
+}
+
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(SlotState {
+                value: None,
+                handles: 1,
+                cloner: None,
+                observed: false,
+                unobserved: None,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SlotState<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set(&self, value: T) {
+        self.lock().value = Some(value);
+    }
+}
+
+/// The type-erased side of a [`Slot`] its scope needs.
+pub(crate) trait FailureSink: Send + Sync {
+    /// The child failed in a `supervisor_scope`: report it unless a handle
+    /// awaits it.
+    fn supervised_failure(&self, error: &Error, handler: Option<Handler>);
+}
+
+impl<T: Send> FailureSink for Slot<T> {
+    fn supervised_failure(&self, error: &Error, handler: Option<Handler>) {
+        let mut state = self.lock();
+        if state.observed {
+            return;
+        }
+        if state.handles == 0 {
+            drop(state);
+            handler::report(handler.as_ref(), error);
+        } else {
+            state.unobserved = Some((error.clone(), handler));
+        }
+    }
+}
+
+impl<'s, T> Deferred<'s, T> {
+    pub(crate) fn new(job: Job<'s>, slot: Arc<Slot<T>>) -> Self {
+        Self { job, slot }
+    }
+
+    /// The child as a [`Job`].
+    pub fn job(&self) -> &Job<'s> {
+        &self.job
+    }
+
+    /// Cancels the child and its subtree; see [`Job::cancel`]. Its `.await`
+    /// then gives a cancellation error.
+    pub fn cancel(&self) {
+        self.job.cancel();
+    }
+
+    /// Starts a lazy child; see [`Job::start`].
+    pub fn start(&self) {
+        self.job.start();
+    }
+
+    /// Waits for the child to complete without taking its value; see
+    /// [`Job::join`].
+    pub fn join(&self) -> Join<'_> {
+        self.job.join()
+    }
+
+    /// See [`Job::is_active`].
+    pub fn is_active(&self) -> bool {
+        self.job.is_active()
+    }
+
+    /// See [`Job::is_cancelled`].
+    pub fn is_cancelled(&self) -> bool {
+        self.job.is_cancelled()
+    }
+
+    /// See [`Job::is_completed`].
+    pub fn is_completed(&self) -> bool {
+        self.job.is_completed()
+    }
+
+    /// See [`Job::name`].
+    pub fn name(&self) -> String {
+        self.job.name()
+    }
+
+    fn take_outcome(&self, outcome: Outcome) -> Result<T> {
+        let mut state = self.slot.lock();
+        state.observed = true;
+        state.unobserved = None;
+        match outcome {
+            Outcome::Failed(e) | Outcome::Cancelled(e) => Err(e),
+            Outcome::Ok => {
+                let value = match (state.handles, state.cloner) {
+                    (1, _) | (_, None) => state.value.take(),
+                    (_, Some(clone)) => state.value.as_ref().map(clone),
+                };
+                value.ok_or_else(|| Error::msg("the value of this `Deferred` was already taken"))
+            }
+        }
+    }
+}
+
+impl<T: Clone> Clone for Deferred<'_, T> {
+    fn clone(&self) -> Self {
+        let mut state = self.slot.lock();
+        state.handles += 1;
+        state.cloner = Some(T::clone);
+        drop(state);
+        Self {
+            job: self.job.clone(),
+            slot: self.slot.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Deferred<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.slot.lock();
+        state.handles -= 1;
+        if state.handles == 0
+            && let Some((error, handler)) = state.unobserved.take()
+        {
+            drop(state);
+            handler::report(handler.as_ref(), &error);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Deferred<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_job(&self.job.core, "Deferred", f)
+    }
+}
+
+impl<'s, T> IntoFuture for Deferred<'s, T> {
+    type Output = Result<T>;
+    type IntoFuture = Await<'s, T>;
+
+    /// Waits for the child's outcome, starting it if it is lazy. An
+    /// outcome already there is returned even in a cancelled job; while
+    /// waiting, the caller's cancellation ends the wait with `Err`.
+    fn into_future(self) -> Await<'s, T> {
+        Await { deferred: self }
+    }
+}
+
+/// Future of `deferred.await`.
+///
+/// # Cancel safety
+///
+/// Dropping it drops the handle and does nothing to the child.
+#[must_use = "futures do nothing unless polled"]
+pub struct Await<'s, T> {
+    deferred: Deferred<'s, T>,
+}
+
+impl<T> Future for Await<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let deferred = &self.get_mut().deferred;
+        let core = &deferred.job.core;
+        core.start();
+        if let Some(outcome) = core.poll_outcome(cx.waker()) {
+            return Poll::Ready(deferred.take_outcome(outcome));
+        }
+        match context::cancellation() {
+            Some(cancelled) => Poll::Ready(Err(cancelled)),
+            None => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! The scope driver: the future of a scope, which polls its body and its
+//! children in place and applies Kotlin's rules to their outcomes.
+//!
+//! # How children are stored and polled
+//!
+//! A child is a boxed future plus its [`JobCore`] (which is also its waker),
+//! kept in a slab owned by the scope's future; nothing is spawned. Waking a
+//! child pushes its slab index on the scope's [`ReadyQueue`] (deduplicated
+//! by a flag) and wakes the scope's task, so a poll of the scope polls only
+//! the children that were woken, in the order they were woken, like
+//! `FuturesUnordered`. New children wait in the scope's start list behind a
+//! marker in the same queue, which gives R14's start order. A poll budget
+//! bounds the work done per poll of the scope so that an always-ready child
+//! cannot starve the other tasks of its tokio worker.
+//!
+//! The slab lives in [`run`], whose lifetime parameter `'s` outlives it:
+//! children are `Send + 's` and may borrow anything that outlives the scope,
+//! all in safe Rust.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use crate::context::{self, HandlerGuard, Polled, poll_in_job};
+use crate::debug;
+use crate::deferred::FailureSink;
+use crate::error::{Error, Result};
+use crate::handler::{self, Handler};
+use crate::job::{Host, JobCore, Name, Outcome};
+use crate::ready::{BODY, ReadyQueue, STARTED};
+use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
+
+/// Polls a scope may make before it yields to its tokio worker.
+const POLL_BUDGET: usize = 256;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Coroutine,
+    Supervisor,
+}
+
+/// The scope's future: builds the shared state, runs the body closure, then
+/// drives body and children to completion.
+pub(crate) async fn run<'s, 'env: 's, T, F>(kind: Kind, name: Name, body: F) -> Result<T>
+where
+    F: FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>>,
+{
+    let queue = ReadyQueue::new();
+    let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
+    job.place(BODY);
+    let shared = Arc::new(Shared {
+        queue,
+        job: job.clone(),
+        started: Mutex::new(VecDeque::new()),
+    });
+    let parent = context::cancellable_parent();
+    let registration = debug::register(&job, parent.as_ref(), &shared.queue);
+    let body = body(Scope::new(shared.clone()));
+    let mut driver = Driver {
+        kind,
+        body_waker: Waker::from(job.clone()),
+        job,
+        shared,
+        parent,
+        handler: context::current_handler(),
+        body: Some(body),
+        value: None,
+        slots: Vec::new(),
+        free: Vec::new(),
+        live: 0,
+        batch: VecDeque::new(),
+        failure: None,
+        suppressed: Vec::new(),
+        registration,
+    };
+    driver.shared.queue.push(BODY);
+    poll_fn(|cx| driver.poll(cx)).await
+}
+
+struct ChildSlot<'s> {
+    job: Arc<JobCore>,
+    waker: Waker,
+    fut: ChildFuture<'s>,
+    sink: Option<Arc<dyn FailureSink + 's>>,
+    polled: bool,
+}
+
+struct Driver<'s, T> {
+    kind: Kind,
+    /// The scope's own job: the body runs in it.
+    job: Arc<JobCore>,
+    body_waker: Waker,
+    shared: Arc<Shared<'s>>,
+    /// The job the scope was entered in, whose cancellation it follows.
+    parent: Option<Arc<JobCore>>,
+    handler: Option<Handler>,
+    body: Option<BoxFuture<'s, Result<T>>>,
+    value: Option<T>,
+    slots: Vec<Option<ChildSlot<'s>>>,
+    free: Vec<usize>,
+    live: usize,
+    /// Queue entries taken but not yet handled (the budget ran out).
+    batch: VecDeque<usize>,
+    /// The first failure (R2, R6) and those that came while cancelling.
+    failure: Option<Error>,
+    suppressed: Vec<Error>,
+    registration: debug::Registration,
+}
+
+impl<T> Driver<'_, T> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let _handler = HandlerGuard::enter(self.handler.clone());
+        self.follow_parent();
+        let mut budget = POLL_BUDGET;
+        loop {
+            self.shared.queue.begin_drain(cx.waker());
+            self.shared.queue.take_into(&mut self.batch);
+            while let Some(entry) = self.batch.pop_front() {
+                if budget == 0 {
+                    self.batch.push_front(entry);
+                    self.shared.queue.end_drain();
+                    cx.waker().wake_by_ref();
+                    context::mark_shielded();
+                    return Poll::Pending;
+                }
+                budget -= 1;
+                match entry {
+                    BODY => self.poll_body(),
+                    STARTED => self.adopt(),
+                    idx => self.poll_child(idx),
+                }
+            }
+            if !self.shared.queue.end_drain() {
+                break;
+            }
+        }
+        if self.body.is_none() && self.live == 0 && self.no_child_waiting() {
+            return Poll::Ready(self.finish());
+        }
+        // A nested scope that is pending must not be cut short by its
+        // parent's cancellation: its own body and children meet R7 here.
+        context::mark_shielded();
+        Poll::Pending
+    }
+
+    fn no_child_waiting(&self) -> bool {
+        self.shared
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Cancels the scope when the job it was entered in is cancelled (R7).
+    fn follow_parent(&mut self) {
+        if let Some(parent) = &self.parent
+            && parent.is_cancelled()
+            && !self.job.is_cancelled()
+        {
+            let cause = parent.cancellation_error();
+            self.cancel_scope(&cause);
+        }
+    }
+
+    fn poll_body(&mut self) {
+        self.job.unqueue();
+        let Some(body) = self.body.as_mut() else {
+            return;
+        };
+        let was_cancelled = self.job.is_cancelled();
+        let mut cx = Context::from_waker(&self.body_waker);
+        let result = match poll_in_job(&self.job, body.as_mut(), &mut cx) {
+            Polled::Ready(result) => result,
+            Polled::Panicked(error) => Err(error),
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                Err(self.job.cancellation_error())
+            }
+            Polled::Pending { .. } => return,
+        };
+        let dropped = drop_caught(self.body.take());
+        self.body_completed(result);
+        if let Some(panic) = dropped {
+            self.fail(panic);
+        }
+    }
+
+    fn body_completed(&mut self, result: Result<T>) {
+        self.job.set_completing();
+        match result {
+            Ok(value) => self.value = Some(value),
+            Err(e) if e.is_cancellation() => self.cancel_scope(&e),
+            Err(e) => self.fail(e),
+        }
+        self.cancel_unstarted();
+    }
+
+    /// R11: lazy children never started by the time the body returns are
+    /// cancelled, so that they cannot hang the scope.
+    fn cancel_unstarted(&mut self) {
+        for slot in self.slots.iter().flatten() {
+            if !slot.job.is_started() {
+                slot.job.cancel(None);
+            }
+        }
+    }
+
+    /// Takes the next started child into the slab and runs it for the first
+    /// time (or, if it is lazy, waits for it to be started).
+    fn adopt(&mut self) {
+        let next = self
+            .shared
+            .started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front();
+        let Some(NewChild { job, fut, sink }) = next else {
+            return;
+        };
+        let idx = match self.free.pop() {
+            Some(idx) => idx,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        job.place(idx);
+        self.registration.insert(idx, &job);
+        if self.job.is_cancelled() {
+            job.cancel(Some(&self.job.cancellation_error()));
+        } else if self.body.is_none() && !job.is_started() {
+            job.cancel(None);
+        }
+        self.slots[idx] = Some(ChildSlot {
+            waker: Waker::from(job.clone()),
+            job,
+            fut,
+            sink,
+            polled: false,
+        });
+        self.live += 1;
+        self.poll_child(idx);
+    }
+
+    fn poll_child(&mut self, idx: usize) {
+        let Some(Some(slot)) = self.slots.get_mut(idx) else {
+            return; // a late wake of a child that has completed
+        };
+        slot.job.unqueue();
+        let was_cancelled = slot.job.is_cancelled();
+        if was_cancelled && !slot.polled {
+            // Cancelled before it first ran: it never runs (R7).
+            let cancelled = slot.job.cancellation_error();
+            return self.complete(idx, Err(cancelled));
+        }
+        if !slot.job.is_started() {
+            return; // lazy and not started yet
+        }
+        slot.polled = true;
+        let mut cx = Context::from_waker(&slot.waker);
+        let result = match poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx) {
+            Polled::Ready(result) => result,
+            Polled::Panicked(error) => Err(error),
+            // Resumed once after its cancellation and still suspended
+            // outside `non_cancellable`: drop it (R7).
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                Err(slot.job.cancellation_error())
+            }
+            Polled::Pending { .. } => return,
+        };
+        self.complete(idx, result);
+    }
+
+    fn complete(&mut self, idx: usize, result: Result<()>) {
+        let Some(slot) = self.slots[idx].take() else {
+            return;
+        };
+        self.free.push(idx);
+        self.live -= 1;
+        self.registration.remove(idx);
+        let ChildSlot { job, fut, sink, .. } = slot;
+        let dropped = drop_caught(Some(fut));
+        let outcome = match (result, dropped) {
+            (Ok(()), Some(panic)) => Outcome::Failed(panic),
+            (Ok(()), None) => Outcome::Ok,
+            (Err(e), _) if e.is_cancellation() => Outcome::Cancelled(e),
+            (Err(e), dropped) => Outcome::Failed(e.with_suppressed(dropped.into_iter().collect())),
+        };
+        let outcome = match outcome {
+            Outcome::Failed(e) => Outcome::Failed(e.with_origin(&job.name)),
+            other => other,
+        };
+        if let Outcome::Failed(error) = job.complete(outcome) {
+            self.child_failed(error, sink);
+        }
+    }
+
+    fn child_failed(&mut self, error: Error, sink: Option<Arc<dyn FailureSink + '_>>) {
+        match (self.kind, sink) {
+            (Kind::Coroutine, _) => self.fail(error),
+            (Kind::Supervisor, Some(sink)) => sink.supervised_failure(&error, self.handler.clone()),
+            (Kind::Supervisor, None) => handler::report(self.handler.as_ref(), &error),
+        }
+    }
+
+    /// Records a failure of the scope: the first one cancels everything
+    /// (R2, R5); later ones are suppressed by it (R6).
+    fn fail(&mut self, error: Error) {
+        match &self.failure {
+            None => {
+                let cause = Error::cancelled_by(&error);
+                self.failure = Some(error);
+                self.cancel_scope(&cause);
+            }
+            Some(first) if !first.same_failure(&error) => self.suppressed.push(error),
+            Some(_) => {}
+        }
+    }
+
+    /// Cancels the body and every child; each is resumed once (R7).
+    fn cancel_scope(&mut self, cause: &Error) {
+        if !self.job.cancel(Some(cause)) {
+            return;
+        }
+        for slot in self.slots.iter().flatten() {
+            slot.job.cancel(Some(cause));
+        }
+    }
+
+    fn finish(&mut self) -> Result<T> {
+        self.job.complete(Outcome::Ok);
+        if let Some(failure) = self.failure.take() {
+            return Err(failure.with_suppressed(std::mem::take(&mut self.suppressed)));
+        }
+        if self.job.is_cancelled() {
+            return Err(self.job.cancellation_error());
+        }
+        self.value.take().ok_or_else(Error::cancelled)
+    }
+}
+
+impl<T> Drop for Driver<'_, T> {
+    /// R10: the scope's future was dropped; drop the body and every child
+    /// now. Jobs are completed as cancelled so that nobody waits on them and
+    /// no waker cycle keeps them alive.
+    fn drop(&mut self) {
+        drop_caught(self.body.take());
+        let started = std::mem::take(
+            &mut *self
+                .shared
+                .started
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let waiting = started.into_iter().map(|new| (new.job, new.fut));
+        let placed = self
+            .slots
+            .drain(..)
+            .flatten()
+            .map(|slot| (slot.job, slot.fut));
+        for (job, fut) in placed.collect::<Vec<_>>().into_iter().chain(waiting) {
+            drop_caught(Some(fut));
+            job.complete(Outcome::Cancelled(Error::cancelled()));
+        }
+        self.job.complete(Outcome::Cancelled(Error::cancelled()));
+    }
+}
+
+/// Drops a future, catching a panic of a `Drop` impl inside it: a panic
+/// while a child is torn down is a failure like any other, not an abort.
+fn drop_caught<F>(fut: Option<F>) -> Option<Error> {
+    catch_unwind(AssertUnwindSafe(move || drop(fut)))
+        .err()
+        .map(Error::panic)
+}

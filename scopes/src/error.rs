@@ -1,0 +1,399 @@
+//! The one error type of the crate: failures, cancellations, timeouts and
+//! panics, with the child they came from and the failures suppressed by them.
+
+use std::any::Any;
+use std::error::Error as StdError;
+use std::fmt::{self, Debug, Display};
+use std::sync::{Arc, Mutex};
+
+use crate::job::Name;
+
+/// `std::result::Result` with [`Error`] as the error type.
+///
+/// Every scope, child body and cancellation-aware primitive returns this, so
+/// `?` converts any `std::error::Error` into an [`Error`].
+///
+/// ```
+/// fn parse(s: &str) -> scopes::Result<u32> {
+///     Ok(s.parse::<u32>()?)
+/// }
+/// assert_eq!(parse("7").unwrap(), 7);
+/// assert!(parse("x").is_err());
+/// ```
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failure, a cancellation, a timeout or a caught panic.
+///
+/// `Error` is cheap to clone (one `Arc`) and `Send + Sync + 'static`, so the
+/// same failure can be returned by every handle of a [`Deferred`] and kept
+/// as the cause of a scope's failure at once.
+///
+/// # Formats
+///
+/// - `{}` shows the message: `boom`.
+/// - `{:#}` shows the message and its chain of sources on one line:
+///   `read config: file not found`.
+/// - `{:?}` shows the message, the child it came from, the chain and the
+///   suppressed errors, one per line.
+///
+/// # Kinds
+///
+/// A *cancellation* ([`is_cancellation`](Error::is_cancellation)) is how a
+/// cancelled job is resumed; it is not a failure and never fails a parent.
+/// A *timeout* ([`is_timeout`](Error::is_timeout)) is a failure, unlike in
+/// Kotlin. A *panic* ([`is_panic`](Error::is_panic)) is a failure whose
+/// payload can be re-raised with [`resume_panic`](Error::resume_panic).
+///
+/// # Examples
+///
+/// ```
+/// use scopes::Error;
+///
+/// let err = Error::msg("http 500");
+/// assert_eq!(err.to_string(), "http 500");
+/// assert!(!err.is_cancellation());
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+/// let err = Error::from(io);
+/// assert!(err.downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Shared by every `Error` derived from the same failure, so that a
+    /// failure seen twice (a child's error awaited and re-returned by the
+    /// body) is recognised as one.
+    kind: Arc<Kind>,
+    origin: Option<Name>,
+    suppressed: Vec<Error>,
+}
+
+enum Kind {
+    Message(String),
+    Source(Box<dyn StdError + Send + Sync>),
+    Cancelled { cause: Option<Error> },
+    Timeout(std::time::Duration),
+    Panic {
+        message: String,
+        payload: Mutex<Option<Box<dyn Any + Send>>>,
+    },
+}
+
+impl Error {
+    /// An error with a message.
+    ///
+    /// ```
+    /// let err = scopes::Error::msg(format!("status {}", 503));
+    /// assert_eq!(format!("{err}"), "status 503");
+    /// ```
+    pub fn msg(message: impl Display) -> Self {
+        Self::from_kind(Kind::Message(message.to_string()))
+    }
+
+    /// Wraps any `std::error::Error`; the same as `Error::from`.
+    ///
+    /// ```
+    /// let err = scopes::Error::new(std::fmt::Error);
+    /// assert!(err.downcast_ref::<std::fmt::Error>().is_some());
+    /// ```
+    pub fn new<E: StdError + Send + Sync + 'static>(error: E) -> Self {
+        Self::from_kind(Kind::Source(Box::new(error)))
+    }
+
+    /// A cancellation: what a cancelled job's suspending calls return.
+    ///
+    /// ```
+    /// assert!(scopes::Error::cancelled().is_cancellation());
+    /// ```
+    pub fn cancelled() -> Self {
+        Self::from_kind(Kind::Cancelled { cause: None })
+    }
+
+    pub(crate) fn cancelled_by(cause: &Error) -> Self {
+        let cause = (!cause.is_cancellation()).then(|| cause.clone());
+        Self::from_kind(Kind::Cancelled { cause })
+    }
+
+    pub(crate) fn timeout(after: std::time::Duration) -> Self {
+        Self::from_kind(Kind::Timeout(after))
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send>) -> Self {
+        let message = panic_message(payload.as_ref());
+        Self::from_kind(Kind::Panic {
+            message,
+            payload: Mutex::new(Some(payload)),
+        })
+    }
+
+    fn from_kind(kind: Kind) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind: Arc::new(kind),
+                origin: None,
+                suppressed: Vec::new(),
+            }),
+        }
+    }
+
+    /// True for a cancellation: the error a cancelled job's suspending calls
+    /// return. A cancellation is not a failure.
+    ///
+    /// ```
+    /// assert!(!scopes::Error::msg("x").is_cancellation());
+    /// ```
+    pub fn is_cancellation(&self) -> bool {
+        matches!(*self.inner.kind, Kind::Cancelled { .. })
+    }
+
+    /// True for the failure of [`with_timeout`](crate::with_timeout) when
+    /// its deadline passed.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let err = scopes::with_timeout(Duration::from_millis(10), async {
+    ///     scopes::delay(Duration::from_secs(1)).await
+    /// })
+    /// .await
+    /// .unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # }
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(*self.inner.kind, Kind::Timeout(_))
+    }
+
+    /// True for a panic caught at a child or scope boundary.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let err = scopes::coroutine_scope(|_s| Box::pin(async move {
+    ///     if true { panic!("bad state") }
+    ///     Ok(())
+    /// }))
+    /// .await
+    /// .unwrap_err();
+    /// assert!(err.is_panic());
+    /// assert_eq!(err.to_string(), "panicked: bad state");
+    /// # }
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(*self.inner.kind, Kind::Panic { .. })
+    }
+
+    /// The wrapped error, if it is an `E`.
+    ///
+    /// ```
+    /// let err = scopes::Error::from(std::fmt::Error);
+    /// assert!(err.downcast_ref::<std::fmt::Error>().is_some());
+    /// assert!(err.downcast_ref::<std::io::Error>().is_none());
+    /// ```
+    pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
+        match &*self.inner.kind {
+            Kind::Source(source) => source.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+
+    /// Failures that happened while the scope was already failing with this
+    /// one (SPEC R6). Cancellations are never suppressed: they are not
+    /// failures.
+    ///
+    /// ```
+    /// assert!(scopes::Error::msg("x").suppressed().is_empty());
+    /// ```
+    pub fn suppressed(&self) -> &[Error] {
+        &self.inner.suppressed
+    }
+
+    /// The name of the child this error came from: its `name` option, else
+    /// the `file:line:col` of its `launch`/`async`. `None` for an error that
+    /// did not leave a child.
+    ///
+    /// ```
+    /// assert!(scopes::Error::msg("x").child_name().is_none());
+    /// ```
+    pub fn child_name(&self) -> Option<String> {
+        self.inner.origin.as_ref().map(ToString::to_string)
+    }
+
+    /// Re-raises the panic this error was caught from, with its original
+    /// payload (the first time; later clones re-raise with the message).
+    /// Any other error is raised as a panic with its message.
+    ///
+    /// ```should_panic
+    /// scopes::Error::msg("fatal").resume_panic();
+    /// ```
+    pub fn resume_panic(self) -> ! {
+        if let Kind::Panic { message, payload } = &*self.inner.kind {
+            let taken = payload.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match taken {
+                Some(payload) => std::panic::resume_unwind(payload),
+                None => std::panic::panic_any(message.clone()),
+            }
+        }
+        std::panic::panic_any(self.to_string())
+    }
+
+    /// The same failure, remembering the child it came from; an origin set
+    /// further down the tree is kept.
+    pub(crate) fn with_origin(self, name: &Name) -> Self {
+        if self.inner.origin.is_some() {
+            return self;
+        }
+        self.rebuild(Some(name.clone()), self.inner.suppressed.clone())
+    }
+
+    pub(crate) fn with_suppressed(self, mut more: Vec<Error>) -> Self {
+        if more.is_empty() {
+            return self;
+        }
+        let mut suppressed = self.inner.suppressed.clone();
+        suppressed.append(&mut more);
+        self.rebuild(self.inner.origin.clone(), suppressed)
+    }
+
+    fn rebuild(&self, origin: Option<Name>, suppressed: Vec<Error>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                kind: self.inner.kind.clone(),
+                origin,
+                suppressed,
+            }),
+        }
+    }
+
+    /// Whether both are the same failure (one was derived from the other).
+    pub(crate) fn same_failure(&self, other: &Error) -> bool {
+        Arc::ptr_eq(&self.inner.kind, &other.inner.kind)
+    }
+
+    fn source_chain(&self) -> Option<&(dyn StdError + 'static)> {
+        match &*self.inner.kind {
+            Kind::Source(source) => source.source(),
+            _ => None,
+        }
+    }
+
+    fn cause(&self) -> Option<&Error> {
+        match &*self.inner.kind {
+            Kind::Cancelled { cause } => cause.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+impl Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &*self.inner.kind {
+            Kind::Message(message) => f.write_str(message)?,
+            Kind::Source(source) => Display::fmt(source, f)?,
+            Kind::Cancelled { .. } => f.write_str("job was cancelled")?,
+            Kind::Timeout(after) => write!(f, "timed out after {after:?}")?,
+            Kind::Panic { message, .. } => write!(f, "panicked: {message}")?,
+        }
+        if f.alternate() {
+            if let Some(cause) = self.cause() {
+                write!(f, ": {cause:#}")?;
+            }
+            let mut source = self.source_chain();
+            while let Some(s) = source {
+                write!(f, ": {s}")?;
+                source = s.source();
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        if let Some(origin) = &self.inner.origin {
+            write!(f, "\n  in child `{origin}`")?;
+        }
+        if let Some(cause) = self.cause() {
+            write!(f, "\n  caused by: {cause}")?;
+        }
+        let mut source = self.source_chain();
+        while let Some(s) = source {
+            write!(f, "\n  caused by: {s}")?;
+            source = s.source();
+        }
+        for suppressed in &self.inner.suppressed {
+            write!(f, "\n  suppressed: {suppressed}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: StdError + Send + Sync + 'static> From<E> for Error {
+    fn from(error: E) -> Self {
+        Self::new(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("read config")
+        }
+    }
+    impl StdError for Outer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn formats_are_message_chain_and_debug() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "file not found");
+        let err = Error::from(Outer(io));
+        assert_eq!(format!("{err}"), "read config");
+        assert_eq!(format!("{err:#}"), "read config: file not found");
+        let with = err.clone().with_suppressed(vec![Error::msg("cleanup failed")]);
+        assert_eq!(
+            format!("{with:?}"),
+            "read config\n  caused by: file not found\n  suppressed: cleanup failed"
+        );
+        assert!(with.same_failure(&err));
+        assert!(!with.same_failure(&Error::msg("read config")));
+    }
+
+    #[test]
+    fn resume_panic_reraises_the_payload_once() {
+        let err = Error::panic(Box::new(7_u32));
+        let again = err.clone();
+        let caught = std::panic::catch_unwind(move || err.resume_panic()).unwrap_err();
+        assert_eq!(caught.downcast_ref::<u32>(), Some(&7));
+        let caught = std::panic::catch_unwind(move || again.resume_panic()).unwrap_err();
+        assert_eq!(caught.downcast_ref::<String>().unwrap(), "Box<dyn Any>");
+    }
+
+    #[test]
+    fn error_is_send_sync_clone_static() {
+        fn assert<T: Send + Sync + Clone + 'static>() {}
+        assert::<Error>();
+    }
+}

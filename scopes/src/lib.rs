@@ -1,0 +1,107 @@
+//! Kotlin's structured concurrency for async Rust on tokio.
+//!
+//! A *scope* runs a body and the children it starts, and returns only when
+//! all of them have completed: nothing started in a scope outlives it, no
+//! failure is lost, and cancelling a job cancels its whole subtree.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! use std::time::Duration;
+//! use scopes::{coroutine_scope, delay, Error};
+//!
+//! let result = coroutine_scope(|s| Box::pin(async move {
+//!     let color = s.r#async(async { delay(Duration::from_secs(60)).await?; Ok("purple") });
+//!     let height = s.r#async(async {
+//!         delay(Duration::from_millis(100)).await?;
+//!         Err::<f64, _>(Error::msg("http"))
+//!     });
+//!     Ok(format!("A {} box {:.1} inches tall", color.await?, height.await?))
+//! }))
+//! .await;
+//! // height failed after 100 ms: color was cancelled, the scope fails.
+//! assert_eq!(result.unwrap_err().to_string(), "http");
+//! # }
+//! ```
+//!
+//! # The model
+//!
+//! | Kotlin | scopes |
+//! |---|---|
+//! | `coroutineScope { }` | [`coroutine_scope`]`(\|s\| Box::pin(async move { }))` |
+//! | `supervisorScope { }` | [`supervisor_scope`] |
+//! | `launch { }` | [`Scope::launch`] → [`Job`] |
+//! | `async { }` / `await()` | [`Scope::async`](Scope::r#async) → [`Deferred`], `.await` |
+//! | `launch(start = LAZY)` | `s.child().start(Start::Lazy).launch(..)` |
+//! | `launch(Dispatchers.Default)` | `s.child().launch_parallel(..)` |
+//! | `delay`, `yield`, `ensureActive`, `isActive` | [`delay`], [`yield_now`], [`ensure_active`], [`is_active`] |
+//! | `withContext(NonCancellable)` | [`non_cancellable`] |
+//! | `withTimeout`, `withTimeoutOrNull` | [`with_timeout`], [`with_timeout_or_none`] |
+//! | `CoroutineExceptionHandler` | [`with_exception_handler`] |
+//! | `DebugProbes.dumpCoroutines()` | [`debug::dump`] |
+//!
+//! Every child body and scope evaluates to [`Result`]`<T>`: `Err` with a
+//! non-cancellation [`Error`], or a panic, is a *failure*; an error with
+//! [`Error::is_cancellation`] is how a cancelled job ends and is not a
+//! failure.
+//!
+//! # How children run
+//!
+//! Children are not tasks: a child is a boxed future polled in place by its
+//! scope's future, with a small job record that doubles as its waker (see
+//! the `driver` module's notes). So a child needs no `'static` bound — it
+//! may borrow anything that outlives the scope — and costs about one boxed
+//! future. Only `parallel` children are `tokio::spawn`ed (they must be
+//! `Send + 'static`); they are still children: waited for, cancelled with
+//! their scope and aborted if the scope's future is dropped.
+//!
+//! # Decisions where Kotlin and Rust differ
+//!
+//! - Cancellation is cooperative *and* bounded: a cancelled child is
+//!   resumed once, with `Err` from the cancellation-aware call it is
+//!   suspended in, so it can clean up; if it is still suspended after that
+//!   outside [`non_cancellable`] (say, on a foreign future), it is dropped.
+//!   A child can never hold its scope open by ignoring cancellation.
+//! - A timeout is a failure, not a cancellation (Kotlin silently treats an
+//!   escaping `TimeoutCancellationException` as cancellation).
+//! - A lazy child never started by the time the body returns is cancelled,
+//!   instead of hanging the scope.
+//! - A failed `Deferred` that is dropped without being awaited in a
+//!   `supervisor_scope` is reported to the exception handler.
+//! - `delay(Duration::ZERO)` returns at once, but checks cancellation first
+//!   (Kotlin's `delay(0)` does not check).
+//! - The scope driver, `with_timeout` and `parallel` children catch panics
+//!   and turn them into failures ([`Error::is_panic`]); the body of
+//!   [`non_cancellable`] does not catch them (they reach the child).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod cancel;
+mod context;
+pub mod debug;
+mod deferred;
+mod driver;
+mod error;
+mod handler;
+mod job;
+mod parallel;
+pub mod prelude;
+mod ready;
+mod scope;
+mod time;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use cancel::{
+    Cancellable, NonCancellable, YieldNow, cancellable, ensure_active, is_active, non_cancellable,
+    yield_now,
+};
+pub use deferred::{Await, Deferred};
+pub use error::{Error, Result};
+pub use handler::{WithExceptionHandler, with_exception_handler};
+pub use job::{Job, Join};
+pub use scope::{BoxFuture, ChildBuilder, Scope, Start, coroutine_scope, supervisor_scope};
+pub use scopes_macros::{coroutine_scope, supervised, supervisor_scope};
+pub use time::{Delay, WithTimeout, WithTimeoutOrNone, delay, with_timeout, with_timeout_or_none};

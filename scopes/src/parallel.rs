@@ -1,0 +1,112 @@
+//! `parallel` children: spawned on tokio's thread pool, still children.
+//!
+//! The scope polls a proxy in place; the proxy spawns the real work as a
+//! tokio task that runs as a job of its own, passes the proxy's
+//! cancellation on to it, and aborts it when dropped (R10).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use tokio::task::JoinHandle;
+
+use crate::context::{self, HandlerGuard, Polled, poll_in_job};
+use crate::error::{Error, Result};
+use crate::handler::Handler;
+use crate::job::{Host, JobCore, Name};
+use crate::scope::BoxFuture;
+
+/// The in-place side of a `parallel` child.
+pub(crate) fn child<T, F>(name: Name, fut: F) -> Proxy<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    Proxy {
+        remote: JobCore::new(name, Host::Task(AtomicWaker::new()), false),
+        work: Some(Box::pin(fut)),
+        handle: None,
+    }
+}
+
+pub(crate) struct Proxy<T: Send + 'static> {
+    remote: Arc<JobCore>,
+    work: Option<BoxFuture<'static, Result<T>>>,
+    handle: Option<AbortOnDrop<T>>,
+}
+
+struct AbortOnDrop<T>(JoinHandle<Result<T>>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T: Send + 'static> Future for Proxy<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        if let Some(cancelled) = context::cancellation() {
+            this.remote.cancel(Some(&cancelled));
+        }
+        if let Some(work) = this.work.take() {
+            let task = Remote {
+                job: this.remote.clone(),
+                work: Some(work),
+                handler: context::current_handler(),
+            };
+            this.handle = Some(AbortOnDrop(tokio::spawn(task)));
+        }
+        let Some(AbortOnDrop(handle)) = &mut this.handle else {
+            return Poll::Pending;
+        };
+        match Pin::new(handle).poll(cx) {
+            Poll::Ready(Ok(result)) => Poll::Ready(result),
+            Poll::Ready(Err(join)) if join.is_panic() => {
+                Poll::Ready(Err(Error::panic(join.into_panic())))
+            }
+            Poll::Ready(Err(_aborted)) => Poll::Ready(Err(Error::cancelled())),
+            Poll::Pending => {
+                // The task meets R7 on its own; the proxy must wait for it.
+                context::mark_shielded();
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The tokio task of a `parallel` child.
+struct Remote<T> {
+    job: Arc<JobCore>,
+    work: Option<BoxFuture<'static, Result<T>>>,
+    handler: Option<Handler>,
+}
+
+impl<T> Future for Remote<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        this.job.register_task(cx.waker());
+        let _handler = HandlerGuard::enter(this.handler.clone());
+        let Some(work) = &mut this.work else {
+            return Poll::Pending;
+        };
+        let was_cancelled = this.job.is_cancelled();
+        let result = match poll_in_job(&this.job, work.as_mut(), cx) {
+            Polled::Ready(Ok(_)) if this.job.is_cancelled() => Err(this.job.cancellation_error()),
+            Polled::Ready(result) => result,
+            Polled::Panicked(error) => Err(error),
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                Err(this.job.cancellation_error())
+            }
+            Polled::Pending { .. } => return Poll::Pending,
+        };
+        this.work = None;
+        Poll::Ready(result)
+    }
+}

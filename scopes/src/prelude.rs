@@ -1,0 +1,13 @@
+//! `use scopes::prelude::*;` brings the macros, the primitives, `Error`,
+//! `Result`, `Job` and `Deferred`.
+//!
+//! ```
+//! use scopes::prelude::*;
+//! # fn main() { let _: Result<()> = Ok(()); }
+//! ```
+
+pub use crate::{
+    Deferred, Error, Job, Result, Scope, Start, cancellable, delay, ensure_active, is_active,
+    non_cancellable, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
+};
+pub use scopes_macros::{coroutine_scope, supervised, supervisor_scope};

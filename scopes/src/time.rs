@@ -1,0 +1,262 @@
+//! Time: `delay` and timeouts, all on tokio's clock so that tests run with
+//! paused time (R12).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Sleep;
+
+use crate::context::{self, Polled, poll_in_job};
+use crate::error::{Error, Result};
+use crate::job::{Host, JobCore, Name};
+
+/// Suspends for `duration`: Kotlin's `delay`. Cancellation-aware: a
+/// cancelled job is resumed from it with `Err` (and a call made in an
+/// already cancelled job returns `Err` at once). A zero duration returns at
+/// once; `Duration::MAX` sleeps until cancelled.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// let start = tokio::time::Instant::now();
+/// scopes::delay(Duration::from_millis(250)).await?;
+/// assert_eq!(start.elapsed(), Duration::from_millis(250));
+/// # Ok(())
+/// # }
+/// ```
+pub fn delay(duration: Duration) -> Delay {
+    Delay {
+        sleep: (!duration.is_zero()).then(|| tokio::time::sleep(duration)),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`delay`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Delay {
+        #[pin]
+        sleep: Option<Sleep>,
+    }
+}
+
+impl Future for Delay {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(cancelled) = context::cancellation() {
+            return Poll::Ready(Err(cancelled));
+        }
+        match self.project().sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx).map(Ok),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+}
+
+/// Runs `fut` for at most `duration`: Kotlin's `withTimeout`, except that
+/// the timeout is a failure (`Err(e)` with `e.is_timeout()`), never mistaken
+/// for a cancellation (R9).
+///
+/// When the deadline passes, the work is cancelled (resumed once with a
+/// cancellation, dropped if it stays suspended outside `non_cancellable`)
+/// and the timeout wins even if the work then returns a value. A real
+/// failure raised during that cleanup wins over the timeout. A zero
+/// duration times out at once without running the work.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use scopes::{delay, with_timeout};
+///
+/// let fast = with_timeout(Duration::from_secs(1), async {
+///     delay(Duration::from_millis(10)).await?;
+///     Ok::<_, scopes::Error>("done")
+/// });
+/// assert_eq!(fast.await.unwrap(), "done");
+///
+/// let slow = with_timeout(Duration::from_secs(1), async {
+///     delay(Duration::from_secs(5)).await?;
+///     Ok::<_, scopes::Error>("done")
+/// });
+/// assert!(slow.await.unwrap_err().is_timeout());
+/// # }
+/// ```
+pub fn with_timeout<T, E, F>(duration: Duration, fut: F) -> WithTimeout<F>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: Into<Error>,
+{
+    WithTimeout {
+        deadline: Deadline::new(duration, fut),
+    }
+}
+
+/// Like [`with_timeout`], but its own deadline gives `Ok(None)`: Kotlin's
+/// `withTimeoutOrNull`. The timeout of an inner `with_timeout` is a failure
+/// and propagates.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// let none = scopes::with_timeout_or_none(Duration::from_millis(5), async {
+///     scopes::delay(Duration::from_secs(1)).await
+/// })
+/// .await?;
+/// assert_eq!(none, None);
+/// # Ok(())
+/// # }
+/// ```
+pub fn with_timeout_or_none<T, E, F>(duration: Duration, fut: F) -> WithTimeoutOrNone<F>
+where
+    F: Future<Output = std::result::Result<T, E>>,
+    E: Into<Error>,
+{
+    WithTimeoutOrNone {
+        deadline: Deadline::new(duration, fut),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`with_timeout`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WithTimeout<F> {
+        #[pin]
+        deadline: Deadline<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`with_timeout_or_none`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct WithTimeoutOrNone<F> {
+        #[pin]
+        deadline: Deadline<F>,
+    }
+}
+
+impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Future for WithTimeout<F> {
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let duration = self.deadline.duration;
+        self.project().deadline.poll(cx).map(|ended| match ended {
+            Ended::Done(result) => result,
+            Ended::TimedOut => Err(Error::timeout(duration)),
+        })
+    }
+}
+
+impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Future
+    for WithTimeoutOrNone<F>
+{
+    type Output = Result<Option<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
+        self.project().deadline.poll(cx).map(|ended| match ended {
+            Ended::Done(result) => result.map(Some),
+            Ended::TimedOut => Ok(None),
+        })
+    }
+}
+
+enum Ended<T> {
+    Done(Result<T>),
+    TimedOut,
+}
+
+pin_project_lite::pin_project! {
+    /// The work of a timeout runs as a job of its own, child of the caller's
+    /// job, which the deadline cancels (Kotlin's `TimeoutCoroutine`).
+    struct Deadline<F> {
+        #[pin]
+        fut: Option<F>,
+        #[pin]
+        sleep: Option<Sleep>,
+        job: Option<Arc<JobCore>>,
+        parent: Option<Arc<JobCore>>,
+        duration: Duration,
+        timed_out: bool,
+    }
+}
+
+impl<F> Deadline<F> {
+    fn new(duration: Duration, fut: F) -> Self {
+        Self {
+            fut: Some(fut),
+            sleep: None,
+            job: None,
+            parent: None,
+            duration,
+            timed_out: false,
+        }
+    }
+}
+
+impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<F> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended<T>> {
+        let mut this = self.project();
+        if this.fut.is_none() {
+            return Poll::Pending; // polled after completion
+        }
+        let job = match this.job {
+            Some(job) => job.clone(),
+            None => {
+                if let Some(cancelled) = context::cancellation() {
+                    this.fut.set(None);
+                    return Poll::Ready(Ended::Done(Err(cancelled)));
+                }
+                if this.duration.is_zero() {
+                    this.fut.set(None);
+                    return Poll::Ready(Ended::TimedOut);
+                }
+                this.sleep.set(Some(tokio::time::sleep(*this.duration)));
+                *this.parent = context::cancellable_parent();
+                let job = JobCore::new(Name::Static("with_timeout"), Host::Inline, false);
+                *this.job = Some(job.clone());
+                job
+            }
+        };
+        if !*this.timed_out
+            && let Some(sleep) = this.sleep.as_mut().as_pin_mut()
+            && sleep.poll(cx).is_ready()
+        {
+            *this.timed_out = true;
+            job.cancel(Some(&Error::cancelled_by(&Error::timeout(*this.duration))));
+        }
+        if let Some(parent) = this.parent
+            && parent.is_cancelled()
+        {
+            job.cancel(Some(&parent.cancellation_error()));
+        }
+        let was_cancelled = job.is_cancelled();
+        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            return Poll::Pending;
+        };
+        let result = match poll_in_job(&job, fut, cx) {
+            Polled::Ready(result) => result.map_err(Into::into),
+            Polled::Panicked(error) => Err(error),
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                Err(job.cancellation_error())
+            }
+            Polled::Pending { shielded } => {
+                if shielded {
+                    context::mark_shielded();
+                }
+                return Poll::Pending;
+            }
+        };
+        this.fut.set(None);
+        Poll::Ready(match result {
+            Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
+            _ if *this.timed_out => Ended::TimedOut,
+            _ if job.is_cancelled() => Ended::Done(Err(job.cancellation_error())),
+            result => Ended::Done(result),
+        })
+    }
+}
