@@ -1,6 +1,8 @@
 //! Support shared by the workspace's integration tests, examples and
 //! benchmarks (the `scopes` crate itself lives in `scopes/`).
 
+pub mod seeds;
+
 use std::sync::{Arc, Mutex};
 
 /// An ordered log of side effects that children can append to from any

@@ -95,7 +95,9 @@ pub(crate) enum Polled<T> {
     Ready(T),
     Panicked(Error),
     /// `shielded`: pending inside a section that must not be cut short.
-    Pending { shielded: bool },
+    Pending {
+        shielded: bool,
+    },
 }
 
 /// Polls `fut` as the code of `job`: with `job` as the current job, catching

@@ -90,10 +90,7 @@ impl Drop for Registration {
 /// # }
 /// ```
 pub fn dump() -> String {
-    let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY)
-        .values()
-        .filter_map(Weak::upgrade)
-        .collect();
+    let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
     let mut by_parent: BTreeMap<Option<u64>, Vec<&Arc<ScopeEntry>>> = BTreeMap::new();
     let known: std::collections::BTreeSet<u64> = scopes
         .iter()
@@ -138,5 +135,12 @@ fn write_job(out: &mut String, job: &JobCore, depth: usize) {
     } else {
         "active"
     };
-    let _ = writeln!(out, "{:indent$}{} #{} [{state}]", "", job.name, job.id, indent = depth * 2);
+    let _ = writeln!(
+        out,
+        "{:indent$}{} #{} [{state}]",
+        "",
+        job.name,
+        job.id,
+        indent = depth * 2
+    );
 }

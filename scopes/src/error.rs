@@ -74,7 +74,9 @@ struct Inner {
 enum Kind {
     Message(String),
     Source(Box<dyn StdError + Send + Sync>),
-    Cancelled { cause: Option<Error> },
+    Cancelled {
+        cause: Option<Error>,
+    },
     Timeout(std::time::Duration),
     Panic {
         message: String,
@@ -372,7 +374,9 @@ mod tests {
         let err = Error::from(Outer(io));
         assert_eq!(format!("{err}"), "read config");
         assert_eq!(format!("{err:#}"), "read config: file not found");
-        let with = err.clone().with_suppressed(vec![Error::msg("cleanup failed")]);
+        let with = err
+            .clone()
+            .with_suppressed(vec![Error::msg("cleanup failed")]);
         assert_eq!(
             format!("{with:?}"),
             "read config\n  caused by: file not found\n  suppressed: cleanup failed"

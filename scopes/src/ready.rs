@@ -53,7 +53,11 @@ impl ReadyQueue {
     /// Ends a drain; true if entries arrived meanwhile (drain again).
     pub(crate) fn end_drain(&self) -> bool {
         self.draining.store(false, Ordering::SeqCst);
-        !self.queue.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+        !self
+            .queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// Moves every queued entry to `out`, oldest first.

@@ -147,14 +147,14 @@ where
 pub struct Scope<'s, 'env: 's> {
     pub(crate) shared: Arc<Shared<'s>>,
     /// Invariant in both: a handle can be neither stretched nor shrunk.
-    _lifetimes: PhantomData<(fn(&'s ()) -> &'s (), fn(&'env ()) -> &'env ())>,
+    _lifetimes: (Invariant<'s>, Invariant<'env>),
 }
 
 impl Clone for Scope<'_, '_> {
     fn clone(&self) -> Self {
         Self {
             shared: self.shared.clone(),
-            _lifetimes: PhantomData,
+            _lifetimes: (PhantomData, PhantomData),
         }
     }
 }
@@ -167,6 +167,9 @@ impl std::fmt::Debug for Scope<'_, '_> {
             .finish()
     }
 }
+
+/// Makes a type invariant in `'a`.
+type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 
 /// The part of a scope its handles share: where new children wait until the
 /// scope adopts them.
@@ -189,7 +192,7 @@ impl<'s, 'env> Scope<'s, 'env> {
     pub(crate) fn new(shared: Arc<Shared<'s>>) -> Self {
         Self {
             shared,
-            _lifetimes: PhantomData,
+            _lifetimes: (PhantomData, PhantomData),
         }
     }
 

@@ -1,0 +1,70 @@
+//! The seed scenarios S1–S6 (SPEC §4): outcome, side effects and exact
+//! virtual time of each.
+
+use std::time::Duration;
+
+use scopes_workspace::{Log, seeds};
+use tokio::time::Instant;
+
+async fn run(id: &str) -> (scopes::Result<String>, Vec<String>, Duration) {
+    let log = Log::default();
+    let start = Instant::now();
+    let result = seeds::run(id, &log).await;
+    (result, log.take(), start.elapsed())
+}
+
+#[tokio::test(start_paused = true)]
+async fn s1_coroutine_scope_fails_fast() {
+    let (result, log, took) = run("S1").await;
+    let err = result.unwrap_err();
+    assert_eq!(err.to_string(), "A failed");
+    assert_eq!(err.child_name().as_deref(), Some("A"));
+    assert!(log.is_empty(), "B must never print: {log:?}");
+    assert_eq!(took, Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn s2_supervisor_scope_isolates_failure() {
+    let (result, log, took) = run("S2").await;
+    assert_eq!(result.unwrap(), "done");
+    assert_eq!(log, ["handler: A failed", "B done"]);
+    assert_eq!(took, Duration::from_millis(1000));
+}
+
+#[tokio::test(start_paused = true)]
+async fn s3_await_order_does_not_hide_failure() {
+    let (result, log, took) = run("S3").await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "http error while fetching height"
+    );
+    assert!(log.is_empty());
+    assert_eq!(took, Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn s4_supervisor_body_failure_cancels_color() {
+    let (result, _, took) = run("S4").await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "http error while fetching height"
+    );
+    assert_eq!(took, Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn s5_supervisor_catch_recovers() {
+    let (result, _, took) = run("S5").await;
+    assert_eq!(result.unwrap(), "there was an error");
+    assert_eq!(took, Duration::from_secs(60));
+}
+
+#[tokio::test(start_paused = true)]
+async fn s6_non_cancellable_cleanup_runs_before_failure() {
+    let (result, log, took) = run("S6").await;
+    let err = result.unwrap_err();
+    assert_eq!(err.to_string(), "http error while fetching height");
+    assert!(err.suppressed().is_empty());
+    assert_eq!(log, ["color got cancelled"]);
+    assert_eq!(took, Duration::from_millis(2100));
+}
