@@ -31,6 +31,7 @@ use crate::handler::{self, Handler};
 use crate::job::{Host, JobCore, Name, Outcome};
 use crate::ready::{BODY, ReadyQueue, STARTED};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
+use crate::trace::Span;
 
 /// Polls a scope may make before it yields to its tokio worker.
 const POLL_BUDGET: usize = 256;
@@ -57,6 +58,7 @@ where
     });
     let parent = context::cancellable_parent();
     let registration = debug::register(&job, parent.as_ref(), &shared.queue);
+    let span = Span::scope(&job);
     let body = body(Scope::new(shared.clone()));
     let mut driver = Driver {
         kind,
@@ -76,11 +78,16 @@ where
         registration,
     };
     driver.shared.queue.push(BODY);
-    poll_fn(|cx| driver.poll(cx)).await
+    poll_fn(|cx| {
+        let _entered = span.enter();
+        driver.poll(cx)
+    })
+    .await
 }
 
 struct ChildSlot<'s> {
     job: Arc<JobCore>,
+    span: Span,
     waker: Waker,
     fut: ChildFuture<'s>,
     sink: Option<Arc<dyn FailureSink + 's>>,
@@ -234,6 +241,7 @@ impl<T> Driver<'_, T> {
         }
         self.slots[idx] = Some(ChildSlot {
             waker: Waker::from(job.clone()),
+            span: Span::child(&job),
             job,
             fut,
             sink,
@@ -259,7 +267,11 @@ impl<T> Driver<'_, T> {
         }
         slot.polled = true;
         let mut cx = Context::from_waker(&slot.waker);
-        let result = match poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx) {
+        let polled = {
+            let _entered = slot.span.enter();
+            poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx)
+        };
+        let result = match polled {
             Polled::Ready(result) => result,
             Polled::Panicked(error) => Err(error),
             // Resumed once after its cancellation and still suspended
@@ -281,11 +293,15 @@ impl<T> Driver<'_, T> {
         self.registration.remove(idx);
         let ChildSlot { job, fut, sink, .. } = slot;
         let dropped = drop_caught(Some(fut));
+        // A panic while the child's future is dropped is a failure too.
         let outcome = match (result, dropped) {
-            (Ok(()), Some(panic)) => Outcome::Failed(panic),
+            (Err(e), Some(panic)) if !e.is_cancellation() => {
+                Outcome::Failed(e.with_suppressed(vec![panic]))
+            }
+            (_, Some(panic)) => Outcome::Failed(panic),
             (Ok(()), None) => Outcome::Ok,
-            (Err(e), _) if e.is_cancellation() => Outcome::Cancelled(e),
-            (Err(e), dropped) => Outcome::Failed(e.with_suppressed(dropped.into_iter().collect())),
+            (Err(e), None) if e.is_cancellation() => Outcome::Cancelled(e),
+            (Err(e), None) => Outcome::Failed(e),
         };
         let outcome = match outcome {
             Outcome::Failed(e) => Outcome::Failed(e.with_origin(&job.name)),

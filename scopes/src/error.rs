@@ -345,6 +345,12 @@ impl Debug for Error {
     }
 }
 
+// Like anyhow: an `Error` is immutable apart from the panic payload, which
+// is behind a mutex whose poisoning is ignored, so it can cross
+// `catch_unwind`.
+impl std::panic::UnwindSafe for Error {}
+impl std::panic::RefUnwindSafe for Error {}
+
 impl<E: StdError + Send + Sync + 'static> From<E> for Error {
     fn from(error: E) -> Self {
         Self::new(error)
@@ -397,7 +403,7 @@ mod tests {
 
     #[test]
     fn error_is_send_sync_clone_static() {
-        fn assert<T: Send + Sync + Clone + 'static>() {}
+        fn assert<T: Send + Sync + Clone + std::panic::UnwindSafe + 'static>() {}
         assert::<Error>();
     }
 }

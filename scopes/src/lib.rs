@@ -90,6 +90,7 @@ pub mod prelude;
 mod ready;
 mod scope;
 mod time;
+mod trace;
 
 #[doc(hidden)]
 pub mod __private;

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::job::{Host, JobCore, Name};
 use crate::scope::BoxFuture;
+use crate::trace::Span;
 
 /// The in-place side of a `parallel` child.
 pub(crate) fn child<T, F>(name: Name, fut: F) -> Proxy<T>
@@ -55,6 +56,7 @@ impl<T: Send + 'static> Future for Proxy<T> {
         }
         if let Some(work) = this.work.take() {
             let task = Remote {
+                span: Span::child(&this.remote),
                 job: this.remote.clone(),
                 work: Some(work),
                 handler: context::current_handler(),
@@ -81,6 +83,7 @@ impl<T: Send + 'static> Future for Proxy<T> {
 
 /// The tokio task of a `parallel` child.
 struct Remote<T> {
+    span: Span,
     job: Arc<JobCore>,
     work: Option<BoxFuture<'static, Result<T>>>,
     handler: Option<Handler>,
@@ -92,6 +95,7 @@ impl<T> Future for Remote<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = &mut *self;
         this.job.register_task(cx.waker());
+        let _span = this.span.enter();
         let _handler = HandlerGuard::enter(this.handler.clone());
         let Some(work) = &mut this.work else {
             return Poll::Pending;
