@@ -2,15 +2,18 @@
 //! `DebugProbes.dumpCoroutines()`.
 //!
 //! Each scope registers itself once in a process-wide table and keeps a
-//! list of its live children; that is the whole cost when nobody dumps (one
-//! insert and one remove per child, on a lock only its own scope takes).
+//! list of its live children. A child's start and end are first noted in a
+//! thread-local buffer (a push, no lock) and published under the scope's own
+//! lock once per poll of the scope; `dump` reads the published lists plus
+//! its own thread's buffer, so it is exact from inside a child too. That is
+//! the whole cost when nobody dumps.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::job::JobCore;
-use crate::ready::ReadyQueue;
 
 struct ScopeEntry {
     job: Arc<JobCore>,
@@ -30,11 +33,14 @@ pub(crate) struct Registration {
     entry: Arc<ScopeEntry>,
 }
 
-pub(crate) fn register(
-    job: &Arc<JobCore>,
-    parent: Option<&Arc<JobCore>>,
-    _queue: &Arc<ReadyQueue>,
-) -> Registration {
+type Change = (u64, usize, Option<Arc<JobCore>>);
+
+thread_local! {
+    /// Child starts and ends not yet published, by scope id.
+    static PENDING: RefCell<Vec<Change>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
         parent: parent.map(|p| p.id),
@@ -45,18 +51,51 @@ pub(crate) fn register(
 }
 
 impl Registration {
+    /// Notes a child placed at `idx`; published at the next flush.
     pub(crate) fn insert(&self, idx: usize, job: &Arc<JobCore>) {
+        let change = (self.entry.job.id, idx, Some(job.clone()));
+        PENDING.with(|pending| pending.borrow_mut().push(change));
+    }
+
+    /// Notes that the child at `idx` completed.
+    pub(crate) fn remove(&self, idx: usize) {
+        let change = (self.entry.job.id, idx, None);
+        PENDING.with(|pending| pending.borrow_mut().push(change));
+    }
+
+    /// Where this thread's notes stand as a poll of the scope begins.
+    pub(crate) fn mark(&self) -> usize {
+        PENDING.with(|pending| pending.borrow().len())
+    }
+
+    /// Publishes the notes taken since `mark`, as the poll ends. Notes of
+    /// enclosing scopes come before `mark`; nested scopes have published
+    /// theirs at the end of their own polls (any left by a nested scope that
+    /// panicked mid-poll are dropped here).
+    pub(crate) fn flush(&self, mark: usize) {
+        let changes: Vec<Change> = PENDING.with(|pending| {
+            let mut pending = pending.borrow_mut();
+            let mark = mark.min(pending.len());
+            pending.drain(mark..).collect()
+        });
+        if changes.is_empty() {
+            return;
+        }
         let mut children = lock(&self.entry.children);
+        let own = changes.into_iter().filter(|c| c.0 == self.entry.job.id);
+        apply(&mut children, own.map(|(_, idx, job)| (idx, job)));
+    }
+}
+
+fn apply(
+    children: &mut Vec<Option<Arc<JobCore>>>,
+    changes: impl Iterator<Item = (usize, Option<Arc<JobCore>>)>,
+) {
+    for (idx, job) in changes {
         if children.len() <= idx {
             children.resize(idx + 1, None);
         }
-        children[idx] = Some(job.clone());
-    }
-
-    pub(crate) fn remove(&self, idx: usize) {
-        if let Some(slot) = lock(&self.entry.children).get_mut(idx) {
-            *slot = None;
-        }
+        children[idx] = job;
     }
 }
 
@@ -91,35 +130,51 @@ impl Drop for Registration {
 /// ```
 pub fn dump() -> String {
     let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
-    let mut by_parent: BTreeMap<Option<u64>, Vec<&Arc<ScopeEntry>>> = BTreeMap::new();
-    let known: std::collections::BTreeSet<u64> = scopes
+    let pending: Vec<Change> = PENDING.with(|pending| pending.borrow().clone());
+    let views: Vec<ScopeView> = scopes
         .iter()
-        .flat_map(|s| {
-            let children: Vec<u64> = lock(&s.children).iter().flatten().map(|j| j.id).collect();
-            std::iter::once(s.job.id).chain(children)
+        .map(|scope| {
+            let mut children = lock(&scope.children).clone();
+            let own = pending.iter().filter(|c| c.0 == scope.job.id);
+            apply(&mut children, own.map(|(_, idx, job)| (*idx, job.clone())));
+            ScopeView {
+                job: scope.job.clone(),
+                parent: scope.parent,
+                children: children.into_iter().flatten().collect(),
+            }
         })
         .collect();
-    for scope in &scopes {
-        let parent = scope.parent.filter(|p| known.contains(p));
-        by_parent.entry(parent).or_default().push(scope);
+    let known: BTreeSet<u64> = views
+        .iter()
+        .flat_map(|v| std::iter::once(v.job.id).chain(v.children.iter().map(|j| j.id)))
+        .collect();
+    let mut by_parent: BTreeMap<Option<u64>, Vec<&ScopeView>> = BTreeMap::new();
+    for view in &views {
+        let parent = view.parent.filter(|p| known.contains(p));
+        by_parent.entry(parent).or_default().push(view);
     }
     let mut out = String::new();
     write_scopes(&mut out, &by_parent, None, 0);
     out
 }
 
+struct ScopeView {
+    job: Arc<JobCore>,
+    parent: Option<u64>,
+    children: Vec<Arc<JobCore>>,
+}
+
 fn write_scopes(
     out: &mut String,
-    by_parent: &BTreeMap<Option<u64>, Vec<&Arc<ScopeEntry>>>,
+    by_parent: &BTreeMap<Option<u64>, Vec<&ScopeView>>,
     parent: Option<u64>,
     depth: usize,
 ) {
     for scope in by_parent.get(&parent).into_iter().flatten() {
         write_job(out, &scope.job, depth);
         write_scopes(out, by_parent, Some(scope.job.id), depth + 1);
-        let children: Vec<Arc<JobCore>> = lock(&scope.children).iter().flatten().cloned().collect();
-        for child in children {
-            write_job(out, &child, depth + 1);
+        for child in &scope.children {
+            write_job(out, child, depth + 1);
             write_scopes(out, by_parent, Some(child.id), depth + 2);
         }
     }

@@ -29,7 +29,7 @@ use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
 use crate::job::{Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, ReadyQueue, STARTED};
+use crate::ready::{BODY, ReadyQueue};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::trace::Span;
 
@@ -57,7 +57,7 @@ where
         started: Mutex::new(VecDeque::new()),
     });
     let parent = context::cancellable_parent();
-    let registration = debug::register(&job, parent.as_ref(), &shared.queue);
+    let registration = debug::register(&job, parent.as_ref());
     let span = Span::scope(&job);
     let body = body(Scope::new(shared.clone()));
     let mut driver = Driver {
@@ -91,7 +91,6 @@ struct ChildSlot<'s> {
     waker: Waker,
     fut: ChildFuture<'s>,
     sink: Option<Arc<dyn FailureSink + 's>>,
-    polled: bool,
 }
 
 struct Driver<'s, T> {
@@ -119,15 +118,18 @@ struct Driver<'s, T> {
 impl<T> Driver<'_, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
+        let mark = self.registration.mark();
         self.follow_parent();
         let mut budget = POLL_BUDGET;
         loop {
             self.shared.queue.begin_drain(cx.waker());
+            self.adopt_started();
             self.shared.queue.take_into(&mut self.batch);
             while let Some(entry) = self.batch.pop_front() {
                 if budget == 0 {
                     self.batch.push_front(entry);
                     self.shared.queue.end_drain();
+                    self.registration.flush(mark);
                     cx.waker().wake_by_ref();
                     context::mark_shielded();
                     return Poll::Pending;
@@ -135,15 +137,16 @@ impl<T> Driver<'_, T> {
                 budget -= 1;
                 match entry {
                     BODY => self.poll_body(),
-                    STARTED => self.adopt(),
                     idx => self.poll_child(idx),
                 }
+                self.adopt_started();
             }
-            if !self.shared.queue.end_drain() {
+            if !self.shared.queue.end_drain() && self.no_child_waiting() {
                 break;
             }
         }
-        if self.body.is_none() && self.live == 0 && self.no_child_waiting() {
+        self.registration.flush(mark);
+        if self.body.is_none() && self.live == 0 {
             return Poll::Ready(self.finish());
         }
         // A nested scope that is pending must not be cut short by its
@@ -213,42 +216,42 @@ impl<T> Driver<'_, T> {
         }
     }
 
-    /// Takes the next started child into the slab and runs it for the first
-    /// time (or, if it is lazy, waits for it to be started).
-    fn adopt(&mut self) {
-        let next = self
-            .shared
-            .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front();
-        let Some(NewChild { job, fut, sink }) = next else {
-            return;
-        };
-        let idx = match self.free.pop() {
-            Some(idx) => idx,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
+    /// Takes the children started since the last look into the slab, in
+    /// start order, queued ahead of later wakes (R14). A lazy one waits to
+    /// be started.
+    fn adopt_started(&mut self) {
+        let started = std::mem::take(
+            &mut *self
+                .shared
+                .started
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        for NewChild { job, fut, sink } in started {
+            let idx = match self.free.pop() {
+                Some(idx) => idx,
+                None => {
+                    self.slots.push(None);
+                    self.slots.len() - 1
+                }
+            };
+            job.place(idx);
+            self.registration.insert(idx, &job);
+            if self.job.is_cancelled() {
+                job.cancel(Some(&self.job.cancellation_error()));
+            } else if self.body.is_none() && !job.is_started() {
+                job.cancel(None);
             }
-        };
-        job.place(idx);
-        self.registration.insert(idx, &job);
-        if self.job.is_cancelled() {
-            job.cancel(Some(&self.job.cancellation_error()));
-        } else if self.body.is_none() && !job.is_started() {
-            job.cancel(None);
+            self.slots[idx] = Some(ChildSlot {
+                waker: Waker::from(job.clone()),
+                span: Span::child(&job),
+                job,
+                fut,
+                sink,
+            });
+            self.live += 1;
+            self.batch.push_back(idx);
         }
-        self.slots[idx] = Some(ChildSlot {
-            waker: Waker::from(job.clone()),
-            span: Span::child(&job),
-            job,
-            fut,
-            sink,
-            polled: false,
-        });
-        self.live += 1;
-        self.poll_child(idx);
     }
 
     fn poll_child(&mut self, idx: usize) {
@@ -257,7 +260,7 @@ impl<T> Driver<'_, T> {
         };
         slot.job.unqueue();
         let was_cancelled = slot.job.is_cancelled();
-        if was_cancelled && !slot.polled {
+        if was_cancelled && !slot.job.was_polled() {
             // Cancelled before it first ran: it never runs (R7).
             let cancelled = slot.job.cancellation_error();
             return self.complete(idx, Err(cancelled));
@@ -265,7 +268,7 @@ impl<T> Driver<'_, T> {
         if !slot.job.is_started() {
             return; // lazy and not started yet
         }
-        slot.polled = true;
+        slot.job.first_poll();
         let mut cx = Context::from_waker(&slot.waker);
         let polled = {
             let _entered = slot.span.enter();

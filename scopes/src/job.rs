@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::AtomicWaker;
@@ -54,6 +54,10 @@ const STARTED: u8 = 2;
 const COMPLETED: u8 = 4;
 const QUEUED: u8 = 8;
 const COMPLETING: u8 = 16;
+/// Someone registered a waker; completion must take the waiters' lock.
+const WAITED_ON: u8 = 32;
+/// The scope has polled the child at least once.
+const POLLED: u8 = 64;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: usize = usize::MAX;
@@ -63,7 +67,7 @@ pub(crate) enum Host {
     /// Polled in place by a scope: waking queues its slot index there.
     InPlace(Arc<ReadyQueue>),
     /// A `parallel` child's tokio task.
-    Task(AtomicWaker),
+    Task(Arc<AtomicWaker>),
     /// Polled by whoever owns it (`with_timeout`): it is woken through the
     /// future it wraps.
     Inline,
@@ -77,14 +81,11 @@ pub(crate) enum Outcome {
     Cancelled(Error),
 }
 
-struct JobState {
-    outcome: Option<Outcome>,
-    /// What the job's cancellation-aware calls return once it is cancelled.
-    cancellation: Option<Error>,
-    waiters: Vec<Waker>,
-}
-
 /// The shared state of one job. It is also the job's waker.
+///
+/// The hot path (start, poll, complete without waiters) is lock-free:
+/// flags are one atomic byte, the outcome and the cancellation are each set
+/// once. Only waiting for a job (`join`, `.await`) takes a lock.
 pub(crate) struct JobCore {
     pub(crate) id: u64,
     pub(crate) name: Name,
@@ -92,7 +93,10 @@ pub(crate) struct JobCore {
     /// The slot index in the scope that polls it, for `Host::InPlace`.
     idx: AtomicUsize,
     host: Host,
-    state: Mutex<JobState>,
+    outcome: OnceLock<Outcome>,
+    /// What the job's cancellation-aware calls return once it is cancelled.
+    cancellation: OnceLock<Error>,
+    waiters: Mutex<Vec<Waker>>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -105,17 +109,15 @@ impl JobCore {
             flags: AtomicU8::new(if lazy { 0 } else { STARTED }),
             idx: AtomicUsize::new(UNPLACED),
             host,
-            state: Mutex::new(JobState {
-                outcome: None,
-                cancellation: None,
-                waiters: Vec::new(),
-            }),
+            outcome: OnceLock::new(),
+            cancellation: OnceLock::new(),
+            waiters: Mutex::new(Vec::new()),
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, JobState> {
+    fn waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
         // A panic never happens while the lock is held; recover anyway.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn has(&self, flag: u8) -> bool {
@@ -146,25 +148,39 @@ impl JobCore {
         self.flags.fetch_or(COMPLETING, Ordering::AcqRel);
     }
 
+    /// Marks the first poll; true if this was it.
+    pub(crate) fn first_poll(&self) -> bool {
+        self.flags.fetch_or(POLLED, Ordering::AcqRel) & POLLED == 0
+    }
+
+    pub(crate) fn was_polled(&self) -> bool {
+        self.has(POLLED)
+    }
+
     /// Cancels the job with `cause` as what its calls return, and wakes it
     /// so that it is resumed. False if it was already cancelled or done.
     pub(crate) fn cancel(self: &Arc<Self>, cause: Option<&Error>) -> bool {
-        {
-            let mut state = self.lock();
-            if self.has(CANCELLED | COMPLETED) {
-                return false;
-            }
-            state.cancellation = Some(cause.cloned().unwrap_or_else(Error::cancelled));
-            self.flags.fetch_or(CANCELLED, Ordering::AcqRel);
+        if self.has(CANCELLED | COMPLETED) {
+            return false;
         }
-        self.schedule();
-        true
+        self.cancellation
+            .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
+        let cancelled = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | CANCELLED)
+            })
+            .is_ok();
+        if cancelled {
+            self.schedule();
+        }
+        cancelled
     }
 
     pub(crate) fn cancellation_error(&self) -> Error {
-        self.lock()
-            .cancellation
-            .clone()
+        self.cancellation
+            .get()
+            .cloned()
             .unwrap_or_else(Error::cancelled)
     }
 
@@ -207,33 +223,35 @@ impl JobCore {
     /// Records how the job ended and wakes everyone waiting for it. A job
     /// that was cancelled and still returned `Ok` ends cancelled (R11).
     pub(crate) fn complete(&self, outcome: Outcome) -> Outcome {
-        let (outcome, waiters) = {
-            let mut state = self.lock();
-            if let Some(done) = &state.outcome {
-                return done.clone();
-            }
-            let outcome = match outcome {
-                Outcome::Ok if self.is_cancelled() => {
-                    Outcome::Cancelled(state.cancellation.clone().unwrap_or_else(Error::cancelled))
-                }
-                other => other,
-            };
-            state.outcome = Some(outcome.clone());
-            self.flags.fetch_or(COMPLETED, Ordering::AcqRel);
-            (outcome, std::mem::take(&mut state.waiters))
+        let outcome = match outcome {
+            Outcome::Ok if self.is_cancelled() => Outcome::Cancelled(self.cancellation_error()),
+            other => other,
         };
-        waiters.into_iter().for_each(Waker::wake);
+        let outcome = self.outcome.get_or_init(|| outcome).clone();
+        let flags = self.flags.fetch_or(COMPLETED, Ordering::SeqCst);
+        if flags & WAITED_ON != 0 && flags & COMPLETED == 0 {
+            let waiters = std::mem::take(&mut *self.waiters());
+            waiters.into_iter().for_each(Waker::wake);
+        }
         outcome
     }
 
     /// The outcome if done, else registers `waker` to be woken when it is.
     pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
-        let mut state = self.lock();
-        if let Some(outcome) = &state.outcome {
+        if let Some(outcome) = self.outcome.get().filter(|_| self.is_completed()) {
             return Some(outcome.clone());
         }
-        if !state.waiters.iter().any(|w| w.will_wake(waker)) {
-            state.waiters.push(waker.clone());
+        let mut waiters = self.waiters();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+        // Set under the lock: a completion that sees the mark takes the lock
+        // after this registration and wakes it; one that does not has set
+        // COMPLETED first, which this read sees.
+        let flags = self.flags.fetch_or(WAITED_ON, Ordering::SeqCst);
+        drop(waiters);
+        if flags & COMPLETED != 0 {
+            return self.outcome.get().cloned();
         }
         None
     }

@@ -26,7 +26,7 @@ where
     T: Send + 'static,
 {
     Proxy {
-        remote: JobCore::new(name, Host::Task(AtomicWaker::new()), false),
+        remote: JobCore::new(name, Host::Task(Arc::new(AtomicWaker::new())), false),
         work: Some(Box::pin(fut)),
         handle: None,
     }

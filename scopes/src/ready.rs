@@ -1,9 +1,11 @@
 //! The run queue of a scope: which of its children (or its body) to poll
 //! next, in the order they were woken or started.
 //!
-//! One FIFO queue carries both wakes and starts, so children first run in
-//! the order they were started and a child started before its parent
-//! yields runs before the parent resumes (R14), like Kotlin's dispatcher.
+//! Wakes are queued in order; children started during a poll are adopted
+//! right after that poll, ahead of the wakes that poll caused, so children
+//! first run in the order they were started and a child started before its
+//! parent yields runs before the parent resumes (R14), like Kotlin's
+//! dispatcher.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +16,6 @@ use futures_util::task::AtomicWaker;
 
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = usize::MAX - 1;
-/// Queue entry for "the next newly started child": the child itself waits
-/// in the scope's start list, which keeps the same order.
-pub(crate) const STARTED: usize = usize::MAX - 2;
 
 pub(crate) struct ReadyQueue {
     queue: Mutex<VecDeque<usize>>,
@@ -40,6 +39,11 @@ impl ReadyQueue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push_back(idx);
+        self.wake_scope();
+    }
+
+    /// Wakes the scope's task unless the scope is polling right now.
+    pub(crate) fn wake_scope(&self) {
         if !self.draining.load(Ordering::SeqCst) {
             self.waker.wake();
         }

@@ -14,7 +14,7 @@ use crate::driver::{self, Kind};
 use crate::error::Result;
 use crate::job::{Host, Job, JobCore, Name};
 use crate::parallel;
-use crate::ready::{ReadyQueue, STARTED};
+use crate::ready::ReadyQueue;
 
 /// A boxed, `Send` future living for `'s`: what a scope body is.
 pub type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
@@ -266,15 +266,14 @@ impl<'s, 'env> Scope<'s, 'env> {
     }
 
     fn start_child(&self, new: NewChild<'s>) {
-        let mut started = self
-            .shared
+        self.shared
             .started
             .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        started.push_back(new);
-        // Under the same lock, so that markers and children keep one order
-        // even if handles on several threads start children at once.
-        self.shared.queue.push(STARTED);
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(new);
+        // Started from the scope's own poll (the usual case), the scope
+        // adopts it right after the poll; from elsewhere, wake the scope.
+        self.shared.queue.wake_scope();
     }
 }
 

@@ -11,14 +11,19 @@ pub(crate) struct Span(Option<Box<tracing::Span>>);
 #[cfg(feature = "tracing")]
 impl Span {
     pub(crate) fn scope(job: &JobCore) -> Self {
-        Self::kept(tracing::debug_span!("scope", name = %job.name, id = job.id))
+        Self::kept(|| tracing::debug_span!("scope", name = %job.name, id = job.id))
     }
 
     pub(crate) fn child(job: &JobCore) -> Self {
-        Self::kept(tracing::debug_span!("child", name = %job.name, id = job.id))
+        Self::kept(|| tracing::debug_span!("child", name = %job.name, id = job.id))
     }
 
-    fn kept(span: tracing::Span) -> Self {
+    fn kept(span: impl FnOnce() -> tracing::Span) -> Self {
+        // Nobody ever installed a subscriber: skip even building the span.
+        if !tracing::dispatcher::has_been_set() {
+            return Self(None);
+        }
+        let span = span();
         Self((!span.is_disabled()).then(|| Box::new(span)))
     }
 
