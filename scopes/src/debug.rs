@@ -76,7 +76,11 @@ impl Registration {
         let changes: Vec<Change> = PENDING.with(|pending| {
             let mut pending = pending.borrow_mut();
             let mark = mark.min(pending.len());
-            pending.drain(mark..).collect()
+            let changes = pending.drain(mark..).collect();
+            if pending.is_empty() && pending.capacity() > 1024 {
+                *pending = Vec::new(); // give back a burst's memory
+            }
+            changes
         });
         if changes.is_empty() {
             return;

@@ -36,6 +36,9 @@ use crate::trace::Span;
 /// Polls a scope may make before it yields to its tokio worker.
 const POLL_BUDGET: usize = 256;
 
+/// Queue capacity kept between polls; a burst beyond it is given back.
+const RETAINED: usize = 1024;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Coroutine,
@@ -90,7 +93,6 @@ struct ChildSlot<'s> {
     span: Span,
     waker: Waker,
     fut: ChildFuture<'s>,
-    sink: Option<Arc<dyn FailureSink + 's>>,
 }
 
 struct Driver<'s, T> {
@@ -146,6 +148,9 @@ impl<T> Driver<'_, T> {
             }
         }
         self.registration.flush(mark);
+        if self.batch.is_empty() && self.batch.capacity() > RETAINED {
+            self.batch = VecDeque::new(); // give back a burst's memory
+        }
         if self.body.is_none() && self.live == 0 {
             return Poll::Ready(self.finish());
         }
@@ -227,7 +232,7 @@ impl<T> Driver<'_, T> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
-        for NewChild { job, fut, sink } in started {
+        for NewChild { job, fut } in started {
             let idx = match self.free.pop() {
                 Some(idx) => idx,
                 None => {
@@ -247,7 +252,6 @@ impl<T> Driver<'_, T> {
                 span: Span::child(&job),
                 job,
                 fut,
-                sink,
             });
             self.live += 1;
             self.batch.push_back(idx);
@@ -294,7 +298,8 @@ impl<T> Driver<'_, T> {
         self.free.push(idx);
         self.live -= 1;
         self.registration.remove(idx);
-        let ChildSlot { job, fut, sink, .. } = slot;
+        let ChildSlot { job, fut, .. } = slot;
+        let sink = fut.failure_sink();
         let dropped = drop_caught(Some(fut));
         // A panic while the child's future is dropped is a failure too.
         let outcome = match (result, dropped) {

@@ -7,67 +7,69 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
-
-use futures_util::task::AtomicWaker;
 
 use crate::context;
 use crate::error::{Error, Result};
 use crate::ready::ReadyQueue;
 
 /// The name of a child or scope: its `name` option, else where it started.
-/// Kept unformatted so naming costs nothing until someone reads it.
+/// Kept unformatted, and one word plus a tag, so naming costs nothing until
+/// someone reads it.
 #[derive(Clone)]
 pub(crate) enum Name {
-    Static(&'static str),
-    Owned(Arc<str>),
     Location(&'static Location<'static>),
-    Scope(&'static str, &'static Location<'static>),
+    CoroutineScope(&'static Location<'static>),
+    SupervisorScope(&'static Location<'static>),
+    Timeout,
+    Named(Arc<Cow<'static, str>>),
 }
 
 impl From<Cow<'static, str>> for Name {
     fn from(name: Cow<'static, str>) -> Self {
-        match name {
-            Cow::Borrowed(s) => Name::Static(s),
-            Cow::Owned(s) => Name::Owned(s.into()),
-        }
+        Name::Named(Arc::new(name))
     }
 }
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Name::Static(s) => f.write_str(s),
-            Name::Owned(s) => f.write_str(s),
-            Name::Location(at) => write!(f, "{}:{}:{}", at.file(), at.line(), at.column()),
-            Name::Scope(kind, at) => {
-                write!(f, "{kind} at {}:{}:{}", at.file(), at.line(), at.column())
-            }
-        }
+        let (kind, at) = match self {
+            Name::Named(name) => return f.write_str(name),
+            Name::Timeout => return f.write_str("with_timeout"),
+            Name::Location(at) => ("", at),
+            Name::CoroutineScope(at) => ("coroutine_scope at ", at),
+            Name::SupervisorScope(at) => ("supervisor_scope at ", at),
+        };
+        write!(f, "{kind}{}:{}:{}", at.file(), at.line(), at.column())
     }
 }
 
-const CANCELLED: u8 = 1;
-const STARTED: u8 = 2;
-const COMPLETED: u8 = 4;
-const QUEUED: u8 = 8;
-const COMPLETING: u8 = 16;
+const CANCELLED: u16 = 1;
+const STARTED: u16 = 2;
+const COMPLETED: u16 = 4;
+const QUEUED: u16 = 8;
+const COMPLETING: u16 = 16;
 /// Someone registered a waker; completion must take the waiters' lock.
-const WAITED_ON: u8 = 32;
+const WAITED_ON: u16 = 32;
 /// The scope has polled the child at least once.
-const POLLED: u8 = 64;
+const POLLED: u16 = 64;
+/// With COMPLETED: how it ended (neither: `Ok`).
+const FAILED: u16 = 128;
+const ENDED_CANCELLED: u16 = 256;
 
 /// Not yet placed in its scope's child storage.
-pub(crate) const UNPLACED: usize = usize::MAX;
+pub(crate) const UNPLACED: u32 = u32::MAX;
+/// The job is a `parallel` child's task: waking wakes the task.
+const TASK: u32 = u32::MAX - 1;
 
 /// Who runs a job's future, and so what waking the job means.
 pub(crate) enum Host {
     /// Polled in place by a scope: waking queues its slot index there.
     InPlace(Arc<ReadyQueue>),
-    /// A `parallel` child's tokio task.
-    Task(Arc<AtomicWaker>),
+    /// A `parallel` child's tokio task, woken through the queue's waker.
+    Task(Arc<ReadyQueue>),
     /// Polled by whoever owns it (`with_timeout`): it is woken through the
     /// future it wraps.
     Inline,
@@ -83,19 +85,25 @@ pub(crate) enum Outcome {
 
 /// The shared state of one job. It is also the job's waker.
 ///
-/// The hot path (start, poll, complete without waiters) is lock-free:
-/// flags are one atomic byte, the outcome and the cancellation are each set
-/// once. Only waiting for a job (`join`, `.await`) takes a lock.
+/// The hot path (start, poll, complete `Ok` without waiters) touches only
+/// the flags. What only cancelled, failed or awaited jobs need lives in a
+/// [`Cold`] part allocated on first use, which keeps a pending child small.
 pub(crate) struct JobCore {
     pub(crate) id: u64,
     pub(crate) name: Name,
-    flags: AtomicU8,
-    /// The slot index in the scope that polls it, for `Host::InPlace`.
-    idx: AtomicUsize,
-    host: Host,
-    outcome: OnceLock<Outcome>,
+    flags: AtomicU16,
+    /// The slot index in the scope that polls it, or `TASK`.
+    idx: AtomicU32,
+    queue: Option<Arc<ReadyQueue>>,
+    cold: OnceLock<Box<Cold>>,
+}
+
+#[derive(Default)]
+struct Cold {
     /// What the job's cancellation-aware calls return once it is cancelled.
     cancellation: OnceLock<Error>,
+    /// The error it ended with, if it did not end `Ok`.
+    ended_with: OnceLock<Error>,
     waiters: Mutex<Vec<Waker>>,
 }
 
@@ -103,24 +111,34 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl JobCore {
     pub(crate) fn new(name: Name, host: Host, lazy: bool) -> Arc<Self> {
+        let (queue, idx) = match host {
+            Host::InPlace(queue) => (Some(queue), UNPLACED),
+            Host::Task(queue) => (Some(queue), TASK),
+            Host::Inline => (None, UNPLACED),
+        };
         Arc::new(Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             name,
-            flags: AtomicU8::new(if lazy { 0 } else { STARTED }),
-            idx: AtomicUsize::new(UNPLACED),
-            host,
-            outcome: OnceLock::new(),
-            cancellation: OnceLock::new(),
-            waiters: Mutex::new(Vec::new()),
+            flags: AtomicU16::new(if lazy { 0 } else { STARTED }),
+            idx: AtomicU32::new(idx),
+            queue,
+            cold: OnceLock::new(),
         })
+    }
+
+    fn cold(&self) -> &Cold {
+        self.cold.get_or_init(Box::default)
     }
 
     fn waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
         // A panic never happens while the lock is held; recover anyway.
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+        self.cold()
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
-    fn has(&self, flag: u8) -> bool {
+    fn has(&self, flag: u16) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
@@ -148,9 +166,9 @@ impl JobCore {
         self.flags.fetch_or(COMPLETING, Ordering::AcqRel);
     }
 
-    /// Marks the first poll; true if this was it.
-    pub(crate) fn first_poll(&self) -> bool {
-        self.flags.fetch_or(POLLED, Ordering::AcqRel) & POLLED == 0
+    /// Marks the first poll.
+    pub(crate) fn first_poll(&self) {
+        self.flags.fetch_or(POLLED, Ordering::AcqRel);
     }
 
     pub(crate) fn was_polled(&self) -> bool {
@@ -163,7 +181,8 @@ impl JobCore {
         if self.has(CANCELLED | COMPLETED) {
             return false;
         }
-        self.cancellation
+        self.cold()
+            .cancellation
             .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
         let cancelled = self
             .flags
@@ -178,9 +197,9 @@ impl JobCore {
     }
 
     pub(crate) fn cancellation_error(&self) -> Error {
-        self.cancellation
+        self.cold
             .get()
-            .cloned()
+            .and_then(|cold| cold.cancellation.get().cloned())
             .unwrap_or_else(Error::cancelled)
     }
 
@@ -192,6 +211,7 @@ impl JobCore {
     }
 
     pub(crate) fn place(&self, idx: usize) {
+        let idx = u32::try_from(idx).expect("fewer than 4 billion children in one scope");
         self.idx.store(idx, Ordering::Release);
     }
 
@@ -202,21 +222,24 @@ impl JobCore {
 
     /// Asks whoever polls the job to poll it again.
     pub(crate) fn schedule(&self) {
-        match &self.host {
-            Host::InPlace(queue) => {
-                let idx = self.idx.load(Ordering::Acquire);
-                if idx != UNPLACED && self.flags.fetch_or(QUEUED, Ordering::AcqRel) & QUEUED == 0 {
-                    queue.push(idx);
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        match self.idx.load(Ordering::Acquire) {
+            UNPLACED => {}
+            TASK => queue.wake_task(),
+            idx => {
+                if self.flags.fetch_or(QUEUED, Ordering::AcqRel) & QUEUED == 0 {
+                    queue.push(idx as usize);
                 }
             }
-            Host::Task(waker) => waker.wake(),
-            Host::Inline => {}
         }
     }
 
+    /// Records the task of a `parallel` child, for [`schedule`](Self::schedule).
     pub(crate) fn register_task(&self, waker: &Waker) {
-        if let Host::Task(atomic) = &self.host {
-            atomic.register(waker);
+        if let Some(queue) = &self.queue {
+            queue.register(waker);
         }
     }
 
@@ -227,19 +250,56 @@ impl JobCore {
             Outcome::Ok if self.is_cancelled() => Outcome::Cancelled(self.cancellation_error()),
             other => other,
         };
-        let outcome = self.outcome.get_or_init(|| outcome).clone();
-        let flags = self.flags.fetch_or(COMPLETED, Ordering::SeqCst);
-        if flags & WAITED_ON != 0 && flags & COMPLETED == 0 {
+        let ended = match &outcome {
+            Outcome::Ok => COMPLETED,
+            Outcome::Failed(e) | Outcome::Cancelled(e) => {
+                if self.cold().ended_with.set(e.clone()).is_err() {
+                    return self.outcome().unwrap_or(outcome);
+                }
+                let kind = if matches!(outcome, Outcome::Failed(_)) {
+                    FAILED
+                } else {
+                    ENDED_CANCELLED
+                };
+                COMPLETED | kind
+            }
+        };
+        let flags = self.flags.fetch_or(ended, Ordering::SeqCst);
+        if flags & COMPLETED != 0 {
+            return self.outcome().unwrap_or(outcome);
+        }
+        if flags & WAITED_ON != 0 {
             let waiters = std::mem::take(&mut *self.waiters());
             waiters.into_iter().for_each(Waker::wake);
         }
         outcome
     }
 
+    /// How the job ended, once it has.
+    fn outcome(&self) -> Option<Outcome> {
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & COMPLETED == 0 {
+            return None;
+        }
+        let error = || {
+            self.cold
+                .get()
+                .and_then(|cold| cold.ended_with.get().cloned())
+                .unwrap_or_else(Error::cancelled)
+        };
+        Some(if flags & FAILED != 0 {
+            Outcome::Failed(error())
+        } else if flags & ENDED_CANCELLED != 0 {
+            Outcome::Cancelled(error())
+        } else {
+            Outcome::Ok
+        })
+    }
+
     /// The outcome if done, else registers `waker` to be woken when it is.
     pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
-        if let Some(outcome) = self.outcome.get().filter(|_| self.is_completed()) {
-            return Some(outcome.clone());
+        if let Some(outcome) = self.outcome() {
+            return Some(outcome);
         }
         let mut waiters = self.waiters();
         if !waiters.iter().any(|w| w.will_wake(waker)) {
@@ -247,13 +307,10 @@ impl JobCore {
         }
         // Set under the lock: a completion that sees the mark takes the lock
         // after this registration and wakes it; one that does not has set
-        // COMPLETED first, which this read sees.
-        let flags = self.flags.fetch_or(WAITED_ON, Ordering::SeqCst);
+        // COMPLETED first, which the next read sees.
+        self.flags.fetch_or(WAITED_ON, Ordering::SeqCst);
         drop(waiters);
-        if flags & COMPLETED != 0 {
-            return self.outcome.get().cloned();
-        }
-        None
+        self.outcome()
     }
 }
 

@@ -9,13 +9,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures_util::task::AtomicWaker;
 use tokio::task::JoinHandle;
 
 use crate::context::{self, HandlerGuard, Polled, poll_in_job};
 use crate::error::{Error, Result};
 use crate::handler::Handler;
 use crate::job::{Host, JobCore, Name};
+use crate::ready::ReadyQueue;
 use crate::scope::BoxFuture;
 use crate::trace::Span;
 
@@ -26,7 +26,7 @@ where
     T: Send + 'static,
 {
     Proxy {
-        remote: JobCore::new(name, Host::Task(Arc::new(AtomicWaker::new())), false),
+        remote: JobCore::new(name, Host::Task(ReadyQueue::new()), false),
         work: Some(Box::pin(fut)),
         handle: None,
     }

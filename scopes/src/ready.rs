@@ -15,7 +15,7 @@ use std::task::Waker;
 use futures_util::task::AtomicWaker;
 
 /// Queue entry for the scope's body.
-pub(crate) const BODY: usize = usize::MAX - 1;
+pub(crate) const BODY: usize = u32::MAX as usize - 2;
 
 pub(crate) struct ReadyQueue {
     queue: Mutex<VecDeque<usize>>,
@@ -40,6 +40,16 @@ impl ReadyQueue {
             .unwrap_or_else(|e| e.into_inner())
             .push_back(idx);
         self.wake_scope();
+    }
+
+    /// Registers the task that polls this queue's owner.
+    pub(crate) fn register(&self, waker: &Waker) {
+        self.waker.register(waker);
+    }
+
+    /// Wakes a `parallel` child's task (its queue is only a waker).
+    pub(crate) fn wake_task(&self) {
+        self.waker.wake();
     }
 
     /// Wakes the scope's task unless the scope is polling right now.

@@ -8,6 +8,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, FailureSink, Slot};
 use crate::driver::{self, Kind};
@@ -73,7 +74,7 @@ where
     F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
     T: 'env,
 {
-    let name = Name::Scope("coroutine_scope", Location::caller());
+    let name = Name::CoroutineScope(Location::caller());
     driver::run(Kind::Coroutine, name, body)
 }
 
@@ -110,7 +111,7 @@ where
     F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
     T: 'env,
 {
-    let name = Name::Scope("supervisor_scope", Location::caller());
+    let name = Name::SupervisorScope(Location::caller());
     driver::run(Kind::Supervisor, name, body)
 }
 
@@ -179,13 +180,65 @@ pub(crate) struct Shared<'s> {
     pub(crate) started: Mutex<VecDeque<NewChild<'s>>>,
 }
 
-pub(crate) type ChildFuture<'s> = BoxFuture<'s, Result<()>>;
+/// A child's future as its scope stores it.
+pub(crate) type ChildFuture<'s> = Pin<Box<dyn ChildTask<'s> + 's>>;
+
+/// What a scope needs of a child's future besides polling it.
+pub(crate) trait ChildTask<'s>: Future<Output = Result<()>> + Send {
+    /// Where a failure in a `supervisor_scope` is kept (`async` children);
+    /// `None` sends it to the exception handler (`launch` children).
+    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>>;
+}
+
+pin_project_lite::pin_project! {
+    /// A `launch` child's future.
+    struct Launched<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future<Output = Result<()>>> Future for Launched<F> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.project().fut.poll(cx)
+    }
+}
+
+impl<'s, F: Future<Output = Result<()>> + Send> ChildTask<'s> for Launched<F> {
+    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
+        None
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An `async` child's future: leaves its value in the `Deferred` slot.
+    struct Computing<F, T> {
+        #[pin]
+        fut: F,
+        slot: Arc<Slot<T>>,
+    }
+}
+
+impl<T, F: Future<Output = Result<T>>> Future for Computing<F, T> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let this = self.project();
+        this.fut.poll(cx).map_ok(|value| this.slot.set(value))
+    }
+}
+
+impl<'s, T: Send + 's, F: Future<Output = Result<T>> + Send> ChildTask<'s> for Computing<F, T> {
+    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
+        Some(self.slot.clone())
+    }
+}
 
 pub(crate) struct NewChild<'s> {
     pub(crate) job: Arc<JobCore>,
     pub(crate) fut: ChildFuture<'s>,
-    /// `async` children: where a supervised failure is kept.
-    pub(crate) sink: Option<Arc<dyn FailureSink + 's>>,
 }
 
 impl<'s, 'env> Scope<'s, 'env> {
@@ -337,8 +390,7 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         let job = self.new_job();
         self.scope.start_child(NewChild {
             job: job.clone(),
-            fut: Box::pin(fut),
-            sink: None,
+            fut: Box::pin(Launched { fut }),
         });
         Job::new(job)
     }
@@ -351,16 +403,12 @@ impl<'s> ChildBuilder<'_, 's, '_> {
     {
         let job = self.new_job();
         let slot = Slot::new();
-        let sink = slot.clone();
-        let fut = async move {
-            let value = fut.await?;
-            sink.set(value);
-            Ok(())
-        };
         self.scope.start_child(NewChild {
             job: job.clone(),
-            fut: Box::pin(fut),
-            sink: Some(slot.clone()),
+            fut: Box::pin(Computing {
+                fut,
+                slot: slot.clone(),
+            }),
         });
         Deferred::new(Job::new(job), slot)
     }

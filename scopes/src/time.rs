@@ -217,7 +217,7 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
                 }
                 this.sleep.set(Some(tokio::time::sleep(*this.duration)));
                 *this.parent = context::cancellable_parent();
-                let job = JobCore::new(Name::Static("with_timeout"), Host::Inline, false);
+                let job = JobCore::new(Name::Timeout, Host::Inline, false);
                 *this.job = Some(job.clone());
                 job
             }
