@@ -122,10 +122,12 @@ impl<T> Driver<'_, T> {
         let _handler = HandlerGuard::enter(self.handler.clone());
         let mark = self.registration.mark();
         self.follow_parent();
+        let _draining = self.shared.queue.enter();
         let mut budget = POLL_BUDGET;
         loop {
             self.shared.queue.begin_drain(cx.waker());
             self.adopt_started();
+            self.shared.queue.take_local_into(&mut self.batch);
             self.shared.queue.take_into(&mut self.batch);
             while let Some(entry) = self.batch.pop_front() {
                 if budget == 0 {
@@ -142,6 +144,7 @@ impl<T> Driver<'_, T> {
                     idx => self.poll_child(idx),
                 }
                 self.adopt_started();
+                self.shared.queue.take_local_into(&mut self.batch);
             }
             if !self.shared.queue.end_drain() && self.no_child_waiting() {
                 break;

@@ -7,6 +7,7 @@
 //! parent yields runs before the parent resumes (R14), like Kotlin's
 //! dispatcher.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,14 @@ use futures_util::task::AtomicWaker;
 
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
+
+thread_local! {
+    /// The queue whose scope is polling on this thread right now (its
+    /// address, only compared), and the wakes it got from this thread:
+    /// those need neither the queue's lock nor a task wake.
+    static DRAINING: Cell<usize> = const { Cell::new(0) };
+    static LOCAL: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
 
 pub(crate) struct ReadyQueue {
     queue: Mutex<VecDeque<usize>>,
@@ -34,7 +43,15 @@ impl ReadyQueue {
         })
     }
 
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
     pub(crate) fn push(&self, idx: usize) {
+        if DRAINING.get() == self.address() {
+            LOCAL.with(|local| local.borrow_mut().push(idx));
+            return;
+        }
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -57,6 +74,20 @@ impl ReadyQueue {
         if !self.draining.load(Ordering::SeqCst) {
             self.waker.wake();
         }
+    }
+
+    /// Marks the scope as polling on this thread until the guard drops.
+    pub(crate) fn enter(&self) -> Draining {
+        let local = LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()));
+        Draining {
+            outer: DRAINING.replace(self.address()),
+            outer_local: local,
+        }
+    }
+
+    /// Moves the wakes this thread made since the last call to `out`.
+    pub(crate) fn take_local_into(&self, out: &mut VecDeque<usize>) {
+        LOCAL.with(|local| out.extend(local.borrow_mut().drain(..)));
     }
 
     pub(crate) fn begin_drain(&self, waker: &Waker) {
@@ -82,5 +113,20 @@ impl ReadyQueue {
         } else {
             out.extend(queue.drain(..));
         }
+    }
+}
+
+/// Restores the enclosing scope's thread-local queue (nested scopes poll
+/// inside their parent's poll).
+pub(crate) struct Draining {
+    outer: usize,
+    outer_local: Vec<usize>,
+}
+
+impl Drop for Draining {
+    fn drop(&mut self) {
+        DRAINING.set(self.outer);
+        let outer = std::mem::take(&mut self.outer_local);
+        LOCAL.with(|local| *local.borrow_mut() = outer);
     }
 }
