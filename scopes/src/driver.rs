@@ -121,8 +121,8 @@ impl<T> Driver<'_, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
         let mark = self.registration.mark();
-        self.follow_parent();
         let _draining = self.shared.queue.enter();
+        self.follow_parent();
         let mut budget = POLL_BUDGET;
         loop {
             self.shared.queue.begin_drain(cx.waker());
