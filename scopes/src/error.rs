@@ -25,7 +25,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// A failure, a cancellation, a timeout or a caught panic.
 ///
 /// `Error` is cheap to clone (one `Arc`) and `Send + Sync + 'static`, so the
-/// same failure can be returned by every handle of a [`Deferred`] and kept
+/// same failure can be returned by every handle of a [`Deferred`](crate::Deferred) and kept
 /// as the cause of a scope's failure at once.
 ///
 /// # Formats

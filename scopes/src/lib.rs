@@ -28,10 +28,10 @@
 //!
 //! | Kotlin | scopes |
 //! |---|---|
-//! | `coroutineScope { }` | [`coroutine_scope`]`(\|s\| Box::pin(async move { }))` |
-//! | `supervisorScope { }` | [`supervisor_scope`] |
+//! | `coroutineScope { }` | [`coroutine_scope`](fn@coroutine_scope)`(\|s\| Box::pin(async move { }))` |
+//! | `supervisorScope { }` | [`supervisor_scope`](fn@supervisor_scope) |
 //! | `launch { }` | [`Scope::launch`] → [`Job`] |
-//! | `async { }` / `await()` | [`Scope::async`](Scope::r#async) → [`Deferred`], `.await` |
+//! | `async { }` / `await()` | [`Scope::async`](Scope) → [`Deferred`], `.await` |
 //! | `launch(start = LAZY)` | `s.child().start(Start::Lazy).launch(..)` |
 //! | `launch(Dispatchers.Default)` | `s.child().launch_parallel(..)` |
 //! | `delay`, `yield`, `ensureActive`, `isActive` | [`delay`], [`yield_now`], [`ensure_active`], [`is_active`] |
@@ -47,13 +47,32 @@
 //!
 //! # How children run
 //!
-//! Children are not tasks: a child is a boxed future polled in place by its
-//! scope's future, with a small job record that doubles as its waker (see
-//! the `driver` module's notes). So a child needs no `'static` bound — it
-//! may borrow anything that outlives the scope — and costs about one boxed
-//! future. Only `parallel` children are `tokio::spawn`ed (they must be
-//! `Send + 'static`); they are still children: waited for, cancelled with
-//! their scope and aborted if the scope's future is dropped.
+//! Children are not tasks. A child is a boxed future plus a small job
+//! record (an `Arc` holding its flags, name and id, which is also its
+//! waker), kept in a slab owned by the scope's future and polled in place
+//! there, like `FuturesUnordered`. So a child needs no `'static` bound — it
+//! may borrow anything that outlives the scope — and costs two allocations.
+//!
+//! - Waking a child queues its slab index on the scope's run queue (once,
+//!   thanks to a flag); a wake from the thread that is polling the scope
+//!   right now takes no lock. A poll of the scope polls only the children
+//!   that were woken, in the order they were woken.
+//! - Children started during a poll are adopted right after it, in start
+//!   order and ahead of the wakes that poll caused: children first run when
+//!   their parent suspends, in the order they were started (R14).
+//! - A scope makes at most 256 polls per poll of its own future, then
+//!   yields to tokio, so an always-ready child cannot starve the other tasks
+//!   of its worker; the FIFO queue keeps it from starving its siblings.
+//! - What only a cancelled, failed or awaited job needs (its errors, its
+//!   waiters) is allocated when first needed; a child that just runs and
+//!   ends touches nothing but its flags.
+//! - Only `parallel` children are `tokio::spawn`ed (they must be
+//!   `Send + 'static`); they are still children: waited for, cancelled with
+//!   their scope and aborted if the scope's future is dropped.
+//!
+//! The current job is found through thread-local state set for the length
+//! of each poll, which is how `delay`, `yield_now` and the other
+//! cancellation-aware calls know whom they serve.
 //!
 //! # Decisions where Kotlin and Rust differ
 //!
@@ -104,5 +123,15 @@ pub use error::{Error, Result};
 pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
 pub use scope::{BoxFuture, ChildBuilder, Scope, Start, coroutine_scope, supervisor_scope};
-pub use scopes_macros::{coroutine_scope, supervised, supervisor_scope};
+pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
+
+/// The scopes as fn attributes: `#[attr::coroutine_scope]`, `#[attr::supervised]`.
+///
+/// A module has one macro namespace, shared by function-like macros and
+/// attributes, so the crate root and the prelude cannot hold both
+/// `coroutine_scope!` and `#[coroutine_scope]`: the attribute lives here
+/// (and in the prelude as `#[scoped]`).
+pub mod attr {
+    pub use scopes_macros::{coroutine_scope_attr as coroutine_scope, supervised};
+}
 pub use time::{Delay, WithTimeout, WithTimeoutOrNone, delay, with_timeout, with_timeout_or_none};

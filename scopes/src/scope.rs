@@ -78,7 +78,7 @@ where
     driver::run(Kind::Coroutine, name, body)
 }
 
-/// Runs `body` as Kotlin's `supervisorScope`: like [`coroutine_scope`], but
+/// Runs `body` as Kotlin's `supervisorScope`: like [`coroutine_scope`](fn@coroutine_scope), but
 /// a child's failure cancels nobody (R4).
 ///
 /// An `async` child's failure stays in its [`Deferred`] and is returned by
@@ -395,7 +395,7 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         Job::new(job)
     }
 
-    /// Starts the child as an `async`; see [`Scope::async`](Scope::r#async).
+    /// Starts the child as an `async`; see `Scope::async`.
     pub fn r#async<T, F>(self, fut: F) -> Deferred<'s, T>
     where
         F: Future<Output = Result<T>> + Send + 's,
