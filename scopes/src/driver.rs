@@ -57,7 +57,7 @@ where
     let shared = Arc::new(Shared {
         queue,
         job: job.clone(),
-        started: Mutex::new(VecDeque::new()),
+        started: Mutex::new(Vec::new()),
     });
     let parent = context::cancellable_parent();
     let registration = debug::register(&job, parent.as_ref());

@@ -2,7 +2,6 @@
 //! the handle a body uses to start children.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
@@ -177,7 +176,7 @@ type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 pub(crate) struct Shared<'s> {
     pub(crate) queue: Arc<ReadyQueue>,
     pub(crate) job: Arc<JobCore>,
-    pub(crate) started: Mutex<VecDeque<NewChild<'s>>>,
+    pub(crate) started: Mutex<Vec<NewChild<'s>>>,
 }
 
 /// A child's future as its scope stores it.
@@ -323,7 +322,7 @@ impl<'s, 'env> Scope<'s, 'env> {
             .started
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push_back(new);
+            .push(new);
         // Started from the scope's own poll (the usual case), the scope
         // adopts it right after the poll; from elsewhere, wake the scope.
         self.shared.queue.wake_scope();
