@@ -1,13 +1,311 @@
-//! Procedural macros of the `scopes` crate (placeholder until the DSL lands).
-#![forbid(unsafe_code)]
-use proc_macro::TokenStream;
+//! Procedural macros of the [`scopes`] crate: the Kotlin-like DSL for
+//! structured concurrency. Use them through `scopes` (`use
+//! scopes::prelude::*;`), which re-exports them and documents the DSL with
+//! runnable examples; the expanded code calls `::scopes::..`.
+//!
+//! [`scopes`]: https://docs.rs/scopes
+//!
+//! | macro | Kotlin | expands to |
+//! |---|---|---|
+//! | [`coroutine_scope!`]`{ .. }` | `coroutineScope { }` | `::scopes::coroutine_scope(\|s\| Box::pin(async { .. })).await` |
+//! | [`supervisor_scope!`]`{ .. }` | `supervisorScope { }` | `::scopes::supervisor_scope(..).await` |
+//! | `launch { .. }`, [`launch!`]`{ .. }` | `launch { }` | `s.launch(async move { .. })` |
+//! | `async { .. }`, `r#async! { .. }` | `async { }` | `s.r#async(async move { .. })` |
+//! | `launch(name = "x", start = lazy, parallel) { .. }` | `launch(CoroutineName("x"), start = LAZY)` | `s.child().name("x").start(Start::Lazy).launch_parallel(..)` |
+//! | [`#[supervised]`](macro@supervised) | `= supervisorScope { }` | the fn body in a `supervisor_scope` |
+//! | [`#[coroutine_scope]`](macro@coroutine_scope_attr), [`#[scoped]`](macro@scoped) | `= coroutineScope { }` | the fn body in a `coroutine_scope` |
+//!
+//! # What it expands to
+//!
+//! ```text
+//! coroutine_scope! { launch { f().await?; } Ok(()) }
+//! ```
+//! becomes (a unit test in `expand.rs` checks this string)
+//! ```text
+//! ::scopes::coroutine_scope(|scope| ::scopes::__private::Box::pin(async {
+//!     let scope = scope;
+//!     scope.launch(async move { f().await?; ::scopes::__private::Ok(()) });
+//!     Ok(())
+//! })).await
+//! ```
+//! The body's async block is not `move`: it takes the scope handle by value
+//! and borrows everything else, like a plain block. Child bodies are
+//! `async move` (they capture by value); a child body that starts children
+//! of its own runs them in a nested `coroutine_scope`, as in Kotlin.
+//!
+//! # Design decisions
+//!
+//! - **`#[coroutine_scope]` vs `coroutine_scope!`.** Rust has one macro
+//!   namespace per module: a function-like macro and an attribute cannot
+//!   share a name there, so `use scopes::prelude::*;` cannot bring both
+//!   (verified on rustc 1.95: two imports are E0252, two globs are
+//!   ambiguous, and `macro_rules!` attribute arms are unstable). The
+//!   prelude brings the bang `coroutine_scope!`; the attribute is
+//!   `#[scopes::attr::coroutine_scope]` (import `scopes::attr` and write
+//!   `#[attr::coroutine_scope]`), also in the prelude as `#[scoped]`.
+//!   `#[supervised]` has no clash.
+//! - **Options in annotated bodies.** An annotated body must be valid Rust
+//!   before the attribute sees it, so the Kotlin look `launch(..) { }` is
+//!   only for the scope macros; everywhere the bang forms work:
+//!   `launch! { body }`, `launch!(name = "x", parallel; body)`,
+//!   `r#async!(start = lazy; body)` (options, `;`, then the body's
+//!   statements).
+//! - **Plain Rust stays plain.** A non-`move` `async { }` in a scope body is
+//!   a child; `async move { }` is a plain future. Closures, nested items,
+//!   `async move` blocks and other macros' inputs are not part of the
+//!   scope: `launch`/`async(..)` forms there are errors saying so, and a
+//!   non-`move` `async { }` there stays a plain async block.
+//! - **Where `launch` is the DSL.** In the scope macros, `launch` followed
+//!   by `{ }` or `(..) { }` is a child where an expression starts;
+//!   `s.launch(..)`, `fn launch`, `if launch(x) { }` are left alone, and
+//!   `r#launch(..)` calls a function named `launch`.
+//! - **A `launch` body's `Ok(())`.** A `launch` body with no tail
+//!   expression, or whose tail cannot be a `Result` (a loop, an `if`
+//!   without `else`, branches ending with `;`, `println!`, a child form),
+//!   means `Ok(())`.
+//! - **A child form written as a statement is a statement**, also last in
+//!   a block (`for id in ids { launch { .. } }`): its handle is dropped (the
+//!   child still runs); `let job = launch { .. };` keeps it.
+//! - **Generated code** calls `::scopes::..` (a renamed `scopes`
+//!   dependency is not supported) and names the scope handle `scope` with
+//!   `mixed_site` hygiene: user code neither sees nor shadows it.
+//! - **Options.** `name = "lit"` (or an expression giving
+//!   `impl Into<Cow<'static, str>>`, such as `format!(..)`),
+//!   `start = lazy` / `start = default`, `parallel`; unknown, duplicated or
+//!   ill-valued options are errors on the option.
 
-/// `coroutine_scope! { .. }`
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use syn::parse::Parser as _;
+
+mod body;
+mod expand;
+mod kotlin;
+mod parse;
+mod valid;
+
+use expand::ScopeKind;
+use parse::ScopedFn;
+use valid::AttrName;
+
+/// Kotlin's `coroutineScope { }`: runs the statements as a scope body and
+/// evaluates to its `scopes::Result<T>`, already awaited.
+///
+/// In the body, `launch { }` / `launch(opts) { }` / `launch! { }` start
+/// `launch` children (a `Job`), and `async { }` / `async(opts) { }` start
+/// `async` children (a `Deferred<T>`, `.await` gives `scopes::Result<T>`).
+/// The first failure cancels the body and every child.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// async fn sum() -> scopes::Result<u32> {
+///     coroutine_scope! {
+///         let a = async { Ok(1) };
+///         let b = async(name = "b") { Ok(2) };
+///         launch { println!("running"); }
+///         Ok(a.await? + b.await?)
+///     }
+/// }
+/// ```
 #[proc_macro]
-pub fn coroutine_scope(input: TokenStream) -> TokenStream { input }
-/// `supervisor_scope! { .. }`
+pub fn coroutine_scope(input: TokenStream) -> TokenStream {
+    scope_macro(ScopeKind::Coroutine, input.into()).into()
+}
+
+/// Kotlin's `supervisorScope { }`: like [`coroutine_scope!`], but a
+/// child's failure cancels nobody; an `async` child's failure stays in its
+/// `Deferred`, a `launch` child's goes to the exception handler.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// async fn best_effort() -> scopes::Result<u32> {
+///     supervisor_scope! {
+///         let bad = async { Err::<u32, _>(Error::msg("bad")) };
+///         let good = async { Ok(2) };
+///         Ok(bad.await.unwrap_or(0) + good.await?)
+///     }
+/// }
+/// ```
 #[proc_macro]
-pub fn supervisor_scope(input: TokenStream) -> TokenStream { input }
-/// `#[supervised]`
+pub fn supervisor_scope(input: TokenStream) -> TokenStream {
+    scope_macro(ScopeKind::Supervisor, input.into()).into()
+}
+
+/// Starts a `launch` child; only meaningful in a scope body, where the
+/// enclosing macro or attribute rewrites it: `launch! { body }` or, with
+/// options, `launch!(name = "x", start = lazy, parallel; body)`.
+///
+/// Reached on its own (outside any scope), it is an error.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// #[supervised]
+/// async fn refresh_all(ids: &[u32]) -> scopes::Result<()> {
+///     for &id in ids {
+///         launch!(name = format!("refresh {id}"); refresh(id).await?);
+///     }
+///     Ok(())
+/// }
+/// # async fn refresh(_: u32) -> scopes::Result<()> { Ok(()) }
+/// ```
+#[proc_macro]
+pub fn launch(_input: TokenStream) -> TokenStream {
+    outside_scope("launch!")
+}
+
+/// Starts an `async` child with options where the Kotlin look cannot be
+/// written (an annotated fn's body): `r#async!(start = lazy; body)`.
+/// Without options, a non-`move` `async { body }` block is the same.
+///
+/// Reached on its own (outside any scope), it is an error.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// #[scoped]
+/// async fn lazily() -> scopes::Result<u32> {
+///     let d = r#async!(name = "answer", start = lazy; Ok(42));
+///     d.await
+/// }
+/// ```
+#[proc_macro]
+pub fn r#async(_input: TokenStream) -> TokenStream {
+    outside_scope("r#async!")
+}
+
+/// Makes the body of an `async fn` returning `Result<T, E>` a
+/// `supervisor_scope`. Takes no arguments.
+///
+/// The body is a scope body: `launch! { }`, `launch!(opts; ..)`,
+/// `r#async!(opts; ..)` and non-`move` `async { }` start children. It
+/// evaluates to `scopes::Result<T>`, converted to `E` with `Into`.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// #[supervised]
+/// async fn refresh_all(ids: &[u32]) -> scopes::Result<()> {
+///     for &id in ids {
+///         launch! { refresh(id).await }
+///     }
+///     Ok(())
+/// }
+/// # async fn refresh(_: u32) -> scopes::Result<()> { Ok(()) }
+/// ```
 #[proc_macro_attribute]
-pub fn supervised(_a: TokenStream, input: TokenStream) -> TokenStream { input }
+pub fn supervised(args: TokenStream, item: TokenStream) -> TokenStream {
+    scoped_fn(
+        ScopeKind::Supervisor,
+        AttrName("supervised"),
+        args.into(),
+        item.into(),
+    )
+    .into()
+}
+
+/// Makes the body of an `async fn` returning `Result<T, E>` a
+/// `coroutine_scope`; re-exported as `scopes::attr::coroutine_scope` (the
+/// name `coroutine_scope` is taken by the function-like macro in the
+/// prelude, see the crate docs). Takes no arguments.
+///
+/// ```ignore
+/// use scopes::attr;
+/// use scopes::prelude::*;
+///
+/// #[attr::coroutine_scope]
+/// async fn both() -> scopes::Result<(u32, u32)> {
+///     let a = async { Ok(1) };
+///     let b = async { Ok(2) };
+///     Ok((a.await?, b.await?))
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn coroutine_scope_attr(args: TokenStream, item: TokenStream) -> TokenStream {
+    let attr = AttrName("coroutine_scope");
+    scoped_fn(ScopeKind::Coroutine, attr, args.into(), item.into()).into()
+}
+
+/// The same as `#[coroutine_scope]` (`scopes::attr::coroutine_scope`),
+/// under a name the prelude can export next to `coroutine_scope!`.
+///
+/// ```ignore
+/// use scopes::prelude::*;
+///
+/// #[scoped]
+/// async fn both() -> scopes::Result<(u32, u32)> {
+///     let a = async { Ok(1) };
+///     let b = async { Ok(2) };
+///     Ok((a.await?, b.await?))
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
+    scoped_fn(
+        ScopeKind::Coroutine,
+        AttrName("scoped"),
+        args.into(),
+        item.into(),
+    )
+    .into()
+}
+
+/// `coroutine_scope! { .. }` / `supervisor_scope! { .. }`: the Kotlin look
+/// rewritten, the statements parsed, the children rewritten, the scope
+/// generated. An error that leaves no body becomes the whole expansion.
+fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
+    kotlin::rewrite(input)
+        .and_then(|tokens| syn::Block::parse_within.parse2(tokens))
+        .map(|mut stmts| {
+            body::rewrite(&mut stmts);
+            expand::scope(kind, &stmts)
+        })
+        .unwrap_or_else(|error| {
+            let error = error.into_compile_error();
+            quote::quote!({ #error })
+        })
+}
+
+/// `#[supervised]` / `#[coroutine_scope]`: on a wrong fn or arguments, the
+/// errors and the item as written (so that the rest still compiles).
+fn scoped_fn(
+    kind: ScopeKind,
+    attr: AttrName,
+    args: TokenStream2,
+    item: TokenStream2,
+) -> TokenStream2 {
+    let Ok(scoped) = ScopedFn::parse(args, item.clone()) else {
+        let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
+        return error_and(syn::Error::new(Span::call_site(), message), item);
+    };
+    if let Err(error) = valid::scoped_fn(attr, &scoped) {
+        return error_and(error, item);
+    }
+    let mut item = scoped.item;
+    let mut stmts = std::mem::take(&mut item.block.stmts);
+    body::rewrite(&mut stmts);
+    expand::scoped_fn(kind, item, &stmts)
+}
+
+fn error_and(error: syn::Error, item: TokenStream2) -> TokenStream2 {
+    let mut tokens = error.into_compile_error();
+    tokens.extend(item);
+    tokens
+}
+
+fn outside_scope(form: &str) -> TokenStream {
+    syn::Error::new(
+        Span::call_site(),
+        format!(
+            "`{form}` is only allowed in a scope body: use it inside `coroutine_scope! {{ .. }}`, \
+             `supervisor_scope! {{ .. }}` or an `async fn` with `#[supervised]` or \
+             `#[coroutine_scope]`"
+        ),
+    )
+    .into_compile_error()
+    .into()
+}

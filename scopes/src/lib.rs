@@ -4,6 +4,12 @@
 //! all of them have completed: nothing started in a scope outlives it, no
 //! failure is lost, and cancelling a job cancels its whole subtree.
 //!
+#![doc = include_str!("dsl_docs.md")]
+//!
+//! # The runtime API
+//!
+//! The macros write calls to this API; it can be used by hand as well:
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
 //! # async fn main() {

@@ -10,4 +10,4 @@ pub use crate::{
     Deferred, Error, Job, Result, Scope, Start, cancellable, delay, ensure_active, is_active,
     non_cancellable, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
-pub use scopes_macros::{coroutine_scope, supervised, supervisor_scope};
+pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};

@@ -1,0 +1,326 @@
+//! Finds the child forms in a scope body and rewrites them into calls on the
+//! scope handle; rejects the ones that are not part of the scope.
+//!
+//! A scope body is the statements of `coroutine_scope! { }` /
+//! `supervisor_scope! { }`, of an annotated fn, or of a child (each child
+//! body is a scope of its own, as in Kotlin). Inside one, through `let`,
+//! `if`, `match`, loops and blocks:
+//!
+//! - `launch { }`, `launch(..) { }`, `async(..) { }` (markers from
+//!   `kotlin.rs`), `launch! { }`, `launch!(..; ..)`, `r#async!(..)` and
+//!   non-`move` `async { }` blocks start children;
+//! - `async move { }` blocks, closures, nested items and other macros'
+//!   inputs are not part of the scope: a `launch`/option form there is an
+//!   error saying so, and a non-`move` `async { }` there stays a plain Rust
+//!   async block;
+//! - nested `coroutine_scope!`/`supervisor_scope!` are left to expand
+//!   themselves.
+
+use proc_macro2::{Group, TokenStream, TokenTree};
+use syn::visit_mut::{self, VisitMut};
+use syn::{Block, Expr, Item, Macro, Stmt};
+
+use crate::expand;
+use crate::kotlin;
+use crate::parse::{Child, MacroRole};
+use crate::valid;
+
+/// Rewrites the children of one scope body; returns whether it has any (a
+/// child body without children needs no scope of its own).
+pub(crate) fn rewrite(stmts: &mut [Stmt]) -> bool {
+    let mut level = Level {
+        context: Context::Scope,
+        has_children: false,
+    };
+    level.visit_stmts(stmts);
+    level.has_children
+}
+
+/// Where the walk is, relative to the scope body it started in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// Part of the scope body: children start here.
+    Scope,
+    /// Inside a closure.
+    Closure,
+    /// Inside an `async move { }` block.
+    AsyncMove,
+    /// Inside a nested item (`fn`, `impl`, `const`, ...), named.
+    Item(&'static str),
+}
+
+impl Context {
+    /// Why a child form is not allowed here, and what to do instead.
+    fn reason(self, form: &str) -> String {
+        let (place, why) = match self {
+            Context::Scope => ("here", "it is not part of the scope"),
+            Context::Closure => ("inside a closure", "a closure is not part of the scope"),
+            Context::AsyncMove => (
+                "inside an `async move` block",
+                "an `async move` block is plain Rust, not part of the scope",
+            ),
+            Context::Item(item) => (item, "an item is not part of the scope"),
+        };
+        format!(
+            "{form} is not allowed {place}: {why}; start the child in the scope body, \
+             or open a scope there with `coroutine_scope! {{ .. }}`"
+        )
+    }
+}
+
+struct Level {
+    context: Context,
+    has_children: bool,
+}
+
+impl Level {
+    fn within(&mut self, context: Context, walk: impl FnOnce(&mut Self)) {
+        let saved = std::mem::replace(&mut self.context, context);
+        walk(self);
+        self.context = saved;
+    }
+
+    fn visit_stmts(&mut self, stmts: &mut [Stmt]) {
+        for stmt in stmts.iter_mut() {
+            // A child form written as a statement is a statement, also last
+            // in a block (`for id in ids { launch { .. } }`): its handle is
+            // dropped, as in Kotlin; `let job = launch { .. }` keeps it.
+            match stmt {
+                Stmt::Macro(mac) if mac.semi_token.is_none() && is_child_macro(&mac.mac) => {
+                    mac.semi_token = Some(Default::default());
+                }
+                Stmt::Expr(Expr::Macro(mac), semi @ None) if is_child_macro(&mac.mac) => {
+                    *semi = Some(Default::default());
+                }
+                _ => {}
+            }
+            self.visit_stmt_mut(stmt);
+        }
+    }
+
+    /// A child form found at `self.context`: its expansion, or an error
+    /// in its place.
+    fn child(
+        &mut self,
+        child: syn::Result<Child>,
+        form: &str,
+        span_of: &dyn quote::ToTokens,
+    ) -> Expr {
+        if self.context != Context::Scope {
+            let error = syn::Error::new_spanned(span_of, self.context.reason(form));
+            return expand::error_expr(error);
+        }
+        self.has_children = true;
+        let mut child = match child {
+            Ok(child) => child,
+            Err(error) => return expand::error_expr(error),
+        };
+        let (options, error) = valid::options(&child.options);
+        let implicit_ok = expand::needs_implicit_ok(&mut child);
+        let nested = rewrite(&mut child.body);
+        let expr = expand::child(&child, &options, implicit_ok, nested);
+        match error {
+            Some(error) => expand::with_error(error, expr),
+            None => expr,
+        }
+    }
+
+    /// A macro in the body: a child form becomes its expansion (`Some`);
+    /// other macros stay, with any child form in their input replaced by an
+    /// error.
+    fn mac(&mut self, mac: &mut Macro) -> Option<Expr> {
+        match MacroRole::of(mac) {
+            MacroRole::Scope => None,
+            MacroRole::Other => {
+                reject_in_macro(mac);
+                None
+            }
+            role => {
+                let form = match role {
+                    MacroRole::Marker => marker_form(mac),
+                    _ => role.form().to_owned(),
+                };
+                let (path, bang) = (&mac.path, &mac.bang_token);
+                let span_of = quote::quote!(#path #bang);
+                Some(self.child(Child::from_macro(mac, role), &form, &span_of))
+            }
+        }
+    }
+}
+
+impl VisitMut for Level {
+    fn visit_block_mut(&mut self, block: &mut Block) {
+        self.visit_stmts(&mut block.stmts);
+    }
+
+    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
+        match stmt {
+            Stmt::Macro(stmt_mac) => {
+                if let Some(expr) = self.mac(&mut stmt_mac.mac) {
+                    let attrs = std::mem::take(&mut stmt_mac.attrs);
+                    let expr = if attrs.is_empty() {
+                        expr
+                    } else {
+                        Expr::Verbatim(quote::quote!(#(#attrs)* #expr))
+                    };
+                    *stmt = Stmt::Expr(expr, stmt_mac.semi_token);
+                }
+            }
+            Stmt::Item(item) => self.visit_item_mut(item),
+            _ => visit_mut::visit_stmt_mut(self, stmt),
+        }
+    }
+
+    fn visit_item_mut(&mut self, item: &mut Item) {
+        let context = Context::Item(item_place(item));
+        self.within(context, |level| match item {
+            // `macro_rules!` and item macros: not part of the scope.
+            Item::Macro(item_mac) => level.visit_macro_mut(&mut item_mac.mac),
+            _ => visit_mut::visit_item_mut(level, item),
+        });
+    }
+
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Async(block) if block.capture.is_none() && self.context == Context::Scope => {
+                let child = Child::from_async_block(block.clone());
+                *expr = self.child(Ok(child), "`async`", &TokenStream::new());
+            }
+            Expr::Async(block) if block.capture.is_some() => {
+                self.within(Context::AsyncMove, |level| {
+                    visit_mut::visit_expr_async_mut(level, block);
+                });
+            }
+            Expr::Closure(closure) => {
+                self.within(Context::Closure, |level| {
+                    visit_mut::visit_expr_closure_mut(level, closure);
+                });
+            }
+            Expr::Macro(expr_mac) => {
+                if let Some(new) = self.mac(&mut expr_mac.mac) {
+                    *expr = new;
+                }
+            }
+            _ => visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    // Macros in types, patterns and items: not part of the scope either.
+    fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        if MacroRole::of(mac) != MacroRole::Scope {
+            reject_in_macro(mac);
+        }
+    }
+}
+
+/// Another macro's input is not part of the scope: a child form there
+/// becomes an error in place.
+fn reject_in_macro(mac: &mut Macro) {
+    let name = mac
+        .path
+        .segments
+        .last()
+        .map_or_else(String::new, |s| s.ident.to_string());
+    mac.tokens = reject_in_tokens(mac.tokens.clone(), &name);
+}
+
+pub(crate) fn is_child_macro(mac: &Macro) -> bool {
+    matches!(
+        MacroRole::of(mac),
+        MacroRole::Marker | MacroRole::LaunchBang | MacroRole::AsyncBang
+    )
+}
+
+/// `launch` / `launch(..)` / `async(..)`, as the user wrote the marker.
+fn marker_form(mac: &Macro) -> String {
+    let mut tokens = mac.tokens.clone().into_iter();
+    let keyword = match tokens.next() {
+        Some(TokenTree::Ident(ident)) => ident.to_string(),
+        _ => "launch".to_owned(),
+    };
+    match tokens.next() {
+        Some(TokenTree::Group(group))
+            if group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
+        {
+            format!("`{keyword}(..)`")
+        }
+        _ => format!("`{keyword}`"),
+    }
+}
+
+fn item_place(item: &Item) -> &'static str {
+    match item {
+        Item::Fn(_) => "inside a nested `fn`",
+        Item::Impl(_) => "inside an `impl` block",
+        Item::Trait(_) => "inside a trait",
+        Item::Mod(_) => "inside a nested module",
+        Item::Const(_) => "inside a `const` item",
+        Item::Static(_) => "inside a `static` item",
+        Item::Macro(_) => "inside an item macro",
+        _ => "inside a nested item",
+    }
+}
+
+// Input:  the tokens of `println!("{:?}", __scopes_dsl! { launch { .. } })`
+// Output: the same with the marker replaced by `::core::compile_error! { "`launch` is not
+//         allowed inside `println!`: .." }`, so the other macro reports it once.
+fn reject_in_tokens(tokens: TokenStream, macro_name: &str) -> TokenStream {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        if kotlin::is_scope_macro_call(&tokens, i) {
+            out.extend_from_slice(&tokens[i..i + 3]);
+            i += 3;
+            continue;
+        }
+        if let Some((form, len)) = child_macro_at(&tokens, i) {
+            let place = format!("inside `{macro_name}!`");
+            let message = format!(
+                "{form} is not allowed {place}: other macros' inputs are not part of the scope; \
+                 start the child in a statement of the scope body and pass its handle"
+            );
+            let span_tokens: TokenStream = tokens[i..i + len].iter().cloned().collect();
+            out.extend(syn::Error::new_spanned(span_tokens, message).to_compile_error());
+            i += len;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(group) => {
+                let mut new = Group::new(
+                    group.delimiter(),
+                    reject_in_tokens(group.stream(), macro_name),
+                );
+                new.set_span(group.span());
+                out.push(TokenTree::Group(new));
+            }
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    out.into_iter().collect()
+}
+
+/// A child macro (`launch!`, `r#async!`, the marker) at `tokens[i]`: its
+/// name in messages and its length in tokens.
+fn child_macro_at(tokens: &[TokenTree], i: usize) -> Option<(String, usize)> {
+    let (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group))) =
+        (&tokens[i], tokens.get(i + 1), tokens.get(i + 2))
+    else {
+        return None;
+    };
+    if bang.as_char() != '!' {
+        return None;
+    }
+    let mac = Macro {
+        path: name.clone().into(),
+        bang_token: Default::default(),
+        delimiter: syn::MacroDelimiter::Brace(Default::default()),
+        tokens: group.stream(),
+    };
+    match MacroRole::of_path(false, std::iter::once(name)) {
+        MacroRole::Marker => Some((marker_form(&mac), 3)),
+        role @ (MacroRole::LaunchBang | MacroRole::AsyncBang) => Some((role.form().to_owned(), 3)),
+        _ => None,
+    }
+}

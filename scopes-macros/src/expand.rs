@@ -1,0 +1,314 @@
+//! Code generation: a scope, a child, an annotated fn. Everything here
+//! succeeds; the errors were found by `parse.rs`, `body.rs` and `valid.rs`.
+//!
+//! Generated code names the runtime by absolute path (`::scopes::..`) and
+//! carries the user's spans, so that `#[track_caller]` names a child after
+//! its `launch`/`async` token and rustc's type errors land on the user's
+//! code. The scope handle is a `mixed_site` ident: user code cannot see it,
+//! and each scope (nested macro or child body) binds its own.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::{Block, Expr, ItemFn, Stmt, Token};
+
+use crate::body::is_child_macro;
+use crate::parse::{Child, ChildKind};
+use crate::valid::ChildOptions;
+
+/// Which scope a macro or attribute opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScopeKind {
+    /// `coroutine_scope`: the first failure cancels everything.
+    Coroutine,
+    /// `supervisor_scope`: a child's failure cancels nobody.
+    Supervisor,
+}
+
+impl ScopeKind {
+    fn function(self, span: Span) -> Ident {
+        match self {
+            ScopeKind::Coroutine => Ident::new("coroutine_scope", span),
+            ScopeKind::Supervisor => Ident::new("supervisor_scope", span),
+        }
+    }
+}
+
+/// The scope handle in generated code: `mixed_site`, so it neither sees nor
+/// shadows a user's `scope`, while rustc's messages still say `scope`.
+fn handle() -> Ident {
+    Ident::new("scope", Span::mixed_site())
+}
+
+// Input:  coroutine_scope! { let a = async { f().await }; Ok(a.await? + 1) }
+// Output: ::scopes::coroutine_scope(|scope| ::scopes::__private::Box::pin(async {
+//             let scope = scope;
+//             let a = scope.r#async(async move { f().await });
+//             Ok(a.await? + 1)
+//         })).await
+/// The body is a non-`move` async block that takes only the handle by
+/// value, so it borrows the surrounding locals like a plain block would.
+pub(crate) fn scope(kind: ScopeKind, stmts: &[Stmt]) -> TokenStream {
+    let s = handle();
+    let function = kind.function(Span::call_site());
+    quote! {
+        ::scopes::#function(|#s| ::scopes::__private::Box::pin(async {
+            let #s = #s;
+            #(#stmts)*
+        }))
+        .await
+    }
+}
+
+// Input:  #[supervised] async fn f(&self, id: u32) -> Result<u32, MyError> { body }
+// Output: async fn f(&self, id: u32) -> Result<u32, MyError> {
+//             ::scopes::supervisor_scope(|scope| ..{ body }..)
+//                 .await
+//                 .map_err(::core::convert::Into::into)
+//         }
+/// `map_err(Into::into)` turns the scope's `scopes::Error` into the fn's
+/// error type (the identity when it is `scopes::Error`).
+pub(crate) fn scoped_fn(kind: ScopeKind, mut item: ItemFn, stmts: &[Stmt]) -> TokenStream {
+    let scope = scope(kind, stmts);
+    let body = quote! {
+        #scope.map_err(::core::convert::Into::into)
+    };
+    item.block = Box::new(Block {
+        brace_token: item.block.brace_token,
+        stmts: vec![Stmt::Expr(Expr::Verbatim(body), None)],
+    });
+    item.into_token_stream()
+}
+
+// Input:  launch(name = "fetch", start = lazy) { fetch(id).await?; }
+// Output: scope.child().name("fetch").start(::scopes::Start::Lazy)
+//             .launch(async move { fetch(id).await?; ::scopes::__private::Ok(()) })
+// Input:  async { let a = async { 1 }; a.await }   (a child with children)
+// Output: scope.r#async(async move {
+//             ::scopes::coroutine_scope(move |scope| ::scopes::__private::Box::pin(
+//                 async move { let a = scope.r#async(async move { 1 }); a.await })).await
+//         })
+/// A child body captures by value (`async move`). One with children of its
+/// own runs them in a nested `coroutine_scope`, as in Kotlin; one without
+/// pays for no scope.
+pub(crate) fn child(
+    child: &Child,
+    options: &ChildOptions,
+    implicit_ok: bool,
+    nested: bool,
+) -> Expr {
+    let keyword = child.keyword;
+    // Hygienic, but located at the user's keyword: rustc's errors about the
+    // call (a `Deferred` used as a future, a `parallel` capture) land there.
+    let s = Ident::new("scope", Span::mixed_site().located_at(keyword));
+    let stmts = &child.body;
+    // Not on a user span: after a diverging tail, rustc must not call it
+    // unreachable code of the user's.
+    let ok = implicit_ok.then(|| quote!(::scopes::__private::Ok(())));
+    let body = quote_spanned!(child.brace=> { #(#stmts)* #ok });
+    let body = if nested {
+        let function = ScopeKind::Coroutine.function(keyword);
+        quote_spanned! {child.brace=> {
+            ::scopes::#function(move |#s| ::scopes::__private::Box::pin(async move #body)).await
+        }}
+    } else {
+        body
+    };
+    let attrs = &child.attrs;
+    let future = quote_spanned!(child.brace=> #(#attrs)* async move #body);
+    let method = match (child.kind, options.parallel) {
+        (ChildKind::Launch, false) => Ident::new("launch", keyword),
+        (ChildKind::Async, false) => Ident::new_raw("async", keyword),
+        (ChildKind::Launch, true) => Ident::new("launch_parallel", keyword),
+        (ChildKind::Async, true) => Ident::new("async_parallel", keyword),
+    };
+    let plain = options.name.is_none() && !options.lazy && !options.parallel;
+    let call = if plain {
+        quote_spanned!(keyword=> #s.#method(#future))
+    } else {
+        // `child()` is `#[track_caller]`: the child's location is taken there.
+        let builder = Ident::new("child", keyword);
+        let name = options
+            .name
+            .as_ref()
+            .map(|name| quote_spanned!(keyword=> .name(#name)));
+        let lazy = options
+            .lazy
+            .then(|| quote_spanned!(keyword=> .start(::scopes::Start::Lazy)));
+        quote_spanned!(keyword=> #s.#builder() #name #lazy .#method(#future))
+    };
+    Expr::Verbatim(call)
+}
+
+/// Decides whether a `launch` body means `Ok(())` at its end, and makes a
+/// child form in tail position a statement.
+///
+/// A launch body evaluates to `scopes::Result<()>`; it means `Ok(())` when
+/// it has no tail expression (it ends with `;`, a `let` or an item), or
+/// when its tail cannot be a `Result`: a `for`/`while` loop, an `if`
+/// without `else`, an `if`/`else`, `match` or block whose branches all end
+/// with `;`, an `x?`, a `print!`-like or `assert!`-like macro, or a child form.
+pub(crate) fn needs_implicit_ok(child: &mut Child) -> bool {
+    if child.kind != ChildKind::Launch {
+        return false;
+    }
+    let semi = Some(<Token![;]>::default());
+    let implicit = match child.body.last_mut() {
+        Some(Stmt::Macro(mac)) if is_child_macro(&mac.mac) => true,
+        Some(Stmt::Expr(Expr::Macro(mac), None)) if is_child_macro(&mac.mac) => true,
+        Some(Stmt::Expr(Expr::Async(block), None)) if block.capture.is_none() => true,
+        // `return x;` last: the block diverges, nothing to add.
+        Some(Stmt::Expr(Expr::Return(_), Some(_))) => false,
+        _ => ends_without_value(&child.body),
+    };
+    // `Ok(())` follows: the tail becomes a statement.
+    match child.body.last_mut() {
+        Some(Stmt::Macro(mac)) if implicit => mac.semi_token = mac.semi_token.or(semi),
+        Some(Stmt::Expr(_, tail @ None)) if implicit => *tail = semi,
+        _ => {}
+    }
+    implicit
+}
+
+fn ends_without_value(stmts: &[Stmt]) -> bool {
+    match stmts.last() {
+        None | Some(Stmt::Local(_) | Stmt::Item(_) | Stmt::Expr(_, Some(_))) => true,
+        Some(Stmt::Macro(mac)) => mac.semi_token.is_some() || is_unit_macro(&mac.mac),
+        Some(Stmt::Expr(expr, None)) => is_unit(expr),
+    }
+}
+
+fn is_unit(expr: &Expr) -> bool {
+    match expr {
+        // `x?` last: a `Result` only if `x` is a nested one, which the
+        // `unused_must_use` lint then reports.
+        Expr::ForLoop(_) | Expr::While(_) | Expr::Try(_) => true,
+        Expr::If(expr_if) => match &expr_if.else_branch {
+            None => true,
+            Some((_, else_branch)) => {
+                ends_without_value(&expr_if.then_branch.stmts) && is_unit(else_branch)
+            }
+        },
+        Expr::Block(block) => block.label.is_none() && ends_without_value(&block.block.stmts),
+        Expr::Match(expr_match) => {
+            !expr_match.arms.is_empty()
+                && expr_match.arms.iter().all(|arm| match &*arm.body {
+                    Expr::Block(block) => ends_without_value(&block.block.stmts),
+                    Expr::Tuple(tuple) => tuple.elems.is_empty(),
+                    Expr::Macro(mac) => is_unit_macro(&mac.mac),
+                    _ => false,
+                })
+        }
+        Expr::Macro(mac) => is_unit_macro(&mac.mac),
+        Expr::Tuple(tuple) => tuple.elems.is_empty(),
+        _ => false,
+    }
+}
+
+/// Standard macros whose value is `()`.
+fn is_unit_macro(mac: &syn::Macro) -> bool {
+    mac.path.segments.last().is_some_and(|segment| {
+        matches!(
+            segment.ident.to_string().as_str(),
+            "print"
+                | "println"
+                | "eprint"
+                | "eprintln"
+                | "assert"
+                | "assert_eq"
+                | "assert_ne"
+                | "debug_assert"
+                | "debug_assert_eq"
+                | "debug_assert_ne"
+        )
+    })
+}
+
+/// An error in place of an expression: `compile_error!` has any type, so
+/// the code around it raises no second error.
+pub(crate) fn error_expr(error: syn::Error) -> Expr {
+    Expr::Verbatim(error.into_compile_error())
+}
+
+/// An error next to a child that still expands (a bad option is reported,
+/// the valid ones are used), keeping the child's type.
+pub(crate) fn with_error(error: syn::Error, expr: Expr) -> Expr {
+    let error = error.into_compile_error();
+    Expr::Verbatim(quote!({ #error; #expr }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expand(input: TokenStream) -> String {
+        crate::scope_macro(ScopeKind::Coroutine, input).to_string()
+    }
+
+    #[test]
+    fn launch_without_tail_means_ok() {
+        let output = expand(quote!(launch { f().await?; } Ok(())));
+        assert_eq!(
+            output,
+            ":: scopes :: coroutine_scope (| scope | :: scopes :: __private :: Box :: pin \
+             (async { let scope = scope ; scope . launch (async move \
+             { f () . await ? ; :: scopes :: __private :: Ok (()) }) ; Ok (()) })) . await"
+        );
+    }
+
+    #[test]
+    fn launch_with_tail_keeps_it() {
+        let output = expand(quote!(launch { f().await } Ok(())));
+        assert!(
+            output.contains("scope . launch (async move { f () . await })"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn async_block_is_a_child_and_async_move_is_not() {
+        let output = expand(quote! {
+            let a = async { Ok(1) };
+            let b = async move { 2 };
+            Ok(a.await? + b.await)
+        });
+        assert!(
+            output.contains("let a = scope . r#async (async move { Ok (1) })"),
+            "{output}"
+        );
+        assert!(output.contains("let b = async move { 2 }"), "{output}");
+    }
+
+    #[test]
+    fn options_use_the_builder() {
+        let output = expand(quote!(launch(name = "x", start = lazy, parallel) { f().await }));
+        assert!(
+            output.contains(
+                "scope . child () . name (\"x\") . start (:: scopes :: Start :: Lazy) \
+                 . launch_parallel (async move { f () . await })"
+            ),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn a_child_with_children_is_a_scope() {
+        let output = expand(quote!(launch { launch { g().await } } Ok(())));
+        assert!(
+            output.contains(
+                "scope . launch (async move { :: scopes :: coroutine_scope (move | scope | \
+                 :: scopes :: __private :: Box :: pin (async move { scope . launch \
+                 (async move { g () . await }) ; :: scopes :: __private :: Ok (()) })) . await })"
+            ),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn nested_scope_macros_are_left_alone() {
+        let output = expand(quote!(let x = coroutine_scope! { launch { f().await } Ok(1) }; x));
+        assert!(
+            output.contains("coroutine_scope ! { launch { f () . await } Ok (1) }"),
+            "{output}"
+        );
+    }
+}

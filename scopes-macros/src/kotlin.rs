@@ -1,0 +1,253 @@
+//! The Kotlin look of the scope macros, rewritten into tokens syn can parse.
+//!
+//! `launch { }`, `launch(opts) { }` and `async(opts) { }` are not Rust
+//! syntax, so they cannot reach `syn::Block::parse_within` as they are.
+//! Before parsing a scope macro's input, each of them becomes one internal
+//! marker macro, `__scopes_dsl! { launch (opts) { body } }`, which keeps the
+//! user's tokens (and their spans) inside; `body.rs` then finds the markers
+//! in the parsed statements, next to the bang forms.
+//!
+//! `launch` is the DSL only where an expression starts (after `;`, `{ }`,
+//! `,`, `=`, `=>`, `|`, `:`, an opening delimiter or `return`), so
+//! `s.launch(..)`, `fn launch()`, `x == launch(y)` or `if launch(x) { }` are
+//! left alone; `r#launch(..)` always calls a function named `launch`.
+//! Nested `coroutine_scope!`/`supervisor_scope!` inputs are left for their
+//! own expansion.
+
+use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, TokenStream, TokenTree};
+
+use crate::parse::MacroRole;
+use crate::valid::Errors;
+
+/// The internal marker's name; no user code spells it.
+pub(crate) const MARKER: &str = "__scopes_dsl";
+
+const OPTION_NAMES: [&str; 3] = ["name", "start", "parallel"];
+
+// Input:  launch(name = "x") { a().await?; }  let d = async(start = lazy) { b() };
+// Output: __scopes_dsl! { launch (name = "x") { a().await?; } }
+//         let d = __scopes_dsl! { async (start = lazy) { b() } };
+pub(crate) fn rewrite(input: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let output = rewrite_stream(input, &mut errors).unwrap_or_else(|unchanged| unchanged);
+    match errors.0 {
+        Some(error) => Err(error),
+        None => Ok(output),
+    }
+}
+
+/// `Ok(rewritten)` if anything changed, else `Err(original)`, so that
+/// untouched groups keep their exact delimiter spans.
+fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream, TokenStream> {
+    let tokens: Vec<TokenTree> = input.into_iter().collect();
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < tokens.len() {
+        if is_scope_macro_call(&tokens, i) {
+            out.extend_from_slice(&tokens[i..i + 3]);
+            i += 3;
+            continue;
+        }
+        let form = match &tokens[i] {
+            TokenTree::Ident(ident) if ident == "launch" && at_expression_start(&tokens, i) => {
+                launch_form(&tokens, i, errors)
+            }
+            TokenTree::Ident(ident) if ident == "async" => async_form(&tokens, i, errors),
+            _ => None,
+        };
+        if let Some((marker, len)) = form {
+            out.extend(marker);
+            changed = true;
+            i += len;
+            continue;
+        }
+        match &tokens[i] {
+            TokenTree::Group(group) => match rewrite_group(group, errors) {
+                Some(new) => {
+                    out.push(TokenTree::Group(new));
+                    changed = true;
+                }
+                None => out.push(tokens[i].clone()),
+            },
+            other => out.push(other.clone()),
+        }
+        i += 1;
+    }
+    if changed {
+        Ok(out.into_iter().collect())
+    } else {
+        Err(tokens.into_iter().collect())
+    }
+}
+
+fn rewrite_group(group: &Group, errors: &mut Errors) -> Option<Group> {
+    let stream = rewrite_stream(group.stream(), errors).ok()?;
+    let mut new = Group::new(group.delimiter(), stream);
+    new.set_span(group.span());
+    Some(new)
+}
+
+/// `launch { }` / `launch(opts) { }` at `tokens[i]`: the marker and how many
+/// tokens it replaces; `None` (and maybe an error) otherwise.
+fn launch_form(
+    tokens: &[TokenTree],
+    i: usize,
+    errors: &mut Errors,
+) -> Option<(Vec<TokenTree>, usize)> {
+    let TokenTree::Ident(keyword) = &tokens[i] else {
+        return None;
+    };
+    match (tokens.get(i + 1), tokens.get(i + 2), tokens.get(i + 3)) {
+        (Some(TokenTree::Group(body)), _, _) if body.delimiter() == Delimiter::Brace => {
+            Some((marker(keyword, None, body, errors), 2))
+        }
+        (Some(TokenTree::Group(options)), Some(TokenTree::Group(body)), _)
+            if options.delimiter() == Delimiter::Parenthesis
+                && body.delimiter() == Delimiter::Brace =>
+        {
+            Some((marker(keyword, Some(options), body, errors), 3))
+        }
+        (Some(TokenTree::Group(options)), _, _)
+            if options.delimiter() == Delimiter::Parenthesis && looks_like_options(options) =>
+        {
+            errors.push(syn::Error::new(
+                options.span(),
+                "expected a block after `launch(..)`: write the child's body in braces, \
+                     `launch(..) { .. }`",
+            ));
+            None
+        }
+        (
+            Some(TokenTree::Punct(bang)),
+            Some(TokenTree::Group(options)),
+            Some(TokenTree::Group(body)),
+        ) if bang.as_char() == '!'
+            && options.delimiter() != Delimiter::Brace
+            && body.delimiter() == Delimiter::Brace =>
+        {
+            errors.push(syn::Error::new(
+                body.span(),
+                "unexpected block after `launch!(..)`: write `launch(..) { .. }`, \
+                     or put the body after the options, `launch!(name = \"x\"; ..)`",
+            ));
+            None
+        }
+        (Some(TokenTree::Punct(semi)), _, _) if semi.as_char() == ';' => {
+            errors.push(syn::Error::new(
+                keyword.span(),
+                "expected a block after `launch`: write the child's body in braces, \
+                     `launch { .. }`",
+            ));
+            None
+        }
+        _ => None,
+    }
+}
+
+/// `async(opts) { }` at `tokens[i]` (a plain `async { }` is Rust syntax and
+/// is left to `body.rs`).
+fn async_form(
+    tokens: &[TokenTree],
+    i: usize,
+    errors: &mut Errors,
+) -> Option<(Vec<TokenTree>, usize)> {
+    let TokenTree::Ident(keyword) = &tokens[i] else {
+        return None;
+    };
+    let Some(TokenTree::Group(options)) = tokens.get(i + 1) else {
+        return None;
+    };
+    if options.delimiter() != Delimiter::Parenthesis {
+        return None;
+    }
+    match tokens.get(i + 2) {
+        Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {
+            Some((marker(keyword, Some(options), body, errors), 3))
+        }
+        _ => {
+            errors.push(syn::Error::new(
+                options.span(),
+                "expected a block after `async(..)`: write the child's body in braces, \
+                     `async(..) { .. }`",
+            ));
+            None
+        }
+    }
+}
+
+/// `__scopes_dsl! { keyword (options) { body } }`, the body rewritten too
+/// (a child body is a scope of its own).
+fn marker(
+    keyword: &Ident,
+    options: Option<&Group>,
+    body: &Group,
+    errors: &mut Errors,
+) -> Vec<TokenTree> {
+    let body = rewrite_group(body, errors).unwrap_or_else(|| body.clone());
+    let mut inner = vec![TokenTree::Ident(keyword.clone())];
+    inner.extend(options.cloned().map(TokenTree::Group));
+    inner.push(TokenTree::Group(body.clone()));
+    let mut group = Group::new(Delimiter::Brace, inner.into_iter().collect());
+    group.set_span(body.span());
+    let mut bang = Punct::new('!', Spacing::Alone);
+    bang.set_span(keyword.span());
+    vec![
+        TokenTree::Ident(Ident::new(MARKER, keyword.span())),
+        TokenTree::Punct(bang),
+        TokenTree::Group(group),
+    ]
+}
+
+/// Whether `tokens[i]` starts an expression, judging by the token before it.
+fn at_expression_start(tokens: &[TokenTree], i: usize) -> bool {
+    let Some(prev) = i.checked_sub(1).map(|p| &tokens[p]) else {
+        return true;
+    };
+    let joint_before = |p: usize| {
+        p.checked_sub(1)
+            .and_then(|q| tokens.get(q))
+            .is_some_and(|tt| matches!(tt, TokenTree::Punct(p) if p.spacing() == Spacing::Joint))
+    };
+    match prev {
+        TokenTree::Group(group) => group.delimiter() == Delimiter::Brace,
+        TokenTree::Ident(ident) => ident == "return",
+        TokenTree::Literal(_) => false,
+        TokenTree::Punct(punct) => match punct.as_char() {
+            ';' | ',' | '|' => true,
+            // `=` but not `==`, `<=`, `+=`, ...
+            '=' | ':' => !joint_before(i - 1),
+            // `=>`
+            '>' => i
+                .checked_sub(2)
+                .and_then(|p| tokens.get(p))
+                .is_some_and(|tt| matches!(tt, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == Spacing::Joint)),
+            _ => false,
+        },
+    }
+}
+
+/// `coroutine_scope! (..)` / `supervisor_scope! { .. }` at `tokens[i]`
+/// (also after `scopes::`).
+pub(crate) fn is_scope_macro_call(tokens: &[TokenTree], i: usize) -> bool {
+    match (&tokens[i], tokens.get(i + 1), tokens.get(i + 2)) {
+        (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(_))) => {
+            bang.as_char() == '!'
+                && MacroRole::of_path(false, std::iter::once(name)) == MacroRole::Scope
+        }
+        _ => false,
+    }
+}
+
+/// `(name ..)`, `(start ..)`, `(parallel ..)`: options without a block.
+fn looks_like_options(group: &Group) -> bool {
+    let mut tokens = group.stream().into_iter();
+    let first = tokens.next();
+    let second = tokens.next();
+    matches!(&first, Some(TokenTree::Ident(ident)) if OPTION_NAMES.iter().any(|name| ident == name))
+        && match second {
+            None => true,
+            Some(TokenTree::Punct(p)) => p.as_char() == '=' || p.as_char() == ',',
+            Some(_) => false,
+        }
+}

@@ -1,0 +1,250 @@
+//! Typed AST of the DSL: the forms that start a child, their options, and
+//! the annotated fn. Parsing keeps the user's tokens (and so their spans);
+//! what the options *mean* is checked in `valid.rs`.
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use syn::ext::IdentExt as _;
+use syn::parse::{ParseStream, Parser as _};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Block, Expr, ExprAsync, Ident, ItemFn, Macro, MacroDelimiter, Stmt, Token};
+
+use crate::kotlin::MARKER;
+
+/// What a child form starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ChildKind {
+    /// `launch`: a child yielding a `Job`.
+    Launch,
+    /// `async`: a child yielding a `Deferred<T>`.
+    Async,
+}
+
+/// A form that starts a child, from any of its spellings:
+///
+/// ```text
+/// launch { body }            launch(opts) { body }     async(opts) { body }
+/// launch! { body }           launch!(opts; body)       r#async!(opts; body)
+/// async { body }             (non-`move`, in a scope body)
+/// ```
+pub(crate) struct Child {
+    pub(crate) kind: ChildKind,
+    /// The user's `launch`/`async` token: the child's default name is its
+    /// location, and rustc's errors about the call land on it.
+    pub(crate) keyword: Span,
+    /// Attributes written on an `async { }` block; kept on the child's future.
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) options: Vec<RawOption>,
+    /// The span of the body's braces (or of the bang form's delimiters).
+    pub(crate) brace: Span,
+    pub(crate) body: Vec<Stmt>,
+}
+
+/// One option as written: `key` or `key = value`, before validation.
+pub(crate) struct RawOption {
+    pub(crate) key: Ident,
+    pub(crate) value: Option<(Token![=], Expr)>,
+}
+
+/// What a macro invocation found in a scope body is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MacroRole {
+    /// A Kotlin-look form rewritten by `kotlin.rs` into the internal marker.
+    Marker,
+    /// `launch! { .. }` / `launch!(..; ..)` (also `scopes::launch!`).
+    LaunchBang,
+    /// `r#async! { .. }` / `r#async!(..; ..)` (also `scopes::r#async!`).
+    AsyncBang,
+    /// A nested `coroutine_scope!`/`supervisor_scope!`: it expands itself.
+    Scope,
+    /// Any other macro: its input is not part of the scope.
+    Other,
+}
+
+impl MacroRole {
+    pub(crate) fn of(mac: &Macro) -> Self {
+        Self::of_path(
+            mac.path.leading_colon.is_some(),
+            mac.path.segments.iter().map(|s| &s.ident),
+        )
+    }
+
+    /// `launch`, `scopes::launch` and `::scopes::launch` are the DSL;
+    /// `other::launch` is not.
+    pub(crate) fn of_path<'a>(
+        leading_colon: bool,
+        segments: impl Iterator<Item = &'a Ident>,
+    ) -> Self {
+        let segments: Vec<String> = segments.map(|ident| ident.unraw().to_string()).collect();
+        let name = match segments.as_slice() {
+            [name] if !leading_colon => name.as_str(),
+            [krate, name] if krate == "scopes" => name.as_str(),
+            _ => return Self::Other,
+        };
+        match name {
+            MARKER if segments.len() == 1 => Self::Marker,
+            "launch" => Self::LaunchBang,
+            "async" => Self::AsyncBang,
+            "coroutine_scope" | "supervisor_scope" => Self::Scope,
+            _ => Self::Other,
+        }
+    }
+
+    /// How the form is named in messages.
+    pub(crate) fn form(self) -> &'static str {
+        match self {
+            Self::LaunchBang => "`launch!`",
+            Self::AsyncBang => "`r#async!`",
+            _ => "this form",
+        }
+    }
+}
+
+impl Child {
+    /// `async { body }`, a non-`move` async block in a scope body.
+    pub(crate) fn from_async_block(block: ExprAsync) -> Self {
+        Self {
+            kind: ChildKind::Async,
+            keyword: block.async_token.span,
+            attrs: block.attrs,
+            options: Vec::new(),
+            brace: block.block.brace_token.span.join(),
+            body: block.block.stmts,
+        }
+    }
+
+    /// A child macro: the internal marker or a bang form.
+    pub(crate) fn from_macro(mac: &Macro, role: MacroRole) -> syn::Result<Self> {
+        match role {
+            MacroRole::Marker => mac.parse_body_with(parse_marker),
+            MacroRole::LaunchBang => parse_bang(mac, ChildKind::Launch),
+            MacroRole::AsyncBang => parse_bang(mac, ChildKind::Async),
+            MacroRole::Scope | MacroRole::Other => Err(syn::Error::new_spanned(
+                mac,
+                "internal error: not a child form (please report it)",
+            )),
+        }
+    }
+}
+
+// Input:  `launch (name = "x") { body }` after kotlin.rs, i.e. the tokens of
+//         `__scopes_dsl! { launch (name = "x") { body } }`
+// Output: Child { kind: Launch, options: [name = "x"], body }
+fn parse_marker(input: ParseStream) -> syn::Result<Child> {
+    let keyword = input.call(Ident::parse_any)?;
+    let kind = if keyword == "async" {
+        ChildKind::Async
+    } else {
+        ChildKind::Launch
+    };
+    let options = if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        parse_options(&content)?
+    } else {
+        Vec::new()
+    };
+    let content;
+    let brace = syn::braced!(content in input);
+    let body = content.call(Block::parse_within)?;
+    Ok(Child {
+        kind,
+        keyword: keyword.span(),
+        attrs: Vec::new(),
+        options,
+        brace: brace.span.join(),
+        body,
+    })
+}
+
+// Input:  `launch! { body }` or `launch!(name = "x", parallel; body)`
+// Output: Child { kind: Launch, options, body }
+fn parse_bang(mac: &Macro, kind: ChildKind) -> syn::Result<Child> {
+    let keyword = mac
+        .path
+        .segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span());
+    let (brace, options, body) = match &mac.delimiter {
+        MacroDelimiter::Brace(brace) => (brace.span.join(), Vec::new(), mac.tokens.clone()),
+        MacroDelimiter::Paren(paren) => {
+            let (options, body) = split_options(mac, paren.span.join())?;
+            (paren.span.join(), options, body)
+        }
+        MacroDelimiter::Bracket(bracket) => {
+            let (options, body) = split_options(mac, bracket.span.join())?;
+            (bracket.span.join(), options, body)
+        }
+    };
+    Ok(Child {
+        kind,
+        keyword,
+        attrs: Vec::new(),
+        options,
+        brace,
+        body: Block::parse_within.parse2(body)?,
+    })
+}
+
+/// Splits `opts; body` at the first top-level `;`.
+fn split_options(mac: &Macro, span: Span) -> syn::Result<(Vec<RawOption>, TokenStream)> {
+    let mut tokens = mac.tokens.clone().into_iter();
+    let options: TokenStream = tokens
+        .by_ref()
+        .take_while(|tt| !matches!(tt, TokenTree::Punct(p) if p.as_char() == ';'))
+        .collect();
+    let body: TokenStream = tokens.collect();
+    let has_semi = mac
+        .tokens
+        .clone()
+        .into_iter()
+        .any(|tt| matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';'));
+    if !has_semi {
+        let form = MacroRole::of(mac).form();
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "expected `options; body` in the parentheses of {form}: \
+                 write the options before a `;` (`(name = \"x\"; ..)`), \
+                 or put a body without options in braces (`{{ .. }}`)"
+            ),
+        ));
+    }
+    Ok((parse_options.parse2(options)?, body))
+}
+
+/// `name = "x", start = lazy, parallel` (a trailing comma is fine).
+pub(crate) fn parse_options(input: ParseStream) -> syn::Result<Vec<RawOption>> {
+    let options = Punctuated::<RawOption, Token![,]>::parse_terminated_with(input, parse_option)?;
+    Ok(options.into_iter().collect())
+}
+
+fn parse_option(input: ParseStream) -> syn::Result<RawOption> {
+    let key = input.call(Ident::parse_any).map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            "expected an option: `name = \"..\"`, `start = lazy` or `parallel`",
+        )
+    })?;
+    let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
+        Some((input.parse()?, input.parse()?))
+    } else {
+        None
+    };
+    Ok(RawOption { key, value })
+}
+
+/// An `async fn` under `#[supervised]` / `#[coroutine_scope]`, with the
+/// attribute's own arguments (which must be empty).
+pub(crate) struct ScopedFn {
+    pub(crate) args: TokenStream,
+    pub(crate) item: ItemFn,
+}
+
+impl ScopedFn {
+    pub(crate) fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Self> {
+        Ok(Self {
+            args,
+            item: syn::parse2(item)?,
+        })
+    }
+}

@@ -1,0 +1,329 @@
+//! The scope macros: where children may start (statements, `let`, loops,
+//! `if`, `match`, blocks), child bodies as scopes of their own, `?` in
+//! every body, captures and borrows. Paused clock: elapsed times are exact.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use scopes::prelude::*;
+use scopes_workspace::Log;
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn scope_evaluates_to_the_body_result() {
+    let n: Result<u32> = coroutine_scope! { Ok(42) };
+    assert_eq!(n.unwrap(), 42);
+    let e: Result<u32> = supervisor_scope! { Err(Error::msg("body failed")) };
+    assert_eq!(e.unwrap_err().to_string(), "body failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn spec_example_fails_with_the_first_failure() {
+    async fn compute() -> Result<String> {
+        coroutine_scope! {
+            let color = async { delay(Duration::from_secs(60)).await?; Ok("purple") };
+            let height = async { delay(ms(100)).await?; Err::<f64, _>(Error::msg("http")) };
+            Ok(format!("A {} box {:.1} inches tall", color.await?, height.await?))
+        }
+    }
+    let start = Instant::now();
+    assert_eq!(compute().await.unwrap_err().to_string(), "http");
+    assert_eq!(start.elapsed(), ms(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn body_borrows_outer_locals_like_a_block() {
+    let names = ["a".to_owned(), "b".to_owned()];
+    let mut total = 0;
+    let joined = coroutine_scope! {
+        total += names.len();
+        Ok(names.join(","))
+    }
+    .unwrap();
+    // Not moved into the scope: still usable, and the body's write is seen.
+    assert_eq!(names.len(), 2);
+    assert_eq!(total, 2);
+    assert_eq!(joined, "a,b");
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_start_in_statements_lets_loops_ifs_matches_and_blocks() {
+    let log = Log::default();
+    let log = &log;
+    let mode = Some(2);
+    coroutine_scope! {
+        launch { log.push("statement"); }
+        let job = launch { log.push("let"); };
+        for i in 0..2 {
+            launch { log.push(format!("loop {i}")); }
+        }
+        if mode.is_some() {
+            launch { log.push("if"); }
+        } else {
+            launch { log.push("else"); }
+        }
+        match mode {
+            Some(n) => launch { log.push(format!("match {n}")); },
+            None => launch { log.push("none"); },
+        };
+        {
+            launch { log.push("block"); }
+        }
+        let d = async { Ok(7) };
+        log.push("body");
+        job.join().await?;
+        assert_eq!(d.await?, 7);
+        Ok(())
+    }
+    .unwrap();
+    // Children first run when the body suspends, in start order (R14).
+    assert_eq!(
+        log.take(),
+        [
+            "body",
+            "statement",
+            "let",
+            "loop 0",
+            "loop 1",
+            "if",
+            "match 2",
+            "block"
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_capture_by_value() {
+    let log = Log::default();
+    let log = &log;
+    let ids = vec![1, 2, 3];
+    coroutine_scope! {
+        for id in ids {
+            launch {
+                delay(ms(10 * id)).await?;
+                log.push(format!("done {id}"));
+            }
+        }
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["done 1", "done 2", "done 3"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_body_is_a_scope_of_its_own() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    coroutine_scope! {
+        let parent = launch {
+            launch { delay(ms(100)).await?; log.push("grandchild"); }
+            log.push("child body done");
+        };
+        // The child completes only when its own children have.
+        parent.join().await?;
+        log.push(format!("joined at {:?}", start.elapsed()));
+        let sum = async {
+            let a = async { delay(ms(50)).await?; Ok(1) };
+            let b = async { Ok(2) };
+            Ok(a.await? + b.await?)
+        };
+        assert_eq!(sum.await?, 3);
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        ["child body done", "grandchild", "joined at 100ms"]
+    );
+    assert_eq!(start.elapsed(), ms(150));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_grandchild_fails_its_child_and_the_scope() {
+    let start = Instant::now();
+    let result: Result<()> = coroutine_scope! {
+        launch {
+            launch { delay(ms(10)).await?; Err(Error::msg("grandchild")) }
+            delay(Duration::from_secs(3600)).await?;
+        }
+        delay(Duration::from_secs(3600)).await?;
+        Ok(())
+    };
+    assert_eq!(result.unwrap_err().to_string(), "grandchild");
+    assert_eq!(start.elapsed(), ms(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_works_in_every_body() {
+    fn parse(s: &str) -> std::result::Result<u32, std::num::ParseIntError> {
+        s.parse()
+    }
+    let sum = coroutine_scope! {
+        let a = async { Ok(parse("1")?) };
+        let job = launch {
+            let _ = parse("2")?;
+            launch { parse("3")?; }
+        };
+        job.join().await?;
+        let n = parse("4")?;
+        Ok(a.await? + n)
+    }
+    .unwrap();
+    assert_eq!(sum, 5);
+
+    let failed: Result<u32> = coroutine_scope! {
+        let a = async { Ok(parse("x")?) };
+        a.await
+    };
+    assert_eq!(
+        failed.unwrap_err().to_string(),
+        "invalid digit found in string"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn launch_body_without_a_tail_means_ok() {
+    let log = Log::default();
+    let log = &log;
+    let flag = true;
+    coroutine_scope! {
+        launch { log.push("semicolon"); }
+        launch { for i in 0..1 { log.push(format!("for {i}")); } }
+        launch { if flag { log.push("if"); } }
+        launch { if flag { log.push("if/else"); } else { log.push("never"); } }
+        launch { println!("a println! tail is fine") }
+        launch { let _unused = 1; }
+        launch { }
+        launch {
+            if flag {
+                return Ok(());
+            }
+            log.push("never");
+        }
+        launch { delay(ms(1)).await }
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["semicolon", "for 0", "if", "if/else"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn children_may_borrow_what_outlives_the_scope() {
+    let hits = AtomicUsize::new(0);
+    let hits = &hits;
+    let text = String::from("shared");
+    let text = &text;
+    coroutine_scope! {
+        for _ in 0..3 {
+            launch { hits.fetch_add(text.len(), Ordering::Relaxed); }
+        }
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(hits.load(Ordering::Relaxed), 18);
+}
+
+#[tokio::test(start_paused = true)]
+async fn supervisor_scope_keeps_siblings_running() {
+    let log = Log::default();
+    let handled = Log::default();
+    let h = handled.clone();
+    let start = Instant::now();
+    let log2 = &log;
+    let result = with_exception_handler(move |e: &Error| h.push(e.to_string()), async move {
+        supervisor_scope! {
+            launch { Err(Error::msg("A failed")) }
+            launch { delay(Duration::from_secs(1)).await?; log2.push("B printed"); }
+            let bad = async { Err::<u32, _>(Error::msg("bad")) };
+            assert_eq!(bad.await.unwrap_err().to_string(), "bad");
+            Ok("body result")
+        }
+    })
+    .await;
+    assert_eq!(result.unwrap(), "body result");
+    assert_eq!(log.take(), ["B printed"]);
+    assert_eq!(handled.take(), ["A failed"]);
+    assert_eq!(start.elapsed(), Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn nested_scope_macros_expand_themselves() {
+    let log = Log::default();
+    let log = &log;
+    let n = coroutine_scope! {
+        launch { log.push("outer child"); }
+        let inner = supervisor_scope! {
+            launch { Err(Error::msg("ignored by the supervisor")) }
+            let x = async { Ok(20) };
+            Ok(x.await? + 1)
+        };
+        let nested_in_child = async {
+            coroutine_scope! {
+                let y = async { Ok(21) };
+                y.await
+            }
+        };
+        Ok(inner.unwrap_or(0) + nested_in_child.await?)
+    };
+    assert_eq!(n.unwrap(), 42);
+    assert_eq!(log.take(), ["outer child"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dsl_future_is_send_and_spawnable() {
+    async fn work(ids: Vec<u32>) -> Result<u32> {
+        coroutine_scope! {
+            let mut deferreds = Vec::new();
+            for id in ids {
+                deferreds.push(async { yield_now().await?; Ok(id * 2) });
+            }
+            let mut sum = 0;
+            for d in deferreds {
+                sum += d.await?;
+            }
+            Ok(sum)
+        }
+    }
+    let handle = tokio::spawn(work(vec![1, 2, 3]));
+    assert_eq!(handle.await.unwrap().unwrap(), 12);
+}
+
+#[tokio::test(start_paused = true)]
+async fn jobs_can_be_cancelled_and_joined() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    coroutine_scope! {
+        let job = launch {
+            match delay(Duration::from_secs(10)).await {
+                Err(e) if e.is_cancellation() => { log.push("cancelled"); }
+                _ => { log.push("finished"); }
+            }
+        };
+        delay(ms(5)).await?;
+        job.cancel();
+        job.join().await?;
+        assert!(job.is_cancelled());
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["cancelled"]);
+    assert_eq!(start.elapsed(), ms(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_user_variable_named_scope_is_not_the_handle() {
+    let scope = "mine";
+    let n = coroutine_scope! {
+        let d = async { Ok(scope.len()) };
+        let scope = 10;
+        let e = async { Ok(scope) };
+        Ok(d.await? + e.await?)
+    };
+    assert_eq!(n.unwrap(), 14);
+}

@@ -1,0 +1,8 @@
+use scopes::prelude::*;
+
+#[supervised]
+fn refresh_all() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use scopes::attr;
+
+#[attr::coroutine_scope]
+struct Service;
+
+fn main() {}

@@ -1,0 +1,13 @@
+use scopes::prelude::*;
+
+async fn f() -> Result<()> {
+    coroutine_scope! {
+        async fn helper() -> Result<()> {
+            launch { yield_now().await }
+            Ok(())
+        }
+        helper().await
+    }
+}
+
+fn main() {}

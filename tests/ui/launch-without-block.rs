@@ -1,0 +1,10 @@
+use scopes::prelude::*;
+
+async fn f() -> Result<()> {
+    coroutine_scope! {
+        launch;
+        Ok(())
+    }
+}
+
+fn main() {}
