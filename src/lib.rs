@@ -2,6 +2,7 @@
 //! benchmarks (the `scopes` crate itself lives in `scopes/`).
 
 pub mod seeds;
+pub mod seeds_api;
 
 use std::sync::{Arc, Mutex};
 

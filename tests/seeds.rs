@@ -1,16 +1,25 @@
 //! The seed scenarios S1–S6 (SPEC §4): outcome, side effects and exact
-//! virtual time of each.
+//! virtual time of each, for the DSL version and for the hand-lowered
+//! runtime-API version (which checks what the macros lower to).
 
 use std::time::Duration;
 
-use scopes_workspace::{Log, seeds};
+use scopes_workspace::{Log, seeds, seeds_api};
 use tokio::time::Instant;
 
+/// Runs `id` in both versions; they must agree on everything.
 async fn run(id: &str) -> (scopes::Result<String>, Vec<String>, Duration) {
     let log = Log::default();
     let start = Instant::now();
     let result = seeds::run(id, &log).await;
-    (result, log.take(), start.elapsed())
+    let dsl = (result, log.take(), start.elapsed());
+    let start = Instant::now();
+    let result = seeds_api::run(id, &log).await;
+    let api = (result, log.take(), start.elapsed());
+    let shown = |r: &scopes::Result<String>| r.as_ref().map_err(|e| format!("{e:?}")).cloned();
+    assert_eq!(shown(&dsl.0), shown(&api.0), "{id}: outcome");
+    assert_eq!((&dsl.1, dsl.2), (&api.1, api.2), "{id}: log and time");
+    dsl
 }
 
 #[tokio::test(start_paused = true)]
