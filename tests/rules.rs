@@ -1231,3 +1231,38 @@ async fn r14_children_started_by_children_run_after_earlier_ones() {
     .unwrap();
     assert_eq!(log.take(), ["a", "b", "c (started by a)"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn r14_lazy_child_started_later_runs_after_earlier_eager_children() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let lazy = s.child().start(Start::Lazy).launch(async move {
+                log.push("lazy");
+                Ok(())
+            });
+            yield_now().await?; // the lazy child is now placed in the scope
+            s.launch(async move {
+                log.push("eager 1");
+                Ok(())
+            });
+            let eager = s.launch(async move {
+                log.push("eager 2");
+                Ok(())
+            });
+            lazy.start();
+            s.launch(async move {
+                log.push("eager 3");
+                Ok(())
+            });
+            eager.join().await?;
+            lazy.join().await
+        })
+    })
+    .await
+    .unwrap();
+    // Kotlin dispatches a child when it is started: eager 1 and 2, then the
+    // lazy one, then eager 3.
+    assert_eq!(log.take(), ["eager 1", "eager 2", "lazy", "eager 3"]);
+}

@@ -29,7 +29,7 @@ use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
 use crate::job::{Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, ReadyQueue};
+use crate::ready::{BODY, ReadyQueue, STARTED};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::trace::Span;
 
@@ -76,6 +76,7 @@ where
         free: Vec::new(),
         live: 0,
         batch: VecDeque::new(),
+        incoming: VecDeque::new(),
         failure: None,
         suppressed: Vec::new(),
         registration,
@@ -111,13 +112,15 @@ struct Driver<'s, T> {
     live: usize,
     /// Queue entries taken but not yet handled (the budget ran out).
     batch: VecDeque<usize>,
+    /// Started children taken from the start list, not yet adopted.
+    incoming: VecDeque<NewChild<'s>>,
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
     registration: debug::Registration,
 }
 
-impl<T> Driver<'_, T> {
+impl<'s, T> Driver<'s, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
         let mark = self.registration.mark();
@@ -126,8 +129,7 @@ impl<T> Driver<'_, T> {
         let mut budget = POLL_BUDGET;
         loop {
             self.shared.queue.begin_drain(cx.waker());
-            self.adopt_started();
-            self.shared.queue.take_local_into(&mut self.batch);
+            self.take_local();
             self.shared.queue.take_into(&mut self.batch);
             while let Some(entry) = self.batch.pop_front() {
                 if budget == 0 {
@@ -143,10 +145,10 @@ impl<T> Driver<'_, T> {
                     BODY => self.poll_body(),
                     idx => self.poll_child(idx),
                 }
-                self.adopt_started();
-                self.shared.queue.take_local_into(&mut self.batch);
+                self.take_local();
             }
-            if !self.shared.queue.end_drain() && self.no_child_waiting() {
+            if !self.shared.queue.end_drain() && self.incoming.is_empty() && self.no_child_waiting()
+            {
                 break;
             }
         }
@@ -224,41 +226,64 @@ impl<T> Driver<'_, T> {
         }
     }
 
-    /// Takes the children started since the last look into the slab, in
-    /// start order, queued ahead of later wakes (R14). A lazy one waits to
-    /// be started.
-    fn adopt_started(&mut self) {
-        let started = std::mem::take(
-            &mut *self
-                .shared
-                .started
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for NewChild { job, fut } in started {
-            let idx = match self.free.pop() {
-                Some(idx) => idx,
-                None => {
-                    self.slots.push(None);
-                    self.slots.len() - 1
-                }
-            };
-            job.place(idx);
-            self.registration.insert(idx, &job);
-            if self.job.is_cancelled() {
-                job.cancel(Some(&self.job.cancellation_error()));
-            } else if self.body.is_none() && !job.is_started() {
-                job.cancel(None);
+    /// Queues the wakes and starts this thread made during the last poll, in
+    /// the order they happened (R14): a start marker adopts the next started
+    /// child. Children started from elsewhere (another thread, a nested
+    /// scope's poll) follow.
+    fn take_local(&mut self) {
+        for entry in self.shared.queue.take_local() {
+            if entry != STARTED {
+                self.batch.push_back(entry);
+            } else if let Some(new) = self.next_started() {
+                let idx = self.adopt(new);
+                self.batch.push_back(idx);
             }
-            self.slots[idx] = Some(ChildSlot {
-                waker: Waker::from(job.clone()),
-                span: Span::child(&job),
-                job,
-                fut,
-            });
-            self.live += 1;
+        }
+        while let Some(new) = self.next_started() {
+            let idx = self.adopt(new);
             self.batch.push_back(idx);
         }
+    }
+
+    fn next_started(&mut self) -> Option<NewChild<'s>> {
+        if self.incoming.is_empty() {
+            let started = std::mem::take(
+                &mut *self
+                    .shared
+                    .started
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            self.incoming = started.into();
+        }
+        self.incoming.pop_front()
+    }
+
+    /// Takes a started child into the slab. A lazy one waits to be started;
+    /// one started into a cancelled scope never runs.
+    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> usize {
+        let idx = match self.free.pop() {
+            Some(idx) => idx,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        };
+        job.place(idx);
+        self.registration.insert(idx, &job);
+        if self.job.is_cancelled() {
+            job.cancel(Some(&self.job.cancellation_error()));
+        } else if self.body.is_none() && !job.is_started() {
+            job.cancel(None);
+        }
+        self.slots[idx] = Some(ChildSlot {
+            waker: Waker::from(job.clone()),
+            span: Span::child(&job),
+            job,
+            fut,
+        });
+        self.live += 1;
+        idx
     }
 
     fn poll_child(&mut self, idx: usize) {
@@ -380,7 +405,8 @@ impl<T> Drop for Driver<'_, T> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner()),
         );
-        let waiting = started.into_iter().map(|new| (new.job, new.fut));
+        let incoming = std::mem::take(&mut self.incoming);
+        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
         let placed = self
             .slots
             .drain(..)

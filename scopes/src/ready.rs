@@ -1,11 +1,10 @@
 //! The run queue of a scope: which of its children (or its body) to poll
 //! next, in the order they were woken or started.
 //!
-//! Wakes are queued in order; children started during a poll are adopted
-//! right after that poll, ahead of the wakes that poll caused, so children
-//! first run in the order they were started and a child started before its
-//! parent yields runs before the parent resumes (R14), like Kotlin's
-//! dispatcher.
+//! Wakes and starts made while the scope polls are queued in the order they
+//! happen, so children first run in the order they were started and a
+//! child started before its parent yields runs before the parent resumes
+//! (R14), like Kotlin's dispatcher.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -17,6 +16,9 @@ use futures_util::task::AtomicWaker;
 
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
+/// Thread-local entry for "a child was started here": the child itself
+/// waits in the scope's start list, which keeps the same order.
+pub(crate) const STARTED: usize = u32::MAX as usize - 3;
 
 thread_local! {
     /// The queue whose scope is polling on this thread right now (its
@@ -85,9 +87,20 @@ impl ReadyQueue {
         }
     }
 
-    /// Moves the wakes this thread made since the last call to `out`.
-    pub(crate) fn take_local_into(&self, out: &mut VecDeque<usize>) {
-        LOCAL.with(|local| out.extend(local.borrow_mut().drain(..)));
+    /// The wakes and starts this thread made since the last call, oldest
+    /// first.
+    pub(crate) fn take_local(&self) -> Vec<usize> {
+        LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()))
+    }
+
+    /// Notes that a child of this queue's scope was started; false if that
+    /// happened outside the scope's own poll (then the scope must be woken).
+    pub(crate) fn note_started(&self) -> bool {
+        let here = DRAINING.get() == self.address();
+        if here {
+            LOCAL.with(|local| local.borrow_mut().push(STARTED));
+        }
+        here
     }
 
     pub(crate) fn begin_drain(&self, waker: &Waker) {

@@ -324,8 +324,10 @@ impl<'s, 'env> Scope<'s, 'env> {
             .unwrap_or_else(|e| e.into_inner())
             .push(new);
         // Started from the scope's own poll (the usual case), the scope
-        // adopts it right after the poll; from elsewhere, wake the scope.
-        self.shared.queue.wake_scope();
+        // adopts it in order after the poll; from elsewhere, wake the scope.
+        if !self.shared.queue.note_started() {
+            self.shared.queue.wake_scope();
+        }
     }
 }
 
