@@ -77,6 +77,7 @@ where
         live: 0,
         batch: VecDeque::new(),
         incoming: VecDeque::new(),
+        local: Vec::new(),
         failure: None,
         suppressed: Vec::new(),
         registration,
@@ -114,6 +115,8 @@ struct Driver<'s, T> {
     batch: VecDeque<usize>,
     /// Started children taken from the start list, not yet adopted.
     incoming: VecDeque<NewChild<'s>>,
+    /// Scratch buffer for the thread-local wakes and starts.
+    local: Vec<usize>,
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
@@ -231,7 +234,9 @@ impl<'s, T> Driver<'s, T> {
     /// child. Children started from elsewhere (another thread, a nested
     /// scope's poll) follow.
     fn take_local(&mut self) {
-        for entry in self.shared.queue.take_local() {
+        let mut local = std::mem::take(&mut self.local);
+        self.shared.queue.take_local(&mut local);
+        for entry in local.drain(..) {
             if entry != STARTED {
                 self.batch.push_back(entry);
             } else if let Some(new) = self.next_started() {
@@ -239,6 +244,7 @@ impl<'s, T> Driver<'s, T> {
                 self.batch.push_back(idx);
             }
         }
+        self.local = local;
         while let Some(new) = self.next_started() {
             let idx = self.adopt(new);
             self.batch.push_back(idx);

@@ -87,10 +87,11 @@ impl ReadyQueue {
         }
     }
 
-    /// The wakes and starts this thread made since the last call, oldest
-    /// first.
-    pub(crate) fn take_local(&self) -> Vec<usize> {
-        LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()))
+    /// Moves the wakes and starts this thread made since the last call,
+    /// oldest first, into `scratch`.
+    /// `scratch` must be empty; buffers are swapped, not reallocated.
+    pub(crate) fn take_local(&self, scratch: &mut Vec<usize>) {
+        LOCAL.with(|local| std::mem::swap(&mut *local.borrow_mut(), scratch));
     }
 
     /// Notes that a child of this queue's scope was started; false if that
