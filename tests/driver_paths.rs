@@ -1,0 +1,304 @@
+//! Tests for the paths the in-place driver's optimisations take: each would
+//! catch one going wrong (slot reuse, wakes from other threads or from a
+//! nested scope's poll, starts while completing, the poll budget, the
+//! lock-free job state).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Waker;
+use std::time::Duration;
+
+use scopes::{Error, Result, coroutine_scope, delay, supervisor_scope, yield_now};
+use scopes_workspace::Log;
+use tokio::time::Instant;
+
+/// A future that parks its waker in `slot` and completes on the second poll.
+struct Park<'a> {
+    slot: &'a std::sync::Mutex<Option<Waker>>,
+    parked: bool,
+}
+
+impl std::future::Future for Park<'_> {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.parked {
+            return std::task::Poll::Ready(());
+        }
+        self.parked = true;
+        *self.slot.lock().unwrap() = Some(cx.waker().clone());
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stale_waker_after_the_scope_ended_is_harmless() {
+    let slot = std::sync::Mutex::new(None);
+    let slot_ref = &slot;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                Park {
+                    slot: slot_ref,
+                    parked: false,
+                }
+                .await;
+                Ok(())
+            });
+            yield_now().await?;
+            slot_ref.lock().unwrap().as_ref().unwrap().wake_by_ref();
+            job.join().await
+        })
+    })
+    .await
+    .unwrap();
+    // The child and its scope are gone; its waker still works, does nothing.
+    let waker = slot.lock().unwrap().take().unwrap();
+    waker.wake();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stale_wake_of_a_reused_slot_only_repolls_the_new_child() {
+    let slot = std::sync::Mutex::new(None);
+    let slot_ref = &slot;
+    let log = Log::default();
+    let log = &log;
+    let (result, took) = {
+        let start = Instant::now();
+        let r = coroutine_scope(|s| {
+            Box::pin(async move {
+                // Child 1 parks its waker and finishes; its slab slot is freed.
+                let first = s.launch(async move {
+                    Park {
+                        slot: slot_ref,
+                        parked: false,
+                    }
+                    .await;
+                    Ok(())
+                });
+                yield_now().await?;
+                slot_ref.lock().unwrap().as_ref().unwrap().wake_by_ref();
+                first.join().await?;
+                // Child 2 reuses the slot and sleeps.
+                let second = s.launch(async move {
+                    delay(Duration::from_millis(30)).await?;
+                    log.push("second woke on time");
+                    Ok(())
+                });
+                yield_now().await?;
+                // The old waker now points at the reused slot.
+                slot_ref.lock().unwrap().take().unwrap().wake();
+                second.join().await
+            })
+        })
+        .await;
+        (r, start.elapsed())
+    };
+    result.unwrap();
+    assert_eq!(took, Duration::from_millis(30));
+    assert_eq!(log.take(), ["second woke on time"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_from_another_thread_reaches_an_in_place_child() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+    let value = coroutine_scope(|s| {
+        Box::pin(async move {
+            let d = s.r#async(async move { Ok(rx.await.map_err(Error::new)? + 1) });
+            // Sent from a plain OS thread: the wake takes the locked path.
+            let sender = std::thread::spawn(move || tx.send(41).unwrap());
+            let v = d.await?;
+            sender.join().unwrap();
+            Ok(v)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(value, 42);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_from_another_thread_resumes_the_child() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let r = delay(Duration::from_secs(3600)).await;
+                log.push(format!("cancelled: {}", r.unwrap_err().is_cancellation()));
+                Ok(())
+            });
+            yield_now().await?;
+            std::thread::scope(|t| {
+                t.spawn(|| job.cancel());
+            });
+            job.join().await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["cancelled: true"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_started_from_another_thread_is_adopted() {
+    let ran = AtomicUsize::new(0);
+    let ran_ref = &ran;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let handle = s.clone();
+            let started = std::thread::scope(|t| {
+                t.spawn(move || {
+                    handle.launch(async move {
+                        ran_ref.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                })
+                .join()
+                .unwrap()
+            });
+            started.join().await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_started_while_the_scope_is_completing_runs() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let handle = s.clone();
+            s.launch(async move {
+                delay(Duration::from_millis(10)).await?;
+                // The body has returned: the scope is completing.
+                handle.launch(async move {
+                    delay(Duration::from_millis(5)).await?;
+                    log.push("late child ran");
+                    Ok(())
+                });
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(15));
+    assert_eq!(log.take(), ["late child ran"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_nested_scope_child_wakes_an_outer_sibling() {
+    // The wake happens while the nested scope polls on the same thread:
+    // it must reach the outer scope's queue, not the nested one's.
+    let (result, took) = {
+        let start = Instant::now();
+        let r = coroutine_scope(|s| {
+            Box::pin(async move {
+                let value = s.r#async(async {
+                    delay(Duration::from_millis(20)).await?;
+                    Ok(5)
+                });
+                let value2 = value.clone();
+                let waiter = s.r#async(async move { Ok(value2.await? * 2) });
+                let nested = s.r#async(async move {
+                    coroutine_scope(|inner| {
+                        Box::pin(async move {
+                            let d = inner.r#async(async move { value.await });
+                            d.await
+                        })
+                    })
+                    .await
+                });
+                Ok(waiter.await? + nested.await?)
+            })
+        })
+        .await;
+        (r, start.elapsed())
+    };
+    assert_eq!(result.unwrap(), 15);
+    assert_eq!(took, Duration::from_millis(20));
+}
+
+#[tokio::test(start_paused = true)]
+async fn more_ready_children_than_the_poll_budget_all_run_in_order() {
+    let order = std::sync::Mutex::new(Vec::new());
+    let order_ref = &order;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..1000 {
+                s.launch(async move {
+                    yield_now().await?;
+                    order_ref.lock().unwrap().push(i);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let order = order.into_inner().unwrap();
+    assert_eq!(order, (0..1000).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_always_ready_child_does_not_starve_other_tasks() {
+    // Another task on the same current-thread runtime must get to run while
+    // a child spins on yield_now: the scope yields to tokio every budget.
+    let other = Arc::new(AtomicUsize::new(0));
+    let other2 = other.clone();
+    let ticker = tokio::spawn(async move {
+        loop {
+            other2.fetch_add(1, Ordering::SeqCst);
+            tokio::task::yield_now().await;
+        }
+    });
+    let other3 = other.clone();
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                while other3.load(Ordering::SeqCst) < 5 {
+                    yield_now().await?;
+                }
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    ticker.abort();
+    assert!(other.load(Ordering::SeqCst) >= 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_job_awaited_by_many_wakes_them_all_once_it_completes() {
+    let result: Result<usize> = supervisor_scope(|s| {
+        Box::pin(async move {
+            let slow = s.r#async(async {
+                delay(Duration::from_millis(10)).await?;
+                Ok(1usize)
+            });
+            let mut waiters = Vec::new();
+            for _ in 0..50 {
+                let slow = slow.clone();
+                waiters.push(s.r#async(async move { slow.await }));
+            }
+            let mut total = 0;
+            for w in waiters {
+                total += w.await?;
+            }
+            Ok(total + slow.await?)
+        })
+    })
+    .await;
+    assert_eq!(result.unwrap(), 51);
+}
