@@ -826,6 +826,22 @@ async fn r9_with_timeout_or_none_turns_only_its_own_deadline_into_none() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn r9_outer_deadline_registered_first_wins_a_tie_with_an_inner_timeout() {
+    // Found by the property tests' targeted follow-up: both deadlines fire at
+    // 10 ms; the outer one was registered first, so it wins (Kotlin: null).
+    let (result, took) = timed(with_timeout_or_none(
+        ms(10),
+        with_timeout(ms(10), delay(Duration::from_secs(3600))),
+    ))
+    .await;
+    assert_eq!(result.map_err(|e| e.to_string()), Ok(None));
+    assert_eq!(took, ms(10));
+    // An inner deadline that fires first is a failure that propagates.
+    let inner_first = with_timeout_or_none(ms(10), with_timeout(ms(9), delay(Duration::MAX))).await;
+    assert!(inner_first.unwrap_err().is_timeout());
+}
+
+#[tokio::test(start_paused = true)]
 async fn r9_timeout_cancels_children_of_nested_scope() {
     let log = Log::default();
     let log = &log;

@@ -222,17 +222,20 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
                 job
             }
         };
+        // The caller's cancellation first: an enclosing deadline that fires
+        // at the same instant was registered first and wins, as in Kotlin.
+        if let Some(parent) = this.parent
+            && parent.is_cancelled()
+        {
+            job.cancel(Some(&parent.cancellation_error()));
+        }
         if !*this.timed_out
+            && !job.is_cancelled()
             && let Some(sleep) = this.sleep.as_mut().as_pin_mut()
             && sleep.poll(cx).is_ready()
         {
             *this.timed_out = true;
             job.cancel(Some(&Error::cancelled_by(&Error::timeout(*this.duration))));
-        }
-        if let Some(parent) = this.parent
-            && parent.is_cancelled()
-        {
-            job.cancel(Some(&parent.cancellation_error()));
         }
         let was_cancelled = job.is_cancelled();
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {

@@ -1,0 +1,117 @@
+//! What the bench binaries share: the per-child work, the peers' error
+//! type, the runtimes and where results go.
+
+#![allow(dead_code)] // each bench binary uses a different part of this module
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+use tokio::runtime::{Builder, Runtime};
+
+/// The peers' child error (scopes children fail with `scopes::Error`).
+#[derive(Debug)]
+pub struct Fail;
+
+/// What the children of one run share: the sum they add to, and (for the
+/// peers whose children nobody joins, `TaskTracker`) a failure flag.
+#[derive(Default)]
+pub struct Ctx {
+    pub sum: AtomicU64,
+    pub failed: AtomicBool,
+}
+
+impl Ctx {
+    pub fn sum(&self) -> u64 {
+        assert!(!self.failed.load(Relaxed), "a child failed");
+        self.sum.load(Relaxed)
+    }
+}
+
+/// The sum children `0..n` add up to.
+pub fn expected_sum(n: u64) -> u64 {
+    n * (n - 1) / 2
+}
+
+/// A trivial child of a peer: yields once (tokio's yield), adds to the sum.
+pub async fn leaf(ctx: &Ctx, i: u64) -> Result<(), Fail> {
+    tokio::task::yield_now().await;
+    ctx.sum.fetch_add(i, Relaxed);
+    Ok(())
+}
+
+/// The same child for scopes: yields once (scopes' cancellation-aware yield).
+pub async fn scopes_leaf(ctx: &Ctx, i: u64) -> scopes::Result<()> {
+    scopes::yield_now().await?;
+    ctx.sum.fetch_add(i, Relaxed);
+    Ok(())
+}
+
+/// The runtimes every workload runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rt {
+    /// `current_thread`, the parent a spawned task (SPEC §6's reference).
+    CurrentThread,
+    /// `multi_thread` with 2 workers, the parent a spawned task.
+    MultiThread,
+}
+
+impl Rt {
+    pub const ALL: [Rt; 2] = [Rt::CurrentThread, Rt::MultiThread];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rt::CurrentThread => "current_thread",
+            Rt::MultiThread => "multi_thread",
+        }
+    }
+
+    pub fn build(self) -> Runtime {
+        match self {
+            Rt::CurrentThread => Builder::new_current_thread().enable_all().build(),
+            Rt::MultiThread => Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build(),
+        }
+        .expect("tokio runtime")
+    }
+}
+
+/// Runs `parent` to completion as a spawned task of `rt`.
+pub fn run<F>(rt: &Runtime, parent: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    rt.block_on(rt.spawn(parent)).expect("parent task panicked")
+}
+
+/// The cargo target directory the running bench binary was built in
+/// (`<target>/<profile>/deps/<bench>-<hash>`).
+pub fn target_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(dir);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.ancestors()
+        .nth(3)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+/// Where the W4 bench leaves its numbers for the report.
+pub fn w4_results_path() -> PathBuf {
+    target_dir().join("bench-w4.json")
+}
+
+/// Where the side-by-side report is written.
+pub fn report_path() -> PathBuf {
+    target_dir().join("bench-report.md")
+}
+
+/// `SCOPES_BENCH_QUICK=1`: shorter warm-up and measurement (still real
+/// samples), so that the whole suite runs in a few minutes.
+pub fn quick() -> bool {
+    std::env::var("SCOPES_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
+}

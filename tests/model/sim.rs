@@ -1,0 +1,1214 @@
+//! The reference model: SPEC §3 as a discrete-event simulation.
+//!
+//! Time is a virtual clock in milliseconds. Nothing runs "at the same time":
+//! - **Timers.** The clock jumps to the earliest pending deadline; every
+//!   timer due then fires, in the order the timers were registered (tokio's
+//!   paused clock does this: see tests/reliability_tokio_assumptions.rs).
+//!   Firing a timer wakes the job that waits on it.
+//! - **Run queues (R14).** Every scope runs its body and children from a
+//!   FIFO of entries (the body, or a child by slot number). A scope runs when
+//!   the job that entered it runs: it then takes the entries in order and
+//!   runs each one until it suspends. What an entry does while it runs —
+//!   wake a job, start a child — is queued after it, in the order it
+//!   happened; so a started child first runs when its parent next suspends,
+//!   and children first run in the order they were started. Waking a job
+//!   queues its entry once (a `queued` flag deduplicates).
+//! - **Procs** are state machines over the script: each step either happens
+//!   at once (start a child, cancel, start a lazy job) or suspends (delay,
+//!   sleep, yield, await, join, nested scope, timeout) and is re-checked
+//!   every time its job runs, like a future being polled.
+//!
+//! The rules are marked `R1`..`R14` where they are applied. Where the SPEC
+//! leaves an order open, the model fixes the one the runtime documents
+//! (driver.rs, ready.rs), and says so here:
+//! - a wake from outside the running scope (a timer, a nested scope) joins
+//!   a second queue, taken when the scope's current batch is done, and
+//!   wakes the job hosting the scope, up to the root;
+//! - a started child takes its slot when its start is queued, and is first
+//!   run when its entry is reached;
+//! - a cancelled scope cancels (and so queues) its children in slot order,
+//!   where a new child takes the slot freed last (a slab with a LIFO free
+//!   list), else a new one; a wake of a child that completed queues its old
+//!   slot, which may run the slot's next occupant once more (harmless to
+//!   the SPEC, but it moves the log);
+//! - a scope runs at most 256 entries before it yields (driver.rs).
+//!
+//! The generator (generate.rs) uses handles only in the scope they belong
+//! to, so that no wake crosses scopes within one instant except as above.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use super::{End, ErrorKind, Kind, Observed, Outcome, Proc, Step, Tree, line, panic_message};
+
+type JobId = usize;
+type ScopeId = usize;
+
+/// Polls a scope makes before it yields (driver.rs `POLL_BUDGET`).
+const POLL_BUDGET: usize = 256;
+/// A run longer than this is a hang (the real run gives up then too).
+const HANG_MS: u64 = 24 * 3600 * 1000;
+
+// ------------------------------------------------------------------ errors
+
+#[derive(Clone, Debug)]
+struct MError {
+    kind: EKind,
+    /// The identity of one failure: copies of it share the id (a child's
+    /// error re-returned by the body is the same failure, R6).
+    id: u64,
+    suppressed: Vec<MError>,
+}
+
+#[derive(Clone, Debug)]
+enum EKind {
+    Message(String),
+    Cancelled,
+    Timeout(u64),
+    Panic(String),
+}
+
+impl MError {
+    fn is_cancellation(&self) -> bool {
+        matches!(self.kind, EKind::Cancelled)
+    }
+
+    fn message(&self) -> String {
+        match &self.kind {
+            EKind::Message(m) => m.clone(),
+            EKind::Cancelled => "job was cancelled".into(),
+            EKind::Timeout(ms) => format!("timed out after {:?}", Duration::from_millis(*ms)),
+            EKind::Panic(m) => format!("panicked: {m}"),
+        }
+    }
+}
+
+// -------------------------------------------------------------------- jobs
+
+/// A job's entry in its scope's queue, or "the next started child".
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Entry {
+    Body,
+    Child(usize),
+    Started,
+}
+
+#[derive(Clone, Debug)]
+enum JobOutcome {
+    Ok(u64),
+    Failed(MError),
+    Cancelled(MError),
+}
+
+struct Job {
+    /// The scope whose queue it is run from; `None` for the job of a
+    /// timeout, which runs whenever the code around it runs.
+    scope: Option<ScopeId>,
+    /// Its entry in that queue, once the scope has adopted it.
+    entry: Option<Entry>,
+    queued: bool,
+    started: bool,
+    cancelled: bool,
+    completed: bool,
+    /// What its cancellation-aware calls return once it is cancelled.
+    cancellation: Option<MError>,
+    outcome: Option<JobOutcome>,
+    /// Jobs to wake when it completes (await / join).
+    waiters: Vec<JobId>,
+    // `async` children only: how many procs hold its `Deferred`, whether an
+    // outcome was taken, and a supervised failure nobody took yet (R4).
+    refs: usize,
+    observed: bool,
+    unobserved: Option<MError>,
+}
+
+// ------------------------------------------------------------------- procs
+
+/// A proc's handle on a child: (proc id, job, is `async`).
+type Table = Vec<(usize, JobId, bool)>;
+
+/// A running proc: the state of its future.
+struct Run<'t> {
+    proc: &'t Proc,
+    /// The scope its `launch`/`async` steps start children in.
+    scope: ScopeId,
+    table: Table,
+    began: bool,
+    pc: usize,
+    sum: u64,
+    /// The suspending step in progress.
+    wait: Option<Wait<'t>>,
+    /// Cleanup after a cancellation, once started: its delay.
+    cleanup: Option<Timer>,
+    released: bool,
+}
+
+/// A delay or sleep: its deadline and, once registered, its timer.
+struct Timer {
+    deadline: u64,
+    zero: bool,
+    id: Option<usize>,
+}
+
+enum Wait<'t> {
+    Delay(Timer),
+    Sleep(Timer),
+    Yield { yielded: bool },
+    Await(usize),
+    Join(usize),
+    Scope(ScopeId),
+    Timeout(Box<Deadline<'t>>),
+}
+
+/// `with_timeout`: its work runs as a job of its own, a child of the job
+/// it was called in, which the deadline cancels (R9).
+struct Deadline<'t> {
+    after: u64,
+    or_none: bool,
+    timer: Option<usize>,
+    job: Option<JobId>,
+    parent: Option<JobId>,
+    work: Option<Run<'t>>,
+    timed_out: bool,
+}
+
+/// What the code being run sees: its job (for cancellation), whether it is
+/// inside `non_cancellable`, and the job to wake to run it again.
+#[derive(Clone, Copy)]
+struct Frame {
+    job: JobId,
+    non_cancellable: bool,
+    waker: JobId,
+}
+
+enum Polled<T> {
+    Ready(T),
+    /// `shielded`: suspended where cancellation must not cut it short (a
+    /// `non_cancellable` section or a nested scope, R7).
+    Pending {
+        shielded: bool,
+    },
+}
+
+type StepResult = Result<(u64, String), MError>;
+
+/// How a timeout ended.
+enum Ended {
+    Done(Result<u64, MError>),
+    TimedOut,
+}
+
+// ------------------------------------------------------------------ scopes
+
+struct ScopeState<'t> {
+    kind: Kind,
+    /// The scope's own job; the body runs in it.
+    job: JobId,
+    /// The job the scope was entered in: its cancellation is followed (R7).
+    parent: Option<JobId>,
+    /// The job whose run runs this scope (`None`: the root task).
+    host: Option<JobId>,
+    /// Wakes from outside the scope's own run.
+    queue: VecDeque<Entry>,
+    /// Wakes and starts made while this scope is the innermost one running.
+    local: Vec<Entry>,
+    /// Entries taken, in the order they run.
+    batch: VecDeque<Entry>,
+    draining: bool,
+    /// Whether a wake while not draining still wakes the host (tokio's
+    /// `AtomicWaker`: one wake per registration; the scope registers again
+    /// each time it runs).
+    waker_registered: bool,
+    /// Children started but not yet given a slot (R14).
+    started: VecDeque<(JobId, Run<'t>, bool)>,
+    body: Option<Run<'t>>,
+    value: Option<u64>,
+    slots: Vec<Option<ChildSlot<'t>>>,
+    free: Vec<usize>,
+    live: usize,
+    failure: Option<MError>,
+    suppressed: Vec<MError>,
+}
+
+struct ChildSlot<'t> {
+    job: JobId,
+    run: Option<Run<'t>>,
+    polled: bool,
+    is_async: bool,
+}
+
+struct TimerState {
+    deadline: u64,
+    waker: JobId,
+    active: bool,
+    fired: bool,
+}
+
+// --------------------------------------------------------------- simulator
+
+pub struct Sim<'t> {
+    now: u64,
+    jobs: Vec<Job>,
+    scopes: Vec<ScopeState<'t>>,
+    /// In registration order: same-instant timers fire in this order.
+    timers: Vec<TimerState>,
+    next_error: u64,
+    root_woken: bool,
+    /// The scope running right now, innermost.
+    innermost: Option<ScopeId>,
+    log: Vec<String>,
+    handled: Vec<String>,
+    spawned: Vec<bool>,
+}
+
+/// Runs `tree` in the model.
+pub fn run(tree: &Tree) -> Observed {
+    let mut sim = Sim {
+        now: 0,
+        jobs: Vec::new(),
+        scopes: Vec::new(),
+        timers: Vec::new(),
+        next_error: 0,
+        root_woken: false,
+        innermost: None,
+        log: Vec::new(),
+        handled: Vec::new(),
+        spawned: vec![false; tree.procs()],
+    };
+    let root = sim.new_scope(tree.kind, &tree.body, None, None, Vec::new());
+    let result = loop {
+        sim.root_woken = false;
+        if let Polled::Ready(result) = sim.poll_scope(root) {
+            break Some(result);
+        }
+        // The root is suspended: let time pass until something wakes it.
+        while !sim.root_woken {
+            let next = sim
+                .timers
+                .iter()
+                .filter(|t| t.active && !t.fired)
+                .map(|t| t.deadline)
+                .min();
+            match next {
+                Some(t) if t <= HANG_MS => sim.fire_timers(t),
+                _ => break,
+            }
+        }
+        if !sim.root_woken {
+            break None;
+        }
+    };
+    let drops = sim.spawned.iter().map(|&s| usize::from(s)).collect();
+    match result {
+        Some(result) => Observed {
+            outcome: outcome(result),
+            elapsed_ms: sim.now,
+            log: sim.log,
+            handled: sim.handled,
+            drops,
+        },
+        None => Observed {
+            outcome: Outcome::Hang,
+            elapsed_ms: HANG_MS,
+            log: sim.log,
+            handled: sim.handled,
+            drops,
+        },
+    }
+}
+
+fn outcome(result: Result<u64, MError>) -> Outcome {
+    match result {
+        Ok(v) => Outcome::Value(v),
+        Err(e) => Outcome::Error {
+            message: e.message(),
+            kind: match e.kind {
+                EKind::Message(_) => ErrorKind::Failure,
+                EKind::Cancelled => ErrorKind::Cancellation,
+                EKind::Timeout(_) => ErrorKind::Timeout,
+                EKind::Panic(_) => ErrorKind::Panic,
+            },
+            suppressed: e.suppressed.iter().map(MError::message).collect(),
+        },
+    }
+}
+
+impl<'t> Sim<'t> {
+    fn error(&mut self, kind: EKind) -> MError {
+        self.next_error += 1;
+        MError {
+            kind,
+            id: self.next_error,
+            suppressed: Vec::new(),
+        }
+    }
+
+    fn log(&mut self, id: usize, event: &str) {
+        self.log.push(line(self.now, id, event));
+    }
+
+    fn report(&mut self, e: &MError) {
+        let entry = format!("t{} {}", self.now, e.message());
+        self.handled.push(entry);
+    }
+
+    // ---------------------------------------------------------------- time
+
+    fn register(&mut self, deadline: u64, waker: JobId) -> usize {
+        self.timers.push(TimerState {
+            deadline,
+            waker,
+            active: true,
+            fired: false,
+        });
+        self.timers.len() - 1
+    }
+
+    fn deregister(&mut self, timer: Option<usize>) {
+        if let Some(t) = timer {
+            self.timers[t].active = false;
+        }
+    }
+
+    fn fire_timers(&mut self, t: u64) {
+        self.now = t;
+        for i in 0..self.timers.len() {
+            let timer = &mut self.timers[i];
+            if timer.active && !timer.fired && timer.deadline == t {
+                timer.fired = true;
+                let waker = timer.waker;
+                self.schedule(waker);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- jobs
+
+    fn new_job(&mut self, scope: Option<ScopeId>, started: bool, refs: usize) -> JobId {
+        self.jobs.push(Job {
+            scope,
+            entry: None,
+            queued: false,
+            started,
+            cancelled: false,
+            completed: false,
+            cancellation: None,
+            outcome: None,
+            waiters: Vec::new(),
+            refs,
+            observed: false,
+            unobserved: None,
+        });
+        self.jobs.len() - 1
+    }
+
+    /// Wakes a job: its entry joins its scope's queue once.
+    fn schedule(&mut self, j: JobId) {
+        let job = &mut self.jobs[j];
+        if let (Some(sid), Some(entry)) = (job.scope, job.entry)
+            && !job.queued
+        {
+            job.queued = true;
+            self.push(sid, entry);
+        }
+    }
+
+    fn push(&mut self, sid: ScopeId, entry: Entry) {
+        if self.innermost == Some(sid) {
+            self.scopes[sid].local.push(entry);
+        } else {
+            self.scopes[sid].queue.push_back(entry);
+            self.wake_scope(sid);
+        }
+    }
+
+    /// Wakes the job hosting a scope, unless the scope is running (then it
+    /// looks at its queue before it suspends).
+    fn wake_scope(&mut self, sid: ScopeId) {
+        let scope = &mut self.scopes[sid];
+        if !scope.draining && std::mem::take(&mut scope.waker_registered) {
+            self.wake_host(sid);
+        }
+    }
+
+    fn wake_host(&mut self, sid: ScopeId) {
+        match self.scopes[sid].host {
+            Some(host) => self.schedule(host),
+            None => self.root_woken = true,
+        }
+    }
+
+    /// R7: cancelling a job records the cancellation its calls return and
+    /// wakes it, so that it is resumed. A no-op once cancelled or completed.
+    fn cancel(&mut self, j: JobId, cause: Option<MError>) -> bool {
+        let job = &self.jobs[j];
+        if job.cancelled || job.completed {
+            return false;
+        }
+        let cause = cause.unwrap_or_else(|| self.error(EKind::Cancelled));
+        let job = &mut self.jobs[j];
+        job.cancellation = Some(cause);
+        job.cancelled = true;
+        self.schedule(j);
+        true
+    }
+
+    fn cancellation(&mut self, j: JobId) -> MError {
+        match self.jobs[j].cancellation.clone() {
+            Some(e) => e,
+            None => self.error(EKind::Cancelled),
+        }
+    }
+
+    /// R11: a lazy job runs once started (a no-op otherwise).
+    fn start(&mut self, j: JobId) {
+        if !self.jobs[j].started {
+            self.jobs[j].started = true;
+            self.schedule(j);
+        }
+    }
+
+    /// Records how a job ended and wakes its waiters. R11: a cancelled job
+    /// that still returned `Ok` ends cancelled.
+    fn complete_job(&mut self, j: JobId, outcome: JobOutcome) -> JobOutcome {
+        if let Some(done) = &self.jobs[j].outcome {
+            return done.clone();
+        }
+        let outcome = match outcome {
+            JobOutcome::Ok(_) if self.jobs[j].cancelled => {
+                JobOutcome::Cancelled(self.cancellation(j))
+            }
+            other => other,
+        };
+        let job = &mut self.jobs[j];
+        job.outcome = Some(outcome.clone());
+        job.completed = true;
+        for waiter in std::mem::take(&mut job.waiters) {
+            self.schedule(waiter);
+        }
+        outcome
+    }
+
+    fn wait_for(&mut self, target: JobId, waiter: JobId) {
+        let waiters = &mut self.jobs[target].waiters;
+        if !waiters.contains(&waiter) {
+            waiters.push(waiter);
+        }
+    }
+
+    /// The cancellation the running code sees, if any (R7, R8).
+    fn visible_cancellation(&mut self, fr: Frame) -> Option<MError> {
+        (!fr.non_cancellable && self.jobs[fr.job].cancelled).then(|| self.cancellation(fr.job))
+    }
+
+    // -------------------------------------------------------------- tables
+
+    fn clone_table(&mut self, table: &Table) -> Table {
+        for &(_, j, is_async) in table {
+            if is_async {
+                self.jobs[j].refs += 1;
+            }
+        }
+        table.clone()
+    }
+
+    /// A proc ended or was dropped: its handles go. The last handle of a
+    /// failed `async` child of a supervisor scope that nobody awaited
+    /// reports the failure (§3b).
+    fn release(&mut self, run: &mut Run<'t>) {
+        if std::mem::replace(&mut run.released, true) {
+            return;
+        }
+        for &(_, j, is_async) in &run.table {
+            if is_async {
+                self.jobs[j].refs -= 1;
+                if self.jobs[j].refs == 0
+                    && let Some(e) = self.jobs[j].unobserved.take()
+                {
+                    self.report(&e);
+                }
+            }
+        }
+    }
+
+    /// Drops a suspended proc (R7: still suspended after its cancellation,
+    /// outside `non_cancellable`).
+    fn drop_run(&mut self, mut run: Run<'t>) {
+        match run.wait.take() {
+            Some(Wait::Delay(t) | Wait::Sleep(t)) => self.deregister(t.id),
+            Some(Wait::Scope(_)) => unreachable!("a pending nested scope shields its host (R7)"),
+            Some(Wait::Timeout(d)) => {
+                assert!(
+                    d.work.is_none(),
+                    "a pending timeout shields or drops its work"
+                );
+                self.deregister(d.timer);
+            }
+            _ => {}
+        }
+        if let Some(t) = run.cleanup.take() {
+            self.deregister(t.id);
+        }
+        self.release(&mut run);
+    }
+
+    fn new_run(&mut self, proc: &'t Proc, scope: ScopeId, table: Table) -> Run<'t> {
+        Run {
+            proc,
+            scope,
+            table,
+            began: false,
+            pc: 0,
+            sum: 0,
+            wait: None,
+            cleanup: None,
+            released: false,
+        }
+    }
+
+    // --------------------------------------------------------------- procs
+
+    /// Runs a proc until it suspends or ends.
+    fn poll_run(&mut self, run: &mut Run<'t>, fr: Frame) -> Polled<Result<u64, MError>> {
+        let id = run.proc.id;
+        if !run.began {
+            run.began = true;
+            self.log(id, "begin");
+        }
+        let result = loop {
+            if let Some(mut timer) = run.cleanup.take() {
+                let cleanup = run.proc.on_cancel.expect("cleanup");
+                let nc = Frame {
+                    non_cancellable: fr.non_cancellable || cleanup.non_cancellable,
+                    ..fr
+                };
+                match self.poll_delay(&mut timer, nc) {
+                    None => {
+                        run.cleanup = Some(timer);
+                        return Polled::Pending {
+                            shielded: cleanup.non_cancellable,
+                        };
+                    }
+                    Some(slept) => {
+                        self.deregister(timer.id);
+                        let event = if slept.is_ok() {
+                            "cleaned up"
+                        } else {
+                            "cleanup cut short"
+                        };
+                        self.log(id, event);
+                        break if cleanup.fail {
+                            Err(self.error(EKind::Message(format!("p{id} cleanup failed"))))
+                        } else {
+                            Ok(run.sum)
+                        };
+                    }
+                }
+            }
+            if run.wait.is_none() {
+                let Some(step) = run.proc.steps.get(run.pc) else {
+                    break self.end(run);
+                };
+                if let Some(wait) = self.begin_step(run, step, fr) {
+                    run.wait = Some(wait);
+                } else {
+                    run.pc += 1;
+                    continue;
+                }
+            }
+            let mut wait = run.wait.take().expect("a step in progress");
+            match self.poll_wait(&mut wait, run, fr) {
+                Polled::Pending { shielded } => {
+                    run.wait = Some(wait);
+                    return Polled::Pending { shielded };
+                }
+                Polled::Ready(Ok((value, event))) => {
+                    run.sum += value;
+                    self.log(id, &event);
+                    run.pc += 1;
+                }
+                Polled::Ready(Err(e)) if e.is_cancellation() => {
+                    self.log(id, "cancelled");
+                    match run.proc.on_cancel {
+                        None => break Err(e),
+                        Some(c) => {
+                            run.cleanup = Some(Timer {
+                                deadline: self.now + c.delay,
+                                zero: c.delay == 0,
+                                id: None,
+                            });
+                        }
+                    }
+                }
+                Polled::Ready(Err(e)) => {
+                    self.log(id, &format!("error {}", e.message()));
+                    break Err(e);
+                }
+            }
+        };
+        self.release(run);
+        Polled::Ready(result)
+    }
+
+    /// All steps done: the proc's end.
+    fn end(&mut self, run: &Run<'t>) -> Result<u64, MError> {
+        let id = run.proc.id;
+        match run.proc.end {
+            End::Value(v) => {
+                self.log(id, &format!("ok {}", run.sum + v));
+                Ok(run.sum + v)
+            }
+            End::Fail => {
+                self.log(id, "fail");
+                Err(self.error(EKind::Message(format!("p{id} failed"))))
+            }
+            End::Panic => {
+                // A panic is caught at the boundary of the job (or timeout)
+                // it runs in and becomes a failure like any other.
+                self.log(id, "panic");
+                Err(self.error(EKind::Panic(panic_message(id))))
+            }
+        }
+    }
+
+    /// Does a step that does not suspend, or returns the wait of one that
+    /// may.
+    fn begin_step(&mut self, run: &mut Run<'t>, step: &'t Step, fr: Frame) -> Option<Wait<'t>> {
+        let id = run.proc.id;
+        let timer = |now: u64, d: u64| Timer {
+            deadline: now + d,
+            zero: d == 0,
+            id: None,
+        };
+        match step {
+            Step::Delay(d) => Some(Wait::Delay(timer(self.now, *d))),
+            Step::Sleep(d) => Some(Wait::Sleep(timer(self.now, *d))),
+            Step::Yield => Some(Wait::Yield { yielded: false }),
+            Step::Await(h) => Some(Wait::Await(*h)),
+            Step::Join(h) => Some(Wait::Join(*h)),
+            Step::Launch { lazy, proc } | Step::Async { lazy, proc } => {
+                // R14: the child waits in its scope's start list; a
+                // "started" entry queued after what this entry did so far
+                // gives it a slot and its first run.
+                let is_async = matches!(step, Step::Async { .. });
+                let job = self.new_job(Some(run.scope), !lazy, usize::from(is_async));
+                let table = self.clone_table(&run.table);
+                let child = self.new_run(proc, run.scope, table);
+                self.spawned[proc.id] = true;
+                let scope = &mut self.scopes[run.scope];
+                scope.started.push_back((job, child, is_async));
+                if self.innermost == Some(run.scope) {
+                    scope.local.push(Entry::Started);
+                } else {
+                    self.wake_scope(run.scope);
+                }
+                run.table.push((proc.id, job, is_async));
+                let verb = if is_async { "async" } else { "launch" };
+                self.log(id, &format!("{verb} p{}", proc.id));
+                None
+            }
+            Step::Cancel(h) => {
+                let (target, job, _) = run.table[*h];
+                self.cancel(job, None);
+                self.log(id, &format!("cancel p{target}"));
+                None
+            }
+            Step::Start(h) => {
+                let (target, job, _) = run.table[*h];
+                self.start(job);
+                self.log(id, &format!("start p{target}"));
+                None
+            }
+            Step::Scope(kind, body) => {
+                let table = Vec::new();
+                // A nested scope follows the job it is entered in, unless
+                // entered inside `non_cancellable`.
+                let parent = (!fr.non_cancellable).then_some(fr.job);
+                let sid = self.new_scope(*kind, body, parent, Some(fr.waker), table);
+                Some(Wait::Scope(sid))
+            }
+            Step::Timeout {
+                after,
+                or_none,
+                proc,
+            } => {
+                let table = self.clone_table(&run.table);
+                let work = self.new_run(proc, run.scope, table);
+                Some(Wait::Timeout(Box::new(Deadline {
+                    after: *after,
+                    or_none: *or_none,
+                    timer: None,
+                    job: None,
+                    parent: None,
+                    work: Some(work),
+                    timed_out: false,
+                })))
+            }
+        }
+    }
+
+    /// `delay`: cancellation-aware (R7); zero returns at once after checking.
+    /// `None` while pending.
+    fn poll_delay(&mut self, timer: &mut Timer, fr: Frame) -> Option<Result<(), MError>> {
+        if let Some(cancelled) = self.visible_cancellation(fr) {
+            return Some(Err(cancelled));
+        }
+        if timer.zero {
+            return Some(Ok(()));
+        }
+        self.poll_sleep(timer, fr).then_some(Ok(()))
+    }
+
+    /// A timer: registered when first polled; true once it fired.
+    fn poll_sleep(&mut self, timer: &mut Timer, fr: Frame) -> bool {
+        let id = *timer
+            .id
+            .get_or_insert_with(|| self.register(timer.deadline, fr.waker));
+        self.timers[id].fired
+    }
+
+    fn poll_wait(&mut self, wait: &mut Wait<'t>, run: &Run<'t>, fr: Frame) -> Polled<StepResult> {
+        let pending = Polled::Pending { shielded: false };
+        match wait {
+            Wait::Delay(timer) => match self.poll_delay(timer, fr) {
+                None => pending,
+                Some(r) => {
+                    self.deregister(timer.id);
+                    Polled::Ready(r.map(|()| (0, "delay".into())))
+                }
+            },
+            Wait::Sleep(timer) => {
+                if self.poll_sleep(timer, fr) {
+                    Polled::Ready(Ok((0, "sleep".into())))
+                } else {
+                    pending
+                }
+            }
+            Wait::Yield { yielded } => {
+                if let Some(cancelled) = self.visible_cancellation(fr) {
+                    return Polled::Ready(Err(cancelled));
+                }
+                if *yielded {
+                    return Polled::Ready(Ok((0, "yield".into())));
+                }
+                *yielded = true;
+                self.schedule(fr.waker);
+                pending
+            }
+            Wait::Await(h) => {
+                let (target, job, _) = run.table[*h];
+                self.start(job);
+                if let Some(outcome) = self.jobs[job].outcome.clone() {
+                    // R7: an outcome already there is returned even in a
+                    // cancelled job.
+                    self.jobs[job].observed = true;
+                    self.jobs[job].unobserved = None;
+                    return Polled::Ready(match outcome {
+                        JobOutcome::Ok(v) => Ok((v, format!("await p{target} = {v}"))),
+                        JobOutcome::Failed(e) | JobOutcome::Cancelled(e) => Err(e),
+                    });
+                }
+                self.wait_for(job, fr.waker);
+                match self.visible_cancellation(fr) {
+                    Some(cancelled) => Polled::Ready(Err(cancelled)),
+                    None => pending,
+                }
+            }
+            Wait::Join(h) => {
+                if let Some(cancelled) = self.visible_cancellation(fr) {
+                    return Polled::Ready(Err(cancelled));
+                }
+                let (target, job, _) = run.table[*h];
+                self.start(job);
+                if self.jobs[job].completed {
+                    return Polled::Ready(Ok((0, format!("join p{target}"))));
+                }
+                self.wait_for(job, fr.waker);
+                pending
+            }
+            Wait::Scope(sid) => match self.poll_scope(*sid) {
+                Polled::Ready(r) => Polled::Ready(r.map(|v| (v, format!("scope = {v}")))),
+                Polled::Pending { .. } => Polled::Pending { shielded: true },
+            },
+            Wait::Timeout(deadline) => self.poll_deadline(deadline, fr),
+        }
+    }
+
+    /// R9: `with_timeout` / `with_timeout_or_none`.
+    fn poll_deadline(&mut self, dl: &mut Deadline<'t>, fr: Frame) -> Polled<StepResult> {
+        let job = match dl.job {
+            Some(job) => job,
+            None => {
+                // First run: a cancelled caller fails at once, a zero
+                // duration times out at once; neither runs the work.
+                let early = match self.visible_cancellation(fr) {
+                    Some(cancelled) => Some(Ended::Done(Err(cancelled))),
+                    None if dl.after == 0 => Some(Ended::TimedOut),
+                    None => None,
+                };
+                if let Some(ended) = early {
+                    let work = dl.work.take().expect("work");
+                    self.drop_run(work);
+                    return Polled::Ready(self.timeout_result(dl, ended));
+                }
+                dl.timer = Some(self.register(self.now + dl.after, fr.waker));
+                dl.parent = (!fr.non_cancellable).then_some(fr.job);
+                let job = self.new_job(None, true, 0);
+                dl.job = Some(job);
+                job
+            }
+        };
+        let timer = dl.timer.expect("registered");
+        // The caller's cancellation is seen first: whatever cancelled it
+        // happened before this poll, so a deadline firing at the same
+        // instant no longer counts (as in Kotlin).
+        if let Some(parent) = dl.parent
+            && self.jobs[parent].cancelled
+        {
+            let cause = self.cancellation(parent);
+            self.cancel(job, Some(cause));
+        }
+        if !dl.timed_out && !self.jobs[job].cancelled && self.timers[timer].fired {
+            dl.timed_out = true;
+            let cause = self.error(EKind::Cancelled);
+            self.cancel(job, Some(cause));
+        }
+        let was_cancelled = self.jobs[job].cancelled;
+        let mut work = dl.work.take().expect("work");
+        let inner = Frame {
+            job,
+            non_cancellable: false,
+            waker: fr.waker,
+        };
+        let result = match self.poll_run(&mut work, inner) {
+            Polled::Ready(r) => r,
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                self.drop_run(work);
+                Err(self.cancellation(job))
+            }
+            Polled::Pending { shielded } => {
+                dl.work = Some(work);
+                return Polled::Pending { shielded };
+            }
+        };
+        self.deregister(dl.timer);
+        // A real failure wins over the timeout; the timeout wins over a
+        // value returned after the cancellation (R9).
+        let ended = match result {
+            Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
+            _ if dl.timed_out => Ended::TimedOut,
+            _ if self.jobs[job].cancelled => Ended::Done(Err(self.cancellation(job))),
+            r => Ended::Done(r),
+        };
+        Polled::Ready(self.timeout_result(dl, ended))
+    }
+
+    fn timeout_result(&mut self, dl: &Deadline<'t>, ended: Ended) -> StepResult {
+        match ended {
+            Ended::Done(Ok(v)) => Ok((v, format!("timeout = {v}"))),
+            Ended::Done(Err(e)) => Err(e),
+            Ended::TimedOut if dl.or_none => Ok((0, "timeout none".into())),
+            Ended::TimedOut => Err(self.error(EKind::Timeout(dl.after))),
+        }
+    }
+
+    // -------------------------------------------------------------- scopes
+
+    fn new_scope(
+        &mut self,
+        kind: Kind,
+        body: &'t Proc,
+        parent: Option<JobId>,
+        host: Option<JobId>,
+        table: Table,
+    ) -> ScopeId {
+        let sid = self.scopes.len();
+        let job = self.new_job(Some(sid), true, 0);
+        self.jobs[job].entry = Some(Entry::Body);
+        let body = self.new_run(body, sid, table);
+        self.scopes.push(ScopeState {
+            kind,
+            job,
+            parent,
+            host,
+            queue: VecDeque::from([Entry::Body]),
+            local: Vec::new(),
+            batch: VecDeque::new(),
+            draining: false,
+            waker_registered: false,
+            started: VecDeque::new(),
+            body: Some(body),
+            value: None,
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            failure: None,
+            suppressed: Vec::new(),
+        });
+        sid
+    }
+
+    /// Runs a scope: runs its queued entries; ready once the body and
+    /// every child have completed (R1).
+    fn poll_scope(&mut self, sid: ScopeId) -> Polled<Result<u64, MError>> {
+        let outer = self.innermost.replace(sid);
+        let polled = self.drain(sid);
+        self.innermost = outer;
+        polled
+    }
+
+    fn drain(&mut self, sid: ScopeId) -> Polled<Result<u64, MError>> {
+        // R7: a scope follows the cancellation of the job it was entered in.
+        let job = self.scopes[sid].job;
+        if let Some(parent) = self.scopes[sid].parent
+            && self.jobs[parent].cancelled
+            && !self.jobs[job].cancelled
+        {
+            let cause = self.cancellation(parent);
+            self.cancel_scope(sid, cause);
+        }
+        let mut budget = POLL_BUDGET;
+        loop {
+            let scope = &mut self.scopes[sid];
+            scope.waker_registered = true;
+            scope.draining = true;
+            self.take_local(sid);
+            let scope = &mut self.scopes[sid];
+            let queued = std::mem::take(&mut scope.queue);
+            scope.batch.extend(queued);
+            while let Some(entry) = self.scopes[sid].batch.pop_front() {
+                if budget == 0 {
+                    let scope = &mut self.scopes[sid];
+                    scope.batch.push_front(entry);
+                    scope.draining = false;
+                    self.wake_host(sid);
+                    return Polled::Pending { shielded: true };
+                }
+                budget -= 1;
+                match entry {
+                    Entry::Body => self.poll_body(sid),
+                    Entry::Child(idx) => self.poll_child(sid, idx),
+                    Entry::Started => unreachable!("start markers are taken by take_local"),
+                }
+                self.take_local(sid);
+            }
+            let scope = &mut self.scopes[sid];
+            scope.draining = false;
+            if scope.queue.is_empty() && scope.started.is_empty() {
+                break;
+            }
+        }
+        let scope = &self.scopes[sid];
+        if scope.body.is_none() && scope.live == 0 {
+            return Polled::Ready(self.finish(sid));
+        }
+        Polled::Pending { shielded: true }
+    }
+
+    /// R14: queues what the last entry did, in order: its wakes, and for
+    /// each child it started, the child (which takes a slot now).
+    fn take_local(&mut self, sid: ScopeId) {
+        for entry in std::mem::take(&mut self.scopes[sid].local) {
+            if entry != Entry::Started {
+                self.scopes[sid].batch.push_back(entry);
+            } else if let Some(child) = self.scopes[sid].started.pop_front() {
+                let idx = self.adopt(sid, child);
+                self.scopes[sid].batch.push_back(Entry::Child(idx));
+            }
+        }
+        while let Some(child) = self.scopes[sid].started.pop_front() {
+            let idx = self.adopt(sid, child);
+            self.scopes[sid].batch.push_back(Entry::Child(idx));
+        }
+    }
+
+    fn poll_body(&mut self, sid: ScopeId) {
+        let job = self.scopes[sid].job;
+        self.jobs[job].queued = false;
+        let Some(mut body) = self.scopes[sid].body.take() else {
+            return;
+        };
+        let was_cancelled = self.jobs[job].cancelled;
+        let frame = Frame {
+            job,
+            non_cancellable: false,
+            waker: job,
+        };
+        let result = match self.poll_run(&mut body, frame) {
+            Polled::Ready(r) => r,
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                self.drop_run(body);
+                Err(self.cancellation(job))
+            }
+            Polled::Pending { .. } => {
+                self.scopes[sid].body = Some(body);
+                return;
+            }
+        };
+        // R5: a failing body cancels the children; R2/R6 decide the result.
+        match result {
+            Ok(v) => self.scopes[sid].value = Some(v),
+            Err(e) if e.is_cancellation() => self.cancel_scope(sid, e),
+            Err(e) => self.fail(sid, e),
+        }
+        // R11: a lazy child never started by now is cancelled.
+        let unstarted: Vec<JobId> = self.slot_jobs(sid);
+        for j in unstarted {
+            if !self.jobs[j].started {
+                self.cancel(j, None);
+            }
+        }
+    }
+
+    fn slot_jobs(&self, sid: ScopeId) -> Vec<JobId> {
+        self.scopes[sid]
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| s.job)
+            .collect()
+    }
+
+    /// A started child takes a slot (the one freed last, else a new one).
+    fn adopt(&mut self, sid: ScopeId, (job, run, is_async): (JobId, Run<'t>, bool)) -> usize {
+        let scope = &mut self.scopes[sid];
+        let idx = scope.free.pop().unwrap_or_else(|| {
+            scope.slots.push(None);
+            scope.slots.len() - 1
+        });
+        self.jobs[job].entry = Some(Entry::Child(idx));
+        let scope_job = self.scopes[sid].job;
+        if self.jobs[scope_job].cancelled {
+            // R7: a child started in a cancelled scope never runs.
+            let cause = self.cancellation(scope_job);
+            self.cancel(job, Some(cause));
+        } else if self.scopes[sid].body.is_none() && !self.jobs[job].started {
+            // R11: a lazy child started after the body returned.
+            self.cancel(job, None);
+        }
+        let scope = &mut self.scopes[sid];
+        scope.slots[idx] = Some(ChildSlot {
+            job,
+            run: Some(run),
+            polled: false,
+            is_async,
+        });
+        scope.live += 1;
+        idx
+    }
+
+    fn poll_child(&mut self, sid: ScopeId, idx: usize) {
+        let Some(Some(slot)) = self.scopes[sid].slots.get(idx) else {
+            return; // a late wake of a child that has completed
+        };
+        let (job, polled) = (slot.job, slot.polled);
+        self.jobs[job].queued = false;
+        let was_cancelled = self.jobs[job].cancelled;
+        if was_cancelled && !polled {
+            // R7: cancelled before it first ran: it never runs.
+            let cancelled = self.cancellation(job);
+            return self.complete(sid, idx, Err(cancelled));
+        }
+        if !self.jobs[job].started {
+            return; // R11: lazy, not started yet
+        }
+        let slot = self.scopes[sid].slots[idx].as_mut().expect("slot");
+        slot.polled = true;
+        let mut run = slot.run.take().expect("run");
+        let frame = Frame {
+            job,
+            non_cancellable: false,
+            waker: job,
+        };
+        let result = match self.poll_run(&mut run, frame) {
+            Polled::Ready(r) => r,
+            // R7: resumed once after its cancellation and still suspended
+            // outside `non_cancellable`: dropped.
+            Polled::Pending { shielded } if was_cancelled && !shielded => {
+                self.drop_run(run);
+                Err(self.cancellation(job))
+            }
+            Polled::Pending { .. } => {
+                self.scopes[sid].slots[idx].as_mut().expect("slot").run = Some(run);
+                return;
+            }
+        };
+        self.complete(sid, idx, result);
+    }
+
+    fn complete(&mut self, sid: ScopeId, idx: usize, result: Result<u64, MError>) {
+        let scope = &mut self.scopes[sid];
+        let slot = scope.slots[idx].take().expect("slot");
+        scope.free.push(idx);
+        scope.live -= 1;
+        if let Some(run) = slot.run {
+            self.drop_run(run);
+        }
+        let outcome = match result {
+            Ok(v) => JobOutcome::Ok(v),
+            Err(e) if e.is_cancellation() => JobOutcome::Cancelled(e),
+            Err(e) => JobOutcome::Failed(e),
+        };
+        if let JobOutcome::Failed(e) = self.complete_job(slot.job, outcome) {
+            match (self.scopes[sid].kind, slot.is_async) {
+                // R2: the first failure cancels everything.
+                (Kind::Coroutine, _) => self.fail(sid, e),
+                // R4: an `async` failure stays in its Deferred; reported if
+                // nobody holds it any more.
+                (Kind::Supervisor, true) => {
+                    let job = &mut self.jobs[slot.job];
+                    if job.observed {
+                    } else if job.refs == 0 {
+                        self.report(&e);
+                    } else {
+                        job.unobserved = Some(e);
+                    }
+                }
+                // R4: a `launch` failure goes to the handler.
+                (Kind::Supervisor, false) => self.report(&e),
+            }
+        }
+    }
+
+    /// R2, R5, R6: the first failure cancels the body and every child;
+    /// later, different failures are suppressed by it.
+    fn fail(&mut self, sid: ScopeId, e: MError) {
+        match &self.scopes[sid].failure {
+            None => {
+                self.scopes[sid].failure = Some(e);
+                let cause = self.error(EKind::Cancelled);
+                self.cancel_scope(sid, cause);
+            }
+            Some(first) if first.id != e.id => self.scopes[sid].suppressed.push(e),
+            Some(_) => {}
+        }
+    }
+
+    /// R7: cancels the scope's job (its body) and every adopted child, in
+    /// slot order; children adopted later are cancelled as they are adopted.
+    fn cancel_scope(&mut self, sid: ScopeId, cause: MError) {
+        let job = self.scopes[sid].job;
+        if !self.cancel(job, Some(cause.clone())) {
+            return;
+        }
+        for child in self.slot_jobs(sid) {
+            self.cancel(child, Some(cause.clone()));
+        }
+    }
+
+    /// The scope's result: the first failure with the suppressed ones (R6),
+    /// else a cancellation if it was cancelled (R7), else the body's value.
+    fn finish(&mut self, sid: ScopeId) -> Result<u64, MError> {
+        let job = self.scopes[sid].job;
+        self.complete_job(job, JobOutcome::Ok(0));
+        let scope = &mut self.scopes[sid];
+        if let Some(mut failure) = scope.failure.take() {
+            failure.suppressed.append(&mut scope.suppressed);
+            return Err(failure);
+        }
+        if self.jobs[job].cancelled {
+            return Err(self.cancellation(job));
+        }
+        Ok(self.scopes[sid].value.expect("the body returned a value"))
+    }
+}

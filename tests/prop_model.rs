@@ -1,0 +1,245 @@
+//! The runtime against the reference model (tests/model): random trees of
+//! scopes run on the real runtime under tokio's paused clock and in the
+//! model must agree on the outcome (value, or error message, kind and
+//! suppressed errors), the virtual time, the ordered log of side effects,
+//! the exception handler's calls, and every child's captured values being
+//! dropped exactly once.
+//!
+//! A second property drops the scope's future at a random instant (R10):
+//! the log until then is the model's, every child started by then is
+//! dropped exactly once, and nothing runs afterwards.
+//!
+//! 256 cases by default (proptest's default, overridden by the
+//! `PROPTEST_CASES` environment variable); for a long run:
+//!
+//! ```sh
+//! PROPTEST_CASES=10000 cargo test --release --test prop_model
+//! ```
+
+mod model;
+
+use std::time::Duration;
+
+use model::{Observed, Outcome, Tree};
+use proptest::prelude::*;
+
+/// Runs a tree both ways and compares every observation.
+fn check(tree: &Tree) -> Result<(), TestCaseError> {
+    let expected: Observed = model::sim::run(tree);
+    let actual: Observed = model::real::run(tree);
+    prop_assert_eq!(
+        &actual,
+        &expected,
+        "\nscript:\n{}\nreal log:\n{}\nmodel log:\n{}",
+        tree,
+        actual.log.join("\n"),
+        expected.log.join("\n")
+    );
+    Ok(())
+}
+
+/// The virtual time of a log line (`t{ms} ...`).
+fn time_of(line: &str) -> u64 {
+    line[1..line.find(' ').expect("a log line")]
+        .parse()
+        .expect("a time")
+}
+
+/// R10: the scope's future dropped at `at` ms. Until then the run is the
+/// model's; then every child started so far is dropped exactly once, and
+/// nothing of the scope runs any more.
+fn check_dropped_at(tree: &Tree, at: u64) -> Result<(), TestCaseError> {
+    let expected = model::sim::run(tree);
+    let actual = model::real::run_for(tree, Duration::from_millis(at));
+    if expected.elapsed_ms <= at {
+        prop_assert_eq!(&actual, &expected, "\nscript:\n{}", tree);
+        return Ok(());
+    }
+    prop_assert_eq!(&actual.outcome, &Outcome::Hang);
+    let until_drop: Vec<String> = expected
+        .log
+        .iter()
+        .filter(|line| time_of(line) <= at)
+        .cloned()
+        .collect();
+    prop_assert_eq!(&actual.log, &until_drop, "\nscript:\n{}", tree);
+    for (id, &drops) in actual.drops.iter().enumerate() {
+        let started = actual
+            .log
+            .iter()
+            .any(|l| l.ends_with(&format!("launch p{id}")) || l.ends_with(&format!("async p{id}")));
+        prop_assert_eq!(drops, usize::from(started), "p{} \nscript:\n{}", id, tree);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn runtime_agrees_with_the_model(tree in model::generate::tree()) {
+        check(&tree)?;
+    }
+
+    #[test]
+    fn dropping_the_scope_at_any_instant_drops_every_child_once(
+        tree in model::generate::tree(),
+        at in 0u64..30,
+    ) {
+        check_dropped_at(&tree, at)?;
+    }
+}
+
+// ------------------------------------------------ shrunk cases, kept
+
+fn proc(id: usize, steps: Vec<model::Step>) -> model::Proc {
+    model::Proc {
+        id,
+        steps,
+        end: model::End::Value(0),
+        on_cancel: None,
+    }
+}
+
+fn launch(proc: model::Proc) -> model::Step {
+    model::Step::Launch { lazy: false, proc }
+}
+
+/// Runs a kept case both ways and checks the log the rules give.
+fn check_log(tree: &Tree, log: &[&str]) {
+    let actual = model::real::run(tree);
+    assert_eq!(actual, model::sim::run(tree), "\n{tree}");
+    assert_eq!(actual.log, log, "\n{tree}");
+}
+
+/// R14: a cancel and a start made by one poll are queued in that order:
+/// the cancelled sibling is resumed before the new child first runs.
+#[test]
+fn r14_a_wake_then_a_start_from_one_poll_run_in_that_order() {
+    use model::Step::{Cancel, Delay, Scope};
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![
+                launch(proc(
+                    1,
+                    vec![Scope(model::Kind::Coroutine, proc(2, vec![Delay(1)]))],
+                )),
+                launch(proc(3, vec![Cancel(0), launch(proc(4, vec![])), Delay(1)])),
+            ],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 launch p1",
+            "t0 p0 launch p3",
+            "t0 p0 ok 0",
+            "t0 p1 begin",
+            "t0 p2 begin",
+            "t0 p3 begin",
+            "t0 p3 cancel p1",
+            "t0 p3 launch p4",
+            "t0 p2 cancelled",
+            "t0 p1 cancelled",
+            "t0 p4 begin",
+            "t0 p4 ok 0",
+            "t1 p3 delay",
+            "t1 p3 ok 0",
+        ],
+    );
+}
+
+/// R14: a child started before its parent yields (here from inside two
+/// timeouts) first runs before the parent resumes.
+#[test]
+fn r14_a_child_started_before_a_yield_inside_timeouts_runs_first() {
+    use model::Step::{Timeout, Yield};
+    let timeout = |proc| Timeout {
+        after: 1,
+        or_none: false,
+        proc,
+    };
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![launch(proc(
+                1,
+                vec![
+                    launch(proc(2, vec![])),
+                    timeout(proc(3, vec![timeout(proc(4, vec![Yield]))])),
+                ],
+            ))],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 launch p1",
+            "t0 p0 ok 0",
+            "t0 p1 begin",
+            "t0 p1 launch p2",
+            "t0 p3 begin",
+            "t0 p4 begin",
+            "t0 p2 begin",
+            "t0 p2 ok 0",
+            "t0 p4 yield",
+            "t0 p4 ok 0",
+            "t0 p3 timeout = 0",
+            "t0 p3 ok 0",
+            "t0 p1 timeout = 0",
+            "t0 p1 ok 0",
+        ],
+    );
+}
+
+/// R9: a job cancelled by its parent at the instant its own deadline fires
+/// ends cancelled: the parent's cancellation came first (its timer was
+/// registered first), so the timeout is not a failure to suppress.
+#[test]
+fn r9_a_deadline_firing_as_the_parent_cancels_is_a_cancellation() {
+    use model::Step::{Delay, Scope, Timeout};
+    let mut body = proc(
+        0,
+        vec![
+            launch(proc(
+                1,
+                vec![Timeout {
+                    after: 3,
+                    or_none: false,
+                    proc: proc(2, vec![Delay(2), Delay(1)]),
+                }],
+            )),
+            Scope(model::Kind::Coroutine, proc(3, vec![Delay(3)])),
+        ],
+    );
+    body.end = model::End::Fail;
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body,
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 launch p1",
+            "t0 p3 begin",
+            "t0 p1 begin",
+            "t0 p2 begin",
+            "t2 p2 delay",
+            "t3 p3 delay",
+            "t3 p3 ok 0",
+            "t3 p0 scope = 0",
+            "t3 p0 fail",
+            "t3 p2 cancelled",
+            "t3 p1 cancelled",
+        ],
+    );
+}

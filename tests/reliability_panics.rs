@@ -1,0 +1,302 @@
+//! Panics never abort the process and never lose the first failure: a
+//! panic in a child, in the body, in the exception handler, in a `parallel`
+//! child, or in the `Drop` of a value a child captured while it is dropped
+//! after its cancellation.
+//!
+//! (A `Drop` that panics *while a panic unwinds* aborts any Rust process;
+//! that is the language's rule and out of reach of a library.)
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
+
+use scopes::{
+    Error, Result, coroutine_scope, delay, supervisor_scope, with_exception_handler, yield_now,
+};
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// Keeps the expected panics of this file off stderr.
+fn quiet() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            if !message.is_some_and(|m| m.starts_with("expected:")) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Panics when dropped.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("expected: {}", self.0);
+    }
+}
+
+fn messages(errors: &[Error]) -> Vec<String> {
+    errors.iter().map(ToString::to_string).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_a_child_is_the_first_failure_and_cancels_siblings() {
+    quiet();
+    let start = Instant::now();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async { delay(Duration::from_secs(60)).await });
+            s.launch(async {
+                delay(ms(5)).await?;
+                panic!("expected: child");
+            });
+            s.launch(async {
+                // Fails while the scope is cancelling: suppressed.
+                if delay(Duration::from_secs(60)).await.is_err() {
+                    return Err(Error::msg("second"));
+                }
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.to_string(), "panicked: expected: child");
+    assert_eq!(messages(err.suppressed()), ["second"]);
+    assert_eq!(start.elapsed(), ms(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_the_body_after_a_child_failed_is_suppressed() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async { Err(Error::msg("first")) });
+            let _ = yield_now().await; // cancelled here
+            panic!("expected: body");
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.to_string(), "first");
+    assert_eq!(messages(err.suppressed()), ["panicked: expected: body"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_handler_gets_every_later_failure_too() {
+    quiet();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let result = with_exception_handler(
+        move |e: &Error| {
+            seen.lock().unwrap().push(e.to_string());
+            panic!("expected: handler");
+        },
+        supervisor_scope(|s| {
+            Box::pin(async move {
+                s.launch(async { Err(Error::msg("one")) });
+                s.launch(async {
+                    delay(ms(1)).await?;
+                    Err(Error::msg("two"))
+                });
+                s.launch(async {
+                    delay(ms(2)).await?;
+                    panic!("expected: three");
+                });
+                Ok("body value")
+            })
+        }),
+    )
+    .await;
+    assert_eq!(result.unwrap(), "body value");
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["one", "two", "panicked: expected: three"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_in_a_parallel_child_is_a_failure_with_its_payload() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.child().launch_parallel(async {
+                tokio::task::yield_now().await;
+                std::panic::panic_any(String::from("expected: parallel"));
+            });
+            s.launch(async { delay(Duration::from_secs(3600)).await });
+            Ok(())
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert!(err.is_panic());
+    let payload = std::panic::catch_unwind(move || err.resume_panic()).unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<String>().unwrap(),
+        "expected: parallel"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_captured_value_during_cancellation_is_suppressed() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            let bomb = PanicOnDrop("drop during cancellation");
+            s.launch(async move {
+                let _bomb = bomb;
+                delay(Duration::from_secs(60)).await
+            });
+            s.launch(async {
+                delay(ms(1)).await?;
+                Err(Error::msg("first"))
+            });
+            Ok(())
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.to_string(), "first");
+    assert_eq!(
+        messages(err.suppressed()),
+        ["panicked: expected: drop during cancellation"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_child_that_never_ran_is_a_failure() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            let bomb = PanicOnDrop("never ran");
+            let job = s.launch(async move {
+                let _bomb = bomb;
+                Ok(())
+            });
+            job.cancel(); // it never runs; its future is dropped
+            Ok(())
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert!(err.is_panic());
+    assert_eq!(err.to_string(), "panicked: expected: never ran");
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_supervised_child_goes_to_the_handler() {
+    quiet();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let result = with_exception_handler(
+        move |e: &Error| seen.lock().unwrap().push(e.to_string()),
+        supervisor_scope(|s| {
+            Box::pin(async move {
+                let bomb = PanicOnDrop("supervised drop");
+                let job = s.launch(async move {
+                    let _bomb = bomb;
+                    delay(Duration::from_secs(60)).await
+                });
+                yield_now().await?;
+                job.cancel();
+                Ok(1)
+            })
+        }),
+    )
+    .await;
+    assert_eq!(result.unwrap(), 1);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["panicked: expected: supervised drop"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_value_the_body_captured_is_a_failure() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|_s| {
+        let bomb = PanicOnDrop("body capture");
+        Box::pin(async move {
+            let _bomb = bomb;
+            Ok(())
+        })
+    })
+    .await;
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "panicked: expected: body capture"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn panics_while_the_scope_future_is_dropped_do_not_escape() {
+    quiet();
+    let drops = Arc::new(AtomicUsize::new(0));
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let scope = coroutine_scope(|s| {
+        let (a, b) = (Counted(drops.clone()), Counted(drops.clone()));
+        Box::pin(async move {
+            s.launch(async move {
+                let _a = a;
+                let _bomb = PanicOnDrop("dropped with the scope");
+                delay(Duration::from_secs(60)).await
+            });
+            s.launch(async move {
+                let _b = b;
+                delay(Duration::from_secs(60)).await
+            });
+            delay(Duration::from_secs(60)).await
+        })
+    });
+    // R10: the timeout drops the scope's future; the panic in the first
+    // child's drop must neither escape nor stop the second child's drop.
+    assert!(tokio::time::timeout(ms(1), scope).await.is_err());
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_in_drop_of_a_cancelled_parallel_child_is_suppressed() {
+    quiet();
+    let result: Result<()> = coroutine_scope(|s| {
+        Box::pin(async move {
+            let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+            s.child().launch_parallel(async move {
+                let _bomb = PanicOnDrop("parallel drop");
+                let _ = started_tx.send(());
+                std::future::pending::<()>().await;
+                Ok(())
+            });
+            s.launch(async move {
+                let _ = started_rx.await;
+                Err(Error::msg("first"))
+            });
+            Ok(())
+        })
+    })
+    .await;
+    let err = result.unwrap_err();
+    assert_eq!(err.to_string(), "first");
+    assert_eq!(
+        messages(err.suppressed()),
+        ["panicked: expected: parallel drop"]
+    );
+}
