@@ -169,11 +169,7 @@ impl<'s, T> Driver<'s, T> {
     }
 
     fn no_child_waiting(&self) -> bool {
-        self.shared
-            .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        self.shared.started().is_empty()
     }
 
     /// Cancels the scope when the job it was entered in is cancelled (R7).
@@ -253,14 +249,7 @@ impl<'s, T> Driver<'s, T> {
 
     fn next_started(&mut self) -> Option<NewChild<'s>> {
         if self.incoming.is_empty() {
-            let started = std::mem::take(
-                &mut *self
-                    .shared
-                    .started
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()),
-            );
-            self.incoming = started.into();
+            self.incoming = std::mem::take(&mut *self.shared.started()).into();
         }
         self.incoming.pop_front()
     }
@@ -404,13 +393,7 @@ impl<T> Drop for Driver<'_, T> {
     /// no waker cycle keeps them alive.
     fn drop(&mut self) {
         drop_caught(self.body.take());
-        let started = std::mem::take(
-            &mut *self
-                .shared
-                .started
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
+        let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);
         let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
         let placed = self

@@ -179,6 +179,14 @@ pub(crate) struct Shared<'s> {
     pub(crate) started: Mutex<Vec<NewChild<'s>>>,
 }
 
+impl<'s> Shared<'s> {
+    /// The children started but not yet adopted by the scope.
+    pub(crate) fn started(&self) -> std::sync::MutexGuard<'_, Vec<NewChild<'s>>> {
+        // Nothing panics while the lock is held; recover anyway.
+        self.started.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// A child's future as its scope stores it.
 pub(crate) type ChildFuture<'s> = Pin<Box<dyn ChildTask<'s> + 's>>;
 
@@ -318,11 +326,7 @@ impl<'s, 'env> Scope<'s, 'env> {
     }
 
     fn start_child(&self, new: NewChild<'s>) {
-        self.shared
-            .started
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(new);
+        self.shared.started().push(new);
         // Started from the scope's own poll (the usual case), the scope
         // adopts it in order after the poll; from elsewhere, wake the scope.
         if !self.shared.queue.note_started() {
