@@ -73,11 +73,9 @@ where
 }
 
 /// A `TaskTracker` task: nobody joins it, so it records its own failure.
-fn tracked(ctx: Arc<Ctx>, i: u64) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        if leaf(&ctx, i).await.is_err() {
-            ctx.failed.store(true, Relaxed);
-        }
+async fn tracked(ctx: Arc<Ctx>, i: u64) {
+    if leaf(&ctx, i).await.is_err() {
+        ctx.failed.store(true, Relaxed);
     }
 }
 
@@ -353,7 +351,7 @@ async fn w2_moro() -> Duration {
             // Not `moro_child`: a `terminate` from a child is only noticed when
             // the scope's task is next woken, which here is in an hour.
             // `or_cancel`'s second job wakes it through its channel.
-            let _ = scope.spawn(w2_child(ctx, k == SLEEPERS)).or_cancel(scope);
+            drop(scope.spawn(w2_child(ctx, k == SLEEPERS)).or_cancel(scope));
         }
         Ok(())
     })
@@ -666,6 +664,7 @@ fn bench_w3(c: &mut Criterion, rt_kind: Rt) {
 
 fn main() {
     let started = SystemTime::now();
+    let load_at_start = report::load_average();
     let mut c = Criterion::default()
         .output_directory(&report::criterion_dir())
         .configure_from_args();
@@ -684,5 +683,5 @@ fn main() {
         bench_w3(&mut c, rt);
     }
     c.final_summary();
-    report::write(started);
+    report::write(started, &load_at_start);
 }

@@ -19,12 +19,30 @@ pub struct Seed {
 
 /// The scenarios in order.
 pub const SEEDS: [Seed; 6] = [
-    Seed { id: "S1", about: "coroutine_scope: A fails at once, B delays 1 s then prints" },
-    Seed { id: "S2", about: "supervisor_scope: A fails at once, B delays 1 s then prints" },
-    Seed { id: "S3", about: "coroutine_scope: await color (60 s) then height (fails at 100 ms)" },
-    Seed { id: "S4", about: "supervisor_scope: await height first, no catch" },
-    Seed { id: "S5", about: "supervisor_scope: await height, catch the error" },
-    Seed { id: "S6", about: "coroutine_scope: color cleans up in non_cancellable for 2 s" },
+    Seed {
+        id: "S1",
+        about: "coroutine_scope: A fails at once, B delays 1 s then prints",
+    },
+    Seed {
+        id: "S2",
+        about: "supervisor_scope: A fails at once, B delays 1 s then prints",
+    },
+    Seed {
+        id: "S3",
+        about: "coroutine_scope: await color (60 s) then height (fails at 100 ms)",
+    },
+    Seed {
+        id: "S4",
+        about: "supervisor_scope: await height first, no catch",
+    },
+    Seed {
+        id: "S5",
+        about: "supervisor_scope: await height, catch the error",
+    },
+    Seed {
+        id: "S6",
+        about: "coroutine_scope: color cleans up in non_cancellable for 2 s",
+    },
 ];
 
 /// Runs scenario `id` (`"S1"` ... `"S6"`).

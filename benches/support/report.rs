@@ -198,7 +198,16 @@ fn table(out: &mut String, rt: Rt, rows: &Rows) {
     }
 }
 
-fn machine() -> String {
+/// The 1, 5 and 15 minute load averages.
+pub fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn machine(load_at_start: &str) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
@@ -207,16 +216,14 @@ fn machine() -> String {
         .and_then(|rest| rest.split_once(':'))
         .map_or("unknown CPU", |(_, model)| model.trim())
         .to_string();
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
-        "{cpus} CPUs (nproc), {model}; load average at the end of the run: {}",
-        load.join(" ")
+        "{cpus} CPUs (nproc), {model}; load average {load_at_start} at the start, {} at the end",
+        load_average()
     )
 }
 
 /// Writes the report of the results measured since `since`.
-pub fn write(since: SystemTime) {
+pub fn write(since: SystemTime, load_at_start: &str) {
     let w4: serde_json::Value = std::fs::read(w4_results_path())
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -227,9 +234,27 @@ pub fn write(since: SystemTime) {
     } else {
         "full"
     };
-    let _ = writeln!(out, "Machine: {}. Mode: {mode}.", machine());
+    let _ = writeln!(out, "Machine: {}. Mode: {mode}.", machine(load_at_start));
+    out.push_str(
+        "\nMedians. W1: start and join N children that yield once and add to a sum, \
+         time per child. W2: from the failure of one child to the return of its scope \
+         with its 1000 sleeping siblings dropped. W3: a 20×20×20 tree of nested scopes. \
+         W4: heap bytes per pending child (100k, `alloc` bench). W5: W1 per-child time \
+         at 1M ÷ at 10k. `scopes_parallel`: children started with `launch_parallel` \
+         (tokio tasks). Targets are SPEC §6's.\n",
+    );
     if w4.is_null() {
         let _ = writeln!(out, "\nW4 missing: run `cargo bench --bench alloc` first.");
+    } else if let Some(age) = std::fs::metadata(w4_results_path())
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|modified| since.duration_since(modified).ok())
+    {
+        let _ = writeln!(
+            out,
+            "\nW4 comes from an `alloc` run {} s before this run started.",
+            age.as_secs()
+        );
     }
     let mut any = false;
     for rt in Rt::ALL {
