@@ -267,7 +267,7 @@ impl<'s, T> Driver<'s, T> {
         job.place(idx);
         self.registration.insert(idx, &job);
         if self.job.is_cancelled() {
-            job.cancel(Some(&self.job.cancellation_error()));
+            job.cancel_by_scope();
         } else if self.body.is_none() && !job.is_started() {
             job.cancel(None);
         }
@@ -370,8 +370,9 @@ impl<'s, T> Driver<'s, T> {
         if !self.job.cancel(Some(cause)) {
             return;
         }
+        self.shared.queue.set_cancellation(cause);
         for slot in self.slots.iter().flatten() {
-            slot.job.cancel(Some(cause));
+            slot.job.cancel_by_scope();
         }
     }
 

@@ -58,6 +58,8 @@ const POLLED: u16 = 64;
 /// With COMPLETED: how it ended (neither: `Ok`).
 const FAILED: u16 = 128;
 const ENDED_CANCELLED: u16 = 256;
+/// Cancelled by its scope: the cause is the scope's, kept in its queue.
+const BY_SCOPE: u16 = 512;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -184,10 +186,19 @@ impl JobCore {
         self.cold()
             .cancellation
             .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
+        self.mark_cancelled(CANCELLED)
+    }
+
+    /// Cancels a child on behalf of its scope, whose queue holds the cause.
+    pub(crate) fn cancel_by_scope(self: &Arc<Self>) -> bool {
+        self.mark_cancelled(CANCELLED | BY_SCOPE)
+    }
+
+    fn mark_cancelled(self: &Arc<Self>, flag: u16) -> bool {
         let cancelled = self
             .flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
-                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | CANCELLED)
+                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | flag)
             })
             .is_ok();
         if cancelled {
@@ -197,10 +208,15 @@ impl JobCore {
     }
 
     pub(crate) fn cancellation_error(&self) -> Error {
-        self.cold
-            .get()
-            .and_then(|cold| cold.cancellation.get().cloned())
-            .unwrap_or_else(Error::cancelled)
+        if let Some(cause) = self.cold.get().and_then(|cold| cold.cancellation.get()) {
+            return cause.clone();
+        }
+        if self.has(BY_SCOPE)
+            && let Some(cause) = self.queue.as_ref().and_then(|q| q.cancellation())
+        {
+            return cause;
+        }
+        Error::cancelled()
     }
 
     /// Starts a lazy job; a no-op for one already started.
@@ -252,6 +268,10 @@ impl JobCore {
         };
         let ended = match &outcome {
             Outcome::Ok => COMPLETED,
+            // Ended by its own cancellation: `outcome` finds that error again.
+            Outcome::Cancelled(e) if e.same_failure(&self.cancellation_error()) => {
+                COMPLETED | ENDED_CANCELLED
+            }
             Outcome::Failed(e) | Outcome::Cancelled(e) => {
                 if self.cold().ended_with.set(e.clone()).is_err() {
                     return self.outcome().unwrap_or(outcome);
@@ -285,7 +305,7 @@ impl JobCore {
             self.cold
                 .get()
                 .and_then(|cold| cold.ended_with.get().cloned())
-                .unwrap_or_else(Error::cancelled)
+                .unwrap_or_else(|| self.cancellation_error())
         };
         Some(if flags & FAILED != 0 {
             Outcome::Failed(error())

@@ -9,10 +9,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
+
+use crate::error::Error;
 
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
@@ -34,6 +36,9 @@ pub(crate) struct ReadyQueue {
     /// Set while the scope drains the queue: a wake then needs no task wake,
     /// the scope looks at the queue again before it returns.
     draining: AtomicBool,
+    /// Why the scope cancelled its children: kept once here rather than in
+    /// each child, so cancelling a thousand children allocates nothing.
+    cancellation: OnceLock<Error>,
 }
 
 impl ReadyQueue {
@@ -42,6 +47,7 @@ impl ReadyQueue {
             queue: Mutex::new(VecDeque::new()),
             waker: AtomicWaker::new(),
             draining: AtomicBool::new(false),
+            cancellation: OnceLock::new(),
         })
     }
 
@@ -59,6 +65,15 @@ impl ReadyQueue {
             .unwrap_or_else(|e| e.into_inner())
             .push_back(idx);
         self.wake_scope();
+    }
+
+    /// Records why the scope cancels its children (the first reason stays).
+    pub(crate) fn set_cancellation(&self, cause: &Error) {
+        self.cancellation.get_or_init(|| cause.clone());
+    }
+
+    pub(crate) fn cancellation(&self) -> Option<Error> {
+        self.cancellation.get().cloned()
     }
 
     /// Registers the task that polls this queue's owner.
