@@ -156,8 +156,12 @@ impl<'s, T> Driver<'s, T> {
             }
         }
         self.registration.flush(mark);
+        // Give back a burst's memory.
         if self.batch.is_empty() && self.batch.capacity() > RETAINED {
-            self.batch = VecDeque::new(); // give back a burst's memory
+            self.batch = VecDeque::new();
+        }
+        if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
+            self.incoming = VecDeque::new();
         }
         if self.body.is_none() && self.live == 0 {
             return Poll::Ready(self.finish());
