@@ -31,6 +31,7 @@ use crate::handler::{self, Handler};
 use crate::job::{Host, JobCore, Name, Outcome};
 use crate::ready::{BODY, ReadyQueue, STARTED};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
+use crate::slab::Slab;
 use crate::trace::Span;
 
 /// Polls a scope may make before it yields to its tokio worker.
@@ -72,9 +73,7 @@ where
         handler: context::current_handler(),
         body: Some(body),
         value: None,
-        slots: Vec::new(),
-        free: Vec::new(),
-        live: 0,
+        slots: Slab::new(),
         batch: VecDeque::new(),
         incoming: VecDeque::new(),
         local: Vec::new(),
@@ -108,9 +107,7 @@ struct Driver<'s, T> {
     handler: Option<Handler>,
     body: Option<BoxFuture<'s, Result<T>>>,
     value: Option<T>,
-    slots: Vec<Option<ChildSlot<'s>>>,
-    free: Vec<usize>,
-    live: usize,
+    slots: Slab<ChildSlot<'s>>,
     /// Queue entries taken but not yet handled (the budget ran out).
     batch: VecDeque<usize>,
     /// Started children taken from the start list, not yet adopted.
@@ -163,7 +160,7 @@ impl<'s, T> Driver<'s, T> {
         if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
             self.incoming = VecDeque::new();
         }
-        if self.body.is_none() && self.live == 0 {
+        if self.body.is_none() && self.slots.len() == 0 {
             return Poll::Ready(self.finish());
         }
         // A nested scope that is pending must not be cut short by its
@@ -222,7 +219,7 @@ impl<'s, T> Driver<'s, T> {
     /// R11: lazy children never started by the time the body returns are
     /// cancelled, so that they cannot hang the scope.
     fn cancel_unstarted(&mut self) {
-        for slot in self.slots.iter().flatten() {
+        for slot in self.slots.iter() {
             if !slot.job.is_started() {
                 slot.job.cancel(None);
             }
@@ -261,13 +258,7 @@ impl<'s, T> Driver<'s, T> {
     /// Takes a started child into the slab. A lazy one waits to be started;
     /// one started into a cancelled scope never runs.
     fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> usize {
-        let idx = match self.free.pop() {
-            Some(idx) => idx,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
+        let idx = self.slots.vacant();
         job.place(idx);
         self.registration.insert(idx, &job);
         if self.job.is_cancelled() {
@@ -275,18 +266,16 @@ impl<'s, T> Driver<'s, T> {
         } else if self.body.is_none() && !job.is_started() {
             job.cancel(None);
         }
-        self.slots[idx] = Some(ChildSlot {
+        self.slots.insert(ChildSlot {
             waker: Waker::from(job.clone()),
             span: Span::child(&job),
             job,
             fut,
-        });
-        self.live += 1;
-        idx
+        })
     }
 
     fn poll_child(&mut self, idx: usize) {
-        let Some(Some(slot)) = self.slots.get_mut(idx) else {
+        let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
         };
         slot.job.unqueue();
@@ -319,11 +308,9 @@ impl<'s, T> Driver<'s, T> {
     }
 
     fn complete(&mut self, idx: usize, result: Result<()>) {
-        let Some(slot) = self.slots[idx].take() else {
+        let Some(slot) = self.slots.remove(idx) else {
             return;
         };
-        self.free.push(idx);
-        self.live -= 1;
         self.registration.remove(idx);
         let ChildSlot { job, fut, .. } = slot;
         let sink = fut.failure_sink();
@@ -375,7 +362,7 @@ impl<'s, T> Driver<'s, T> {
             return;
         }
         self.shared.queue.set_cancellation(cause);
-        for slot in self.slots.iter().flatten() {
+        for slot in self.slots.iter() {
             slot.job.cancel_by_scope();
         }
     }
@@ -401,12 +388,8 @@ impl<T> Drop for Driver<'_, T> {
         let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);
         let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
-        let placed = self
-            .slots
-            .drain(..)
-            .flatten()
-            .map(|slot| (slot.job, slot.fut));
-        for (job, fut) in placed.collect::<Vec<_>>().into_iter().chain(waiting) {
+        let placed = self.slots.take_all().into_iter();
+        for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }

@@ -126,6 +126,7 @@ mod parallel;
 pub mod prelude;
 mod ready;
 mod scope;
+mod slab;
 mod time;
 mod trace;
 
