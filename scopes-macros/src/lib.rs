@@ -98,7 +98,7 @@ use valid::AttrName;
 /// `async` children (a `Deferred<T>`, `.await` gives `scopes::Result<T>`).
 /// The first failure cancels the body and every child.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// async fn sum() -> scopes::Result<u32> {
@@ -119,7 +119,7 @@ pub fn coroutine_scope(input: TokenStream) -> TokenStream {
 /// child's failure cancels nobody; an `async` child's failure stays in its
 /// `Deferred`, a `launch` child's goes to the exception handler.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// async fn best_effort() -> scopes::Result<u32> {
@@ -141,7 +141,7 @@ pub fn supervisor_scope(input: TokenStream) -> TokenStream {
 ///
 /// Reached on its own (outside any scope), it is an error.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// #[supervised]
@@ -164,7 +164,7 @@ pub fn launch(_input: TokenStream) -> TokenStream {
 ///
 /// Reached on its own (outside any scope), it is an error.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// #[scoped]
@@ -185,7 +185,7 @@ pub fn r#async(_input: TokenStream) -> TokenStream {
 /// `r#async!(opts; ..)` and non-`move` `async { }` start children. It
 /// evaluates to `scopes::Result<T>`, converted to `E` with `Into`.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// #[supervised]
@@ -213,7 +213,7 @@ pub fn supervised(args: TokenStream, item: TokenStream) -> TokenStream {
 /// name `coroutine_scope` is taken by the function-like macro in the
 /// prelude, see the crate docs). Takes no arguments.
 ///
-/// ```ignore
+/// ```
 /// use scopes::attr;
 /// use scopes::prelude::*;
 ///
@@ -233,7 +233,7 @@ pub fn coroutine_scope_attr(args: TokenStream, item: TokenStream) -> TokenStream
 /// The same as `#[coroutine_scope]` (`scopes::attr::coroutine_scope`),
 /// under a name the prelude can export next to `coroutine_scope!`.
 ///
-/// ```ignore
+/// ```
 /// use scopes::prelude::*;
 ///
 /// #[scoped]
