@@ -160,6 +160,9 @@ impl<'s, T> Driver<'s, T> {
         if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
             self.incoming = VecDeque::new();
         }
+        if self.local.capacity() > RETAINED {
+            self.local = Vec::new();
+        }
         if self.body.is_none() && self.slots.len() == 0 {
             return Poll::Ready(self.finish());
         }
