@@ -42,7 +42,10 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// Bytes currently allocated.
 fn live_bytes() -> i64 {
     let s = GLOBAL.stats();
-    s.bytes_allocated as i64 - s.bytes_deallocated as i64 + s.bytes_reallocated as i64
+    // `stats_alloc` already adds a realloc's growth to `bytes_allocated` (and
+    // its shrinking to `bytes_deallocated`); `bytes_reallocated` is the same
+    // delta again, so adding it would count every growth twice.
+    s.bytes_allocated as i64 - s.bytes_deallocated as i64
 }
 
 /// A gate children wait on without allocating.
