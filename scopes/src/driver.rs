@@ -91,7 +91,6 @@ where
 
 struct ChildSlot<'s> {
     job: Arc<JobCore>,
-    span: Span,
     waker: Waker,
     fut: ChildFuture<'s>,
 }
@@ -269,9 +268,9 @@ impl<'s, T> Driver<'s, T> {
         } else if self.body.is_none() && !job.is_started() {
             job.cancel(None);
         }
+        job.set_span(Span::child(&job));
         self.slots.insert(ChildSlot {
             waker: Waker::from(job.clone()),
-            span: Span::child(&job),
             job,
             fut,
         })
@@ -294,7 +293,7 @@ impl<'s, T> Driver<'s, T> {
         slot.job.first_poll();
         let mut cx = Context::from_waker(&slot.waker);
         let polled = {
-            let _entered = slot.span.enter();
+            let _entered = slot.job.span().map(Span::enter);
             poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx)
         };
         let result = match polled {

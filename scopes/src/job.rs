@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::context;
 use crate::error::{Error, Result};
 use crate::ready::ReadyQueue;
+use crate::trace::Span;
 
 /// The name of a child or scope: its `name` option, else where it started.
 /// Kept unformatted, and one word plus a tag, so naming costs nothing until
@@ -107,6 +108,8 @@ struct Cold {
     /// The error it ended with, if it did not end `Ok`.
     ended_with: OnceLock<Error>,
     waiters: Mutex<Vec<Waker>>,
+    /// The child's `tracing` span, when a subscriber wants it.
+    span: OnceLock<Span>,
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -138,6 +141,17 @@ impl JobCore {
             .waiters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the child's span, if a subscriber wanted one.
+    pub(crate) fn set_span(&self, span: Span) {
+        if span.is_recorded() {
+            let _ = self.cold().span.set(span);
+        }
+    }
+
+    pub(crate) fn span(&self) -> Option<&Span> {
+        self.cold.get().and_then(|cold| cold.span.get())
     }
 
     fn has(&self, flag: u16) -> bool {
