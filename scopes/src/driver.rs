@@ -20,6 +20,7 @@
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -59,6 +60,7 @@ where
         queue,
         job: job.clone(),
         started: Mutex::new(Vec::new()),
+        foreign_starts: AtomicUsize::new(0),
     });
     let parent = context::cancellable_parent();
     let registration = debug::register(&job, parent.as_ref());
@@ -244,6 +246,9 @@ impl<'s, T> Driver<'s, T> {
             }
         }
         self.local = local;
+        if self.shared.foreign_starts.swap(0, Ordering::AcqRel) == 0 && self.incoming.is_empty() {
+            return;
+        }
         while let Some(new) = self.next_started() {
             let idx = self.adopt(new);
             self.batch.push_back(idx);
