@@ -4,14 +4,18 @@
 //! # How children are stored and polled
 //!
 //! A child is a boxed future plus its [`JobCore`] (which is also its waker),
-//! kept in a slab owned by the scope's future; nothing is spawned. Waking a
-//! child pushes its slab index on the scope's [`ReadyQueue`] (deduplicated
-//! by a flag) and wakes the scope's task, so a poll of the scope polls only
+//! kept in a chunked slab owned by the scope's future; nothing is spawned.
+//! Waking a child queues its slab index (once, thanks to a flag): on the
+//! thread that is polling the scope right now, in a thread-local list with
+//! no lock and no task wake; from anywhere else, on the scope's locked
+//! [`ReadyQueue`], waking the scope's task. A poll of the scope polls only
 //! the children that were woken, in the order they were woken, like
-//! `FuturesUnordered`. New children wait in the scope's start list behind a
-//! marker in the same queue, which gives R14's start order. A poll budget
-//! bounds the work done per poll of the scope so that an always-ready child
-//! cannot starve the other tasks of its tokio worker.
+//! `FuturesUnordered`. A child started during the scope's poll leaves a
+//! start marker in the same thread-local list, so starts and wakes keep one
+//! order (R14); the child itself waits in the scope's start list until the
+//! marker adopts it. A poll budget bounds the work done per poll of the
+//! scope so that an always-ready child cannot starve the other tasks of its
+//! tokio worker.
 //!
 //! The slab lives in [`run`], whose lifetime parameter `'s` outlives it:
 //! children are `Send + 's` and may borrow anything that outlives the scope,
