@@ -985,6 +985,27 @@ async fn r11_job_states() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn r11_a_failed_or_self_cancelled_job_reports_cancelled_like_kotlin() {
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let failed = s.r#async(async { Err::<(), _>(Error::msg("x")) });
+            let gave_up = s.launch(async { Err(Error::cancelled()) });
+            let fine = s.launch(async { Ok(()) });
+            failed.join().await?;
+            gave_up.join().await?;
+            fine.join().await?;
+            assert!(failed.is_cancelled() && !failed.is_active());
+            assert!(gave_up.is_cancelled());
+            assert!(!fine.is_cancelled() && fine.is_completed());
+            let _ = failed.await;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
 async fn r11_deferred_awaited_twice_and_from_a_sibling() {
     let (result, took) = timed(coroutine_scope(|s| {
         Box::pin(async move {

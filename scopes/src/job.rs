@@ -162,6 +162,11 @@ impl JobCore {
         self.has(CANCELLED)
     }
 
+    /// Kotlin's `isCancelled`: cancelled, or ended cancelled or failed.
+    pub(crate) fn is_cancelled_for_any_reason(&self) -> bool {
+        self.has(CANCELLED | FAILED | ENDED_CANCELLED)
+    }
+
     pub(crate) fn is_completed(&self) -> bool {
         self.has(COMPLETED)
     }
@@ -426,10 +431,11 @@ impl<'s> Job<'s> {
         self.core.is_active()
     }
 
-    /// Cancelled (by [`cancel`](Job::cancel), by its scope, or it ended with
-    /// a cancellation).
+    /// Cancelled for any reason, as Kotlin's `isCancelled`: by
+    /// [`cancel`](Job::cancel), by its scope, or because it ended with a
+    /// cancellation or a failure.
     pub fn is_cancelled(&self) -> bool {
-        self.core.is_cancelled()
+        self.core.is_cancelled_for_any_reason()
     }
 
     /// Completed, whatever the outcome.
@@ -454,7 +460,7 @@ pub(crate) fn debug_job(core: &JobCore, ty: &str, f: &mut fmt::Formatter<'_>) ->
         .field("name", &format_args!("{}", core.name))
         .field("id", &core.id)
         .field("active", &core.is_active())
-        .field("cancelled", &core.is_cancelled())
+        .field("cancelled", &core.is_cancelled_for_any_reason())
         .field("completed", &core.is_completed())
         .finish()
 }
