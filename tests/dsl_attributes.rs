@@ -202,3 +202,30 @@ async fn annotated_futures_are_send() {
     let handle = tokio::spawn(sum_of_squares(vec![4, 5]));
     assert_eq!(handle.await.unwrap().unwrap(), 41);
 }
+
+/// SPEC §2's example, verbatim: a supervised fn launching one child per id
+/// with the bang form, borrowing the ids slice.
+#[tokio::test(start_paused = true)]
+async fn spec_refresh_all_example_runs_every_child() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static REFRESHED: AtomicU32 = AtomicU32::new(0);
+
+    async fn refresh(id: u32) -> scopes::Result<()> {
+        scopes::delay(std::time::Duration::from_millis(u64::from(id))).await?;
+        REFRESHED.fetch_add(id, Ordering::SeqCst);
+        Ok(())
+    }
+
+    #[supervised] // the whole body is a supervisor_scope
+    async fn refresh_all(ids: &[u32]) -> scopes::Result<()> {
+        for id in ids {
+            launch! { refresh(*id).await };
+        }
+        Ok(())
+    }
+
+    let start = tokio::time::Instant::now();
+    refresh_all(&[1, 2, 3]).await.unwrap();
+    assert_eq!(REFRESHED.load(Ordering::SeqCst), 6);
+    assert_eq!(start.elapsed(), std::time::Duration::from_millis(3));
+}
