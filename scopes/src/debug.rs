@@ -73,21 +73,19 @@ impl Registration {
     /// theirs at the end of their own polls (any left by a nested scope that
     /// panicked mid-poll are dropped here).
     pub(crate) fn flush(&self, mark: usize) {
-        let changes: Vec<Change> = PENDING.with(|pending| {
+        PENDING.with(|pending| {
             let mut pending = pending.borrow_mut();
-            let mark = mark.min(pending.len());
-            let changes = pending.drain(mark..).collect();
+            if pending.len() <= mark {
+                return;
+            }
+            let id = self.entry.job.id;
+            let mut children = lock(&self.entry.children);
+            let own = pending.drain(mark..).filter(|c| c.0 == id);
+            apply(&mut children, own.map(|(_, idx, job)| (idx, job)));
             if pending.is_empty() && pending.capacity() > 1024 {
                 *pending = Vec::new(); // give back a burst's memory
             }
-            changes
         });
-        if changes.is_empty() {
-            return;
-        }
-        let mut children = lock(&self.entry.children);
-        let own = changes.into_iter().filter(|c| c.0 == self.entry.job.id);
-        apply(&mut children, own.map(|(_, idx, job)| (idx, job)));
     }
 }
 
