@@ -29,3 +29,37 @@ impl Log {
         std::mem::take(&mut *self.0.lock().unwrap())
     }
 }
+
+/// Keeps expected panics off stderr. The first call installs (once per
+/// process) a panic hook that hides panics whose message starts with one of
+/// the registered prefixes; every other panic still reaches the previous
+/// hook. Each call registers `prefix` (once; calling again is free).
+///
+/// ```
+/// scopes_workspace::quiet_panics_starting_with("expected:");
+/// let caught = std::panic::catch_unwind(|| panic!("expected: a test panic"));
+/// assert!(caught.is_err());
+/// ```
+pub fn quiet_panics_starting_with(prefix: &'static str) {
+    static PREFIXES: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    let mut prefixes = PREFIXES.lock().unwrap_or_else(|e| e.into_inner());
+    if !prefixes.contains(&prefix) {
+        prefixes.push(prefix);
+    }
+    drop(prefixes);
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied());
+            let prefixes = PREFIXES.lock().unwrap_or_else(|e| e.into_inner());
+            if !message.is_some_and(|m| prefixes.iter().any(|p| m.starts_with(p))) {
+                default(info);
+            }
+        }));
+    });
+}

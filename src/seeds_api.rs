@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use scopes::{
-    Error, Result, coroutine_scope, delay, non_cancellable, supervisor_scope,
+    BoxFuture, Error, Result, Scope, coroutine_scope, delay, non_cancellable, supervisor_scope,
     with_exception_handler,
 };
 
@@ -24,45 +24,31 @@ pub async fn run(id: &str, log: &Log) -> Result<String> {
     }
 }
 
+/// S1 and S2's body: A fails at once; B prints after a second.
+fn a_fails_b_prints<'s>(s: Scope<'s, '_>, log: &'s Log) -> BoxFuture<'s, Result<String>> {
+    Box::pin(async move {
+        s.child()
+            .name("A")
+            .launch(async { Err(Error::msg("A failed")) });
+        s.child().name("B").launch(async move {
+            delay(Duration::from_secs(1)).await?;
+            log.push("B done");
+            Ok(())
+        });
+        Ok("done".to_owned())
+    })
+}
+
 /// S1: in a `coroutine_scope`, A's failure cancels B before it prints.
 pub async fn s1(log: &Log) -> Result<String> {
-    coroutine_scope(|s| {
-        Box::pin(async move {
-            s.child()
-                .name("A")
-                .launch(async { Err(Error::msg("A failed")) });
-            s.child().name("B").launch(async move {
-                delay(Duration::from_secs(1)).await?;
-                log.push("B done");
-                Ok(())
-            });
-            Ok("done".to_owned())
-        })
-    })
-    .await
+    coroutine_scope(|s| a_fails_b_prints(s, log)).await
 }
 
 /// S2: in a `supervisor_scope`, A's failure goes to the handler and B runs.
 pub async fn s2(log: &Log) -> Result<String> {
     let handler_log = log.clone();
     let handler = move |e: &Error| handler_log.push(format!("handler: {e}"));
-    with_exception_handler(
-        handler,
-        supervisor_scope(|s| {
-            Box::pin(async move {
-                s.child()
-                    .name("A")
-                    .launch(async { Err(Error::msg("A failed")) });
-                s.child().name("B").launch(async move {
-                    delay(Duration::from_secs(1)).await?;
-                    log.push("B done");
-                    Ok(())
-                });
-                Ok("done".to_owned())
-            })
-        }),
-    )
-    .await
+    with_exception_handler(handler, supervisor_scope(|s| a_fails_b_prints(s, log))).await
 }
 
 async fn color() -> Result<&'static str> {

@@ -7,7 +7,7 @@
 //! that is the language's rule and out of reach of a library.)
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scopes::{
@@ -21,20 +21,7 @@ fn ms(n: u64) -> Duration {
 
 /// Keeps the expected panics of this file off stderr.
 fn quiet() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied());
-            if !message.is_some_and(|m| m.starts_with("expected:")) {
-                default(info);
-            }
-        }));
-    });
+    scopes_workspace::quiet_panics_starting_with("expected:");
 }
 
 /// Panics when dropped.

@@ -26,7 +26,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scopes::{
@@ -102,19 +102,7 @@ fn guard(shared: &Arc<Shared>) -> Guard {
 }
 
 fn quiet() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let scripted = info
-                .payload()
-                .downcast_ref::<String>()
-                .is_some_and(|m| m.starts_with("child "));
-            if !scripted {
-                default(info);
-            }
-        }));
-    });
+    scopes_workspace::quiet_panics_starting_with("child ");
 }
 
 /// The end of child `i`: records it, then returns it (or panics).

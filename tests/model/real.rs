@@ -10,7 +10,7 @@
 
 use std::future::IntoFuture;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scopes::{
@@ -269,24 +269,10 @@ fn steps<'a, 's: 'a, 'env: 's>(
     })
 }
 
-/// Silences the panic hook for scripted panics (they are expected), once
-/// per process; every other panic is reported as usual.
+/// Silences the panic hook for scripted panics (they are expected); every
+/// other panic is reported as usual.
 pub fn quiet_scripted_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied());
-            let scripted = message.is_some_and(|m| m.starts_with("scripted panic"));
-            if !scripted {
-                default(info);
-            }
-        }));
-    });
+    scopes_workspace::quiet_panics_starting_with("scripted panic");
 }
 
 fn outcome(result: Result<u64>) -> Outcome {
