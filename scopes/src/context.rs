@@ -109,23 +109,37 @@ pub(crate) fn poll_in_job<F: Future + ?Sized>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Polled<F::Output> {
-    poll_in_frame(Some(job.clone()), false, fut, cx)
+    poll_in_frame(Some(job.clone()), false, fut, cx).1
 }
 
+/// [`poll_in_job`] for a caller that owns its handle on the job: the handle
+/// moves into the thread-local state for the poll and is given back, which
+/// spares the two reference-count updates of a clone on the hot path.
+pub(crate) fn poll_as_job<F: Future + ?Sized>(
+    job: Arc<JobCore>,
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> (Arc<JobCore>, Polled<F::Output>) {
+    let (job, polled) = poll_in_frame(Some(job), false, fut, cx);
+    (job.expect("the job polled is given back"), polled)
+}
+
+/// Polls `fut` with `job` as the current job and gives `job` back.
 pub(crate) fn poll_in_frame<F: Future + ?Sized>(
     job: Option<Arc<JobCore>>,
     non_cancellable: bool,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
-) -> Polled<F::Output> {
+) -> (Option<Arc<JobCore>>, Polled<F::Output>) {
     let saved_job = JOB.replace(job);
     let saved_flags = FLAGS.replace(if non_cancellable { NON_CANCELLABLE } else { 0 });
     let result = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
     let shielded = FLAGS.replace(saved_flags) & SHIELDED != 0;
-    drop(JOB.replace(saved_job));
-    match result {
+    let job = JOB.replace(saved_job);
+    let polled = match result {
         Ok(Poll::Ready(value)) => Polled::Ready(value),
         Ok(Poll::Pending) => Polled::Pending { shielded },
         Err(payload) => Polled::Panicked(Error::panic(payload)),
-    }
+    };
+    (job, polled)
 }

@@ -28,12 +28,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, HandlerGuard, Polled, poll_in_job};
+use crate::context::{self, HandlerGuard, Polled, poll_as_job, poll_in_job};
 use crate::debug;
 use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
-use crate::job::{Host, JobCore, Name, Outcome};
+use crate::job::{Dequeued, Host, JobCore, Name, Outcome};
 use crate::ready::{BODY, ReadyQueue, STARTED};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::slab::Slab;
@@ -96,9 +96,18 @@ where
 }
 
 struct ChildSlot<'s> {
-    job: Arc<JobCore>,
+    /// Moved into the thread-local state while the child is polled.
+    job: Option<Arc<JobCore>>,
     waker: Waker,
     fut: ChildFuture<'s>,
+}
+
+impl ChildSlot<'_> {
+    fn job(&self) -> &Arc<JobCore> {
+        self.job
+            .as_ref()
+            .expect("a child's job is back after its poll")
+    }
 }
 
 struct Driver<'s, T> {
@@ -228,8 +237,8 @@ impl<'s, T> Driver<'s, T> {
     /// cancelled, so that they cannot hang the scope.
     fn cancel_unstarted(&mut self) {
         for slot in self.slots.iter() {
-            if !slot.job.is_started() {
-                slot.job.cancel(None);
+            if !slot.job().is_started() {
+                slot.job().cancel(None);
             }
         }
     }
@@ -280,7 +289,7 @@ impl<'s, T> Driver<'s, T> {
         job.set_span(Span::child(&job));
         self.slots.insert(ChildSlot {
             waker: Waker::from(job.clone()),
-            job,
+            job: Some(job),
             fut,
         })
     }
@@ -289,29 +298,38 @@ impl<'s, T> Driver<'s, T> {
         let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
         };
-        slot.job.unqueue();
-        let was_cancelled = slot.job.is_cancelled();
-        if was_cancelled && !slot.job.was_polled() {
+        let was_cancelled = match slot.job().dequeue() {
+            Dequeued::Poll { cancelled } => cancelled,
             // Cancelled before it first ran: it never runs (R7).
-            let cancelled = slot.job.cancellation_error();
-            return self.complete(idx, Err(cancelled));
-        }
-        if !slot.job.is_started() {
-            return; // lazy and not started yet
-        }
-        slot.job.first_poll();
-        let mut cx = Context::from_waker(&slot.waker);
-        let polled = {
-            let _entered = slot.job.span().map(Span::enter);
-            poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx)
+            Dequeued::NeverRan => {
+                let cancelled = slot.job().cancellation_error();
+                return self.complete(idx, Err(cancelled));
+            }
+            Dequeued::NotStarted => return,
         };
+        let mut cx = Context::from_waker(&slot.waker);
+        let job = slot
+            .job
+            .take()
+            .expect("a child's job is back after its poll");
+        let (job, polled) = match job.span() {
+            // Traced: the span borrows the job for the poll.
+            Some(span) => {
+                let _entered = span.enter();
+                let polled = poll_in_job(&job, slot.fut.as_mut(), &mut cx);
+                drop(_entered);
+                (job, polled)
+            }
+            None => poll_as_job(job, slot.fut.as_mut(), &mut cx),
+        };
+        slot.job = Some(job);
         let result = match polled {
             Polled::Ready(result) => result,
             Polled::Panicked(error) => Err(error),
             // Resumed once after its cancellation and still suspended
             // outside `non_cancellable`: drop it (R7).
             Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(slot.job.cancellation_error())
+                Err(slot.job().cancellation_error())
             }
             Polled::Pending { .. } => return,
         };
@@ -324,6 +342,7 @@ impl<'s, T> Driver<'s, T> {
         };
         self.registration.remove(idx);
         let ChildSlot { job, fut, .. } = slot;
+        let job = job.expect("a child's job is back after its poll");
         let sink = fut.failure_sink();
         let dropped = drop_caught(Some(fut));
         // A panic while the child's future is dropped is a failure too.
@@ -374,7 +393,7 @@ impl<'s, T> Driver<'s, T> {
         }
         self.shared.queue.set_cancellation(cause);
         for slot in self.slots.iter() {
-            slot.job.cancel_by_scope();
+            slot.job().cancel_by_scope();
         }
     }
 
@@ -398,11 +417,13 @@ impl<T> Drop for Driver<'_, T> {
         drop_caught(self.body.take());
         let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);
-        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
+        let waiting = (incoming.into_iter().chain(started)).map(|new| (Some(new.job), new.fut));
         let placed = self.slots.take_all().into_iter();
         for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));
-            job.complete(Outcome::Cancelled(Error::cancelled()));
+            if let Some(job) = job {
+                job.complete(Outcome::Cancelled(Error::cancelled()));
+            }
         }
         self.job.complete(Outcome::Cancelled(Error::cancelled()));
     }

@@ -2,6 +2,7 @@
 //! completion, who waits for it), and [`Job`], the handle of a child.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -78,6 +79,16 @@ pub(crate) enum Host {
     Inline,
 }
 
+/// What a scope does with a child it takes off its queue.
+pub(crate) enum Dequeued {
+    /// Poll it; `cancelled`: this is its resume after a cancellation (R7).
+    Poll { cancelled: bool },
+    /// Cancelled before it first ran: it completes without running (R7).
+    NeverRan,
+    /// Lazy and not started yet: nothing to do.
+    NotStarted,
+}
+
 /// How a job ended.
 #[derive(Clone)]
 pub(crate) enum Outcome {
@@ -114,6 +125,29 @@ struct Cold {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// Ids a thread hands out before it takes a new block from `NEXT_ID`.
+const ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    /// This thread's block of ids: the next one, and the end of the block.
+    static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// A process-unique job id. Ids come from per-thread blocks, so that
+/// starting a child does not contend on one atomic across worker threads.
+fn next_id() -> u64 {
+    IDS.with(|ids| {
+        let (next, end) = ids.get();
+        if next < end {
+            ids.set((next + 1, end));
+            return next;
+        }
+        let start = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        ids.set((start + 1, start + ID_BLOCK));
+        start
+    })
+}
+
 impl JobCore {
     pub(crate) fn new(name: Name, host: Host, lazy: bool) -> Arc<Self> {
         let (queue, idx) = match host {
@@ -122,7 +156,7 @@ impl JobCore {
             Host::Inline => (None, UNPLACED),
         };
         Arc::new(Self {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            id: next_id(),
             name,
             flags: AtomicU16::new(if lazy { 0 } else { STARTED }),
             idx: AtomicU32::new(idx),
@@ -187,13 +221,29 @@ impl JobCore {
         self.flags.fetch_or(COMPLETING, Ordering::AcqRel);
     }
 
-    /// Marks the first poll.
-    pub(crate) fn first_poll(&self) {
-        self.flags.fetch_or(POLLED, Ordering::AcqRel);
-    }
-
-    pub(crate) fn was_polled(&self) -> bool {
-        self.has(POLLED)
+    /// Takes the job off its scope's queue to poll it (one atomic step):
+    /// clears the queued mark and, unless the poll must not run the future
+    /// (lazy and not started, or cancelled before it ever ran), marks it
+    /// polled. Returns what the scope must do.
+    pub(crate) fn dequeue(&self) -> Dequeued {
+        let runs =
+            |flags: u16| flags & STARTED != 0 && (flags & POLLED != 0 || flags & CANCELLED == 0);
+        let prior = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                let polled = if runs(flags) { POLLED } else { 0 };
+                Some((flags & !QUEUED) | polled)
+            })
+            .unwrap_or_else(|flags| flags);
+        if runs(prior) {
+            Dequeued::Poll {
+                cancelled: prior & CANCELLED != 0,
+            }
+        } else if prior & CANCELLED != 0 {
+            Dequeued::NeverRan
+        } else {
+            Dequeued::NotStarted
+        }
     }
 
     /// Cancels the job with `cause` as what its calls return, and wakes it

@@ -3,14 +3,26 @@
 //! Chunks never move, so growing by a burst of children copies nothing and
 //! leaves no doubling slack (a `Vec` of 100k slots would copy them all
 //! about 17 times on the way up and end up to twice as large as needed).
-//! Freed slots are reused, most recently freed first.
+//! Freed slots are reused, most recently freed first; the free list is
+//! threaded through the vacant slots themselves, so freeing a burst of
+//! children allocates nothing either.
 
 /// Slots per chunk.
 const CHUNK: usize = 64;
 
+/// End of the free list.
+const NONE: usize = usize::MAX;
+
+enum Entry<T> {
+    /// Free; holds the next free index.
+    Vacant(usize),
+    Occupied(T),
+}
+
 pub(crate) struct Slab<T> {
-    chunks: Vec<Box<[Option<T>]>>,
-    free: Vec<usize>,
+    chunks: Vec<Box<[Entry<T>]>>,
+    /// The most recently freed slot, or `NONE`.
+    next_free: usize,
     len: usize,
 }
 
@@ -18,7 +30,7 @@ impl<T> Slab<T> {
     pub(crate) fn new() -> Self {
         Self {
             chunks: Vec::new(),
-            free: Vec::new(),
+            next_free: NONE,
             len: 0,
         }
     }
@@ -30,45 +42,75 @@ impl<T> Slab<T> {
 
     /// The index the next `insert` will use.
     pub(crate) fn vacant(&mut self) -> usize {
-        if let Some(&idx) = self.free.last() {
-            return idx;
+        if self.next_free == NONE {
+            let first = self.chunks.len() * CHUNK;
+            let chunk = (first..first + CHUNK).map(|idx| Entry::Vacant(idx + 1));
+            let mut chunk: Box<[Entry<T>]> = chunk.collect();
+            chunk[CHUNK - 1] = Entry::Vacant(NONE);
+            self.chunks.push(chunk);
+            self.next_free = first;
         }
-        let idx = self.chunks.len() * CHUNK;
-        self.chunks.push((0..CHUNK).map(|_| None).collect());
-        self.free.extend((idx..idx + CHUNK).rev());
-        idx
+        self.next_free
     }
 
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let idx = self.vacant();
-        self.free.pop();
-        self.chunks[idx / CHUNK][idx % CHUNK] = Some(value);
+        let entry = &mut self.chunks[idx / CHUNK][idx % CHUNK];
+        let Entry::Vacant(next) = *entry else {
+            unreachable!("the free list holds only vacant slots");
+        };
+        *entry = Entry::Occupied(value);
+        self.next_free = next;
         self.len += 1;
         idx
     }
 
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
-        self.chunks.get_mut(idx / CHUNK)?[idx % CHUNK].as_mut()
+        match self.chunks.get_mut(idx / CHUNK)?.get_mut(idx % CHUNK)? {
+            Entry::Occupied(value) => Some(value),
+            Entry::Vacant(_) => None,
+        }
     }
 
     pub(crate) fn remove(&mut self, idx: usize) -> Option<T> {
-        let value = self.chunks.get_mut(idx / CHUNK)?[idx % CHUNK].take()?;
-        self.free.push(idx);
+        let entry = self.chunks.get_mut(idx / CHUNK)?.get_mut(idx % CHUNK)?;
+        if let Entry::Vacant(_) = entry {
+            return None;
+        }
+        let Entry::Occupied(value) = std::mem::replace(entry, Entry::Vacant(self.next_free)) else {
+            unreachable!("checked above");
+        };
+        self.next_free = idx;
         self.len -= 1;
         Some(value)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|chunk| chunk.iter().flatten())
+        self.chunks.iter().flat_map(|chunk| {
+            chunk.iter().filter_map(|entry| match entry {
+                Entry::Occupied(value) => Some(value),
+                Entry::Vacant(_) => None,
+            })
+        })
     }
 
     /// Takes every entry out, leaving the slab empty.
     pub(crate) fn take_all(&mut self) -> Vec<T> {
-        let taken = std::mem::take(&mut self.chunks)
-            .into_iter()
-            .flat_map(|chunk| chunk.into_vec().into_iter().flatten())
-            .collect();
-        self.free.clear();
+        if self.len == 0 {
+            // The usual end of a scope: nothing left, skip the walk.
+            self.chunks.clear();
+            self.next_free = NONE;
+            return Vec::new();
+        }
+        let mut taken = Vec::with_capacity(self.len);
+        for chunk in std::mem::take(&mut self.chunks) {
+            for entry in chunk {
+                if let Entry::Occupied(value) = entry {
+                    taken.push(value);
+                }
+            }
+        }
+        self.next_free = NONE;
         self.len = 0;
         taken
     }
@@ -95,5 +137,25 @@ mod tests {
         assert_eq!(slab.take_all().len(), 202);
         assert_eq!(slab.len(), 0);
         assert!(slab.get_mut(b).is_none());
+    }
+
+    #[test]
+    fn a_burst_of_frees_is_reused_last_freed_first_across_chunks() {
+        let mut slab = Slab::new();
+        let ids: Vec<usize> = (0..300).map(|i| slab.insert(i)).collect();
+        assert_eq!(ids, (0..300).collect::<Vec<_>>());
+        for &idx in &ids {
+            assert_eq!(slab.remove(idx), Some(idx));
+        }
+        assert_eq!(slab.len(), 0);
+        assert!(slab.get_mut(5).is_none() && slab.remove(5).is_none());
+        // The free list runs through the vacant slots: newest first.
+        assert_eq!(slab.insert(1000), 299);
+        assert_eq!(slab.insert(1001), 298);
+        assert_eq!(slab.remove(7), None);
+        assert_eq!(slab.get_mut(298), Some(&mut 1001));
+        assert_eq!(slab.iter().copied().collect::<Vec<_>>(), vec![1001, 1000]);
+        assert_eq!(slab.take_all(), vec![1001, 1000]);
+        assert_eq!(slab.insert(1), 0, "an emptied slab starts again from 0");
     }
 }
