@@ -104,3 +104,59 @@ async fn dump_forgets_finished_scopes() {
     .unwrap();
     assert!(!scopes::debug::dump().contains("dump-finished-child"));
 }
+
+/// Completed children linger in a scope's published list until its poll
+/// ends; a dump taken before then, from a sibling, must still skip them,
+/// and the end of the poll must not clear a slot a new child took meanwhile.
+#[tokio::test(start_paused = true)]
+async fn dump_from_a_child_skips_completed_siblings_and_keeps_one_in_a_reused_slot() {
+    let (early, late) = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.child().name("dump-quick").launch(async { Ok(()) });
+            s.child().name("dump-done").launch(async { Ok(()) });
+            let scope = s.clone();
+            let observer = s.child().name("dump-observer").r#async(async move {
+                // Both siblings have completed; "dump-reuser" takes the slot
+                // "dump-done" left, "dump-quick"'s stays empty.
+                scope
+                    .child()
+                    .name("dump-reuser")
+                    .launch(async { scopes::delay(Duration::from_secs(1)).await });
+                yield_now().await?; // "dump-reuser" is adopted
+                let early = scopes::debug::dump();
+                delay(Duration::from_millis(1)).await?; // a later poll
+                Ok((early, scopes::debug::dump()))
+            });
+            observer.await
+        })
+    })
+    .await
+    .unwrap();
+    for dump in [&early, &late] {
+        assert!(!dump.contains("dump-quick"), "{dump}");
+        assert!(!dump.contains("dump-done"), "{dump}");
+        assert!(dump.contains("\n  dump-reuser #"), "{dump}");
+        assert!(dump.contains("\n  dump-observer #"), "{dump}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dump_from_another_thread_sees_the_children_of_a_running_scope() {
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..3 {
+                s.child()
+                    .name(format!("dump-remote-{i}"))
+                    .launch(async { scopes::delay(std::time::Duration::from_secs(60)).await });
+            }
+            scopes::yield_now().await?; // the children are adopted
+            let dump = std::thread::spawn(scopes::debug::dump).join().unwrap();
+            for i in 0..3 {
+                assert!(dump.contains(&format!("\n  dump-remote-{i} #")), "{dump}");
+            }
+            Err::<(), _>(scopes::Error::msg("done: cancel the sleepers"))
+        })
+    })
+    .await
+    .unwrap_err();
+}

@@ -2,13 +2,13 @@
 //! `DebugProbes.dumpCoroutines()`.
 //!
 //! Each scope registers itself once in a process-wide table and keeps a
-//! list of its live children. A child's start and end are first noted in a
-//! thread-local buffer (a push, no lock) and published under the scope's own
-//! lock once per poll of the scope; `dump` reads the published lists plus
-//! its own thread's buffer, so it is exact from inside a child too. That is
-//! the whole cost when nobody dumps.
+//! list of its live children, indexed like its child slots. A burst of
+//! children adopted together is published under the scope's lock once, and
+//! before any of them runs, so `dump` sees them from anywhere, a child of
+//! the same scope included. A completed child is left in the list until the
+//! scope's poll ends (one lock for the lot): `dump` skips completed jobs, so
+//! the view stays exact. That is the whole cost when nobody dumps.
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -18,7 +18,7 @@ use crate::job::JobCore;
 struct ScopeEntry {
     job: Arc<JobCore>,
     parent: Option<u64>,
-    /// Live children by slab index.
+    /// Children by slot index; completed ones may linger until a flush.
     children: Mutex<Vec<Option<Arc<JobCore>>>>,
 }
 
@@ -31,13 +31,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A scope's entry in the registry; removed when dropped.
 pub(crate) struct Registration {
     entry: Arc<ScopeEntry>,
-}
-
-type Change = (u64, usize, Option<Arc<JobCore>>);
-
-thread_local! {
-    /// Child starts and ends not yet published, by scope id.
-    static PENDING: RefCell<Vec<Change>> = const { RefCell::new(Vec::new()) };
+    /// Slots whose child completed since the last flush.
+    completed: Vec<usize>,
 }
 
 pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
@@ -47,57 +42,47 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
         children: Mutex::new(Vec::new()),
     });
     lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
-    Registration { entry }
+    Registration {
+        entry,
+        completed: Vec::new(),
+    }
 }
 
 impl Registration {
-    /// Notes a child placed at `idx`; published at the next flush.
-    pub(crate) fn insert(&self, idx: usize, job: &Arc<JobCore>) {
-        let change = (self.entry.job.id, idx, Some(job.clone()));
-        PENDING.with(|pending| pending.borrow_mut().push(change));
-    }
-
-    /// Notes that the child at `idx` completed.
-    pub(crate) fn remove(&self, idx: usize) {
-        let change = (self.entry.job.id, idx, None);
-        PENDING.with(|pending| pending.borrow_mut().push(change));
-    }
-
-    /// Where this thread's notes stand as a poll of the scope begins.
-    pub(crate) fn mark(&self) -> usize {
-        PENDING.with(|pending| pending.borrow().len())
-    }
-
-    /// Publishes the notes taken since `mark`, as the poll ends. Notes of
-    /// enclosing scopes come before `mark`; nested scopes have published
-    /// theirs at the end of their own polls (any left by a nested scope that
-    /// panicked mid-poll are dropped here).
-    pub(crate) fn flush(&self, mark: usize) {
-        PENDING.with(|pending| {
-            let mut pending = pending.borrow_mut();
-            if pending.len() <= mark {
-                return;
+    /// Publishes children just placed in the given slots, under one lock.
+    pub(crate) fn publish<'a>(&self, placed: impl Iterator<Item = (usize, &'a Arc<JobCore>)>) {
+        let mut children = lock(&self.entry.children);
+        for (idx, job) in placed {
+            if children.len() <= idx {
+                children.resize(idx + 1, None);
             }
-            let id = self.entry.job.id;
-            let mut children = lock(&self.entry.children);
-            let own = pending.drain(mark..).filter(|c| c.0 == id);
-            apply(&mut children, own.map(|(_, idx, job)| (idx, job)));
-            if pending.is_empty() && pending.capacity() > 1024 {
-                *pending = Vec::new(); // give back a burst's memory
-            }
-        });
-    }
-}
-
-fn apply(
-    children: &mut Vec<Option<Arc<JobCore>>>,
-    changes: impl Iterator<Item = (usize, Option<Arc<JobCore>>)>,
-) {
-    for (idx, job) in changes {
-        if children.len() <= idx {
-            children.resize(idx + 1, None);
+            children[idx] = Some(job.clone());
         }
-        children[idx] = job;
+    }
+
+    /// Notes that the child at `idx` completed; cleared at the next flush.
+    pub(crate) fn remove(&mut self, idx: usize) {
+        self.completed.push(idx);
+    }
+
+    /// Clears the completed children's entries, as a poll of the scope
+    /// ends. A slot reused meanwhile holds its new child, which stays.
+    pub(crate) fn flush(&mut self) {
+        if self.completed.is_empty() {
+            return;
+        }
+        let mut children = lock(&self.entry.children);
+        for idx in self.completed.drain(..) {
+            if let Some(entry) = children.get_mut(idx)
+                && entry.as_ref().is_some_and(|job| job.is_completed())
+            {
+                *entry = None;
+            }
+        }
+        drop(children);
+        if self.completed.capacity() > 1024 {
+            self.completed = Vec::new(); // give back a burst's memory
+        }
     }
 }
 
@@ -132,18 +117,17 @@ impl Drop for Registration {
 /// ```
 pub fn dump() -> String {
     let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
-    let pending: Vec<Change> = PENDING.with(|pending| pending.borrow().clone());
     let views: Vec<ScopeView> = scopes
         .iter()
-        .map(|scope| {
-            let mut children = lock(&scope.children).clone();
-            let own = pending.iter().filter(|c| c.0 == scope.job.id);
-            apply(&mut children, own.map(|(_, idx, job)| (*idx, job.clone())));
-            ScopeView {
-                job: scope.job.clone(),
-                parent: scope.parent,
-                children: children.into_iter().flatten().collect(),
-            }
+        .map(|scope| ScopeView {
+            job: scope.job.clone(),
+            parent: scope.parent,
+            children: lock(&scope.children)
+                .iter()
+                .flatten()
+                .filter(|job| !job.is_completed())
+                .cloned()
+                .collect(),
         })
         .collect();
     let known: BTreeSet<u64> = views

@@ -83,6 +83,7 @@ where
         batch: VecDeque::new(),
         incoming: VecDeque::new(),
         local: Vec::new(),
+        adopted: Vec::new(),
         failure: None,
         suppressed: Vec::new(),
         registration,
@@ -128,6 +129,8 @@ struct Driver<'s, T> {
     incoming: VecDeque<NewChild<'s>>,
     /// Scratch buffer for the thread-local wakes and starts.
     local: Vec<usize>,
+    /// Slots of children adopted but not yet published to `debug::dump`.
+    adopted: Vec<usize>,
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
@@ -137,7 +140,6 @@ struct Driver<'s, T> {
 impl<'s, T> Driver<'s, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
-        let mark = self.registration.mark();
         let _draining = self.shared.queue.enter();
         self.follow_parent();
         let mut budget = POLL_BUDGET;
@@ -149,7 +151,7 @@ impl<'s, T> Driver<'s, T> {
                 if budget == 0 {
                     self.batch.push_front(entry);
                     self.shared.queue.end_drain();
-                    self.registration.flush(mark);
+                    self.registration.flush();
                     cx.waker().wake_by_ref();
                     context::mark_shielded();
                     return Poll::Pending;
@@ -166,7 +168,7 @@ impl<'s, T> Driver<'s, T> {
                 break;
             }
         }
-        self.registration.flush(mark);
+        self.registration.flush();
         // Give back a burst's memory.
         if self.batch.is_empty() && self.batch.capacity() > RETAINED {
             self.batch = VecDeque::new();
@@ -259,12 +261,26 @@ impl<'s, T> Driver<'s, T> {
             }
         }
         self.local = local;
-        if self.shared.foreign_starts.swap(0, Ordering::AcqRel) == 0 && self.incoming.is_empty() {
+        if self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0 || !self.incoming.is_empty() {
+            while let Some(new) = self.next_started() {
+                let idx = self.adopt(new);
+                self.batch.push_back(idx);
+            }
+        }
+        self.publish_adopted();
+    }
+
+    /// Shows the children just adopted in `debug::dump`, before any runs.
+    fn publish_adopted(&mut self) {
+        if self.adopted.is_empty() {
             return;
         }
-        while let Some(new) = self.next_started() {
-            let idx = self.adopt(new);
-            self.batch.push_back(idx);
+        let slots = &self.slots;
+        let placed = self.adopted.drain(..);
+        let placed = placed.filter_map(|idx| Some((idx, slots.get(idx)?.job())));
+        self.registration.publish(placed);
+        if self.adopted.capacity() > RETAINED {
+            self.adopted = Vec::new();
         }
     }
 
@@ -280,7 +296,7 @@ impl<'s, T> Driver<'s, T> {
     fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> usize {
         let idx = self.slots.vacant();
         job.place(idx);
-        self.registration.insert(idx, &job);
+        self.adopted.push(idx);
         if self.job.is_cancelled() {
             job.cancel_by_scope();
         } else if self.body.is_none() && !job.is_started() {

@@ -65,6 +65,13 @@ impl<T> Slab<T> {
         idx
     }
 
+    pub(crate) fn get(&self, idx: usize) -> Option<&T> {
+        match self.chunks.get(idx / CHUNK)?.get(idx % CHUNK)? {
+            Entry::Occupied(value) => Some(value),
+            Entry::Vacant(_) => None,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
         match self.chunks.get_mut(idx / CHUNK)?.get_mut(idx % CHUNK)? {
             Entry::Occupied(value) => Some(value),
@@ -154,6 +161,7 @@ mod tests {
         assert_eq!(slab.insert(1001), 298);
         assert_eq!(slab.remove(7), None);
         assert_eq!(slab.get_mut(298), Some(&mut 1001));
+        assert_eq!((slab.get(299), slab.get(7)), (Some(&1000), None));
         assert_eq!(slab.iter().copied().collect::<Vec<_>>(), vec![1001, 1000]);
         assert_eq!(slab.take_all(), vec![1001, 1000]);
         assert_eq!(slab.insert(1), 0, "an emptied slab starts again from 0");
