@@ -39,12 +39,12 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
         parent: parent.map(|p| p.id),
-        children: Mutex::new(Vec::new()),
+        children: Mutex::new(Vec::with_capacity(crate::driver::SMALL)),
     });
     lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
     Registration {
         entry,
-        completed: Vec::new(),
+        completed: Vec::with_capacity(crate::driver::SMALL),
     }
 }
 

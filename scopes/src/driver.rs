@@ -45,6 +45,11 @@ const POLL_BUDGET: usize = 256;
 /// Queue capacity kept between polls; a burst beyond it is given back.
 const RETAINED: usize = 1024;
 
+/// Room the per-scope lists start with: enough for a typical burst of
+/// children without growing them several times (which shows in scopes of a
+/// few dozen children, like SPEC §6's W3 tree).
+pub(crate) const SMALL: usize = 32;
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Coroutine,
@@ -63,7 +68,7 @@ where
     let shared = Arc::new(Shared {
         queue,
         job: job.clone(),
-        started: Mutex::new(Vec::new()),
+        started: Mutex::new(Vec::with_capacity(SMALL)),
         foreign_starts: AtomicUsize::new(0),
     });
     let parent = context::cancellable_parent();
@@ -80,10 +85,11 @@ where
         body: Some(body),
         value: None,
         slots: Slab::new(),
-        batch: VecDeque::new(),
-        incoming: VecDeque::new(),
-        local: Vec::new(),
-        adopted: Vec::new(),
+        batch: VecDeque::with_capacity(SMALL),
+        incoming: Vec::new(),
+        local: Vec::with_capacity(SMALL),
+        spare: Vec::with_capacity(SMALL),
+        adopted: Vec::with_capacity(SMALL),
         failure: None,
         suppressed: Vec::new(),
         registration,
@@ -125,10 +131,14 @@ struct Driver<'s, T> {
     slots: Slab<ChildSlot<'s>>,
     /// Queue entries taken but not yet handled (the budget ran out).
     batch: VecDeque<usize>,
-    /// Started children taken from the start list, not yet adopted.
-    incoming: VecDeque<NewChild<'s>>,
-    /// Scratch buffer for the thread-local wakes and starts.
+    /// Started children taken from the start list, not yet adopted; last
+    /// started first, so that the next to adopt is popped off the end.
+    incoming: Vec<NewChild<'s>>,
+    /// Scratch buffers for the thread-local wakes and starts: `local` is
+    /// swapped with the thread-local list to read it; `spare` becomes that
+    /// list while the scope polls, so a poll allocates no new list.
     local: Vec<usize>,
+    spare: Vec<usize>,
     /// Slots of children adopted but not yet published to `debug::dump`.
     adopted: Vec<usize>,
     /// The first failure (R2, R6) and those that came while cancelling.
@@ -140,7 +150,20 @@ struct Driver<'s, T> {
 impl<'s, T> Driver<'s, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
-        let _draining = self.shared.queue.enter();
+        let draining = self.shared.queue.enter(std::mem::take(&mut self.spare));
+        let polled = self.drain(cx);
+        self.spare = draining.exit();
+        if polled.is_ready() {
+            return polled;
+        }
+        // A nested scope that is pending must not be cut short by its
+        // parent's cancellation: its own body and children meet R7 here.
+        context::mark_shielded();
+        Poll::Pending
+    }
+
+    /// Polls what is queued, within the budget.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         self.follow_parent();
         let mut budget = POLL_BUDGET;
         loop {
@@ -153,7 +176,6 @@ impl<'s, T> Driver<'s, T> {
                     self.shared.queue.end_drain();
                     self.registration.flush();
                     cx.waker().wake_by_ref();
-                    context::mark_shielded();
                     return Poll::Pending;
                 }
                 budget -= 1;
@@ -174,7 +196,7 @@ impl<'s, T> Driver<'s, T> {
             self.batch = VecDeque::new();
         }
         if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
-            self.incoming = VecDeque::new();
+            self.incoming = Vec::new();
         }
         if self.local.capacity() > RETAINED {
             self.local = Vec::new();
@@ -182,9 +204,6 @@ impl<'s, T> Driver<'s, T> {
         if self.body.is_none() && self.slots.len() == 0 {
             return Poll::Ready(self.finish());
         }
-        // A nested scope that is pending must not be cut short by its
-        // parent's cancellation: its own body and children meet R7 here.
-        context::mark_shielded();
         Poll::Pending
     }
 
@@ -261,7 +280,11 @@ impl<'s, T> Driver<'s, T> {
             }
         }
         self.local = local;
-        if self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0 || !self.incoming.is_empty() {
+        // Read before the swap: this runs after every poll, foreign starts
+        // are rare, and a plain load costs no exclusive cache line.
+        let foreign = self.shared.foreign_starts.load(Ordering::Acquire) != 0
+            && self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0;
+        if foreign || !self.incoming.is_empty() {
             while let Some(new) = self.next_started() {
                 let idx = self.adopt(new);
                 self.batch.push_back(idx);
@@ -286,9 +309,11 @@ impl<'s, T> Driver<'s, T> {
 
     fn next_started(&mut self) -> Option<NewChild<'s>> {
         if self.incoming.is_empty() {
-            self.incoming = std::mem::take(&mut *self.shared.started()).into();
+            // Swap rather than take: the start list keeps a buffer with room.
+            std::mem::swap(&mut *self.shared.started(), &mut self.incoming);
+            self.incoming.reverse();
         }
-        self.incoming.pop_front()
+        self.incoming.pop()
     }
 
     /// Takes a started child into the slab. A lazy one waits to be started;
@@ -433,7 +458,8 @@ impl<T> Drop for Driver<'_, T> {
         drop_caught(self.body.take());
         let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);
-        let waiting = (incoming.into_iter().chain(started)).map(|new| (Some(new.job), new.fut));
+        let waiting =
+            (incoming.into_iter().rev().chain(started)).map(|new| (Some(new.job), new.fut));
         let placed = self.slots.take_all().into_iter();
         for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));

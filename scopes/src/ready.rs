@@ -93,12 +93,15 @@ impl ReadyQueue {
         }
     }
 
-    /// Marks the scope as polling on this thread until the guard drops.
-    pub(crate) fn enter(&self) -> Draining {
-        let local = LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()));
+    /// Marks the scope as polling on this thread until the guard exits or
+    /// drops. `buffer` (empty) becomes this thread's list of wakes and
+    /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
+    pub(crate) fn enter(&self, buffer: Vec<usize>) -> Draining {
+        let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), buffer));
         Draining {
             outer: DRAINING.replace(self.address()),
-            outer_local: local,
+            outer_local,
+            exited: false,
         }
     }
 
@@ -150,12 +153,30 @@ impl ReadyQueue {
 pub(crate) struct Draining {
     outer: usize,
     outer_local: Vec<usize>,
+    exited: bool,
+}
+
+impl Draining {
+    /// Restores the enclosing scope's state and gives back this scope's
+    /// (drained, empty) list buffer.
+    pub(crate) fn exit(mut self) -> Vec<usize> {
+        self.restore()
+    }
+
+    fn restore(&mut self) -> Vec<usize> {
+        self.exited = true;
+        DRAINING.set(self.outer);
+        let outer = std::mem::take(&mut self.outer_local);
+        let mut own = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), outer));
+        own.clear();
+        own
+    }
 }
 
 impl Drop for Draining {
     fn drop(&mut self) {
-        DRAINING.set(self.outer);
-        let outer = std::mem::take(&mut self.outer_local);
-        LOCAL.with(|local| *local.borrow_mut() = outer);
+        if !self.exited {
+            self.restore();
+        }
     }
 }
