@@ -302,3 +302,45 @@ async fn a_job_awaited_by_many_wakes_them_all_once_it_completes() {
     .await;
     assert_eq!(result.unwrap(), 51);
 }
+
+/// A run of starts is one thread-local marker with a count; a wake in the
+/// middle of a run must split it, so that the order stays start, start,
+/// wake, start (R14).
+#[tokio::test(start_paused = true)]
+async fn a_wake_between_two_runs_of_starts_keeps_its_place() {
+    let log = Log::default();
+    let log = &log;
+    let slot = std::sync::Mutex::new(None);
+    let slot = &slot;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                Park {
+                    slot,
+                    parked: false,
+                }
+                .await;
+                log.push("woken");
+                Ok(())
+            });
+            yield_now().await?; // the parked child runs and parks
+            for name in ["a", "b"] {
+                s.launch(async move {
+                    log.push(name);
+                    Ok(())
+                });
+            }
+            slot.lock().unwrap().take().unwrap().wake();
+            for name in ["c", "d"] {
+                s.launch(async move {
+                    log.push(name);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["a", "b", "woken", "c", "d"]);
+}

@@ -11,9 +11,9 @@
 //! [`ReadyQueue`], waking the scope's task. A poll of the scope polls only
 //! the children that were woken, in the order they were woken, like
 //! `FuturesUnordered`. A child started during the scope's poll leaves a
-//! start marker in the same thread-local list, so starts and wakes keep one
-//! order (R14); the child itself waits in the scope's start list until the
-//! marker adopts it. A poll budget bounds the work done per poll of the
+//! start marker in the same thread-local list (a run of starts is one
+//! marker with a count), so starts and wakes keep one order (R14); the
+//! child itself waits in the scope's start list until the marker adopts it. A poll budget bounds the work done per poll of the
 //! scope so that an always-ready child cannot starve the other tasks of its
 //! tokio worker.
 //!
@@ -34,7 +34,7 @@ use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
 use crate::job::{Dequeued, Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, ReadyQueue, STARTED};
+use crate::ready::{BODY, Noted, ReadyQueue};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::slab::Slab;
 use crate::trace::Span;
@@ -137,8 +137,8 @@ struct Driver<'s, T> {
     /// Scratch buffers for the thread-local wakes and starts: `local` is
     /// swapped with the thread-local list to read it; `spare` becomes that
     /// list while the scope polls, so a poll allocates no new list.
-    local: Vec<usize>,
-    spare: Vec<usize>,
+    local: Vec<Noted>,
+    spare: Vec<Noted>,
     /// Slots of children adopted but not yet published to `debug::dump`.
     adopted: Vec<usize>,
     /// The first failure (R2, R6) and those that came while cancelling.
@@ -265,18 +265,23 @@ impl<'s, T> Driver<'s, T> {
     }
 
     /// Queues the wakes and starts this thread made during the last poll, in
-    /// the order they happened (R14): a start marker adopts the next started
-    /// child. Children started from elsewhere (another thread, a nested
+    /// the order they happened (R14): a start marker adopts as many started
+    /// children as it counts. Children started from elsewhere (another thread, a nested
     /// scope's poll) follow.
     fn take_local(&mut self) {
         let mut local = std::mem::take(&mut self.local);
         self.shared.queue.take_local(&mut local);
-        for entry in local.drain(..) {
-            if entry != STARTED {
-                self.batch.push_back(entry);
-            } else if let Some(new) = self.next_started() {
-                let idx = self.adopt(new);
-                self.batch.push_back(idx);
+        for noted in local.drain(..) {
+            match noted {
+                Noted::Woken(entry) => self.batch.push_back(entry),
+                Noted::Started(run) => {
+                    for _ in 0..run {
+                        if let Some(new) = self.next_started() {
+                            let idx = self.adopt(new);
+                            self.batch.push_back(idx);
+                        }
+                    }
+                }
             }
         }
         self.local = local;

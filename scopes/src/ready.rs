@@ -18,16 +18,24 @@ use crate::error::Error;
 
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
-/// Thread-local entry for "a child was started here": the child itself
-/// waits in the scope's start list, which keeps the same order.
-pub(crate) const STARTED: usize = u32::MAX as usize - 3;
+
+/// What this thread noted, in order, for the scope polling on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Noted {
+    /// A wake of the body (`BODY`) or of the child in that slot.
+    Woken(usize),
+    /// This many children started in a row. The children themselves wait
+    /// in the scope's start list, in the same order; a burst of starts is
+    /// one entry.
+    Started(usize),
+}
 
 thread_local! {
     /// The queue whose scope is polling on this thread right now (its
     /// address, only compared), and the wakes it got from this thread:
     /// those need neither the queue's lock nor a task wake.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
-    static LOCAL: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: RefCell<Vec<Noted>> = const { RefCell::new(Vec::new()) };
 }
 
 pub(crate) struct ReadyQueue {
@@ -57,7 +65,7 @@ impl ReadyQueue {
 
     pub(crate) fn push(&self, idx: usize) {
         if DRAINING.get() == self.address() {
-            LOCAL.with(|local| local.borrow_mut().push(idx));
+            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(idx)));
             return;
         }
         self.queue
@@ -96,7 +104,7 @@ impl ReadyQueue {
     /// Marks the scope as polling on this thread until the guard exits or
     /// drops. `buffer` (empty) becomes this thread's list of wakes and
     /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
-    pub(crate) fn enter(&self, buffer: Vec<usize>) -> Draining {
+    pub(crate) fn enter(&self, buffer: Vec<Noted>) -> Draining {
         let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), buffer));
         Draining {
             outer: DRAINING.replace(self.address()),
@@ -108,7 +116,7 @@ impl ReadyQueue {
     /// Moves the wakes and starts this thread made since the last call,
     /// oldest first, into `scratch`.
     /// `scratch` must be empty; buffers are swapped, not reallocated.
-    pub(crate) fn take_local(&self, scratch: &mut Vec<usize>) {
+    pub(crate) fn take_local(&self, scratch: &mut Vec<Noted>) {
         LOCAL.with(|local| std::mem::swap(&mut *local.borrow_mut(), scratch));
     }
 
@@ -117,7 +125,13 @@ impl ReadyQueue {
     pub(crate) fn note_started(&self) -> bool {
         let here = DRAINING.get() == self.address();
         if here {
-            LOCAL.with(|local| local.borrow_mut().push(STARTED));
+            LOCAL.with(|local| {
+                let mut local = local.borrow_mut();
+                match local.last_mut() {
+                    Some(Noted::Started(run)) => *run += 1,
+                    _ => local.push(Noted::Started(1)),
+                }
+            });
         }
         here
     }
@@ -152,18 +166,18 @@ impl ReadyQueue {
 /// inside their parent's poll).
 pub(crate) struct Draining {
     outer: usize,
-    outer_local: Vec<usize>,
+    outer_local: Vec<Noted>,
     exited: bool,
 }
 
 impl Draining {
     /// Restores the enclosing scope's state and gives back this scope's
     /// (drained, empty) list buffer.
-    pub(crate) fn exit(mut self) -> Vec<usize> {
+    pub(crate) fn exit(mut self) -> Vec<Noted> {
         self.restore()
     }
 
-    fn restore(&mut self) -> Vec<usize> {
+    fn restore(&mut self) -> Vec<Noted> {
         self.exited = true;
         DRAINING.set(self.outer);
         let outer = std::mem::take(&mut self.outer_local);
