@@ -1,14 +1,42 @@
-//! Where a scope keeps its children: a slab of fixed-size chunks.
+//! Where a scope keeps its children: a slab of chunks.
 //!
-//! Chunks never move, so growing by a burst of children copies nothing and
-//! leaves no doubling slack (a `Vec` of 100k slots would copy them all
-//! about 17 times on the way up and end up to twice as large as needed).
+//! Chunks never move, so growing by a burst of children copies nothing (a
+//! `Vec` of 100k slots would copy them all about 17 times on the way up and
+//! end up to twice as large as needed). Chunks double from 16 slots, for
+//! small scopes, up to 1024, then stay at 1024: a big burst takes few
+//! allocations (each large one makes glibc's allocator sweep its caches of
+//! small freed blocks) and leaves at most one chunk of slack.
 //! Freed slots are reused, most recently freed first; the free list is
 //! threaded through the vacant slots themselves, so freeing a burst of
 //! children allocates nothing either.
 
-/// Slots per chunk.
-const CHUNK: usize = 64;
+/// Slots in the first chunk; each next one doubles, up to `LARGEST`.
+const FIRST: usize = 16;
+/// Chunks that double: 16, 32, .., 1024 slots.
+const DOUBLING: usize = 7;
+const LARGEST: usize = FIRST << (DOUBLING - 1);
+/// Slots in the doubling chunks together.
+const DOUBLED: usize = FIRST * ((1 << DOUBLING) - 1);
+
+/// The first slot of chunk `k`, and its length.
+fn chunk_span(k: usize) -> (usize, usize) {
+    if k < DOUBLING {
+        (FIRST * ((1 << k) - 1), FIRST << k)
+    } else {
+        (DOUBLED + (k - DOUBLING) * LARGEST, LARGEST)
+    }
+}
+
+/// The chunk holding slot `idx`, and the slot's offset in it.
+fn locate(idx: usize) -> (usize, usize) {
+    if idx < DOUBLED {
+        let k = (idx / FIRST + 1).ilog2() as usize;
+        (k, idx - chunk_span(k).0)
+    } else {
+        let rest = idx - DOUBLED;
+        (DOUBLING + rest / LARGEST, rest % LARGEST)
+    }
+}
 
 /// End of the free list.
 const NONE: usize = usize::MAX;
@@ -43,10 +71,10 @@ impl<T> Slab<T> {
     /// The index the next `insert` will use.
     pub(crate) fn vacant(&mut self) -> usize {
         if self.next_free == NONE {
-            let first = self.chunks.len() * CHUNK;
-            let chunk = (first..first + CHUNK).map(|idx| Entry::Vacant(idx + 1));
+            let (first, len) = chunk_span(self.chunks.len());
+            let chunk = (first..first + len).map(|idx| Entry::Vacant(idx + 1));
             let mut chunk: Box<[Entry<T>]> = chunk.collect();
-            chunk[CHUNK - 1] = Entry::Vacant(NONE);
+            chunk[len - 1] = Entry::Vacant(NONE);
             self.chunks.push(chunk);
             self.next_free = first;
         }
@@ -55,7 +83,8 @@ impl<T> Slab<T> {
 
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let idx = self.vacant();
-        let entry = &mut self.chunks[idx / CHUNK][idx % CHUNK];
+        let (k, offset) = locate(idx);
+        let entry = &mut self.chunks[k][offset];
         let Entry::Vacant(next) = *entry else {
             unreachable!("the free list holds only vacant slots");
         };
@@ -66,21 +95,24 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn get(&self, idx: usize) -> Option<&T> {
-        match self.chunks.get(idx / CHUNK)?.get(idx % CHUNK)? {
+        let (k, offset) = locate(idx);
+        match self.chunks.get(k)?.get(offset)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
     }
 
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
-        match self.chunks.get_mut(idx / CHUNK)?.get_mut(idx % CHUNK)? {
+        let (k, offset) = locate(idx);
+        match self.chunks.get_mut(k)?.get_mut(offset)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
     }
 
     pub(crate) fn remove(&mut self, idx: usize) -> Option<T> {
-        let entry = self.chunks.get_mut(idx / CHUNK)?.get_mut(idx % CHUNK)?;
+        let (k, offset) = locate(idx);
+        let entry = self.chunks.get_mut(k)?.get_mut(offset)?;
         if let Entry::Vacant(_) = entry {
             return None;
         }
@@ -125,7 +157,21 @@ impl<T> Slab<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::Slab;
+    use super::{DOUBLED, LARGEST, Slab, chunk_span, locate};
+
+    #[test]
+    fn every_slot_maps_to_one_place_in_chunks_that_double_then_stay() {
+        let spans: Vec<_> = (0..9).map(chunk_span).collect();
+        assert_eq!(&spans[..3], [(0, 16), (16, 32), (48, 64)]);
+        assert_eq!(spans[6], (1008, 1024));
+        assert_eq!(spans[7], (DOUBLED, LARGEST));
+        assert_eq!(spans[8], (DOUBLED + LARGEST, LARGEST));
+        for (k, (first, len)) in spans.iter().copied().enumerate() {
+            assert_eq!(locate(first), (k, 0));
+            assert_eq!(locate(first + len - 1), (k, len - 1));
+            assert_eq!(chunk_span(k + 1).0, first + len, "chunks are contiguous");
+        }
+    }
 
     #[test]
     fn reuses_freed_slots_and_keeps_entries_in_place() {
