@@ -127,8 +127,7 @@ impl<F: Future> Future for NonCancellable<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let job = context::current_job();
-        match poll_in_frame(job, true, self.project().fut, cx).1 {
+        match poll_in_frame(true, self.project().fut, cx) {
             Polled::Ready(output) => Poll::Ready(output),
             Polled::Panicked(error) => error.resume_panic(),
             Polled::Pending { .. } => {

@@ -26,9 +26,14 @@ const NON_CANCELLABLE: u8 = 1;
 /// dropped when it stays pending after a cancellation (SPEC R7).
 const SHIELDED: u8 = 2;
 
+scoped_tls::scoped_thread_local! {
+    /// The job being polled; unset outside any scope. Scoped: the poller
+    /// lends its handle for the poll, so installing a job costs no
+    /// reference-count update.
+    static JOB: Arc<JobCore>
+}
+
 thread_local! {
-    /// The job being polled; `None` outside any scope.
-    static JOB: Cell<Option<Arc<JobCore>>> = const { Cell::new(None) };
     static FLAGS: Cell<u8> = const { Cell::new(0) };
     /// The handler installed by the nearest `with_exception_handler`.
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
@@ -37,12 +42,12 @@ thread_local! {
 /// Runs `f` with the current job, if any, and whether it is shielded by
 /// `non_cancellable`.
 fn with_job<R>(f: impl FnOnce(Option<&Arc<JobCore>>, bool) -> R) -> R {
-    JOB.with(|cell| {
-        let job = cell.take();
-        let result = f(job.as_ref(), FLAGS.get() & NON_CANCELLABLE != 0);
-        cell.set(job);
-        result
-    })
+    let non_cancellable = FLAGS.get() & NON_CANCELLABLE != 0;
+    if JOB.is_set() {
+        JOB.with(|job| f(Some(job), non_cancellable))
+    } else {
+        f(None, non_cancellable)
+    }
 }
 
 /// The current job's cancellation, if it is cancelled and that is visible
@@ -52,11 +57,6 @@ pub(crate) fn cancellation() -> Option<Error> {
         Some(job) if !non_cancellable && job.is_cancelled() => Some(job.cancellation_error()),
         _ => None,
     })
-}
-
-/// The current job, whatever `non_cancellable` says.
-pub(crate) fn current_job() -> Option<Arc<JobCore>> {
-    with_job(|job, _| job.cloned())
 }
 
 /// The current job, if the code runs in one and cancellation is visible.
@@ -109,37 +109,22 @@ pub(crate) fn poll_in_job<F: Future + ?Sized>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Polled<F::Output> {
-    poll_in_frame(Some(job.clone()), false, fut, cx).1
+    JOB.set(job, || poll_in_frame(false, fut, cx))
 }
 
-/// [`poll_in_job`] for a caller that owns its handle on the job: the handle
-/// moves into the thread-local state for the poll and is given back, which
-/// spares the two reference-count updates of a clone on the hot path.
-pub(crate) fn poll_as_job<F: Future + ?Sized>(
-    job: Arc<JobCore>,
-    fut: Pin<&mut F>,
-    cx: &mut Context<'_>,
-) -> (Arc<JobCore>, Polled<F::Output>) {
-    let (job, polled) = poll_in_frame(Some(job), false, fut, cx);
-    (job.expect("the job polled is given back"), polled)
-}
-
-/// Polls `fut` with `job` as the current job and gives `job` back.
+/// Polls `fut` in the current job, inside `non_cancellable` or not, catching
+/// a panic and restoring the caller's state afterwards.
 pub(crate) fn poll_in_frame<F: Future + ?Sized>(
-    job: Option<Arc<JobCore>>,
     non_cancellable: bool,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
-) -> (Option<Arc<JobCore>>, Polled<F::Output>) {
-    let saved_job = JOB.replace(job);
+) -> Polled<F::Output> {
     let saved_flags = FLAGS.replace(if non_cancellable { NON_CANCELLABLE } else { 0 });
     let result = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
     let shielded = FLAGS.replace(saved_flags) & SHIELDED != 0;
-    let job = JOB.replace(saved_job);
-    let polled = match result {
+    match result {
         Ok(Poll::Ready(value)) => Polled::Ready(value),
         Ok(Poll::Pending) => Polled::Pending { shielded },
         Err(payload) => Polled::Panicked(Error::panic(payload)),
-    };
-    (job, polled)
+    }
 }

@@ -28,7 +28,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::context::{self, HandlerGuard, Polled, poll_as_job, poll_in_job};
+use futures_util::task::waker_ref;
+
+use crate::context::{self, HandlerGuard, Polled, poll_in_job};
 use crate::debug;
 use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
@@ -102,19 +104,11 @@ where
     .await
 }
 
+/// A child in its scope's slab. Its waker is made from `job` for each
+/// poll, by reference (`waker_ref`), so a slot holds no waker of its own.
 struct ChildSlot<'s> {
-    /// Moved into the thread-local state while the child is polled.
-    job: Option<Arc<JobCore>>,
-    waker: Waker,
+    job: Arc<JobCore>,
     fut: ChildFuture<'s>,
-}
-
-impl ChildSlot<'_> {
-    fn job(&self) -> &Arc<JobCore> {
-        self.job
-            .as_ref()
-            .expect("a child's job is back after its poll")
-    }
 }
 
 struct Driver<'s, T> {
@@ -258,8 +252,8 @@ impl<'s, T> Driver<'s, T> {
     /// cancelled, so that they cannot hang the scope.
     fn cancel_unstarted(&mut self) {
         for slot in self.slots.iter() {
-            if !slot.job().is_started() {
-                slot.job().cancel(None);
+            if !slot.job.is_started() {
+                slot.job.cancel(None);
             }
         }
     }
@@ -305,7 +299,7 @@ impl<'s, T> Driver<'s, T> {
         }
         let slots = &self.slots;
         let placed = self.adopted.drain(..);
-        let placed = placed.filter_map(|idx| Some((idx, slots.get(idx)?.job())));
+        let placed = placed.filter_map(|idx| Some((idx, &slots.get(idx)?.job)));
         self.registration.publish(placed);
         if self.adopted.capacity() > RETAINED {
             self.adopted = Vec::new();
@@ -333,49 +327,35 @@ impl<'s, T> Driver<'s, T> {
             job.cancel(None);
         }
         job.set_span(Span::child(&job));
-        self.slots.insert(ChildSlot {
-            waker: Waker::from(job.clone()),
-            job: Some(job),
-            fut,
-        })
+        self.slots.insert(ChildSlot { job, fut })
     }
 
     fn poll_child(&mut self, idx: usize) {
         let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
         };
-        let was_cancelled = match slot.job().dequeue() {
+        let was_cancelled = match slot.job.dequeue() {
             Dequeued::Poll { cancelled } => cancelled,
             // Cancelled before it first ran: it never runs (R7).
             Dequeued::NeverRan => {
-                let cancelled = slot.job().cancellation_error();
+                let cancelled = slot.job.cancellation_error();
                 return self.complete(idx, Err(cancelled));
             }
             Dequeued::NotStarted => return,
         };
-        let mut cx = Context::from_waker(&slot.waker);
-        let job = slot
-            .job
-            .take()
-            .expect("a child's job is back after its poll");
-        let (job, polled) = match job.span() {
-            // Traced: the span borrows the job for the poll.
-            Some(span) => {
-                let _entered = span.enter();
-                let polled = poll_in_job(&job, slot.fut.as_mut(), &mut cx);
-                drop(_entered);
-                (job, polled)
-            }
-            None => poll_as_job(job, slot.fut.as_mut(), &mut cx),
+        let waker = waker_ref(&slot.job);
+        let mut cx = Context::from_waker(&waker);
+        let polled = {
+            let _entered = slot.job.span().map(Span::enter);
+            poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx)
         };
-        slot.job = Some(job);
         let result = match polled {
             Polled::Ready(result) => result,
             Polled::Panicked(error) => Err(error),
             // Resumed once after its cancellation and still suspended
             // outside `non_cancellable`: drop it (R7).
             Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(slot.job().cancellation_error())
+                Err(slot.job.cancellation_error())
             }
             Polled::Pending { .. } => return,
         };
@@ -387,8 +367,7 @@ impl<'s, T> Driver<'s, T> {
             return;
         };
         self.registration.remove(idx);
-        let ChildSlot { job, fut, .. } = slot;
-        let job = job.expect("a child's job is back after its poll");
+        let ChildSlot { job, fut } = slot;
         let sink = fut.failure_sink();
         let dropped = drop_caught(Some(fut));
         // A panic while the child's future is dropped is a failure too.
@@ -439,7 +418,7 @@ impl<'s, T> Driver<'s, T> {
         }
         self.shared.queue.set_cancellation(cause);
         for slot in self.slots.iter() {
-            slot.job().cancel_by_scope();
+            slot.job.cancel_by_scope();
         }
     }
 
@@ -463,14 +442,11 @@ impl<T> Drop for Driver<'_, T> {
         drop_caught(self.body.take());
         let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);
-        let waiting =
-            (incoming.into_iter().rev().chain(started)).map(|new| (Some(new.job), new.fut));
+        let waiting = (incoming.into_iter().rev().chain(started)).map(|new| (new.job, new.fut));
         let placed = self.slots.take_all().into_iter();
         for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));
-            if let Some(job) = job {
-                job.complete(Outcome::Cancelled(Error::cancelled()));
-            }
+            job.complete(Outcome::Cancelled(Error::cancelled()));
         }
         self.job.complete(Outcome::Cancelled(Error::cancelled()));
     }

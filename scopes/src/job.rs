@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
+use futures_util::task::ArcWake;
+
 use crate::context;
 use crate::error::{Error, Result};
 use crate::ready::ReadyQueue;
@@ -264,28 +266,45 @@ impl JobCore {
     }
 
     fn mark_cancelled(self: &Arc<Self>, flag: u16) -> bool {
-        let cancelled = self
+        // A child placed in its scope is queued in the same atomic step
+        // (cancelling a thousand children is a thousand steps, not two).
+        let placed = match self.idx.load(Ordering::Acquire) {
+            UNPLACED | TASK => None,
+            idx => self.queue.as_ref().map(|queue| (queue, idx)),
+        };
+        let queued = if placed.is_some() { QUEUED } else { 0 };
+        let prior = self
             .flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
-                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | flag)
-            })
-            .is_ok();
-        if cancelled {
-            self.schedule();
+                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | flag | queued)
+            });
+        let Ok(prior) = prior else {
+            return false;
+        };
+        match placed {
+            Some((queue, idx)) if prior & QUEUED == 0 => queue.push(idx as usize),
+            Some(_) => {}
+            None => self.schedule(),
         }
-        cancelled
+        true
     }
 
     pub(crate) fn cancellation_error(&self) -> Error {
+        self.cancellation_cause()
+            .cloned()
+            .unwrap_or_else(Error::cancelled)
+    }
+
+    /// Why the job was cancelled, if a cause was kept: its own, or its
+    /// scope's when the scope cancelled it.
+    fn cancellation_cause(&self) -> Option<&Error> {
         if let Some(cause) = self.cold.get().and_then(|cold| cold.cancellation.get()) {
-            return cause.clone();
+            return Some(cause);
         }
-        if self.has(BY_SCOPE)
-            && let Some(cause) = self.queue.as_ref().and_then(|q| q.cancellation())
-        {
-            return cause;
+        if self.has(BY_SCOPE) {
+            return self.queue.as_ref().and_then(|queue| queue.cancellation());
         }
-        Error::cancelled()
+        None
     }
 
     /// Starts a lazy job; a no-op for one already started.
@@ -338,7 +357,9 @@ impl JobCore {
         let ended = match &outcome {
             Outcome::Ok => COMPLETED,
             // Ended by its own cancellation: `outcome` finds that error again.
-            Outcome::Cancelled(e) if e.same_failure(&self.cancellation_error()) => {
+            Outcome::Cancelled(e)
+                if self.cancellation_cause().is_some_and(|c| e.same_failure(c)) =>
+            {
                 COMPLETED | ENDED_CANCELLED
             }
             Outcome::Failed(e) | Outcome::Cancelled(e) => {
@@ -410,6 +431,14 @@ impl Wake for JobCore {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.schedule();
+    }
+}
+
+/// The same waking, for wakers lent by reference (`waker_ref`) while a
+/// scope polls a child.
+impl ArcWake for JobCore {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.schedule();
     }
 }
 

@@ -80,8 +80,8 @@ impl ReadyQueue {
         self.cancellation.get_or_init(|| cause.clone());
     }
 
-    pub(crate) fn cancellation(&self) -> Option<Error> {
-        self.cancellation.get().cloned()
+    pub(crate) fn cancellation(&self) -> Option<&Error> {
+        self.cancellation.get()
     }
 
     /// Registers the task that polls this queue's owner.
