@@ -344,3 +344,59 @@ async fn a_wake_between_two_runs_of_starts_keeps_its_place() {
     .unwrap();
     assert_eq!(log.take(), ["a", "b", "woken", "c", "d"]);
 }
+
+/// Counts the polls of a future it wraps.
+struct CountPolls<'a, F> {
+    inner: F,
+    polls: &'a AtomicUsize,
+}
+
+impl<F: std::future::Future + Unpin> std::future::Future for CountPolls<'_, F> {
+    type Output = F::Output;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        std::pin::Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+/// Cancelling a child that is already queued (woken, not yet polled) marks
+/// it cancelled and queued in one step: it must run exactly once more, and
+/// that run is its resume after the cancellation (R7).
+#[tokio::test(start_paused = true)]
+async fn a_child_cancelled_while_queued_is_resumed_once() {
+    let polls = AtomicUsize::new(0);
+    let polls = &polls;
+    let log = Log::default();
+    let log = &log;
+    let slot = std::sync::Mutex::new(None);
+    let slot = &slot;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let park = Park {
+                    slot,
+                    parked: false,
+                };
+                CountPolls { inner: park, polls }.await;
+                log.push("resumed");
+                match yield_now().await {
+                    Err(e) if e.is_cancellation() => log.push("cancelled"),
+                    other => log.push(format!("{other:?}")),
+                }
+                Ok(())
+            });
+            yield_now().await?; // the child parks
+            slot.lock().unwrap().take().unwrap().wake(); // queued
+            job.cancel(); // cancelled while queued
+            assert!(job.is_cancelled() && !job.is_completed());
+            job.join().await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["resumed", "cancelled"]);
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+}

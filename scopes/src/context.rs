@@ -41,6 +41,7 @@ thread_local! {
 
 /// Runs `f` with the current job, if any, and whether it is shielded by
 /// `non_cancellable`.
+#[inline]
 fn with_job<R>(f: impl FnOnce(Option<&Arc<JobCore>>, bool) -> R) -> R {
     let non_cancellable = FLAGS.get() & NON_CANCELLABLE != 0;
     if JOB.is_set() {
@@ -52,6 +53,7 @@ fn with_job<R>(f: impl FnOnce(Option<&Arc<JobCore>>, bool) -> R) -> R {
 
 /// The current job's cancellation, if it is cancelled and that is visible
 /// here (not inside `non_cancellable`).
+#[inline]
 pub(crate) fn cancellation() -> Option<Error> {
     with_job(|job, non_cancellable| match job {
         Some(job) if !non_cancellable && job.is_cancelled() => Some(job.cancellation_error()),
@@ -104,6 +106,7 @@ pub(crate) enum Polled<T> {
 
 /// Polls `fut` as the code of `job`: with `job` as the current job, catching
 /// a panic, and restoring the caller's state afterwards.
+#[inline]
 pub(crate) fn poll_in_job<F: Future + ?Sized>(
     job: &Arc<JobCore>,
     fut: Pin<&mut F>,
@@ -114,6 +117,7 @@ pub(crate) fn poll_in_job<F: Future + ?Sized>(
 
 /// Polls `fut` in the current job, inside `non_cancellable` or not, catching
 /// a panic and restoring the caller's state afterwards.
+#[inline]
 pub(crate) fn poll_in_frame<F: Future + ?Sized>(
     non_cancellable: bool,
     fut: Pin<&mut F>,

@@ -190,10 +190,12 @@ impl JobCore {
         self.cold.get().and_then(|cold| cold.span.get())
     }
 
+    #[inline]
     fn has(&self, flag: u16) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
+    #[inline]
     pub(crate) fn is_cancelled(&self) -> bool {
         self.has(CANCELLED)
     }
@@ -227,6 +229,7 @@ impl JobCore {
     /// clears the queued mark and, unless the poll must not run the future
     /// (lazy and not started, or cancelled before it ever ran), marks it
     /// polled. Returns what the scope must do.
+    #[inline]
     pub(crate) fn dequeue(&self) -> Dequeued {
         let runs =
             |flags: u16| flags & STARTED != 0 && (flags & POLLED != 0 || flags & CANCELLED == 0);
@@ -325,6 +328,7 @@ impl JobCore {
     }
 
     /// Asks whoever polls the job to poll it again.
+    #[inline]
     pub(crate) fn schedule(&self) {
         let Some(queue) = &self.queue else {
             return;

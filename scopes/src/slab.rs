@@ -19,6 +19,7 @@ const LARGEST: usize = FIRST << (DOUBLING - 1);
 const DOUBLED: usize = FIRST * ((1 << DOUBLING) - 1);
 
 /// The first slot of chunk `k`, and its length.
+#[inline]
 fn chunk_span(k: usize) -> (usize, usize) {
     if k < DOUBLING {
         (FIRST * ((1 << k) - 1), FIRST << k)
@@ -28,6 +29,7 @@ fn chunk_span(k: usize) -> (usize, usize) {
 }
 
 /// The chunk holding slot `idx`, and the slot's offset in it.
+#[inline]
 fn locate(idx: usize) -> (usize, usize) {
     if idx < DOUBLED {
         let k = (idx / FIRST + 1).ilog2() as usize;
@@ -69,6 +71,7 @@ impl<T> Slab<T> {
     }
 
     /// The index the next `insert` will use.
+    #[inline]
     pub(crate) fn vacant(&mut self) -> usize {
         if self.next_free == NONE {
             let (first, len) = chunk_span(self.chunks.len());
@@ -81,6 +84,7 @@ impl<T> Slab<T> {
         self.next_free
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let idx = self.vacant();
         let (k, offset) = locate(idx);
@@ -94,6 +98,7 @@ impl<T> Slab<T> {
         idx
     }
 
+    #[inline]
     pub(crate) fn get(&self, idx: usize) -> Option<&T> {
         let (k, offset) = locate(idx);
         match self.chunks.get(k)?.get(offset)? {
@@ -102,6 +107,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
         let (k, offset) = locate(idx);
         match self.chunks.get_mut(k)?.get_mut(offset)? {
@@ -110,6 +116,7 @@ impl<T> Slab<T> {
         }
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, idx: usize) -> Option<T> {
         let (k, offset) = locate(idx);
         let entry = self.chunks.get_mut(k)?.get_mut(offset)?;
