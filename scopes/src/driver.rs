@@ -368,7 +368,11 @@ impl<'s, T> Driver<'s, T> {
         };
         self.registration.remove(idx);
         let ChildSlot { job, fut } = slot;
-        let sink = fut.failure_sink();
+        // Only a supervisor sends a failure anywhere but to itself.
+        let sink = match self.kind {
+            Kind::Supervisor => fut.failure_sink(),
+            Kind::Coroutine => None,
+        };
         let dropped = drop_caught(Some(fut));
         // A panic while the child's future is dropped is a failure too.
         let outcome = match (result, dropped) {
