@@ -78,7 +78,9 @@
 //!
 //! The current job is found through thread-local state set for the length
 //! of each poll, which is how `delay`, `yield_now` and the other
-//! cancellation-aware calls know whom they serve.
+//! cancellation-aware calls know whom they serve. A poll lends the child's
+//! job record by reference, both as that current job and as the child's
+//! waker, so polling touches no reference count.
 //!
 //! # Limits
 //!
