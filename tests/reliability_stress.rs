@@ -4,10 +4,10 @@
 //! Nesting depth is bounded by the thread's stack, as for any nested Rust
 //! future: polling a scope nested N deep runs N nested `poll` calls (the
 //! driver's poll, its body's poll, the body's nested scope's poll, ...).
-//! Measured per level of nesting: 2752 bytes of stack in a debug build,
-//! 880 in release (rustc 1.95, x86_64), so a default 2 MiB thread holds
-//! about 750 levels in debug and 2370 in release; 10,000 levels need about
-//! 27 MiB (debug) or 9 MiB (release) of stack.
+//! Measured per level of nesting: 3216 bytes of stack in a debug build,
+//! 1136 in release (rustc 1.95, x86_64), so a default 2 MiB thread holds
+//! about 650 levels in debug and 1800 in release; 10,000 levels need about
+//! 31 MiB (debug) or 11 MiB (release) of stack.
 //!
 //! `SCOPES_STRESS_CHILDREN=N` changes the number of children of the first
 //! test (default 1,000,000: about 2.5 s in a debug build, 0.4 s in release).

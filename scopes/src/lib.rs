@@ -86,9 +86,9 @@
 //!
 //! - **Nesting depth.** A scope nested in a child is polled inside its
 //!   parent's poll, as any nested Rust future is, so depth costs stack:
-//!   about 900 bytes per level in a release build (2.7 KiB in debug). On a
+//!   about 1.1 KiB per level in a release build (3.2 KiB in debug). On a
 //!   2 MiB thread (tokio's default for workers, and the test harness's)
-//!   that is about 2,300 levels in release, 750 in debug; deeper trees need
+//!   that is about 1,800 levels in release, 650 in debug; deeper trees need
 //!   a bigger stack (`tokio::runtime::Builder::thread_stack_size`).
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
