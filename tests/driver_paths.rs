@@ -18,6 +18,15 @@ struct Park<'a> {
     parked: bool,
 }
 
+impl<'a> Park<'a> {
+    fn new(slot: &'a std::sync::Mutex<Option<Waker>>) -> Self {
+        Self {
+            slot,
+            parked: false,
+        }
+    }
+}
+
 impl std::future::Future for Park<'_> {
     type Output = ();
     fn poll(
@@ -40,11 +49,7 @@ async fn a_stale_waker_after_the_scope_ended_is_harmless() {
     coroutine_scope(|s| {
         Box::pin(async move {
             let job = s.launch(async move {
-                Park {
-                    slot: slot_ref,
-                    parked: false,
-                }
-                .await;
+                Park::new(slot_ref).await;
                 Ok(())
             });
             yield_now().await?;
@@ -71,11 +76,7 @@ async fn a_stale_wake_of_a_reused_slot_only_repolls_the_new_child() {
             Box::pin(async move {
                 // Child 1 parks its waker and finishes; its slab slot is freed.
                 let first = s.launch(async move {
-                    Park {
-                        slot: slot_ref,
-                        parked: false,
-                    }
-                    .await;
+                    Park::new(slot_ref).await;
                     Ok(())
                 });
                 yield_now().await?;
@@ -315,11 +316,7 @@ async fn a_wake_between_two_runs_of_starts_keeps_its_place() {
     coroutine_scope(|s| {
         Box::pin(async move {
             s.launch(async move {
-                Park {
-                    slot,
-                    parked: false,
-                }
-                .await;
+                Park::new(slot).await;
                 log.push("woken");
                 Ok(())
             });
@@ -376,11 +373,11 @@ async fn a_child_cancelled_while_queued_is_resumed_once() {
     coroutine_scope(|s| {
         Box::pin(async move {
             let job = s.launch(async move {
-                let park = Park {
-                    slot,
-                    parked: false,
-                };
-                CountPolls { inner: park, polls }.await;
+                CountPolls {
+                    inner: Park::new(slot),
+                    polls,
+                }
+                .await;
                 log.push("resumed");
                 match yield_now().await {
                     Err(e) if e.is_cancellation() => log.push("cancelled"),
