@@ -160,3 +160,34 @@ async fn dump_from_another_thread_sees_the_children_of_a_running_scope() {
     .await
     .unwrap_err();
 }
+
+/// Job ids come from per-thread blocks; jobs started on different worker
+/// threads at the same time must still get distinct ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_ids_are_unique_across_threads() {
+    async fn ids() -> Vec<String> {
+        coroutine_scope(|s| {
+            Box::pin(async move {
+                let jobs: Vec<_> = (0..2000).map(|_| s.launch(async { Ok(()) })).collect();
+                Ok(jobs
+                    .iter()
+                    .map(|job| {
+                        let debug = format!("{job:?}");
+                        let id = debug.split("id: ").nth(1).unwrap();
+                        id.split(',').next().unwrap().to_string()
+                    })
+                    .collect())
+            })
+        })
+        .await
+        .unwrap()
+    }
+    let tasks: Vec<_> = (0..4).map(|_| tokio::spawn(ids())).collect();
+    let mut all = std::collections::BTreeSet::new();
+    for task in tasks {
+        for id in task.await.unwrap() {
+            assert!(all.insert(id.clone()), "id {id} given twice");
+        }
+    }
+    assert_eq!(all.len(), 8000);
+}
