@@ -397,3 +397,42 @@ async fn a_child_cancelled_while_queued_is_resumed_once() {
     assert_eq!(log.take(), ["resumed", "cancelled"]);
     assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
+
+/// A child that stopped waiting on a job leaves its waker behind in that
+/// job's waiters. When the job completes, that stale waker queues the
+/// child's old slot, which a child started later may have taken: the new
+/// child must still first run in start order (R14), not at the stale
+/// entry's place.
+#[tokio::test(start_paused = true)]
+async fn a_stale_wake_of_a_reused_slot_does_not_run_a_new_child_early() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let slow = s.launch(async { delay(Duration::from_millis(10)).await });
+            let slow2 = slow.clone();
+            let waiter = s.launch(async move {
+                let _ = slow2.join().await;
+                Ok(())
+            });
+            s.launch(async move {
+                delay(Duration::from_millis(1)).await?;
+                waiter.cancel(); // its waker stays among `slow`'s waiters
+                Ok(())
+            });
+            slow.join().await?;
+            s.launch(async move {
+                log.push("A");
+                Ok(())
+            });
+            s.launch(async move {
+                log.push("B"); // takes the waiter's old slot
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["A", "B"]);
+}

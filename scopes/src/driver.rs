@@ -36,7 +36,7 @@ use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
 use crate::job::{Dequeued, Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, Noted, ReadyQueue};
+use crate::ready::{BODY, Entry, Noted, ReadyQueue};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::slab::Slab;
 use crate::trace::Span;
@@ -96,7 +96,10 @@ where
         suppressed: Vec::new(),
         registration,
     };
-    driver.shared.queue.push(BODY);
+    driver.shared.queue.push(Entry {
+        slot: BODY,
+        job: driver.job.id,
+    });
     poll_fn(|cx| {
         let _entered = span.enter();
         driver.poll(cx)
@@ -124,7 +127,7 @@ struct Driver<'s, T> {
     value: Option<T>,
     slots: Slab<ChildSlot<'s>>,
     /// Queue entries taken but not yet handled (the budget ran out).
-    batch: VecDeque<usize>,
+    batch: VecDeque<Entry>,
     /// Started children taken from the start list, not yet adopted; last
     /// started first, so that the next to adopt is popped off the end.
     incoming: Vec<NewChild<'s>>,
@@ -147,6 +150,9 @@ impl<'s, T> Driver<'s, T> {
         let draining = self.shared.queue.enter(std::mem::take(&mut self.spare));
         let polled = self.drain(cx);
         self.spare = draining.exit();
+        if self.spare.capacity() > RETAINED {
+            self.spare = Vec::new(); // give back a burst's memory
+        }
         if polled.is_ready() {
             return polled;
         }
@@ -173,9 +179,9 @@ impl<'s, T> Driver<'s, T> {
                     return Poll::Pending;
                 }
                 budget -= 1;
-                match entry {
+                match entry.slot {
                     BODY => self.poll_body(),
-                    idx => self.poll_child(idx),
+                    _ => self.poll_child(entry),
                 }
                 self.take_local();
             }
@@ -271,8 +277,8 @@ impl<'s, T> Driver<'s, T> {
                 Noted::Started(run) => {
                     for _ in 0..run {
                         if let Some(new) = self.next_started() {
-                            let idx = self.adopt(new);
-                            self.batch.push_back(idx);
+                            let entry = self.adopt(new);
+                            self.batch.push_back(entry);
                         }
                     }
                 }
@@ -285,8 +291,8 @@ impl<'s, T> Driver<'s, T> {
             && self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0;
         if foreign || !self.incoming.is_empty() {
             while let Some(new) = self.next_started() {
-                let idx = self.adopt(new);
-                self.batch.push_back(idx);
+                let entry = self.adopt(new);
+                self.batch.push_back(entry);
             }
         }
         self.publish_adopted();
@@ -308,6 +314,9 @@ impl<'s, T> Driver<'s, T> {
 
     fn next_started(&mut self) -> Option<NewChild<'s>> {
         if self.incoming.is_empty() {
+            if self.incoming.capacity() > RETAINED {
+                self.incoming = Vec::new(); // give back a burst's memory
+            }
             // Swap rather than take: the start list keeps a buffer with room.
             std::mem::swap(&mut *self.shared.started(), &mut self.incoming);
             self.incoming.reverse();
@@ -317,7 +326,7 @@ impl<'s, T> Driver<'s, T> {
 
     /// Takes a started child into the slab. A lazy one waits to be started;
     /// one started into a cancelled scope never runs.
-    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> usize {
+    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> Entry {
         let idx = self.slots.vacant();
         job.place(idx);
         self.adopted.push(idx);
@@ -327,13 +336,19 @@ impl<'s, T> Driver<'s, T> {
             job.cancel(None);
         }
         job.set_span(Span::child(&job));
-        self.slots.insert(ChildSlot { job, fut })
+        let id = job.id;
+        let slot = self.slots.insert(ChildSlot { job, fut });
+        Entry { slot, job: id }
     }
 
-    fn poll_child(&mut self, idx: usize) {
+    fn poll_child(&mut self, entry: Entry) {
+        let idx = entry.slot;
         let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
         };
+        if slot.job.id != entry.job {
+            return; // a late wake of an earlier child in this slot
+        }
         let was_cancelled = match slot.job.dequeue() {
             Dequeued::Poll { cancelled } => cancelled,
             // Cancelled before it first ran: it never runs (R7).

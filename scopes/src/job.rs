@@ -16,7 +16,7 @@ use futures_util::task::ArcWake;
 
 use crate::context;
 use crate::error::{Error, Result};
-use crate::ready::ReadyQueue;
+use crate::ready::{Entry, ReadyQueue};
 use crate::trace::Span;
 
 /// The name of a child or scope: its `name` option, else where it started.
@@ -285,7 +285,7 @@ impl JobCore {
             return false;
         };
         match placed {
-            Some((queue, idx)) if prior & QUEUED == 0 => queue.push(idx as usize),
+            Some((queue, idx)) if prior & QUEUED == 0 => queue.push(self.entry(idx)),
             Some(_) => {}
             None => self.schedule(),
         }
@@ -337,10 +337,22 @@ impl JobCore {
             UNPLACED => {}
             TASK => queue.wake_task(),
             idx => {
-                if self.flags.fetch_or(QUEUED, Ordering::AcqRel) & QUEUED == 0 {
-                    queue.push(idx as usize);
+                // Once completed, a job's slot may hold another child: a
+                // late wake queues nothing (and the scope checks the id of
+                // what it takes off the queue against the slot's child).
+                let prior = self.flags.fetch_or(QUEUED, Ordering::AcqRel);
+                if prior & (QUEUED | COMPLETED) == 0 {
+                    queue.push(self.entry(idx));
                 }
             }
+        }
+    }
+
+    /// This job's entry on its scope's run queue, for slot `idx`.
+    fn entry(&self, idx: u32) -> Entry {
+        Entry {
+            slot: idx as usize,
+            job: self.id,
         }
     }
 

@@ -19,11 +19,23 @@ use crate::error::Error;
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
 
+/// An entry of a scope's run queue: the slot to poll (or `BODY`), and the
+/// id of the job that asked. A slot is reused once its child has ended, and
+/// a waker can outlive its child (left behind in another job's waiters, in
+/// a timer, on another thread): the id lets the scope skip such a late
+/// wake instead of polling the slot's new child out of its start order
+/// (R14).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry {
+    pub(crate) slot: usize,
+    pub(crate) job: u64,
+}
+
 /// What this thread noted, in order, for the scope polling on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Noted {
-    /// A wake of the body (`BODY`) or of the child in that slot.
-    Woken(usize),
+    /// A wake of the body or of a child.
+    Woken(Entry),
     /// This many children started in a row. The children themselves wait
     /// in the scope's start list, in the same order; a burst of starts is
     /// one entry.
@@ -39,7 +51,7 @@ thread_local! {
 }
 
 pub(crate) struct ReadyQueue {
-    queue: Mutex<VecDeque<usize>>,
+    queue: Mutex<VecDeque<Entry>>,
     waker: AtomicWaker,
     /// Set while the scope drains the queue: a wake then needs no task wake,
     /// the scope looks at the queue again before it returns.
@@ -63,15 +75,15 @@ impl ReadyQueue {
         std::ptr::from_ref(self) as usize
     }
 
-    pub(crate) fn push(&self, idx: usize) {
+    pub(crate) fn push(&self, entry: Entry) {
         if DRAINING.get() == self.address() {
-            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(idx)));
+            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(entry)));
             return;
         }
         self.queue
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push_back(idx);
+            .push_back(entry);
         self.wake_scope();
     }
 
@@ -152,7 +164,7 @@ impl ReadyQueue {
     }
 
     /// Moves every queued entry to `out`, oldest first.
-    pub(crate) fn take_into(&self, out: &mut VecDeque<usize>) {
+    pub(crate) fn take_into(&self, out: &mut VecDeque<Entry>) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if out.is_empty() {
             std::mem::swap(&mut *queue, out);

@@ -28,9 +28,10 @@
 //!   run when its entry is reached;
 //! - a cancelled scope cancels (and so queues) its children in slot order,
 //!   where a new child takes the slot freed last (a slab with a LIFO free
-//!   list), else a new one; a wake of a child that completed queues its old
-//!   slot, which may run the slot's next occupant once more (harmless to
-//!   the SPEC, but it moves the log);
+//!   list), else a new one; a wake of a child that completed queues
+//!   nothing, and an entry runs only the child that queued it (a late entry
+//!   for a reused slot would otherwise run the slot's new child out of its
+//!   start order, R14);
 //! - a scope runs at most 256 entries before it yields (driver.rs).
 //!
 //! The generator (generate.rs) uses handles only in the scope they belong
@@ -85,11 +86,13 @@ impl MError {
 
 // -------------------------------------------------------------------- jobs
 
-/// A job's entry in its scope's queue, or "the next started child".
+/// A job's entry in its scope's queue, or "the next started child". A
+/// child's entry names its slot and itself: a slot is reused, and an entry
+/// runs only the job that queued it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Entry {
     Body,
-    Child(usize),
+    Child(usize, JobId),
     Started,
 }
 
@@ -407,6 +410,7 @@ impl<'t> Sim<'t> {
         let job = &mut self.jobs[j];
         if let (Some(sid), Some(entry)) = (job.scope, job.entry)
             && !job.queued
+            && job.outcome.is_none()
         {
             job.queued = true;
             self.push(sid, entry);
@@ -987,7 +991,7 @@ impl<'t> Sim<'t> {
                 budget -= 1;
                 match entry {
                     Entry::Body => self.poll_body(sid),
-                    Entry::Child(idx) => self.poll_child(sid, idx),
+                    Entry::Child(idx, job) => self.poll_child(sid, idx, job),
                     Entry::Started => unreachable!("start markers are taken by take_local"),
                 }
                 self.take_local(sid);
@@ -1012,13 +1016,13 @@ impl<'t> Sim<'t> {
             if entry != Entry::Started {
                 self.scopes[sid].batch.push_back(entry);
             } else if let Some(child) = self.scopes[sid].started.pop_front() {
-                let idx = self.adopt(sid, child);
-                self.scopes[sid].batch.push_back(Entry::Child(idx));
+                let entry = self.adopt(sid, child);
+                self.scopes[sid].batch.push_back(entry);
             }
         }
         while let Some(child) = self.scopes[sid].started.pop_front() {
-            let idx = self.adopt(sid, child);
-            self.scopes[sid].batch.push_back(Entry::Child(idx));
+            let entry = self.adopt(sid, child);
+            self.scopes[sid].batch.push_back(entry);
         }
     }
 
@@ -1070,13 +1074,13 @@ impl<'t> Sim<'t> {
     }
 
     /// A started child takes a slot (the one freed last, else a new one).
-    fn adopt(&mut self, sid: ScopeId, (job, run, is_async): (JobId, Run<'t>, bool)) -> usize {
+    fn adopt(&mut self, sid: ScopeId, (job, run, is_async): (JobId, Run<'t>, bool)) -> Entry {
         let scope = &mut self.scopes[sid];
         let idx = scope.free.pop().unwrap_or_else(|| {
             scope.slots.push(None);
             scope.slots.len() - 1
         });
-        self.jobs[job].entry = Some(Entry::Child(idx));
+        self.jobs[job].entry = Some(Entry::Child(idx, job));
         let scope_job = self.scopes[sid].job;
         if self.jobs[scope_job].cancelled {
             // R7: a child started in a cancelled scope never runs.
@@ -1094,13 +1098,16 @@ impl<'t> Sim<'t> {
             is_async,
         });
         scope.live += 1;
-        idx
+        Entry::Child(idx, job)
     }
 
-    fn poll_child(&mut self, sid: ScopeId, idx: usize) {
+    fn poll_child(&mut self, sid: ScopeId, idx: usize, queued_by: JobId) {
         let Some(Some(slot)) = self.scopes[sid].slots.get(idx) else {
             return; // a late wake of a child that has completed
         };
+        if slot.job != queued_by {
+            return; // a late wake of an earlier child in this slot
+        }
         let (job, polled) = (slot.job, slot.polled);
         self.jobs[job].queued = false;
         let was_cancelled = self.jobs[job].cancelled;
