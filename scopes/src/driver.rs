@@ -13,9 +13,9 @@
 //! `FuturesUnordered`. A child started during the scope's poll leaves a
 //! start marker in the same thread-local list (a run of starts is one
 //! marker with a count), so starts and wakes keep one order (R14); the
-//! child itself waits in the scope's start list until the marker adopts it. A poll budget bounds the work done per poll of the
-//! scope so that an always-ready child cannot starve the other tasks of its
-//! tokio worker.
+//! child itself waits in the scope's start list until the marker adopts
+//! it. A poll budget bounds the work done per poll of the scope so that an
+//! always-ready child cannot starve the other tasks of its tokio worker.
 //!
 //! The slab lives in [`run`], whose lifetime parameter `'s` outlives it:
 //! children are `Send + 's` and may borrow anything that outlives the scope,
@@ -266,8 +266,8 @@ impl<'s, T> Driver<'s, T> {
 
     /// Queues the wakes and starts this thread made during the last poll, in
     /// the order they happened (R14): a start marker adopts as many started
-    /// children as it counts. Children started from elsewhere (another thread, a nested
-    /// scope's poll) follow.
+    /// children as it counts. Children started from elsewhere (another
+    /// thread, a nested scope's poll) follow.
     fn take_local(&mut self) {
         let mut local = std::mem::take(&mut self.local);
         self.shared.queue.take_local(&mut local);
@@ -276,10 +276,7 @@ impl<'s, T> Driver<'s, T> {
                 Noted::Woken(entry) => self.batch.push_back(entry),
                 Noted::Started(run) => {
                     for _ in 0..run {
-                        if let Some(new) = self.next_started() {
-                            let entry = self.adopt(new);
-                            self.batch.push_back(entry);
-                        }
+                        self.adopt_next();
                     }
                 }
             }
@@ -290,12 +287,20 @@ impl<'s, T> Driver<'s, T> {
         let foreign = self.shared.foreign_starts.load(Ordering::Acquire) != 0
             && self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0;
         if foreign || !self.incoming.is_empty() {
-            while let Some(new) = self.next_started() {
-                let entry = self.adopt(new);
-                self.batch.push_back(entry);
-            }
+            while self.adopt_next() {}
         }
         self.publish_adopted();
+    }
+
+    /// Adopts the next started child and queues its first run; false if
+    /// none is waiting.
+    fn adopt_next(&mut self) -> bool {
+        let Some(new) = self.next_started() else {
+            return false;
+        };
+        let entry = self.adopt(new);
+        self.batch.push_back(entry);
+        true
     }
 
     /// Shows the children just adopted in `debug::dump`, before any runs.
