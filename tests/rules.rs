@@ -1303,3 +1303,194 @@ async fn r14_lazy_child_started_later_runs_after_earlier_eager_children() {
     // lazy one, then eager 3.
     assert_eq!(log.take(), ["eager 1", "eager 2", "lazy", "eager 3"]);
 }
+
+/// kotlinx `JobStatesTest.testNormalCompletion`: one FIFO for the whole
+/// tree. A job whose body has ended while its child still runs is active
+/// (Kotlin's Completing); its child runs after the parent's next step.
+#[tokio::test(start_paused = true)]
+async fn r14_one_fifo_for_the_whole_tree_like_kotlins_job_states() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            log.push("1");
+            let job = s.child().start(Start::Lazy).launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        log.push("2");
+                        inner.launch(async move {
+                            log.push("4");
+                            Ok(())
+                        });
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            assert!(!job.is_active() && !job.is_completed());
+            assert!(job.start());
+            yield_now().await?; // to the job
+            log.push("3");
+            assert!(job.is_active(), "still waits for its child");
+            assert!(!job.is_completed());
+            yield_now().await?; // to the child
+            log.push("5");
+            assert!(!job.is_active());
+            assert!(job.is_completed());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["1", "2", "3", "4", "5"]);
+}
+
+/// `yield_now` in a nested scope lets every ready job of the tree run, so a
+/// spinner nested two levels down sees its cancellation at its next yield.
+#[tokio::test(start_paused = true)]
+async fn r14_yield_in_a_nested_scope_lets_the_whole_tree_run() {
+    let spins = AtomicUsize::new(0);
+    let at_cancel = AtomicUsize::new(0);
+    let (spins, at_cancel) = (&spins, &at_cancel);
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let nested = s.launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        inner.launch(async move {
+                            loop {
+                                spins.fetch_add(1, Ordering::SeqCst);
+                                yield_now().await?;
+                            }
+                        });
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            s.launch(async move {
+                for _ in 0..10 {
+                    yield_now().await?;
+                }
+                at_cancel.store(spins.load(Ordering::SeqCst), Ordering::SeqCst);
+                nested.cancel();
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let (spins, at_cancel) = (spins.load(Ordering::SeqCst), at_cancel.load(Ordering::SeqCst));
+    // One spin per turn of the tree: the sibling yielded ten times.
+    assert!((10..=11).contains(&at_cancel), "spins before the cancel: {at_cancel}");
+    assert_eq!(spins, at_cancel, "no spin after the cancel");
+}
+
+/// kotlinx `JobExceptionHandlingTest.testExceptionOnChildCancellation`, in
+/// SPEC terms: a child of J's nested scope cancels J. Every job of that
+/// scope resumed afterwards (the body and a suspended sibling) sees the
+/// cancellation at once, and a grandchild that fails while cleaning up
+/// makes J fail, which reaches the handler.
+#[tokio::test(start_paused = true)]
+async fn r7_a_cancel_from_inside_the_subtree_reaches_every_descendant_first() {
+    let log = Log::default();
+    let handled = Log::default();
+    let (log, handled_ref) = (&log, &handled);
+    let result = with_exception_handler(
+        {
+            let handled = handled.clone();
+            move |e: &Error| handled.push(format!("handler: {e}"))
+        },
+        supervisor_scope(|s| {
+            Box::pin(async move {
+                let cell = Arc::new(std::sync::OnceLock::new());
+                let own = cell.clone();
+                let job = s.launch(async move {
+                    coroutine_scope(|inner| {
+                        Box::pin(async move {
+                            inner.launch(async move {
+                                if delay(Duration::MAX).await.is_err() {
+                                    log.push("grandchild fails in its cleanup");
+                                    return Err(Error::msg("cleanup failed"));
+                                }
+                                Ok(())
+                            });
+                            inner.launch(async move {
+                                log.push("y starts");
+                                let resumed = yield_now().await;
+                                log.push(format!("y resumed with {}", outcome(&resumed)));
+                                resumed
+                            });
+                            inner.launch(async move {
+                                log.push("x cancels its grandparent job");
+                                own.get().map(scopes::Job::cancel);
+                                Ok(())
+                            });
+                            let resumed = yield_now().await;
+                            log.push(format!("body resumed with {}", outcome(&resumed)));
+                            resumed
+                        })
+                    })
+                    .await
+                });
+                let _ = cell.set(job.clone());
+                job.join().await?;
+                assert!(job.is_cancelled());
+                Ok(())
+            })
+        }),
+    )
+    .await;
+    result.unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "y starts",
+            "x cancels its grandparent job",
+            // Queued before the cancel, resumed with it:
+            "body resumed with cancellation",
+            "y resumed with cancellation",
+            // Resumed by the cancel, so queued after them (Kotlin's order):
+            "grandchild fails in its cleanup",
+        ]
+    );
+    assert_eq!(handled_ref.take(), ["handler: cleanup failed"]);
+}
+
+fn outcome(result: &Result<()>) -> &'static str {
+    match result {
+        Ok(()) => "ok",
+        Err(e) if e.is_cancellation() => "cancellation",
+        Err(_) => "failure",
+    }
+}
+
+/// kotlinx `AsyncLazyTest.testCancelBeforeStart`: a lazy child cancelled
+/// before it started completes at once and never runs; `start` reports
+/// whether it was the call that started the child.
+#[tokio::test(start_paused = true)]
+async fn r11_cancelling_a_lazy_child_before_it_starts_completes_it_at_once() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let lazy = s.child().start(Start::Lazy).r#async(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(42)
+            });
+            lazy.cancel();
+            assert!(lazy.is_completed() && lazy.is_cancelled());
+            assert!(!lazy.start(), "a cancelled lazy child cannot start");
+            assert!(lazy.await.unwrap_err().is_cancellation());
+
+            let other = s.child().start(Start::Lazy).launch(async { Ok(()) });
+            assert!(other.start(), "the first start starts it");
+            assert!(!other.start(), "a second start does nothing");
+            other.join().await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}

@@ -13,7 +13,9 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
+
+use futures_util::task::waker_ref;
 
 use crate::error::Error;
 use crate::handler::Handler;
@@ -31,6 +33,12 @@ scoped_tls::scoped_thread_local! {
     /// lends its handle for the poll, so installing a job costs no
     /// reference-count update.
     static JOB: Arc<JobCore>
+}
+
+scoped_tls::scoped_thread_local! {
+    /// The job a scope is polling right now (a body or a child, not the
+    /// work of a timeout): a scope entered during that poll is nested in it.
+    static UNIT: Arc<JobCore>
 }
 
 thread_local! {
@@ -113,6 +121,27 @@ pub(crate) fn poll_in_job<F: Future + ?Sized>(
     cx: &mut Context<'_>,
 ) -> Polled<F::Output> {
     JOB.set(job, || poll_in_frame(false, fut, cx))
+}
+
+/// Polls `fut` as a job its scope runs (a body or a child): like
+/// [`poll_in_job`], and a scope entered during the poll nests in `job`.
+#[inline]
+pub(crate) fn poll_unit<F: Future + ?Sized>(
+    job: &Arc<JobCore>,
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Polled<F::Output> {
+    UNIT.set(job, || poll_in_job(job, fut, cx))
+}
+
+/// The job a scope is polling right now, if `waker` is that job's own
+/// waker: then whoever polls with it is that job's code, and a scope
+/// polled with it runs as part of that job (nested in its tree).
+pub(crate) fn hosting_unit(waker: &Waker) -> Option<Arc<JobCore>> {
+    if !UNIT.is_set() {
+        return None;
+    }
+    UNIT.with(|unit| waker.will_wake(&waker_ref(unit)).then(|| unit.clone()))
 }
 
 /// Polls `fut` in the current job, inside `non_cancellable` or not, catching

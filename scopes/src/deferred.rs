@@ -124,9 +124,10 @@ impl<'s, T> Deferred<'s, T> {
         self.job.cancel();
     }
 
-    /// Starts a lazy child; see [`Job::start`].
-    pub fn start(&self) {
-        self.job.start();
+    /// Starts a lazy child; true only for the call that started it. See
+    /// [`Job::start`].
+    pub fn start(&self) -> bool {
+        self.job.start()
     }
 
     /// Waits for the child to complete without taking its value; see

@@ -5,49 +5,65 @@
 //!
 //! A child is a boxed future plus its [`JobCore`] (which is also its waker),
 //! kept in a chunked slab owned by the scope's future; nothing is spawned.
-//! Waking a child queues its slab index (once, thanks to a flag): on the
-//! thread that is polling the scope right now, in a thread-local list with
-//! no lock and no task wake; from anywhere else, on the scope's locked
-//! [`ReadyQueue`], waking the scope's task. A poll of the scope polls only
-//! the children that were woken, in the order they were woken, like
-//! `FuturesUnordered`. A child started during the scope's poll leaves a
-//! start marker in the same thread-local list (a run of starts is one
-//! marker with a count), so starts and wakes keep one order (R14); the
-//! child itself waits in the scope's start list until the marker adopts
-//! it. A poll budget bounds the work done per poll of the scope so that an
-//! always-ready child cannot starve the other tasks of its tokio worker.
-//!
 //! The slab lives in [`run`], whose lifetime parameter `'s` outlives it:
 //! children are `Send + 's` and may borrow anything that outlives the scope,
 //! all in safe Rust.
+//!
+//! # Which job runs next (R14)
+//!
+//! On one thread, a whole tree of scopes runs from one FIFO (`ready.rs`):
+//! the *root* (the scope polled by its tokio task, or by a foreign
+//! combinator) drains it; a scope entered inside a job of the tree is
+//! *nested* and polls one job per visit, the one the root routes to it.
+//! What a job does while it runs — wake a job, start a child, at any depth
+//! — joins the back of the FIFO in the order it happened. The decisions
+//! the reference model (`tests/model/sim.rs`) mirrors:
+//!
+//! - a scope runs its body at once when first polled (Kotlin's
+//!   `coroutineScope` starts its block undispatched); a started child
+//!   first runs when its entry is reached;
+//! - a nested scope whose last child completes returns at once, in that
+//!   child's step: its host job continues (or completes) then, so a parent
+//!   sees a job whose body has ended as active until its last child ends;
+//! - a scope follows the cancellation of the job it was entered in before
+//!   it runs anything, at every visit, so a cancel reaches every descendant
+//!   before any of them is resumed again (R7); it cancels its children in
+//!   slot order;
+//! - the root runs at most `POLL_BUDGET` entries per poll, and stops early
+//!   when tokio's cooperative budget is spent, then yields to its worker:
+//!   one always-ready job cannot starve the tree or the worker, and a job
+//!   woken while the budget is spent is not polled in vain.
+//!
+//! A poll of a nested scope that is not on the route (its host polled for
+//! its own sake) runs nothing; it only follows its parent's cancellation
+//! and adopts children started from other threads.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use futures_util::task::waker_ref;
 
-use crate::context::{self, HandlerGuard, Polled, poll_in_job};
+use crate::context::{self, HandlerGuard, Polled, poll_unit};
 use crate::debug;
 use crate::deferred::FailureSink;
 use crate::error::{Error, Result};
 use crate::handler::{self, Handler};
 use crate::job::{Dequeued, Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, Entry, Noted, ReadyQueue};
+use crate::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
 use crate::slab::Slab;
 use crate::trace::Span;
 
-/// Polls a scope may make before it yields to its tokio worker.
+/// Entries a root runs per poll before it yields to its tokio worker.
 const POLL_BUDGET: usize = 256;
 
 /// Queue capacity kept between polls; a burst beyond it is given back.
 const RETAINED: usize = 1024;
 
-/// Room the per-scope lists start with: enough for a typical burst of
+/// Room the root's lists start with: enough for a typical burst of
 /// children without growing them several times (which shows in scopes of a
 /// few dozen children, like SPEC §6's W3 tree).
 pub(crate) const SMALL: usize = 32;
@@ -70,8 +86,7 @@ where
     let shared = Arc::new(Shared {
         queue,
         job: job.clone(),
-        started: Mutex::new(Vec::with_capacity(SMALL)),
-        foreign_starts: AtomicUsize::new(0),
+        started: Mutex::new(Vec::new()),
     });
     let parent = context::cancellable_parent();
     let registration = debug::register(&job, parent.as_ref());
@@ -79,27 +94,23 @@ where
     let body = body(Scope::new(shared.clone()));
     let mut driver = Driver {
         kind,
-        body_waker: Waker::from(job.clone()),
         job,
         shared,
         parent,
         handler: context::current_handler(),
         body: Some(body),
+        entered: false,
         value: None,
         slots: Slab::new(),
-        batch: VecDeque::with_capacity(SMALL),
+        batch: VecDeque::new(),
         incoming: Vec::new(),
-        local: Vec::with_capacity(SMALL),
-        spare: Vec::with_capacity(SMALL),
-        adopted: Vec::with_capacity(SMALL),
+        local: Vec::new(),
+        spare: Vec::new(),
+        adopted: Vec::new(),
         failure: None,
         suppressed: Vec::new(),
         registration,
     };
-    driver.shared.queue.push(Entry {
-        slot: BODY,
-        job: driver.job.id,
-    });
     poll_fn(|cx| {
         let _entered = span.enter();
         driver.poll(cx)
@@ -118,22 +129,24 @@ struct Driver<'s, T> {
     kind: Kind,
     /// The scope's own job: the body runs in it.
     job: Arc<JobCore>,
-    body_waker: Waker,
     shared: Arc<Shared<'s>>,
     /// The job the scope was entered in, whose cancellation it follows.
     parent: Option<Arc<JobCore>>,
     handler: Option<Handler>,
     body: Option<BoxFuture<'s, Result<T>>>,
+    /// Whether the body has been polled once (the first poll runs it).
+    entered: bool,
     value: Option<T>,
     slots: Slab<ChildSlot<'s>>,
-    /// Queue entries taken but not yet handled (the budget ran out).
-    batch: VecDeque<Entry>,
+    /// A root's FIFO: entries taken but not yet run.
+    batch: VecDeque<Ready>,
     /// Started children taken from the start list, not yet adopted; last
     /// started first, so that the next to adopt is popped off the end.
     incoming: Vec<NewChild<'s>>,
-    /// Scratch buffers for the thread-local wakes and starts: `local` is
-    /// swapped with the thread-local list to read it; `spare` becomes that
-    /// list while the scope polls, so a poll allocates no new list.
+    /// A root's scratch buffers for the thread-local wakes and starts:
+    /// `local` is swapped with the thread-local list to read it; `spare`
+    /// becomes that list while the root drains, so a poll allocates no new
+    /// list.
     local: Vec<Noted>,
     spare: Vec<Noted>,
     /// Slots of children adopted but not yet published to `debug::dump`.
@@ -147,51 +160,110 @@ struct Driver<'s, T> {
 impl<'s, T> Driver<'s, T> {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
-        let draining = self.shared.queue.enter(std::mem::take(&mut self.spare));
-        let polled = self.drain(cx);
+        let queue = &self.shared.queue;
+        let polled = if queue.is_nested() {
+            self.poll_nested(cx)
+        } else if queue.is_root() || !self.nest(cx) {
+            self.poll_root(cx)
+        } else {
+            self.poll_nested(cx)
+        };
+        if polled.is_pending() {
+            // A nested scope that is pending must not be cut short by its
+            // parent's cancellation: its own body and children meet R7 here.
+            context::mark_shielded();
+        }
+        polled
+    }
+
+    /// At the first poll: nests the scope in the job polling it, when that
+    /// job belongs to a tree draining on this thread and polls the scope
+    /// directly (its own waker); else the scope becomes a root.
+    fn nest(&mut self, cx: &Context<'_>) -> bool {
+        let queue = &self.shared.queue;
+        let nested = ReadyQueue::tree_is_draining()
+            && context::hosting_unit(cx.waker())
+                .and_then(|unit| unit.placement())
+                .is_some_and(|place| queue.become_nested(place));
+        if !nested {
+            queue.become_root();
+        }
+        nested
+    }
+
+    /// A visit of a nested scope: the first runs the body; one on a route
+    /// runs the job the route names here.
+    fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.shared.queue.register(cx.waker());
+        self.follow_parent();
+        if !self.entered {
+            self.entered = true;
+            self.poll_body(true);
+        } else if let Some((entry, target)) = self.shared.queue.take_hop() {
+            self.run_entry(entry, target);
+        }
+        self.adopt_nested();
+        self.registration.flush();
+        if self.is_done() {
+            return Poll::Ready(self.finish());
+        }
+        Poll::Pending
+    }
+
+    /// A poll of a root: drains the tree's FIFO within the budget.
+    fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let queue = self.shared.queue.clone();
+        let draining = queue.enter(cx.waker(), std::mem::take(&mut self.spare));
+        let polled = self.drain(cx, &queue);
         self.spare = draining.exit();
         if self.spare.capacity() > RETAINED {
             self.spare = Vec::new(); // give back a burst's memory
         }
-        if polled.is_ready() {
-            return polled;
-        }
-        // A nested scope that is pending must not be cut short by its
-        // parent's cancellation: its own body and children meet R7 here.
-        context::mark_shielded();
-        Poll::Pending
+        polled
     }
 
-    /// Polls what is queued, within the budget.
-    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.follow_parent();
+    fn drain(&mut self, cx: &mut Context<'_>, queue: &Arc<ReadyQueue>) -> Poll<Result<T>> {
         let mut budget = POLL_BUDGET;
+        self.follow_parent();
+        if !self.entered {
+            self.entered = true;
+            budget -= 1;
+            self.poll_body(true);
+        }
         loop {
-            self.shared.queue.begin_drain(cx.waker());
+            queue.begin_drain();
             self.take_local();
-            self.shared.queue.take_into(&mut self.batch);
-            while let Some(entry) = self.batch.pop_front() {
-                if budget == 0 {
-                    self.batch.push_front(entry);
-                    self.shared.queue.end_drain();
+            queue.take_into(&mut self.batch);
+            while let Some(ready) = self.batch.pop_front() {
+                if budget == 0 || !tokio::task::coop::has_budget_remaining() {
+                    self.batch.push_front(ready);
+                    queue.end_drain();
                     self.registration.flush();
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
                 budget -= 1;
-                match entry.slot {
-                    BODY => self.poll_body(),
-                    _ => self.poll_child(entry),
+                self.follow_parent();
+                match ready.scope {
+                    None => self.run_entry(ready.entry, true),
+                    Some(scope) => self.follow_route(&scope, ready.entry),
                 }
                 self.take_local();
             }
-            if !self.shared.queue.end_drain() && self.incoming.is_empty() && self.no_child_waiting()
-            {
+            if !queue.end_drain() && self.incoming.is_empty() && self.no_child_waiting() {
                 break;
             }
         }
         self.registration.flush();
-        // Give back a burst's memory.
+        self.give_back();
+        if self.is_done() {
+            return Poll::Ready(self.finish());
+        }
+        Poll::Pending
+    }
+
+    /// Gives back a burst's memory once the root's FIFO is empty.
+    fn give_back(&mut self) {
         if self.batch.is_empty() && self.batch.capacity() > RETAINED {
             self.batch = VecDeque::new();
         }
@@ -201,14 +273,41 @@ impl<'s, T> Driver<'s, T> {
         if self.local.capacity() > RETAINED {
             self.local = Vec::new();
         }
-        if self.body.is_none() && self.slots.len() == 0 {
-            return Poll::Ready(self.finish());
-        }
-        Poll::Pending
+    }
+
+    fn is_done(&self) -> bool {
+        self.body.is_none()
+            && self.slots.len() == 0
+            && self.incoming.is_empty()
+            && self.no_child_waiting()
     }
 
     fn no_child_waiting(&self) -> bool {
         self.shared.started().is_empty()
+    }
+
+    /// Runs an entry of a nested scope: polls the root's own job on the
+    /// route to it, which polls the next scope on the route, and so on. A
+    /// route that was not followed to its end (a combinator between two
+    /// scopes that polls only what it was woken for) strands the entry in
+    /// its scope, which then drains its own queue when next polled.
+    fn follow_route(&mut self, scope: &Arc<ReadyQueue>, entry: Entry) {
+        let own = self.shared.queue.route_to(scope, entry);
+        if let Some(own) = own {
+            self.run_entry(own, false);
+        }
+        if !ReadyQueue::route_done() {
+            scope.strand(entry);
+        }
+    }
+
+    /// Runs the body or a child; `target`: the entry is this job's own
+    /// (false: the job is polled on the way to a nested scope's job).
+    fn run_entry(&mut self, entry: Entry, target: bool) {
+        match entry.slot {
+            BODY => self.poll_body(target),
+            _ => self.poll_child(entry, target),
+        }
     }
 
     /// Cancels the scope when the job it was entered in is cancelled (R7).
@@ -222,14 +321,17 @@ impl<'s, T> Driver<'s, T> {
         }
     }
 
-    fn poll_body(&mut self) {
-        self.job.unqueue();
+    fn poll_body(&mut self, target: bool) {
+        if target {
+            self.job.unqueue();
+        }
         let Some(body) = self.body.as_mut() else {
             return;
         };
-        let was_cancelled = self.job.is_cancelled();
-        let mut cx = Context::from_waker(&self.body_waker);
-        let result = match poll_in_job(&self.job, body.as_mut(), &mut cx) {
+        let was_cancelled = target && self.job.is_cancelled();
+        let waker = waker_ref(&self.job);
+        let mut cx = Context::from_waker(&waker);
+        let result = match poll_unit(&self.job, body.as_mut(), &mut cx) {
             Polled::Ready(result) => result,
             Polled::Panicked(error) => Err(error),
             Polled::Pending { shielded } if was_cancelled && !shielded => {
@@ -264,29 +366,31 @@ impl<'s, T> Driver<'s, T> {
         }
     }
 
-    /// Queues the wakes and starts this thread made during the last poll, in
-    /// the order they happened (R14): a start marker adopts as many started
-    /// children as it counts. Children started from elsewhere (another
-    /// thread, a nested scope's poll) follow.
+    /// A root's part of R14: queues the wakes and starts this thread made
+    /// during the last entry, in the order they happened; a start marker
+    /// adopts as many started children as it counts. Children started from
+    /// elsewhere (another thread, the body closure) follow.
     fn take_local(&mut self) {
         let mut local = std::mem::take(&mut self.local);
-        self.shared.queue.take_local(&mut local);
+        ReadyQueue::take_local(&mut local);
         for noted in local.drain(..) {
             match noted {
-                Noted::Woken(entry) => self.batch.push_back(entry),
-                Noted::Started(run) => {
+                Noted::Woken(ready) => self.batch.push_back(ready),
+                Noted::Started { scope: None, run } => {
                     for _ in 0..run {
                         self.adopt_next();
                     }
                 }
+                // A nested scope turns its markers into entries before its
+                // poll returns; one left over is adopted as a foreign start.
+                Noted::Started {
+                    scope: Some(scope),
+                    run,
+                } => scope.note_foreign_starts(run),
             }
         }
         self.local = local;
-        // Read before the swap: this runs after every poll, foreign starts
-        // are rare, and a plain load costs no exclusive cache line.
-        let foreign = self.shared.foreign_starts.load(Ordering::Acquire) != 0
-            && self.shared.foreign_starts.swap(0, Ordering::AcqRel) != 0;
-        if foreign || !self.incoming.is_empty() {
+        if self.shared.queue.take_foreign_starts() || !self.incoming.is_empty() {
             while self.adopt_next() {}
         }
         self.publish_adopted();
@@ -295,12 +399,31 @@ impl<'s, T> Driver<'s, T> {
     /// Adopts the next started child and queues its first run; false if
     /// none is waiting.
     fn adopt_next(&mut self) -> bool {
-        let Some(new) = self.next_started() else {
+        let Some(entry) = self.adopt_started() else {
             return false;
         };
-        let entry = self.adopt(new);
-        self.batch.push_back(entry);
+        self.batch.push_back(Ready { entry, scope: None });
         true
+    }
+
+    /// A nested scope's part of R14: its start markers noted during this
+    /// visit become its children's first entries, in place; children
+    /// started from elsewhere follow.
+    fn adopt_nested(&mut self) {
+        let queue = self.shared.queue.clone();
+        queue.resolve_starts(|| self.adopt_started());
+        if queue.take_foreign_starts() || !self.incoming.is_empty() {
+            while let Some(entry) = self.adopt_started() {
+                queue.note_entry(entry);
+            }
+        }
+        self.publish_adopted();
+    }
+
+    /// Adopts the next started child; its first entry.
+    fn adopt_started(&mut self) -> Option<Entry> {
+        let new = self.next_started()?;
+        Some(self.adopt(new))
     }
 
     /// Shows the children just adopted in `debug::dump`, before any runs.
@@ -346,7 +469,10 @@ impl<'s, T> Driver<'s, T> {
         Entry { slot, job: id }
     }
 
-    fn poll_child(&mut self, entry: Entry) {
+    /// Polls a child; `target`: this is the child's own entry (false: it is
+    /// polled on the way to a nested scope's job, and its queue state and
+    /// R7's resume-once step are left to its own entry).
+    fn poll_child(&mut self, entry: Entry, target: bool) {
         let idx = entry.slot;
         let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
@@ -354,7 +480,12 @@ impl<'s, T> Driver<'s, T> {
         if slot.job.id != entry.job {
             return; // a late wake of an earlier child in this slot
         }
-        let was_cancelled = match slot.job.dequeue() {
+        let dequeued = if target {
+            slot.job.dequeue()
+        } else {
+            Dequeued::Poll { cancelled: false }
+        };
+        let was_cancelled = match dequeued {
             Dequeued::Poll { cancelled } => cancelled,
             // Cancelled before it first ran: it never runs (R7).
             Dequeued::NeverRan => {
@@ -367,7 +498,7 @@ impl<'s, T> Driver<'s, T> {
         let mut cx = Context::from_waker(&waker);
         let polled = {
             let _entered = slot.job.span().map(Span::enter);
-            poll_in_job(&slot.job, slot.fut.as_mut(), &mut cx)
+            poll_unit(&slot.job, slot.fut.as_mut(), &mut cx)
         };
         let result = match polled {
             Polled::Ready(result) => result,

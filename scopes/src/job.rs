@@ -16,7 +16,7 @@ use futures_util::task::ArcWake;
 
 use crate::context;
 use crate::error::{Error, Result};
-use crate::ready::{Entry, ReadyQueue};
+use crate::ready::{Entry, Place, ReadyQueue};
 use crate::trace::Span;
 
 /// The name of a child or scope: its `name` option, else where it started.
@@ -260,7 +260,15 @@ impl JobCore {
         self.cold()
             .cancellation
             .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
-        self.mark_cancelled(CANCELLED)
+        if !self.mark_cancelled(CANCELLED) {
+            return false;
+        }
+        // A lazy job never started has nothing to resume: it completes at
+        // once, as in Kotlin (R11); its scope drops it without running it.
+        if !self.is_started() {
+            self.complete(Outcome::Cancelled(self.cancellation_error()));
+        }
+        true
     }
 
     /// Cancels a child on behalf of its scope, whose queue holds the cause.
@@ -310,10 +318,30 @@ impl JobCore {
         None
     }
 
-    /// Starts a lazy job; a no-op for one already started.
-    pub(crate) fn start(self: &Arc<Self>) {
-        if self.flags.fetch_or(STARTED, Ordering::AcqRel) & STARTED == 0 {
+    /// Starts a lazy job; true only for the call that started it (false
+    /// for one already started, cancelled or completed), as in Kotlin.
+    pub(crate) fn start(self: &Arc<Self>) -> bool {
+        let started = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & (STARTED | CANCELLED | COMPLETED) == 0).then_some(flags | STARTED)
+            })
+            .is_ok();
+        if started {
             self.schedule();
+        }
+        started
+    }
+
+    /// Where the job sits in its scope, once placed there.
+    pub(crate) fn placement(&self) -> Option<Place> {
+        let queue = self.queue.as_ref()?;
+        match self.idx.load(Ordering::Acquire) {
+            UNPLACED | TASK => None,
+            idx => Some(Place {
+                queue: queue.clone(),
+                entry: self.entry(idx),
+            }),
         }
     }
 
@@ -505,9 +533,12 @@ impl<'s> Job<'s> {
         self.core.cancel(None);
     }
 
-    /// Starts a child created with `start = lazy`; a no-op otherwise.
-    pub fn start(&self) {
-        self.core.start();
+    /// Starts a child created with `start = lazy`. True only for the call
+    /// that started it: false when it was started already, or cancelled
+    /// (a lazy child cancelled before it started has completed), as
+    /// Kotlin's `Job.start()`.
+    pub fn start(&self) -> bool {
+        self.core.start()
     }
 
     /// Waits until the child has completed, whatever its outcome, starting

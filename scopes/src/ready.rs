@@ -1,14 +1,29 @@
-//! The run queue of a scope: which of its children (or its body) to poll
-//! next, in the order they were woken or started.
+//! The run queue of a tree of scopes: which job (a scope's body or a child,
+//! at any depth) runs next, in the order they became ready.
 //!
-//! Wakes and starts made while the scope polls are queued in the order they
-//! happen, so children first run in the order they were started and a
-//! child started before its parent yields runs before the parent resumes
-//! (R14), like Kotlin's dispatcher.
+//! R14 asks for Kotlin's order: on one thread, the whole tree shares one
+//! FIFO. A scope polled while no tree is running on its thread (or one that
+//! its caller polls through a foreign combinator) is a *root*: it owns the
+//! FIFO and drains it. A scope polled as part of a job of a running tree is
+//! *nested*: its body and children are entries of the root's FIFO, tagged
+//! with the nested scope's queue. To run such an entry, the root follows a
+//! *route*: the chain of host jobs from its own child down to the nested
+//! scope; each scope on the way polls exactly the job on the route, so the
+//! entry runs where its future lives (in the nested scope's slab) and a
+//! waiting child is polled once per wake at any depth.
+//!
+//! Wakes and starts made while the root drains go to a thread-local list,
+//! without a lock or a task wake, in the order they happen; the root moves
+//! them to the back of its FIFO after each entry. A start leaves a marker
+//! in that list, which the started child's scope turns into the child's
+//! first entry once the poll that started it has returned: so a started
+//! child first runs when its parent suspends, after what became ready
+//! before it. Wakes from elsewhere (timers, other threads) take the root's
+//! locked queue and wake the root's task.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 
@@ -19,72 +34,174 @@ use crate::error::Error;
 /// Queue entry for the scope's body.
 pub(crate) const BODY: usize = u32::MAX as usize - 2;
 
-/// An entry of a scope's run queue: the slot to poll (or `BODY`), and the
-/// id of the job that asked. A slot is reused once its child has ended, and
-/// a waker can outlive its child (left behind in another job's waiters, in
-/// a timer, on another thread): the id lets the scope skip such a late
-/// wake instead of polling the slot's new child out of its start order
-/// (R14).
+/// An entry of a scope: the slot to poll (or `BODY`), and the id of the
+/// job that asked. A slot is reused once its child has ended, and a waker
+/// can outlive its child (left behind in another job's waiters, in a
+/// timer, on another thread): the id lets the scope skip such a late wake
+/// instead of polling the slot's new child out of its start order (R14).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     pub(crate) slot: usize,
     pub(crate) job: u64,
 }
 
-/// What this thread noted, in order, for the scope polling on it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Noted {
-    /// A wake of the body or of a child.
-    Woken(Entry),
-    /// This many children started in a row. The children themselves wait
-    /// in the scope's start list, in the same order; a burst of starts is
-    /// one entry.
-    Started(usize),
+/// An entry of the tree's FIFO: one of the root's own (`scope: None`) or of
+/// a nested scope.
+pub(crate) struct Ready {
+    pub(crate) entry: Entry,
+    pub(crate) scope: Option<Arc<ReadyQueue>>,
 }
+
+/// What this thread noted, in order, while the root drains.
+pub(crate) enum Noted {
+    /// A wake of a body or of a child.
+    Woken(Ready),
+    /// This many children started in a row in `scope` (`None`: the root).
+    /// The children wait in that scope's start list, in the same order; a
+    /// burst of starts is one marker.
+    Started {
+        scope: Option<Arc<ReadyQueue>>,
+        run: usize,
+    },
+}
+
+/// A step of a route: the scope (by address) and the entry it must poll.
+type Hop = (usize, Entry);
 
 thread_local! {
-    /// The queue whose scope is polling on this thread right now (its
-    /// address, only compared), and the wakes it got from this thread:
-    /// those need neither the queue's lock nor a task wake.
+    /// The root queue draining on this thread right now (its address, only
+    /// compared), or 0.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
+    /// The wakes and starts noted during the current entry.
     static LOCAL: RefCell<Vec<Noted>> = const { RefCell::new(Vec::new()) };
+    /// The route being followed: hops of nested scopes, innermost first
+    /// (each scope on the way takes the last one).
+    static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
 }
 
+const NEW: u8 = 0;
+const ROOT: u8 = 1;
+const NESTED: u8 = 2;
+
+/// The queue of one scope. A root keeps the entries that arrive from
+/// outside its drain here; a nested scope forwards everything to its root.
 pub(crate) struct ReadyQueue {
-    queue: Mutex<VecDeque<Entry>>,
+    mode: AtomicU8,
+    /// Nested: the root whose FIFO holds this scope's entries.
+    root: OnceLock<Arc<ReadyQueue>>,
+    /// Nested: where this scope sits in its parent (the job whose poll
+    /// polls it), to build routes.
+    host: OnceLock<Place>,
+    queue: Mutex<VecDeque<Ready>>,
     waker: AtomicWaker,
-    /// Set while the scope drains the queue: a wake then needs no task wake,
-    /// the scope looks at the queue again before it returns.
+    /// Set while a root drains: a wake then needs no task wake, the root
+    /// looks at the queue again before it returns.
     draining: AtomicBool,
+    /// Children started outside a drain of the tree (another thread, the
+    /// body closure), which have no start marker.
+    foreign_starts: AtomicUsize,
     /// Why the scope cancelled its children: kept once here rather than in
     /// each child, so cancelling a thousand children allocates nothing.
     cancellation: OnceLock<Error>,
 }
 
+/// The place of a nested scope: the queue of the scope that polls it, and
+/// the entry there whose poll reaches it.
+pub(crate) struct Place {
+    pub(crate) queue: Arc<ReadyQueue>,
+    pub(crate) entry: Entry,
+}
+
+fn address(queue: &ReadyQueue) -> usize {
+    std::ptr::from_ref(queue) as usize
+}
+
 impl ReadyQueue {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
+            mode: AtomicU8::new(NEW),
+            root: OnceLock::new(),
+            host: OnceLock::new(),
             queue: Mutex::new(VecDeque::new()),
             waker: AtomicWaker::new(),
             draining: AtomicBool::new(false),
+            foreign_starts: AtomicUsize::new(0),
             cancellation: OnceLock::new(),
         })
     }
 
-    fn address(&self) -> usize {
-        std::ptr::from_ref(self) as usize
+    fn locked(&self) -> std::sync::MutexGuard<'_, VecDeque<Ready>> {
+        // Nothing panics while the lock is held; recover anyway.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn push(&self, entry: Entry) {
-        if DRAINING.get() == self.address() {
-            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(entry)));
+    pub(crate) fn is_root(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == ROOT
+    }
+
+    pub(crate) fn is_nested(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == NESTED
+    }
+
+    /// Makes this scope a root: it drains its own queue from now on.
+    pub(crate) fn become_root(&self) {
+        self.mode.store(ROOT, Ordering::Release);
+    }
+
+    /// Makes this scope a nested one, run through `host` in the tree of
+    /// the root draining on this thread. False (and nothing changes) if
+    /// that root is not `host`'s.
+    pub(crate) fn become_nested(&self, host: Place) -> bool {
+        let root = match host.queue.mode.load(Ordering::Acquire) {
+            ROOT => host.queue.clone(),
+            NESTED => match host.queue.root.get() {
+                Some(root) => root.clone(),
+                None => return false,
+            },
+            _ => return false,
+        };
+        if address(&root) != DRAINING.get() {
+            return false;
+        }
+        let _ = self.root.set(root);
+        let _ = self.host.set(host);
+        self.mode.store(NESTED, Ordering::Release);
+        true
+    }
+
+    /// Whether a tree is draining on this thread.
+    pub(crate) fn tree_is_draining() -> bool {
+        DRAINING.get() != 0
+    }
+
+    /// The root of this scope's tree (itself when it is a root).
+    fn tree(&self) -> Option<&ReadyQueue> {
+        match self.mode.load(Ordering::Acquire) {
+            ROOT => Some(self),
+            NESTED => self.root.get().map(|root| &**root),
+            _ => None,
+        }
+    }
+
+    /// Queues `entry` of this scope in its tree's FIFO.
+    pub(crate) fn push(self: &Arc<Self>, entry: Entry) {
+        let (root, scope) = match self.mode.load(Ordering::Acquire) {
+            ROOT => (&**self, None),
+            NESTED => match self.root.get() {
+                Some(root) => (&**root, Some(self.clone())),
+                None => return,
+            },
+            // Not polled yet: its first poll runs its body, and it has no
+            // children yet.
+            _ => return,
+        };
+        let ready = Ready { entry, scope };
+        if DRAINING.get() == address(root) {
+            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(ready)));
             return;
         }
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push_back(entry);
-        self.wake_scope();
+        root.locked().push_back(ready);
+        root.wake_scope();
     }
 
     /// Records why the scope cancels its children (the first reason stays).
@@ -96,7 +213,7 @@ impl ReadyQueue {
         self.cancellation.get()
     }
 
-    /// Registers the task that polls this queue's owner.
+    /// Registers the task (or host job) that polls this queue's owner.
     pub(crate) fn register(&self, waker: &Waker) {
         self.waker.register(waker);
     }
@@ -106,85 +223,222 @@ impl ReadyQueue {
         self.waker.wake();
     }
 
-    /// Wakes the scope's task unless the scope is polling right now.
+    /// Wakes whoever polls the scope, unless it is draining right now.
     pub(crate) fn wake_scope(&self) {
         if !self.draining.load(Ordering::SeqCst) {
             self.waker.wake();
         }
     }
 
-    /// Marks the scope as polling on this thread until the guard exits or
+    /// Notes that a child of this queue's scope was started; false if that
+    /// happened outside a drain of its tree on this thread (the scope is
+    /// then woken, and adopts it at its next poll).
+    pub(crate) fn note_started(self: &Arc<Self>) -> bool {
+        let tree = self.tree().map_or(0, address);
+        if tree != 0 && DRAINING.get() == tree {
+            let scope = (tree != address(self)).then(|| self.clone());
+            LOCAL.with(|local| {
+                let mut local = local.borrow_mut();
+                match local.last_mut() {
+                    Some(Noted::Started { scope: last, run })
+                        if same(last.as_deref(), scope.as_deref()) =>
+                    {
+                        *run += 1;
+                    }
+                    _ => local.push(Noted::Started { scope, run: 1 }),
+                }
+            });
+            return true;
+        }
+        self.note_foreign_starts(1);
+        false
+    }
+
+    /// Records `run` children started without a marker; the scope adopts
+    /// them at its next poll.
+    pub(crate) fn note_foreign_starts(&self, run: usize) {
+        self.foreign_starts.fetch_add(run, Ordering::AcqRel);
+        self.wake_scope();
+    }
+
+    /// Whether children were started from outside a drain since the last
+    /// call.
+    pub(crate) fn take_foreign_starts(&self) -> bool {
+        // Read before the swap: this runs after every poll, foreign starts
+        // are rare, and a plain load costs no exclusive cache line.
+        self.foreign_starts.load(Ordering::Acquire) != 0
+            && self.foreign_starts.swap(0, Ordering::AcqRel) != 0
+    }
+
+    /// Marks the root as draining on this thread until the guard exits or
     /// drops. `buffer` (empty) becomes this thread's list of wakes and
     /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
-    pub(crate) fn enter(&self, buffer: Vec<Noted>) -> Draining {
+    pub(crate) fn enter(&self, waker: &Waker, buffer: Vec<Noted>) -> Draining {
+        self.waker.register(waker);
         let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), buffer));
+        let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
         Draining {
-            outer: DRAINING.replace(self.address()),
+            outer: DRAINING.replace(address(self)),
             outer_local,
+            outer_route,
             exited: false,
         }
     }
 
-    /// Moves the wakes and starts this thread made since the last call,
-    /// oldest first, into `scratch`.
-    /// `scratch` must be empty; buffers are swapped, not reallocated.
-    pub(crate) fn take_local(&self, scratch: &mut Vec<Noted>) {
+    /// Moves the wakes and starts this thread noted since the last call,
+    /// oldest first, into `scratch` (empty; buffers are swapped).
+    pub(crate) fn take_local(scratch: &mut Vec<Noted>) {
         LOCAL.with(|local| std::mem::swap(&mut *local.borrow_mut(), scratch));
     }
 
-    /// Notes that a child of this queue's scope was started; false if that
-    /// happened outside the scope's own poll (then the scope must be woken).
-    pub(crate) fn note_started(&self) -> bool {
-        let here = DRAINING.get() == self.address();
-        if here {
-            LOCAL.with(|local| {
-                let mut local = local.borrow_mut();
-                match local.last_mut() {
-                    Some(Noted::Started(run)) => *run += 1,
-                    _ => local.push(Noted::Started(1)),
+    /// Turns this nested scope's start markers in the thread's list into
+    /// entries, in place: `adopt` takes the next started child and gives
+    /// its first entry. Runs when a poll that went through this scope
+    /// returns to it, so the list holds only what that poll noted.
+    pub(crate) fn resolve_starts(self: &Arc<Self>, mut adopt: impl FnMut() -> Option<Entry>) {
+        let mine = |noted: &Noted| {
+            matches!(noted, Noted::Started { scope: Some(s), .. } if Arc::ptr_eq(s, self))
+        };
+        let first = LOCAL.with(|local| local.borrow().iter().position(mine));
+        let Some(first) = first else {
+            return;
+        };
+        // Taken out of the cell: adopting a child into a cancelled scope
+        // queues it, which notes a wake in this list meanwhile.
+        let mut list = LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()));
+        let rest = list.split_off(first);
+        for noted in rest {
+            match noted {
+                Noted::Started {
+                    scope: Some(s),
+                    run,
+                } if Arc::ptr_eq(&s, self) => {
+                    for _ in 0..run {
+                        let Some(entry) = adopt() else { break };
+                        list.push(Noted::Woken(Ready {
+                            entry,
+                            scope: Some(self.clone()),
+                        }));
+                    }
                 }
-            });
+                other => list.push(other),
+            }
         }
-        here
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            list.append(&mut local);
+            *local = list;
+        });
     }
 
-    pub(crate) fn begin_drain(&self, waker: &Waker) {
-        self.waker.register(waker);
-        self.draining.store(true, Ordering::SeqCst);
+    /// Queues `entry` of this nested scope at the back of the thread's
+    /// list (a child adopted outside any start marker).
+    pub(crate) fn note_entry(self: &Arc<Self>, entry: Entry) {
+        let ready = Ready {
+            entry,
+            scope: Some(self.clone()),
+        };
+        LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(ready)));
+    }
+
+    /// Starts following the route from this root to `entry` of the nested
+    /// scope `target`: the hops below the root are left for the scopes on
+    /// the way, and the root's own entry on the route is returned. `None`
+    /// if the chain of hosts does not lead to this root.
+    pub(crate) fn route_to(&self, target: &ReadyQueue, entry: Entry) -> Option<Entry> {
+        ROUTE.with(|route| {
+            let mut route = route.borrow_mut();
+            route.clear();
+            route.push((address(target), entry));
+            let mut scope = target;
+            loop {
+                let host = scope.host.get()?;
+                if std::ptr::eq(&*host.queue, self) {
+                    return Some(host.entry);
+                }
+                route.push((address(&host.queue), host.entry));
+                scope = &host.queue;
+            }
+        })
+    }
+
+    /// Takes this scope's hop of the route being followed, if the route
+    /// goes through it; `target` tells whether the route ends here.
+    pub(crate) fn take_hop(&self) -> Option<(Entry, bool)> {
+        ROUTE.with(|route| {
+            let mut route = route.borrow_mut();
+            match route.last() {
+                Some(&(scope, entry)) if scope == address(self) => {
+                    route.pop();
+                    Some((entry, route.is_empty()))
+                }
+                _ => None,
+            }
+        })
+    }
+
+    /// Ends the route; false if a scope on it was not reached.
+    pub(crate) fn route_done() -> bool {
+        ROUTE.with(|route| {
+            let mut route = route.borrow_mut();
+            let done = route.is_empty();
+            route.clear();
+            done
+        })
     }
 
     /// Ends a drain; true if entries arrived meanwhile (drain again).
     pub(crate) fn end_drain(&self) -> bool {
         self.draining.store(false, Ordering::SeqCst);
-        !self
-            .queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
+        !self.locked().is_empty()
+    }
+
+    pub(crate) fn begin_drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
     }
 
     /// Moves every queued entry to `out`, oldest first.
-    pub(crate) fn take_into(&self, out: &mut VecDeque<Entry>) {
-        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+    pub(crate) fn take_into(&self, out: &mut VecDeque<Ready>) {
+        let mut queue = self.locked();
+        if queue.is_empty() {
+            return;
+        }
         if out.is_empty() {
             std::mem::swap(&mut *queue, out);
         } else {
             out.extend(queue.drain(..));
         }
     }
+
+    /// Makes an entry of this scope, whose route was lost, wait in its
+    /// own queue: the scope drains it as a root when next polled.
+    pub(crate) fn strand(self: &Arc<Self>, entry: Entry) {
+        self.become_root();
+        self.locked().push_back(Ready { entry, scope: None });
+        self.waker.wake();
+    }
 }
 
-/// Restores the enclosing scope's thread-local queue (nested scopes poll
-/// inside their parent's poll).
+fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => std::ptr::eq(a, b),
+        _ => false,
+    }
+}
+
+/// Restores the enclosing root's thread-local state (a root polled inside
+/// another's drain, through a foreign combinator or as its own task).
 pub(crate) struct Draining {
     outer: usize,
     outer_local: Vec<Noted>,
+    outer_route: Vec<Hop>,
     exited: bool,
 }
 
 impl Draining {
-    /// Restores the enclosing scope's state and gives back this scope's
-    /// (drained, empty) list buffer.
+    /// Restores the enclosing state and gives back this root's (drained,
+    /// empty) list buffer.
     pub(crate) fn exit(mut self) -> Vec<Noted> {
         self.restore()
     }
@@ -192,6 +446,8 @@ impl Draining {
     fn restore(&mut self) -> Vec<Noted> {
         self.exited = true;
         DRAINING.set(self.outer);
+        let outer_route = std::mem::take(&mut self.outer_route);
+        ROUTE.with(|route| *route.borrow_mut() = outer_route);
         let outer = std::mem::take(&mut self.outer_local);
         let mut own = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), outer));
         own.clear();

@@ -6,7 +6,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -178,9 +177,6 @@ pub(crate) struct Shared<'s> {
     pub(crate) queue: Arc<ReadyQueue>,
     pub(crate) job: Arc<JobCore>,
     pub(crate) started: Mutex<Vec<NewChild<'s>>>,
-    /// Children started outside the scope's own poll (another thread, a
-    /// nested scope's poll), which have no start marker.
-    pub(crate) foreign_starts: AtomicUsize,
 }
 
 impl<'s> Shared<'s> {
@@ -331,12 +327,10 @@ impl<'s, 'env> Scope<'s, 'env> {
 
     fn start_child(&self, new: NewChild<'s>) {
         self.shared.started().push(new);
-        // Started from the scope's own poll (the usual case), the scope
-        // adopts it in order after the poll; from elsewhere, wake the scope.
-        if !self.shared.queue.note_started() {
-            self.shared.foreign_starts.fetch_add(1, Ordering::AcqRel);
-            self.shared.queue.wake_scope();
-        }
+        // Started during a drain of the scope's tree (the usual case), the
+        // scope adopts it in order after the poll; from elsewhere, the
+        // scope is woken to adopt it.
+        self.shared.queue.note_started();
     }
 }
 

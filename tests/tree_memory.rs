@@ -1,0 +1,159 @@
+//! SPEC §6 W7: heap bytes per live nested scope, ≤ 300 for an empty nested
+//! scope whose body waits, ≤ 600 for a nested scope with one waiting child
+//! (child included).
+//!
+//! This binary counts every allocation (`stats_alloc` as the global
+//! allocator) and holds a single test, so that nothing else runs while it
+//! measures. The shape is `benches/tree_alloc.rs`'s: 10,000 children of one
+//! outer scope each enter a nested scope and wait on a gate that keeps its
+//! wakers in a vector reserved in advance (waiting allocates nothing); the
+//! live heap while all wait, minus before, ÷ 10,000. What the outer scope
+//! keeps per child is included.
+
+use std::alloc::System;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use scopes::coroutine_scope;
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+/// Bytes allocated and not yet freed.
+fn live_bytes() -> i64 {
+    let stats = ALLOCATOR.stats();
+    stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
+}
+
+const SCOPES: usize = 10_000;
+const EMPTY_LIMIT: f64 = 300.0;
+const ONE_CHILD_LIMIT: f64 = 600.0;
+
+/// A gate to wait on without allocating.
+struct Gate {
+    open: AtomicBool,
+    waiters: Mutex<Vec<Waker>>,
+    passed: AtomicU64,
+}
+
+impl Gate {
+    fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Self {
+            open: AtomicBool::new(false),
+            waiters: Mutex::new(Vec::with_capacity(capacity)),
+            passed: AtomicU64::new(0),
+        })
+    }
+
+    fn waiting(&self) -> usize {
+        self.waiters.lock().unwrap().len()
+    }
+
+    fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
+        for waker in waiters {
+            waker.wake();
+        }
+    }
+}
+
+/// Pending until the gate opens.
+struct Wait {
+    gate: Arc<Gate>,
+    registered: bool,
+}
+
+impl Future for Wait {
+    type Output = scopes::Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<scopes::Result<()>> {
+        let this = &mut *self;
+        if this.gate.open.load(Ordering::SeqCst) {
+            this.gate.passed.fetch_add(1, Ordering::Relaxed);
+            return Poll::Ready(Ok(()));
+        }
+        if !this.registered {
+            this.registered = true;
+            this.gate.waiters.lock().unwrap().push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+fn wait(gate: Arc<Gate>) -> Wait {
+    Wait {
+        gate,
+        registered: false,
+    }
+}
+
+/// A nested scope whose body waits.
+async fn empty(gate: Arc<Gate>) -> scopes::Result<()> {
+    coroutine_scope(move |_s| Box::pin(wait(gate))).await
+}
+
+/// A nested scope with one child that waits.
+async fn one_waiting_child(gate: Arc<Gate>) -> scopes::Result<()> {
+    coroutine_scope(move |s| {
+        Box::pin(async move {
+            s.launch(wait(gate));
+            Ok(())
+        })
+    })
+    .await
+}
+
+/// Heap bytes per child of one outer scope, `n` children made by `child`
+/// all waiting. The outer scope runs in a spawned task.
+async fn bytes_per_nested_scope<F, Fut>(n: usize, child: F) -> f64
+where
+    F: Fn(Arc<Gate>) -> Fut + Send + 'static,
+    Fut: Future<Output = scopes::Result<()>> + Send + 'static,
+{
+    let gate = Gate::new(n);
+    let shared = gate.clone();
+    let before = live_bytes();
+    let outer = tokio::spawn(coroutine_scope(move |s| {
+        Box::pin(async move {
+            for _ in 0..n {
+                s.launch(child(shared.clone()));
+            }
+            Ok(())
+        })
+    }));
+    while gate.waiting() < n {
+        tokio::task::yield_now().await;
+    }
+    let live = live_bytes() - before;
+    gate.open();
+    outer
+        .await
+        .expect("outer scope panicked")
+        .expect("scope failed");
+    assert_eq!(gate.passed.load(Ordering::Relaxed), n as u64);
+    live as f64 / n as f64
+}
+
+#[tokio::test]
+async fn w7_heap_per_live_nested_scope() {
+    // One-time set-up (thread locals, tracing call sites) is not counted.
+    bytes_per_nested_scope(100, empty).await;
+    bytes_per_nested_scope(100, one_waiting_child).await;
+
+    let empty = bytes_per_nested_scope(SCOPES, empty).await;
+    let one_child = bytes_per_nested_scope(SCOPES, one_waiting_child).await;
+    println!("empty nested scope: {empty:.1} B; with one waiting child: {one_child:.1} B");
+    assert!(
+        empty <= EMPTY_LIMIT,
+        "an empty nested scope whose body waits holds {empty:.1} B, more than {EMPTY_LIMIT}"
+    );
+    assert!(
+        one_child <= ONE_CHILD_LIMIT,
+        "a nested scope with one waiting child holds {one_child:.1} B, more than {ONE_CHILD_LIMIT}"
+    );
+}
