@@ -8,15 +8,22 @@
 //! the same scope included. A completed child is left in the list until the
 //! scope's poll ends (one lock for the lot): `dump` skips completed jobs, so
 //! the view stays exact. That is the whole cost when nobody dumps.
+//!
+//! The same list is how a cancel reaches a nested scope's children at once
+//! (R7): the scope's entry is attached to the job it was entered in, and
+//! cancelling that job cancels the scope and every child listed here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use crate::job::JobCore;
+use crate::error::Error;
+use crate::job::{Attached, JobCore};
+use crate::ready::ReadyQueue;
 
 struct ScopeEntry {
     job: Arc<JobCore>,
+    queue: Arc<ReadyQueue>,
     parent: Option<u64>,
     /// Children by slot index; completed ones may linger until a flush.
     children: Mutex<Vec<Option<Arc<JobCore>>>>,
@@ -35,29 +42,65 @@ pub(crate) struct Registration {
     completed: Vec<usize>,
 }
 
-pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
+/// Registers a scope (its job and queue), attached to the job it was
+/// entered in (`parent`), so that cancelling that job cancels the scope.
+pub(crate) fn register(
+    job: &Arc<JobCore>,
+    queue: &Arc<ReadyQueue>,
+    parent: Option<&Arc<JobCore>>,
+) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
+        queue: queue.clone(),
         parent: parent.map(|p| p.id),
         children: Mutex::new(Vec::with_capacity(crate::driver::SMALL)),
     });
     lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
+    if let Some(parent) = parent {
+        let attached: Arc<dyn Attached> = entry.clone();
+        parent.attach(Arc::downgrade(&attached));
+    }
     Registration {
         entry,
         completed: Vec::with_capacity(crate::driver::SMALL),
     }
 }
 
+/// R7: cancels the scope's job (its body) and every child, in slot order;
+/// each is resumed once. A no-op for a scope already cancelled.
+impl Attached for ScopeEntry {
+    fn cancel_with(&self, cause: &Error) {
+        if !self.job.cancel(Some(cause)) {
+            return;
+        }
+        self.queue.set_cancellation(cause);
+        for child in lock(&self.children).iter().flatten() {
+            child.cancel_by_scope();
+        }
+    }
+}
+
 impl Registration {
     /// Publishes children just placed in the given slots, under one lock.
+    /// Children placed while the scope was being cancelled from elsewhere
+    /// (another thread) are cancelled here, now that a cancel sees them.
     pub(crate) fn publish<'a>(&self, placed: impl Iterator<Item = (usize, &'a Arc<JobCore>)>) {
         let mut children = lock(&self.entry.children);
+        let cancelled = self.entry.job.is_cancelled();
         for (idx, job) in placed {
             if children.len() <= idx {
                 children.resize(idx + 1, None);
             }
+            if cancelled {
+                job.cancel_by_scope();
+            }
             children[idx] = Some(job.clone());
         }
+    }
+
+    /// Cancels the scope: its body and every child (R7).
+    pub(crate) fn cancel(&self, cause: &Error) {
+        self.entry.cancel_with(cause);
     }
 
     /// Notes that the child at `idx` completed; cleared at the next flush.

@@ -83,13 +83,13 @@ where
     let queue = ReadyQueue::new();
     let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
     job.place(BODY);
+    let parent = context::cancellable_parent();
+    let registration = debug::register(&job, &queue, parent.as_ref());
     let shared = Arc::new(Shared {
         queue,
         job: job.clone(),
         started: Mutex::new(Vec::new()),
     });
-    let parent = context::cancellable_parent();
-    let registration = debug::register(&job, parent.as_ref());
     let span = Span::scope(&job);
     let body = body(Scope::new(shared.clone()));
     let mut driver = Driver {
@@ -568,13 +568,9 @@ impl<'s, T> Driver<'s, T> {
 
     /// Cancels the body and every child; each is resumed once (R7).
     fn cancel_scope(&mut self, cause: &Error) {
-        if !self.job.cancel(Some(cause)) {
-            return;
-        }
-        self.shared.queue.set_cancellation(cause);
-        for slot in self.slots.iter() {
-            slot.job.cancel_by_scope();
-        }
+        // The registry lists every child adopted so far, by slot: the same
+        // step cancels the scope from its parent's side (debug.rs).
+        self.registration.cancel(cause);
     }
 
     fn finish(&mut self) -> Result<T> {

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use futures_util::task::ArcWake;
@@ -64,6 +64,9 @@ const FAILED: u16 = 128;
 const ENDED_CANCELLED: u16 = 256;
 /// Cancelled by its scope: the cause is the scope's, kept in its queue.
 const BY_SCOPE: u16 = 512;
+/// Something is attached to the job (a nested scope, a timeout's work):
+/// cancelling the job cancels it too.
+const HOSTS: u16 = 1024;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -123,6 +126,23 @@ struct Cold {
     waiters: Mutex<Vec<Waker>>,
     /// The child's `tracing` span, when a subscriber wants it.
     span: OnceLock<Span>,
+    /// What was entered in this job and is cancelled with it.
+    attached: Mutex<Vec<Weak<dyn Attached>>>,
+}
+
+/// What a job cancels along with itself, at once (R7): a scope entered in
+/// the job, the work of a timeout called in it. So a cancel reaches the
+/// whole subtree before anything in it is resumed, in the order Kotlin's
+/// cancellation notifies a tree: a job, then what is attached to it.
+pub(crate) trait Attached: Send + Sync {
+    fn cancel_with(&self, cause: &Error);
+}
+
+/// The work of a timeout is a job of its own, cancelled with its caller's.
+impl Attached for JobCore {
+    fn cancel_with(&self, cause: &Error) {
+        self.cancel(Some(cause));
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -253,7 +273,7 @@ impl JobCore {
 
     /// Cancels the job with `cause` as what its calls return, and wakes it
     /// so that it is resumed. False if it was already cancelled or done.
-    pub(crate) fn cancel(self: &Arc<Self>, cause: Option<&Error>) -> bool {
+    pub(crate) fn cancel(&self, cause: Option<&Error>) -> bool {
         if self.has(CANCELLED | COMPLETED) {
             return false;
         }
@@ -272,11 +292,11 @@ impl JobCore {
     }
 
     /// Cancels a child on behalf of its scope, whose queue holds the cause.
-    pub(crate) fn cancel_by_scope(self: &Arc<Self>) -> bool {
+    pub(crate) fn cancel_by_scope(&self) -> bool {
         self.mark_cancelled(CANCELLED | BY_SCOPE)
     }
 
-    fn mark_cancelled(self: &Arc<Self>, flag: u16) -> bool {
+    fn mark_cancelled(&self, flag: u16) -> bool {
         // A child placed in its scope is queued in the same atomic step
         // (cancelling a thousand children is a thousand steps, not two).
         let placed = match self.idx.load(Ordering::Acquire) {
@@ -297,7 +317,29 @@ impl JobCore {
             Some(_) => {}
             None => self.schedule(),
         }
+        if prior & HOSTS != 0 {
+            self.cancel_attached();
+        }
         true
+    }
+
+    /// Attaches what was entered in this job, to be cancelled with it.
+    pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
+        let mut list = self.cold().attached.lock().unwrap_or_else(|e| e.into_inner());
+        list.retain(|w| w.strong_count() > 0);
+        list.push(attached);
+        self.flags.fetch_or(HOSTS, Ordering::AcqRel);
+    }
+
+    fn cancel_attached(&self) {
+        let cause = self.cancellation_error();
+        let attached: Vec<Arc<dyn Attached>> = {
+            let list = self.cold().attached.lock().unwrap_or_else(|e| e.into_inner());
+            list.iter().filter_map(Weak::upgrade).collect()
+        };
+        for attached in attached {
+            attached.cancel_with(&cause);
+        }
     }
 
     pub(crate) fn cancellation_error(&self) -> Error {

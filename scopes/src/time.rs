@@ -11,7 +11,7 @@ use tokio::time::Sleep;
 
 use crate::context::{self, Polled, poll_in_job};
 use crate::error::{Error, Result};
-use crate::job::{Host, JobCore, Name};
+use crate::job::{Attached, Host, JobCore, Name};
 
 /// Suspends for `duration`: Kotlin's `delay`. Cancellation-aware: a
 /// cancelled job is resumed from it with `Err` (and a call made in an
@@ -218,6 +218,10 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
                 this.sleep.set(Some(tokio::time::sleep(*this.duration)));
                 *this.parent = context::cancellable_parent();
                 let job = JobCore::new(Name::Timeout, Host::Inline, false);
+                if let Some(parent) = this.parent.as_ref() {
+                    let attached: Arc<dyn Attached> = job.clone();
+                    parent.attach(Arc::downgrade(&attached));
+                }
                 *this.job = Some(job.clone());
                 job
             }

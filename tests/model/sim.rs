@@ -5,14 +5,24 @@
 //!   timer due then fires, in the order the timers were registered (tokio's
 //!   paused clock does this: see tests/reliability_tokio_assumptions.rs).
 //!   Firing a timer wakes the job that waits on it.
-//! - **Run queues (R14).** Every scope runs its body and children from a
-//!   FIFO of entries (the body, or a child by slot number). A scope runs when
-//!   the job that entered it runs: it then takes the entries in order and
-//!   runs each one until it suspends. What an entry does while it runs —
-//!   wake a job, start a child — is queued after it, in the order it
-//!   happened; so a started child first runs when its parent next suspends,
-//!   and children first run in the order they were started. Waking a job
-//!   queues its entry once (a `queued` flag deduplicates).
+//! - **One FIFO (R14).** The whole tree runs from one FIFO of entries (a
+//!   scope's body, or a child by slot number), as Kotlin's dispatcher runs
+//!   a tree of coroutines on one thread. The first entry is taken and run
+//!   until it suspends; what it does while it runs — wake a job, start a
+//!   child, at any depth — joins the back of the FIFO in the order it
+//!   happened. So a started child first runs when its parent next
+//!   suspends, children first run in the order they were started, and a
+//!   `yield_now` anywhere lets every ready job of the tree run. Waking a
+//!   job queues its entry once (a `queued` flag deduplicates).
+//! - **Nested scopes.** A scope entered in a job runs its body at once
+//!   (Kotlin's `coroutineScope` starts its block undispatched). Its entries
+//!   join the one FIFO; running one means resuming the jobs that wait on
+//!   the scopes around it, innermost last (a job waiting on a nested scope
+//!   resumes whenever something inside it runs, and sees what is ready for
+//!   it then: its own timeout, its parent's cancellation). When a nested
+//!   scope's last child completes, the job waiting on it continues in that
+//!   same step, so a job whose body has ended while its children still
+//!   run is active to its parent until its last child ends.
 //! - **Procs** are state machines over the script: each step either happens
 //!   at once (start a child, cancel, start a lazy job) or suspends (delay,
 //!   sleep, yield, await, join, nested scope, timeout) and is re-checked
@@ -21,18 +31,19 @@
 //! The rules are marked `R1`..`R14` where they are applied. Where the SPEC
 //! leaves an order open, the model fixes the one the runtime documents
 //! (driver.rs, ready.rs), and says so here:
-//! - a wake from outside the running scope (a timer, a nested scope) joins
-//!   a second queue, taken when the scope's current batch is done, and
-//!   wakes the job hosting the scope, up to the root;
+//! - a wake from outside the tree's run (a timer) joins the back of the
+//!   FIFO when the tree next runs;
 //! - a started child takes its slot when its start is queued, and is first
 //!   run when its entry is reached;
-//! - a cancelled scope cancels (and so queues) its children in slot order,
-//!   where a new child takes the slot freed last (a slab with a LIFO free
-//!   list), else a new one; a wake of a child that completed queues
-//!   nothing, and an entry runs only the child that queued it (a late entry
-//!   for a reused slot would otherwise run the slot's new child out of its
-//!   start order, R14);
-//! - a scope runs at most 256 entries before it yields (driver.rs).
+//! - a scope follows the cancellation of the job it was entered in before
+//!   it runs anything, each time something inside it runs; it then cancels
+//!   (and so queues) its children in slot order, where a new child takes
+//!   the slot freed last (a slab with a LIFO free list), else a new one; a
+//!   wake of a child that completed queues nothing, and an entry runs only
+//!   the child that queued it (a late entry for a reused slot would
+//!   otherwise run the slot's new child out of its start order, R14);
+//! - how often the tree yields to its tokio worker (poll budgets) does not
+//!   change the order, so the model has no budget.
 //!
 //! The generator (generate.rs) uses handles only in the scope they belong
 //! to, so that no wake crosses scopes within one instant except as above.
@@ -45,8 +56,6 @@ use super::{End, ErrorKind, Kind, Observed, Outcome, Proc, Step, Tree, line, pan
 type JobId = usize;
 type ScopeId = usize;
 
-/// Polls a scope makes before it yields (driver.rs `POLL_BUDGET`).
-const POLL_BUDGET: usize = 256;
 /// A run longer than this is a hang (the real run gives up then too).
 const HANG_MS: u64 = 24 * 3600 * 1000;
 
@@ -93,7 +102,13 @@ impl MError {
 enum Entry {
     Body,
     Child(usize, JobId),
-    Started,
+}
+
+/// What the running entry did, in order: a wake of a scope's job, or a
+/// start of a child of a scope.
+enum Noted {
+    Woken(ScopeId, Entry),
+    Started(ScopeId),
 }
 
 #[derive(Clone, Debug)]
@@ -123,6 +138,15 @@ struct Job {
     refs: usize,
     observed: bool,
     unobserved: Option<MError>,
+    /// Scopes entered in the job and timeouts called in it, which a cancel
+    /// of the job reaches at once (R7), in the order they were entered.
+    attached: Vec<Attached>,
+}
+
+#[derive(Clone, Copy)]
+enum Attached {
+    Scope(ScopeId),
+    Timeout(JobId),
 }
 
 // ------------------------------------------------------------------- procs
@@ -211,17 +235,8 @@ struct ScopeState<'t> {
     parent: Option<JobId>,
     /// The job whose run runs this scope (`None`: the root task).
     host: Option<JobId>,
-    /// Wakes from outside the scope's own run.
-    queue: VecDeque<Entry>,
-    /// Wakes and starts made while this scope is the innermost one running.
-    local: Vec<Entry>,
-    /// Entries taken, in the order they run.
-    batch: VecDeque<Entry>,
-    draining: bool,
-    /// Whether a wake while not draining still wakes the host (tokio's
-    /// `AtomicWaker`: one wake per registration; the scope registers again
-    /// each time it runs).
-    waker_registered: bool,
+    /// Whether the body has run once (the first run of the scope runs it).
+    entered: bool,
     /// Children started but not yet given a slot (R14).
     started: VecDeque<(JobId, Run<'t>, bool)>,
     body: Option<Run<'t>>,
@@ -257,8 +272,17 @@ pub struct Sim<'t> {
     timers: Vec<TimerState>,
     next_error: u64,
     root_woken: bool,
-    /// The scope running right now, innermost.
-    innermost: Option<ScopeId>,
+    /// The tree's FIFO (R14): (scope, entry), oldest first.
+    fifo: VecDeque<(ScopeId, Entry)>,
+    /// Wakes from outside the tree's run (timers), taken when it next runs.
+    remote: VecDeque<(ScopeId, Entry)>,
+    /// What the running entry did so far.
+    noted: Vec<Noted>,
+    /// Whether the tree is running (else a wake is remote).
+    running: bool,
+    /// The scopes between the root and the entry being run, and the entry
+    /// each must run: innermost first.
+    route: Vec<(ScopeId, Entry)>,
     log: Vec<String>,
     handled: Vec<String>,
     spawned: Vec<bool>,
@@ -273,7 +297,11 @@ pub fn run(tree: &Tree) -> Observed {
         timers: Vec::new(),
         next_error: 0,
         root_woken: false,
-        innermost: None,
+        fifo: VecDeque::new(),
+        remote: VecDeque::new(),
+        noted: Vec::new(),
+        running: false,
+        route: Vec::new(),
         log: Vec::new(),
         handled: Vec::new(),
         spawned: vec![false; tree.procs()],
@@ -401,6 +429,7 @@ impl<'t> Sim<'t> {
             refs,
             observed: false,
             unobserved: None,
+            attached: Vec::new(),
         });
         self.jobs.len() - 1
     }
@@ -417,28 +446,14 @@ impl<'t> Sim<'t> {
         }
     }
 
+    /// R14: a wake joins the back of the FIFO (after what the running
+    /// entry did before it); from outside the tree's run, it wakes the tree.
     fn push(&mut self, sid: ScopeId, entry: Entry) {
-        if self.innermost == Some(sid) {
-            self.scopes[sid].local.push(entry);
+        if self.running {
+            self.noted.push(Noted::Woken(sid, entry));
         } else {
-            self.scopes[sid].queue.push_back(entry);
-            self.wake_scope(sid);
-        }
-    }
-
-    /// Wakes the job hosting a scope, unless the scope is running (then it
-    /// looks at its queue before it suspends).
-    fn wake_scope(&mut self, sid: ScopeId) {
-        let scope = &mut self.scopes[sid];
-        if !scope.draining && std::mem::take(&mut scope.waker_registered) {
-            self.wake_host(sid);
-        }
-    }
-
-    fn wake_host(&mut self, sid: ScopeId) {
-        match self.scopes[sid].host {
-            Some(host) => self.schedule(host),
-            None => self.root_woken = true,
+            self.remote.push_back((sid, entry));
+            self.root_woken = true;
         }
     }
 
@@ -451,9 +466,23 @@ impl<'t> Sim<'t> {
         }
         let cause = cause.unwrap_or_else(|| self.error(EKind::Cancelled));
         let job = &mut self.jobs[j];
-        job.cancellation = Some(cause);
+        job.cancellation = Some(cause.clone());
         job.cancelled = true;
         self.schedule(j);
+        // R7: the cancel reaches what was entered in the job at once.
+        for attached in self.jobs[j].attached.clone() {
+            match attached {
+                Attached::Scope(sid) => self.cancel_scope(sid, cause.clone()),
+                Attached::Timeout(work) => {
+                    self.cancel(work, Some(cause.clone()));
+                }
+            }
+        }
+        // R11: a lazy job never started completes at once (Kotlin); its
+        // scope drops it without running it when its entry is reached.
+        if !self.jobs[j].started {
+            self.complete_job(j, JobOutcome::Cancelled(cause));
+        }
         true
     }
 
@@ -464,9 +493,11 @@ impl<'t> Sim<'t> {
         }
     }
 
-    /// R11: a lazy job runs once started (a no-op otherwise).
+    /// R11: a lazy job runs once started (a no-op otherwise, also for one
+    /// cancelled before it started).
     fn start(&mut self, j: JobId) {
-        if !self.jobs[j].started {
+        let job = &self.jobs[j];
+        if !job.started && !job.cancelled && !job.completed {
             self.jobs[j].started = true;
             self.schedule(j);
         }
@@ -699,13 +730,11 @@ impl<'t> Sim<'t> {
                 let table = self.clone_table(&run.table);
                 let child = self.new_run(proc, run.scope, table);
                 self.spawned[proc.id] = true;
-                let scope = &mut self.scopes[run.scope];
-                scope.started.push_back((job, child, is_async));
-                if self.innermost == Some(run.scope) {
-                    scope.local.push(Entry::Started);
-                } else {
-                    self.wake_scope(run.scope);
-                }
+                self.scopes[run.scope]
+                    .started
+                    .push_back((job, child, is_async));
+                assert!(self.running, "children start while the tree runs");
+                self.noted.push(Noted::Started(run.scope));
                 run.table.push((proc.id, job, is_async));
                 let verb = if is_async { "async" } else { "launch" };
                 self.log(id, &format!("{verb} p{}", proc.id));
@@ -729,6 +758,9 @@ impl<'t> Sim<'t> {
                 // entered inside `non_cancellable`.
                 let parent = (!fr.non_cancellable).then_some(fr.job);
                 let sid = self.new_scope(*kind, body, parent, Some(fr.waker), table);
+                if let Some(parent) = parent {
+                    self.jobs[parent].attached.push(Attached::Scope(sid));
+                }
                 Some(Wait::Scope(sid))
             }
             Step::Timeout {
@@ -858,6 +890,9 @@ impl<'t> Sim<'t> {
                 dl.timer = Some(self.register(self.now + dl.after, fr.waker));
                 dl.parent = (!fr.non_cancellable).then_some(fr.job);
                 let job = self.new_job(None, true, 0);
+                if let Some(parent) = dl.parent {
+                    self.jobs[parent].attached.push(Attached::Timeout(job));
+                }
                 dl.job = Some(job);
                 job
             }
@@ -935,11 +970,7 @@ impl<'t> Sim<'t> {
             job,
             parent,
             host,
-            queue: VecDeque::from([Entry::Body]),
-            local: Vec::new(),
-            batch: VecDeque::new(),
-            draining: false,
-            waker_registered: false,
+            entered: false,
             started: VecDeque::new(),
             body: Some(body),
             value: None,
@@ -952,17 +983,11 @@ impl<'t> Sim<'t> {
         sid
     }
 
-    /// Runs a scope: runs its queued entries; ready once the body and
-    /// every child have completed (R1).
+    /// Runs a scope: the root runs the tree's FIFO; a nested scope runs
+    /// its body the first time, then the entry the route names. Ready once
+    /// the body and every child have completed (R1).
     fn poll_scope(&mut self, sid: ScopeId) -> Polled<Result<u64, MError>> {
-        let outer = self.innermost.replace(sid);
-        let polled = self.drain(sid);
-        self.innermost = outer;
-        polled
-    }
-
-    fn drain(&mut self, sid: ScopeId) -> Polled<Result<u64, MError>> {
-        // R7: a scope follows the cancellation of the job it was entered in.
+        // R7: a scope follows the cancellation of the job it is entered in.
         let job = self.scopes[sid].job;
         if let Some(parent) = self.scopes[sid].parent
             && self.jobs[parent].cancelled
@@ -971,68 +996,135 @@ impl<'t> Sim<'t> {
             let cause = self.cancellation(parent);
             self.cancel_scope(sid, cause);
         }
-        let mut budget = POLL_BUDGET;
-        loop {
-            let scope = &mut self.scopes[sid];
-            scope.waker_registered = true;
-            scope.draining = true;
-            self.take_local(sid);
-            let scope = &mut self.scopes[sid];
-            let queued = std::mem::take(&mut scope.queue);
-            scope.batch.extend(queued);
-            while let Some(entry) = self.scopes[sid].batch.pop_front() {
-                if budget == 0 {
-                    let scope = &mut self.scopes[sid];
-                    scope.batch.push_front(entry);
-                    scope.draining = false;
-                    self.wake_host(sid);
-                    return Polled::Pending { shielded: true };
-                }
-                budget -= 1;
-                match entry {
-                    Entry::Body => self.poll_body(sid),
-                    Entry::Child(idx, job) => self.poll_child(sid, idx, job),
-                    Entry::Started => unreachable!("start markers are taken by take_local"),
-                }
-                self.take_local(sid);
-            }
-            let scope = &mut self.scopes[sid];
-            scope.draining = false;
-            if scope.queue.is_empty() && scope.started.is_empty() {
-                break;
-            }
+        if self.scopes[sid].host.is_none() {
+            return self.run_tree(sid);
         }
-        let scope = &self.scopes[sid];
-        if scope.body.is_none() && scope.live == 0 {
+        if !self.scopes[sid].entered {
+            self.scopes[sid].entered = true;
+            self.poll_body(sid, true);
+        } else if let Some(&(on_route, entry)) = self.route.last()
+            && on_route == sid
+        {
+            self.route.pop();
+            let target = self.route.is_empty();
+            self.run_entry(sid, entry, target);
+        }
+        self.adopt_noted(sid);
+        if self.is_done(sid) {
             return Polled::Ready(self.finish(sid));
         }
         Polled::Pending { shielded: true }
     }
 
-    /// R14: queues what the last entry did, in order: its wakes, and for
-    /// each child it started, the child (which takes a slot now).
-    fn take_local(&mut self, sid: ScopeId) {
-        for entry in std::mem::take(&mut self.scopes[sid].local) {
-            if entry != Entry::Started {
-                self.scopes[sid].batch.push_back(entry);
-            } else if let Some(child) = self.scopes[sid].started.pop_front() {
-                let entry = self.adopt(sid, child);
-                self.scopes[sid].batch.push_back(entry);
+    fn is_done(&self, sid: ScopeId) -> bool {
+        let scope = &self.scopes[sid];
+        scope.body.is_none() && scope.live == 0 && scope.started.is_empty()
+    }
+
+    /// The root: runs the FIFO until it is empty.
+    fn run_tree(&mut self, root: ScopeId) -> Polled<Result<u64, MError>> {
+        self.running = true;
+        if !self.scopes[root].entered {
+            self.scopes[root].entered = true;
+            self.poll_body(root, true);
+        }
+        loop {
+            self.take_noted(root);
+            let remote = std::mem::take(&mut self.remote);
+            self.fifo.extend(remote);
+            let Some((sid, entry)) = self.fifo.pop_front() else {
+                break;
+            };
+            if sid == root {
+                self.run_entry(sid, entry, true);
+            } else {
+                self.run_nested(root, sid, entry);
             }
         }
-        while let Some(child) = self.scopes[sid].started.pop_front() {
-            let entry = self.adopt(sid, child);
-            self.scopes[sid].batch.push_back(entry);
+        self.running = false;
+        if self.is_done(root) {
+            return Polled::Ready(self.finish(root));
+        }
+        Polled::Pending { shielded: true }
+    }
+
+    /// Runs an entry of a nested scope: resumes the root's job that waits
+    /// on the scopes around it, each of which resumes the next one on the
+    /// route, down to the entry.
+    fn run_nested(&mut self, root: ScopeId, sid: ScopeId, entry: Entry) {
+        self.route = vec![(sid, entry)];
+        let mut scope = sid;
+        let own = loop {
+            let host = self.scopes[scope].host.expect("a nested scope has a host");
+            let parent = self.jobs[host].scope.expect("hosts run in scopes");
+            let at = self.jobs[host].entry.expect("a host has an entry");
+            if parent == root {
+                break at;
+            }
+            self.route.push((parent, at));
+            scope = parent;
+        };
+        self.run_entry(root, own, false);
+        // A route not followed to its end leads to a scope that is gone.
+        self.route.clear();
+    }
+
+    fn run_entry(&mut self, sid: ScopeId, entry: Entry, target: bool) {
+        match entry {
+            Entry::Body => self.poll_body(sid, target),
+            Entry::Child(idx, job) => self.poll_child(sid, idx, job, target),
         }
     }
 
-    fn poll_body(&mut self, sid: ScopeId) {
+    /// R14, at the root: what the last entry did joins the FIFO in order;
+    /// a start of one of the root's children gives it a slot now.
+    fn take_noted(&mut self, root: ScopeId) {
+        for noted in std::mem::take(&mut self.noted) {
+            match noted {
+                Noted::Woken(sid, entry) => self.fifo.push_back((sid, entry)),
+                Noted::Started(sid) => {
+                    assert_eq!(sid, root, "a nested scope adopts its own starts");
+                    let child = self.scopes[sid].started.pop_front().expect("started");
+                    let entry = self.adopt(sid, child);
+                    self.fifo.push_back((sid, entry));
+                }
+            }
+        }
+    }
+
+    /// R14, in a nested scope: the starts of its children noted while
+    /// something inside it ran become their first entries, in place.
+    fn adopt_noted(&mut self, sid: ScopeId) {
+        let noted = std::mem::take(&mut self.noted);
+        let mut kept = Vec::with_capacity(noted.len());
+        for item in noted {
+            match item {
+                Noted::Started(s) if s == sid => {
+                    let child = self.scopes[sid].started.pop_front().expect("started");
+                    // Adopting into a cancelled scope queues the child: that
+                    // wake is noted meanwhile, after the entry.
+                    let entry = self.adopt(sid, child);
+                    kept.push(Noted::Woken(sid, entry));
+                }
+                other => kept.push(other),
+            }
+        }
+        kept.append(&mut self.noted);
+        self.noted = kept;
+    }
+
+    /// Runs the body; `target`: its own entry (false: resumed on the way
+    /// to a nested scope's entry, which leaves its queue state and R7's
+    /// resume-once step to its own entry).
+    fn poll_body(&mut self, sid: ScopeId, target: bool) {
         let job = self.scopes[sid].job;
-        self.jobs[job].queued = false;
+        if target {
+            self.jobs[job].queued = false;
+        }
         let Some(mut body) = self.scopes[sid].body.take() else {
             return;
         };
-        let was_cancelled = self.jobs[job].cancelled;
+        let was_cancelled = target && self.jobs[job].cancelled;
         let frame = Frame {
             job,
             non_cancellable: false,
@@ -1101,7 +1193,7 @@ impl<'t> Sim<'t> {
         Entry::Child(idx, job)
     }
 
-    fn poll_child(&mut self, sid: ScopeId, idx: usize, queued_by: JobId) {
+    fn poll_child(&mut self, sid: ScopeId, idx: usize, queued_by: JobId, target: bool) {
         let Some(Some(slot)) = self.scopes[sid].slots.get(idx) else {
             return; // a late wake of a child that has completed
         };
@@ -1109,8 +1201,10 @@ impl<'t> Sim<'t> {
             return; // a late wake of an earlier child in this slot
         }
         let (job, polled) = (slot.job, slot.polled);
-        self.jobs[job].queued = false;
-        let was_cancelled = self.jobs[job].cancelled;
+        if target {
+            self.jobs[job].queued = false;
+        }
+        let was_cancelled = target && self.jobs[job].cancelled;
         if was_cancelled && !polled {
             // R7: cancelled before it first ran: it never runs.
             let cancelled = self.cancellation(job);
