@@ -1381,9 +1381,15 @@ async fn r14_yield_in_a_nested_scope_lets_the_whole_tree_run() {
     })
     .await
     .unwrap();
-    let (spins, at_cancel) = (spins.load(Ordering::SeqCst), at_cancel.load(Ordering::SeqCst));
+    let (spins, at_cancel) = (
+        spins.load(Ordering::SeqCst),
+        at_cancel.load(Ordering::SeqCst),
+    );
     // One spin per turn of the tree: the sibling yielded ten times.
-    assert!((10..=11).contains(&at_cancel), "spins before the cancel: {at_cancel}");
+    assert!(
+        (10..=11).contains(&at_cancel),
+        "spins before the cancel: {at_cancel}"
+    );
     assert_eq!(spins, at_cancel, "no spin after the cancel");
 }
 

@@ -15,7 +15,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use futures_util::task::waker_ref;
 
 use crate::error::Error;
 use crate::handler::Handler;
@@ -141,7 +140,13 @@ pub(crate) fn hosting_unit(waker: &Waker) -> Option<Arc<JobCore>> {
     if !UNIT.is_set() {
         return None;
     }
-    UNIT.with(|unit| waker.will_wake(&waker_ref(unit)).then(|| unit.clone()))
+    // Compared by the data pointer alone: `will_wake` also compares the
+    // vtable, whose address differs between codegen units in a release
+    // build. Every waker whose data is a job's record wakes that job.
+    UNIT.with(|unit| {
+        let own = Arc::as_ptr(unit).cast::<()>();
+        std::ptr::eq(waker.data(), own).then(|| unit.clone())
+    })
 }
 
 /// Polls `fut` in the current job, inside `non_cancellable` or not, catching

@@ -292,6 +292,9 @@ impl<'s, T> Driver<'s, T> {
     /// scopes that polls only what it was woken for) strands the entry in
     /// its scope, which then drains its own queue when next polled.
     fn follow_route(&mut self, scope: &Arc<ReadyQueue>, entry: Entry) {
+        if scope.is_closed() {
+            return; // a late wake of a scope that has returned
+        }
         let own = self.shared.queue.route_to(scope, entry);
         if let Some(own) = own {
             self.run_entry(own, false);
@@ -574,6 +577,7 @@ impl<'s, T> Driver<'s, T> {
     }
 
     fn finish(&mut self) -> Result<T> {
+        self.shared.queue.close();
         self.job.complete(Outcome::Ok);
         if let Some(failure) = self.failure.take() {
             return Err(failure.with_suppressed(std::mem::take(&mut self.suppressed)));
@@ -590,6 +594,7 @@ impl<T> Drop for Driver<'_, T> {
     /// now. Jobs are completed as cancelled so that nobody waits on them and
     /// no waker cycle keeps them alive.
     fn drop(&mut self) {
+        self.shared.queue.close();
         drop_caught(self.body.take());
         let started = std::mem::take(&mut *self.shared.started());
         let incoming = std::mem::take(&mut self.incoming);

@@ -325,7 +325,11 @@ impl JobCore {
 
     /// Attaches what was entered in this job, to be cancelled with it.
     pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
-        let mut list = self.cold().attached.lock().unwrap_or_else(|e| e.into_inner());
+        let mut list = self
+            .cold()
+            .attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         list.retain(|w| w.strong_count() > 0);
         list.push(attached);
         self.flags.fetch_or(HOSTS, Ordering::AcqRel);
@@ -334,7 +338,11 @@ impl JobCore {
     fn cancel_attached(&self) {
         let cause = self.cancellation_error();
         let attached: Vec<Arc<dyn Attached>> = {
-            let list = self.cold().attached.lock().unwrap_or_else(|e| e.into_inner());
+            let list = self
+                .cold()
+                .attached
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             list.iter().filter_map(Weak::upgrade).collect()
         };
         for attached in attached {

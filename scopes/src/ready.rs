@@ -97,6 +97,9 @@ pub(crate) struct ReadyQueue {
     /// Set while a root drains: a wake then needs no task wake, the root
     /// looks at the queue again before it returns.
     draining: AtomicBool,
+    /// Set once the scope has returned or was dropped: an entry of it
+    /// still in the FIFO (a late wake) is skipped.
+    closed: AtomicBool,
     /// Children started outside a drain of the tree (another thread, the
     /// body closure), which have no start marker.
     foreign_starts: AtomicUsize,
@@ -125,6 +128,7 @@ impl ReadyQueue {
             queue: Mutex::new(VecDeque::new()),
             waker: AtomicWaker::new(),
             draining: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             foreign_starts: AtomicUsize::new(0),
             cancellation: OnceLock::new(),
         })
@@ -141,6 +145,15 @@ impl ReadyQueue {
 
     pub(crate) fn is_nested(&self) -> bool {
         self.mode.load(Ordering::Acquire) == NESTED
+    }
+
+    /// Marks the scope as gone (returned or dropped).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Makes this scope a root: it drains its own queue from now on.
@@ -296,9 +309,7 @@ impl ReadyQueue {
     /// its first entry. Runs when a poll that went through this scope
     /// returns to it, so the list holds only what that poll noted.
     pub(crate) fn resolve_starts(self: &Arc<Self>, mut adopt: impl FnMut() -> Option<Entry>) {
-        let mine = |noted: &Noted| {
-            matches!(noted, Noted::Started { scope: Some(s), .. } if Arc::ptr_eq(s, self))
-        };
+        let mine = |noted: &Noted| matches!(noted, Noted::Started { scope: Some(s), .. } if Arc::ptr_eq(s, self));
         let first = LOCAL.with(|local| local.borrow().iter().position(mine));
         let Some(first) = first else {
             return;

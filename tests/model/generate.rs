@@ -131,9 +131,10 @@ fn fix(proc: &mut Proc, table: &mut Vec<bool>, next: &mut usize) {
                 fix(child, &mut table.clone(), next);
                 table.push(true);
             }
-            // A nested scope's body starts with no handles: handles are used
-            // only in the scope they belong to (see sim.rs).
-            Step::Scope(_, child) => fix(child, &mut Vec::new(), next),
+            // A nested scope's body holds the handles of the proc that
+            // enters it: a job inside can cancel, join or await a job of an
+            // enclosing scope (a cancel issued from inside the subtree).
+            Step::Scope(_, child) => fix(child, &mut table.clone(), next),
             Step::Timeout { proc: child, .. } => fix(child, &mut table.clone(), next),
             Step::Delay(_) | Step::Sleep(_) | Step::Yield => {}
         }

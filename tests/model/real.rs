@@ -234,10 +234,12 @@ fn steps<'a, 's: 'a, 'env: 's>(
                 Step::Scope(kind, body) => {
                     let v = match kind {
                         Kind::Coroutine => {
-                            coroutine_scope(move |s| run_proc(env, s, body, Vec::new())).await?
+                            let table = table.clone();
+                            coroutine_scope(move |s| run_proc(env, s, body, table)).await?
                         }
                         Kind::Supervisor => {
-                            supervisor_scope(move |s| run_proc(env, s, body, Vec::new())).await?
+                            let table = table.clone();
+                            supervisor_scope(move |s| run_proc(env, s, body, table)).await?
                         }
                     };
                     *sum += v;

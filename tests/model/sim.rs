@@ -45,8 +45,9 @@
 //! - how often the tree yields to its tokio worker (poll budgets) does not
 //!   change the order, so the model has no budget.
 //!
-//! The generator (generate.rs) uses handles only in the scope they belong
-//! to, so that no wake crosses scopes within one instant except as above.
+//! The generator (generate.rs) lets a nested scope's body use the handles
+//! of the proc that entered it, so jobs wake, join and cancel across
+//! scopes, including a job cancelling one of its own ancestors.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -237,6 +238,8 @@ struct ScopeState<'t> {
     host: Option<JobId>,
     /// Whether the body has run once (the first run of the scope runs it).
     entered: bool,
+    /// Whether the scope has returned: a late entry of it is skipped.
+    finished: bool,
     /// Children started but not yet given a slot (R14).
     started: VecDeque<(JobId, Run<'t>, bool)>,
     body: Option<Run<'t>>,
@@ -753,7 +756,7 @@ impl<'t> Sim<'t> {
                 None
             }
             Step::Scope(kind, body) => {
-                let table = Vec::new();
+                let table = self.clone_table(&run.table);
                 // A nested scope follows the job it is entered in, unless
                 // entered inside `non_cancellable`.
                 let parent = (!fr.non_cancellable).then_some(fr.job);
@@ -971,6 +974,7 @@ impl<'t> Sim<'t> {
             parent,
             host,
             entered: false,
+            finished: false,
             started: VecDeque::new(),
             body: Some(body),
             value: None,
@@ -1037,7 +1041,7 @@ impl<'t> Sim<'t> {
             };
             if sid == root {
                 self.run_entry(sid, entry, true);
-            } else {
+            } else if !self.scopes[sid].finished {
                 self.run_nested(root, sid, entry);
             }
         }
@@ -1300,6 +1304,7 @@ impl<'t> Sim<'t> {
     /// The scope's result: the first failure with the suppressed ones (R6),
     /// else a cancellation if it was cancelled (R7), else the body's value.
     fn finish(&mut self, sid: ScopeId) -> Result<u64, MError> {
+        self.scopes[sid].finished = true;
         let job = self.scopes[sid].job;
         self.complete_job(job, JobOutcome::Ok(0));
         let scope = &mut self.scopes[sid];
