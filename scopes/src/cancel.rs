@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context::{self, Polled, poll_in_frame};
+use crate::engine::context::{self, Polled, poll_in_frame};
 use crate::error::Result;
 
 /// `Err` with the cancellation if the current job is cancelled, without

@@ -6,10 +6,12 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use crate::context;
+use crate::engine::child::FailureSink;
+use crate::engine::context;
+use crate::engine::handler::{self, Handler};
+use crate::engine::job::Outcome;
 use crate::error::{Error, Result};
-use crate::handler::{self, Handler};
-use crate::job::{Job, Join, Outcome, debug_job};
+use crate::job::{Job, Join, debug_job};
 
 /// A handle to a child started with `async`: Kotlin's `Deferred<T>`.
 ///
@@ -84,13 +86,6 @@ impl<T> Slot<T> {
     pub(crate) fn set(&self, value: T) {
         self.lock().value = Some(value);
     }
-}
-
-/// The type-erased side of a [`Slot`] its scope needs.
-pub(crate) trait FailureSink: Send + Sync {
-    /// The child failed in a `supervisor_scope`: report it unless a handle
-    /// awaits it.
-    fn supervised_failure(&self, error: &Error, handler: Option<Handler>);
 }
 
 impl<T: Send> FailureSink for Slot<T> {

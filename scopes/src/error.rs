@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use std::fmt::{self, Debug, Display};
 use std::sync::{Arc, Mutex};
 
-use crate::job::Name;
+use crate::engine::name::Name;
 
 /// `std::result::Result` with [`Error`] as the error type.
 ///

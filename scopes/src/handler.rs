@@ -3,15 +3,12 @@
 //! `CoroutineExceptionHandler`).
 
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::context::HandlerGuard;
+use crate::engine::handler::{Handler, HandlerGuard};
 use crate::error::Error;
-
-pub(crate) type Handler = Arc<dyn Fn(&Error) + Send + Sync>;
 
 /// Runs `fut` with `handler` receiving the failures of the `launch`
 /// children of every `supervisor_scope` started inside it (and of failed
@@ -75,21 +72,4 @@ impl<F: Future> Future for WithExceptionHandler<F> {
         let _installed = HandlerGuard::enter(Some(this.handler.clone()));
         this.fut.poll(cx)
     }
-}
-
-/// Hands a failure nobody else takes to `handler`, or to the default one.
-pub(crate) fn report(handler: Option<&Handler>, error: &Error) {
-    let Some(handler) = handler else {
-        return report_default(error);
-    };
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(error))) {
-        let panic = Error::panic(payload);
-        eprintln!("scopes: the exception handler panicked ({panic}) while handling: {error:?}");
-    }
-}
-
-fn report_default(error: &Error) {
-    #[cfg(feature = "tracing")]
-    tracing::error!(error = %error, child = ?error.child_name(), "unhandled failure in a supervised child");
-    eprintln!("scopes: unhandled failure in a supervised child: {error:?}");
 }

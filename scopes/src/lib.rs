@@ -117,20 +117,17 @@
 #![warn(missing_docs)]
 
 mod cancel;
-mod context;
+mod child;
 pub mod debug;
 mod deferred;
-mod driver;
+mod engine;
 mod error;
 mod handler;
 mod job;
 mod parallel;
 pub mod prelude;
-mod ready;
 mod scope;
-mod slab;
 mod time;
-mod trace;
 
 #[doc(hidden)]
 pub mod __private;
@@ -139,11 +136,13 @@ pub use cancel::{
     Cancellable, NonCancellable, YieldNow, cancellable, ensure_active, is_active, non_cancellable,
     yield_now,
 };
+pub use child::{ChildBuilder, Start};
 pub use deferred::{Await, Deferred};
+pub use engine::child::BoxFuture;
 pub use error::{Error, Result};
 pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
-pub use scope::{BoxFuture, ChildBuilder, Scope, Start, coroutine_scope, supervisor_scope};
+pub use scope::{Scope, coroutine_scope, supervisor_scope};
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
 
 /// The scopes as fn attributes: `#[attr::coroutine_scope]`, `#[attr::supervised]`.

@@ -11,13 +11,14 @@ use std::task::{Context, Poll};
 
 use tokio::task::JoinHandle;
 
-use crate::context::{self, HandlerGuard, Polled, poll_in_job};
+use crate::engine::child::BoxFuture;
+use crate::engine::context;
+use crate::engine::handler::{Handler, HandlerGuard};
+use crate::engine::job::{Host, JobCore};
+use crate::engine::name::Name;
+use crate::engine::ready::ReadyQueue;
+use crate::engine::trace::Span;
 use crate::error::{Error, Result};
-use crate::handler::Handler;
-use crate::job::{Host, JobCore, Name};
-use crate::ready::ReadyQueue;
-use crate::scope::BoxFuture;
-use crate::trace::Span;
 
 /// The in-place side of a `parallel` child.
 pub(crate) fn child<T, F>(name: Name, fut: F) -> Proxy<T>
@@ -56,10 +57,10 @@ impl<T: Send + 'static> Future for Proxy<T> {
         }
         if let Some(work) = this.work.take() {
             let task = Remote {
-                span: Span::child(&this.remote),
+                span: Span::child(&this.remote.name, this.remote.id),
                 job: this.remote.clone(),
                 work: Some(work),
-                handler: context::current_handler(),
+                handler: crate::engine::handler::current_handler(),
             };
             this.handle = Some(AbortOnDrop(tokio::spawn(task)));
         }
@@ -101,16 +102,12 @@ impl<T> Future for Remote<T> {
             return Poll::Pending;
         };
         let was_cancelled = this.job.is_cancelled();
-        let result = match poll_in_job(&this.job, work.as_mut(), cx) {
-            Polled::Ready(Ok(_)) if this.job.is_cancelled() => Err(this.job.cancellation_error()),
-            Polled::Ready(result) => result,
-            Polled::Panicked(error) => Err(error),
-            Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(this.job.cancellation_error())
-            }
-            Polled::Pending { .. } => return Poll::Pending,
+        let Poll::Ready(ended) =
+            context::resume(&this.job, work.as_mut(), cx, was_cancelled, false)
+        else {
+            return Poll::Pending;
         };
         this.work = None;
-        Poll::Ready(result)
+        Poll::Ready(this.job.ended(ended.and_then(|result| result)))
     }
 }

@@ -1,23 +1,18 @@
 //! The entry points `coroutine_scope` / `supervisor_scope` and [`Scope`],
 //! the handle a body uses to start children.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::Location;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 
-use crate::deferred::{Deferred, FailureSink, Slot};
-use crate::driver::{self, Kind};
+use crate::child::ChildBuilder;
+use crate::deferred::Deferred;
+use crate::engine::child::{BoxFuture, Shared};
+use crate::engine::driver::{self, Kind};
+use crate::engine::name::Name;
 use crate::error::Result;
-use crate::job::{Host, Job, JobCore, Name};
-use crate::parallel;
-use crate::ready::ReadyQueue;
-
-/// A boxed, `Send` future living for `'s`: what a scope body is.
-pub type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
+use crate::job::Job;
 
 /// Runs `body` as Kotlin's `coroutineScope`: children started through the
 /// [`Scope`] it is given run concurrently with it, and the scope returns
@@ -74,7 +69,7 @@ where
     T: 'env,
 {
     let name = Name::CoroutineScope(Location::caller());
-    driver::run(Kind::Coroutine, name, body)
+    driver::run(Kind::Coroutine, name, |shared| body(Scope::new(shared)))
 }
 
 /// Runs `body` as Kotlin's `supervisorScope`: like [`coroutine_scope`](fn@coroutine_scope), but
@@ -111,7 +106,7 @@ where
     T: 'env,
 {
     let name = Name::SupervisorScope(Location::caller());
-    driver::run(Kind::Supervisor, name, body)
+    driver::run(Kind::Supervisor, name, |shared| body(Scope::new(shared)))
 }
 
 /// The handle a scope body uses to start children.
@@ -170,83 +165,6 @@ impl std::fmt::Debug for Scope<'_, '_> {
 
 /// Makes a type invariant in `'a`.
 type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
-
-/// The part of a scope its handles share: where new children wait until the
-/// scope adopts them.
-pub(crate) struct Shared<'s> {
-    pub(crate) queue: Arc<ReadyQueue>,
-    pub(crate) job: Arc<JobCore>,
-    pub(crate) started: Mutex<Vec<NewChild<'s>>>,
-}
-
-impl<'s> Shared<'s> {
-    /// The children started but not yet adopted by the scope.
-    pub(crate) fn started(&self) -> std::sync::MutexGuard<'_, Vec<NewChild<'s>>> {
-        // Nothing panics while the lock is held; recover anyway.
-        self.started.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// A child's future as its scope stores it.
-pub(crate) type ChildFuture<'s> = Pin<Box<dyn ChildTask<'s> + 's>>;
-
-/// What a scope needs of a child's future besides polling it.
-pub(crate) trait ChildTask<'s>: Future<Output = Result<()>> + Send {
-    /// Where a failure in a `supervisor_scope` is kept (`async` children);
-    /// `None` sends it to the exception handler (`launch` children).
-    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>>;
-}
-
-pin_project_lite::pin_project! {
-    /// A `launch` child's future.
-    struct Launched<F> {
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F: Future<Output = Result<()>>> Future for Launched<F> {
-    type Output = Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.project().fut.poll(cx)
-    }
-}
-
-impl<'s, F: Future<Output = Result<()>> + Send> ChildTask<'s> for Launched<F> {
-    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
-        None
-    }
-}
-
-pin_project_lite::pin_project! {
-    /// An `async` child's future: leaves its value in the `Deferred` slot.
-    struct Computing<F, T> {
-        #[pin]
-        fut: F,
-        slot: Arc<Slot<T>>,
-    }
-}
-
-impl<T, F: Future<Output = Result<T>>> Future for Computing<F, T> {
-    type Output = Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let this = self.project();
-        this.fut.poll(cx).map_ok(|value| this.slot.set(value))
-    }
-}
-
-impl<'s, T: Send + 's, F: Future<Output = Result<T>> + Send> ChildTask<'s> for Computing<F, T> {
-    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
-        Some(self.slot.clone())
-    }
-}
-
-pub(crate) struct NewChild<'s> {
-    pub(crate) job: Arc<JobCore>,
-    pub(crate) fut: ChildFuture<'s>,
-}
 
 impl<'s, 'env> Scope<'s, 'env> {
     pub(crate) fn new(shared: Arc<Shared<'s>>) -> Self {
@@ -318,124 +236,6 @@ impl<'s, 'env> Scope<'s, 'env> {
     /// ```
     #[track_caller]
     pub fn child(&self) -> ChildBuilder<'_, 's, 'env> {
-        ChildBuilder {
-            scope: self,
-            name: Name::Location(Location::caller()),
-            start: Start::Default,
-        }
-    }
-
-    fn start_child(&self, new: NewChild<'s>) {
-        self.shared.started().push(new);
-        // Started during a drain of the scope's tree (the usual case), the
-        // scope adopts it in order after the poll; from elsewhere, the
-        // scope is woken to adopt it.
-        self.shared.queue.note_started();
-    }
-}
-
-/// When a child starts: Kotlin's `CoroutineStart`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Start {
-    /// At once: it first runs when its parent next suspends.
-    #[default]
-    Default,
-    /// Only when started, awaited or joined. One never started by the time
-    /// its scope's body returns is cancelled and never runs, so a forgotten
-    /// lazy child cannot hang its scope.
-    Lazy,
-}
-
-/// Options for a child, from [`Scope::child`].
-///
-/// ```
-/// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-/// # async fn main() -> scopes::Result<()> {
-/// let n = scopes::coroutine_scope(|s| Box::pin(async move {
-///     // Runs on the multi-thread pool: it must be `Send + 'static`.
-///     let d = s.child().name("crunch").async_parallel(async { Ok((1..=10u64).product::<u64>()) });
-///     d.await
-/// }))
-/// .await?;
-/// assert_eq!(n, 3_628_800);
-/// # Ok(())
-/// # }
-/// ```
-#[must_use = "a child builder does nothing until `launch` or `async` is called"]
-pub struct ChildBuilder<'a, 's, 'env> {
-    scope: &'a Scope<'s, 'env>,
-    name: Name,
-    start: Start,
-}
-
-impl<'s> ChildBuilder<'_, 's, '_> {
-    /// Names the child (shown by `Job::name`, errors and `debug::dump`).
-    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = Name::from(name.into());
-        self
-    }
-
-    /// Sets when the child starts.
-    pub fn start(mut self, start: Start) -> Self {
-        self.start = start;
-        self
-    }
-
-    fn new_job(&self) -> Arc<JobCore> {
-        let host = Host::InPlace(self.scope.shared.queue.clone());
-        JobCore::new(self.name.clone(), host, self.start == Start::Lazy)
-    }
-
-    /// Starts the child as a `launch`; see [`Scope::launch`].
-    pub fn launch<F>(self, fut: F) -> Job<'s>
-    where
-        F: Future<Output = Result<()>> + Send + 's,
-    {
-        let job = self.new_job();
-        self.scope.start_child(NewChild {
-            job: job.clone(),
-            fut: Box::pin(Launched { fut }),
-        });
-        Job::new(job)
-    }
-
-    /// Starts the child as an `async`; see `Scope::async`.
-    pub fn r#async<T, F>(self, fut: F) -> Deferred<'s, T>
-    where
-        F: Future<Output = Result<T>> + Send + 's,
-        T: Send + 's,
-    {
-        let job = self.new_job();
-        let slot = Slot::new();
-        self.scope.start_child(NewChild {
-            job: job.clone(),
-            fut: Box::pin(Computing {
-                fut,
-                slot: slot.clone(),
-            }),
-        });
-        Deferred::new(Job::new(job), slot)
-    }
-
-    /// Starts a `launch` child on tokio's thread pool (`tokio::spawn`). It is
-    /// still a child: waited for, cancelled with its scope, aborted when the
-    /// scope's future is dropped.
-    pub fn launch_parallel<F>(self, fut: F) -> Job<'s>
-    where
-        F: Future<Output = Result<()>> + Send + 'static,
-    {
-        let name = self.name.clone();
-        self.launch(parallel::child(name, fut))
-    }
-
-    /// Starts an `async` child on tokio's thread pool; see
-    /// [`launch_parallel`](ChildBuilder::launch_parallel).
-    pub fn async_parallel<T, F>(self, fut: F) -> Deferred<'s, T>
-    where
-        F: Future<Output = Result<T>> + Send + 'static,
-        T: Send + 'static,
-    {
-        let name = self.name.clone();
-        self.r#async(parallel::child(name, fut))
+        ChildBuilder::new(&self.shared, Name::Location(Location::caller()))
     }
 }

@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use tokio::time::Sleep;
 
-use crate::context::{self, Polled, poll_in_job};
+use crate::engine::context;
+use crate::engine::job::{Attached, Host, JobCore};
+use crate::engine::name::Name;
 use crate::error::{Error, Result};
-use crate::job::{Attached, Host, JobCore, Name};
 
 /// Suspends for `duration`: Kotlin's `delay`. Cancellation-aware: a
 /// cancelled job is resumed from it with `Err` (and a call made in an
@@ -245,24 +246,14 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             return Poll::Pending;
         };
-        let result = match poll_in_job(&job, fut, cx) {
-            Polled::Ready(result) => result.map_err(Into::into),
-            Polled::Panicked(error) => Err(error),
-            Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(job.cancellation_error())
-            }
-            Polled::Pending { shielded } => {
-                if shielded {
-                    context::mark_shielded();
-                }
-                return Poll::Pending;
-            }
+        let Poll::Ready(ended) = context::resume(&job, fut, cx, was_cancelled, false) else {
+            return Poll::Pending;
         };
         this.fut.set(None);
-        Poll::Ready(match result {
+        let result = ended.and_then(|result| result.map_err(Into::into));
+        Poll::Ready(match job.ended(result) {
             Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
             _ if *this.timed_out => Ended::TimedOut,
-            _ if job.is_cancelled() => Ended::Done(Err(job.cancellation_error())),
             result => Ended::Done(result),
         })
     }

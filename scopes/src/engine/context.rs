@@ -5,20 +5,18 @@
 //! polls a job's future (a scope polling its body or a child, a `parallel`
 //! child's task, `with_timeout`) installs the job for the length of that
 //! poll, and the cancellation-aware primitives read it. The same state
-//! carries what Kotlin keeps in the coroutine context: `NonCancellable` and
-//! the exception handler.
+//! carries what Kotlin keeps in the coroutine context: `NonCancellable`
+//! (the exception handler is in `handler.rs`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-
+use super::job::JobCore;
 use crate::error::Error;
-use crate::handler::Handler;
-use crate::job::JobCore;
 
 /// Inside `non_cancellable`: the job's cancellation is invisible.
 const NON_CANCELLABLE: u8 = 1;
@@ -42,8 +40,6 @@ scoped_tls::scoped_thread_local! {
 
 thread_local! {
     static FLAGS: Cell<u8> = const { Cell::new(0) };
-    /// The handler installed by the nearest `with_exception_handler`.
-    static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with the current job, if any, and whether it is shielded by
@@ -73,32 +69,9 @@ pub(crate) fn cancellable_parent() -> Option<Arc<JobCore>> {
     with_job(|job, non_cancellable| job.filter(|_| !non_cancellable).cloned())
 }
 
-pub(crate) fn current_handler() -> Option<Handler> {
-    HANDLER.with(|handler| handler.borrow().clone())
-}
-
 /// Marks the job being polled as suspended in a section that must finish.
 pub(crate) fn mark_shielded() {
     FLAGS.set(FLAGS.get() | SHIELDED);
-}
-
-/// Replaces the current handler for the life of the guard.
-pub(crate) struct HandlerGuard {
-    previous: Option<Handler>,
-}
-
-impl HandlerGuard {
-    pub(crate) fn enter(handler: Option<Handler>) -> Self {
-        let previous = HANDLER.with(|current| current.replace(handler));
-        Self { previous }
-    }
-}
-
-impl Drop for HandlerGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        HANDLER.with(|current| *current.borrow_mut() = previous);
-    }
 }
 
 /// What one poll of a job's future gave.
@@ -147,6 +120,41 @@ pub(crate) fn hosting_unit(waker: &Waker) -> Option<Arc<JobCore>> {
         let own = Arc::as_ptr(unit).cast::<()>();
         std::ptr::eq(waker.data(), own).then(|| unit.clone())
     })
+}
+
+/// R7's resume-once step, for whoever polls a job's code (a scope polling
+/// its body or a child, a `parallel` child's task, the work of a timeout):
+/// polls `fut` as `job`'s code, `Ready` once it has ended — with its
+/// output, with a panic as a failure, or with the job's cancellation when
+/// `resumed` (this poll is its resume after a cancellation) and it is still
+/// suspended outside `non_cancellable`: then the caller drops it, which is
+/// Rust's cancellation. A job suspended in a section that must finish
+/// shields the code polling it too.
+pub(crate) fn resume<F: Future + ?Sized>(
+    job: &Arc<JobCore>,
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    resumed: bool,
+    unit: bool,
+) -> Poll<Result<F::Output, Error>> {
+    let polled = if unit {
+        poll_unit(job, fut, cx)
+    } else {
+        poll_in_job(job, fut, cx)
+    };
+    match polled {
+        Polled::Ready(output) => Poll::Ready(Ok(output)),
+        Polled::Panicked(panic) => Poll::Ready(Err(panic)),
+        Polled::Pending { shielded: false } if resumed => {
+            Poll::Ready(Err(job.cancellation_error()))
+        }
+        Polled::Pending { shielded } => {
+            if shielded {
+                mark_shielded();
+            }
+            Poll::Pending
+        }
+    }
 }
 
 /// Polls `fut` in the current job, inside `non_cancellable` or not, catching

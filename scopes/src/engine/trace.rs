@@ -4,19 +4,19 @@
 //! in its job's cold part, so a child costs nothing here when nobody
 //! listens.
 
-use crate::job::JobCore;
+use super::name::Name;
 
 #[cfg(feature = "tracing")]
 pub(crate) struct Span(Option<Box<tracing::Span>>);
 
 #[cfg(feature = "tracing")]
 impl Span {
-    pub(crate) fn scope(job: &JobCore) -> Self {
-        Self::kept(|| tracing::debug_span!("scope", name = %job.name, id = job.id))
+    pub(crate) fn scope(name: &Name, id: u64) -> Self {
+        Self::kept(|| tracing::debug_span!("scope", name = %name, id = id))
     }
 
-    pub(crate) fn child(job: &JobCore) -> Self {
-        Self::kept(|| tracing::debug_span!("child", name = %job.name, id = job.id))
+    pub(crate) fn child(name: &Name, id: u64) -> Self {
+        Self::kept(|| tracing::debug_span!("child", name = %name, id = id))
     }
 
     fn kept(span: impl FnOnce() -> tracing::Span) -> Self {
@@ -44,11 +44,11 @@ pub(crate) struct Span;
 
 #[cfg(not(feature = "tracing"))]
 impl Span {
-    pub(crate) fn scope(_job: &JobCore) -> Self {
+    pub(crate) fn scope(_name: &Name, _id: u64) -> Self {
         Self
     }
 
-    pub(crate) fn child(_job: &JobCore) -> Self {
+    pub(crate) fn child(_name: &Name, _id: u64) -> Self {
         Self
     }
 

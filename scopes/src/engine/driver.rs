@@ -46,27 +46,22 @@ use std::task::{Context, Poll};
 
 use futures_util::task::waker_ref;
 
-use crate::context::{self, HandlerGuard, Polled, poll_unit};
-use crate::debug;
-use crate::deferred::FailureSink;
+use super::child::{BoxFuture, ChildFuture, FailureSink, NewChild, Shared};
+use super::context;
+use super::handler::{self, Handler, HandlerGuard};
+use super::job::{Dequeued, Host, JobCore, Outcome};
+use super::name::Name;
+use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
+use super::registry;
+use super::slab::Slab;
+use super::trace::Span;
 use crate::error::{Error, Result};
-use crate::handler::{self, Handler};
-use crate::job::{Dequeued, Host, JobCore, Name, Outcome};
-use crate::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
-use crate::scope::{BoxFuture, ChildFuture, NewChild, Scope, Shared};
-use crate::slab::Slab;
-use crate::trace::Span;
 
 /// Entries a root runs per poll before it yields to its tokio worker.
 const POLL_BUDGET: usize = 256;
 
 /// Queue capacity kept between polls; a burst beyond it is given back.
 const RETAINED: usize = 1024;
-
-/// Room the root's lists start with: enough for a typical burst of
-/// children without growing them several times (which shows in scopes of a
-/// few dozen children, like SPEC §6's W3 tree).
-pub(crate) const SMALL: usize = 32;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -76,28 +71,29 @@ pub(crate) enum Kind {
 
 /// The scope's future: builds the shared state, runs the body closure, then
 /// drives body and children to completion.
-pub(crate) async fn run<'s, 'env: 's, T, F>(kind: Kind, name: Name, body: F) -> Result<T>
+/// `body` is given the scope's shared part, for the handle it makes.
+pub(crate) async fn run<'s, T, F>(kind: Kind, name: Name, body: F) -> Result<T>
 where
-    F: FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>>,
+    F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
 {
     let queue = ReadyQueue::new();
     let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
     job.place(BODY);
     let parent = context::cancellable_parent();
-    let registration = debug::register(&job, &queue, parent.as_ref());
+    let registration = registry::register(&job, &queue, parent.as_ref());
     let shared = Arc::new(Shared {
         queue,
         job: job.clone(),
         started: Mutex::new(Vec::new()),
     });
-    let span = Span::scope(&job);
-    let body = body(Scope::new(shared.clone()));
+    let span = Span::scope(&job.name, job.id);
+    let body = body(shared.clone());
     let mut driver = Driver {
         kind,
         job,
         shared,
         parent,
-        handler: context::current_handler(),
+        handler: handler::current_handler(),
         body: Some(body),
         entered: false,
         value: None,
@@ -154,7 +150,7 @@ struct Driver<'s, T> {
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
-    registration: debug::Registration,
+    registration: registry::Registration,
 }
 
 impl<'s, T> Driver<'s, T> {
@@ -334,14 +330,12 @@ impl<'s, T> Driver<'s, T> {
         let was_cancelled = target && self.job.is_cancelled();
         let waker = waker_ref(&self.job);
         let mut cx = Context::from_waker(&waker);
-        let result = match poll_unit(&self.job, body.as_mut(), &mut cx) {
-            Polled::Ready(result) => result,
-            Polled::Panicked(error) => Err(error),
-            Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(self.job.cancellation_error())
-            }
-            Polled::Pending { .. } => return,
+        let Poll::Ready(ended) =
+            context::resume(&self.job, body.as_mut(), &mut cx, was_cancelled, true)
+        else {
+            return;
         };
+        let result = ended.and_then(|result| result);
         let dropped = drop_caught(self.body.take());
         self.body_completed(result);
         if let Some(panic) = dropped {
@@ -466,7 +460,7 @@ impl<'s, T> Driver<'s, T> {
         } else if self.body.is_none() && !job.is_started() {
             job.cancel(None);
         }
-        job.set_span(Span::child(&job));
+        job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
         let slot = self.slots.insert(ChildSlot { job, fut });
         Entry { slot, job: id }
@@ -501,19 +495,11 @@ impl<'s, T> Driver<'s, T> {
         let mut cx = Context::from_waker(&waker);
         let polled = {
             let _entered = slot.job.span().map(Span::enter);
-            poll_unit(&slot.job, slot.fut.as_mut(), &mut cx)
+            context::resume(&slot.job, slot.fut.as_mut(), &mut cx, was_cancelled, true)
         };
-        let result = match polled {
-            Polled::Ready(result) => result,
-            Polled::Panicked(error) => Err(error),
-            // Resumed once after its cancellation and still suspended
-            // outside `non_cancellable`: drop it (R7).
-            Polled::Pending { shielded } if was_cancelled && !shielded => {
-                Err(slot.job.cancellation_error())
-            }
-            Polled::Pending { .. } => return,
-        };
-        self.complete(idx, result);
+        if let Poll::Ready(ended) = polled {
+            self.complete(idx, ended.and_then(|result| result));
+        }
     }
 
     fn complete(&mut self, idx: usize, result: Result<()>) {

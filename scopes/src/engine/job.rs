@@ -1,0 +1,512 @@
+//! The job record every child and scope carries: name, id, cancellation,
+//! completion and who waits for it. It is also the job's waker.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::task::{Wake, Waker};
+
+use futures_util::task::ArcWake;
+
+use super::name::Name;
+use super::ready::{Entry, Place, ReadyQueue};
+use super::trace::Span;
+use crate::error::{Error, Result};
+
+const CANCELLED: u16 = 1;
+const STARTED: u16 = 2;
+const COMPLETED: u16 = 4;
+const QUEUED: u16 = 8;
+const COMPLETING: u16 = 16;
+/// Someone registered a waker; completion must take the waiters' lock.
+const WAITED_ON: u16 = 32;
+/// The scope has polled the child at least once.
+const POLLED: u16 = 64;
+/// With COMPLETED: how it ended (neither: `Ok`).
+const FAILED: u16 = 128;
+const ENDED_CANCELLED: u16 = 256;
+/// Cancelled by its scope: the cause is the scope's, kept in its queue.
+const BY_SCOPE: u16 = 512;
+/// Something is attached to the job (a nested scope, a timeout's work):
+/// cancelling the job cancels it too.
+const HOSTS: u16 = 1024;
+
+/// Not yet placed in its scope's child storage.
+pub(crate) const UNPLACED: u32 = u32::MAX;
+/// The job is a `parallel` child's task: waking wakes the task.
+const TASK: u32 = u32::MAX - 1;
+
+/// Who runs a job's future, and so what waking the job means.
+pub(crate) enum Host {
+    /// Polled in place by a scope: waking queues its slot index there.
+    InPlace(Arc<ReadyQueue>),
+    /// A `parallel` child's tokio task, woken through the queue's waker.
+    Task(Arc<ReadyQueue>),
+    /// Polled by whoever owns it (`with_timeout`): it is woken through the
+    /// future it wraps.
+    Inline,
+}
+
+/// What a scope does with a child it takes off its queue.
+pub(crate) enum Dequeued {
+    /// Poll it; `cancelled`: this is its resume after a cancellation (R7).
+    Poll { cancelled: bool },
+    /// Cancelled before it first ran: it completes without running (R7).
+    NeverRan,
+    /// Lazy and not started yet: nothing to do.
+    NotStarted,
+}
+
+/// How a job ended.
+#[derive(Clone)]
+pub(crate) enum Outcome {
+    Ok,
+    Failed(Error),
+    Cancelled(Error),
+}
+
+/// The shared state of one job. It is also the job's waker.
+///
+/// The hot path (start, poll, complete `Ok` without waiters) touches only
+/// the flags. What only cancelled, failed or awaited jobs need lives in a
+/// [`Cold`] part allocated on first use, which keeps a pending child small.
+pub(crate) struct JobCore {
+    pub(crate) id: u64,
+    pub(crate) name: Name,
+    flags: AtomicU16,
+    /// The slot index in the scope that polls it, or `TASK`.
+    idx: AtomicU32,
+    queue: Option<Arc<ReadyQueue>>,
+    cold: OnceLock<Box<Cold>>,
+}
+
+#[derive(Default)]
+struct Cold {
+    /// What the job's cancellation-aware calls return once it is cancelled.
+    cancellation: OnceLock<Error>,
+    /// The error it ended with, if it did not end `Ok`.
+    ended_with: OnceLock<Error>,
+    waiters: Mutex<Vec<Waker>>,
+    /// The child's `tracing` span, when a subscriber wants it.
+    span: OnceLock<Span>,
+    /// What was entered in this job and is cancelled with it.
+    attached: Mutex<Vec<Weak<dyn Attached>>>,
+}
+
+/// What a job cancels along with itself, at once (R7): a scope entered in
+/// the job, the work of a timeout called in it. So a cancel reaches the
+/// whole subtree before anything in it is resumed, in the order Kotlin's
+/// cancellation notifies a tree: a job, then what is attached to it.
+pub(crate) trait Attached: Send + Sync {
+    fn cancel_with(&self, cause: &Error);
+}
+
+/// The work of a timeout is a job of its own, cancelled with its caller's.
+impl Attached for JobCore {
+    fn cancel_with(&self, cause: &Error) {
+        self.cancel(Some(cause));
+    }
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Ids a thread hands out before it takes a new block from `NEXT_ID`.
+const ID_BLOCK: u64 = 1024;
+
+thread_local! {
+    /// This thread's block of ids: the next one, and the end of the block.
+    static IDS: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+}
+
+/// A process-unique job id. Ids come from per-thread blocks, so that
+/// starting a child does not contend on one atomic across worker threads.
+fn next_id() -> u64 {
+    IDS.with(|ids| {
+        let (next, end) = ids.get();
+        if next < end {
+            ids.set((next + 1, end));
+            return next;
+        }
+        let start = NEXT_ID.fetch_add(ID_BLOCK, Ordering::Relaxed);
+        ids.set((start + 1, start + ID_BLOCK));
+        start
+    })
+}
+
+impl JobCore {
+    pub(crate) fn new(name: Name, host: Host, lazy: bool) -> Arc<Self> {
+        let (queue, idx) = match host {
+            Host::InPlace(queue) => (Some(queue), UNPLACED),
+            Host::Task(queue) => (Some(queue), TASK),
+            Host::Inline => (None, UNPLACED),
+        };
+        Arc::new(Self {
+            id: next_id(),
+            name,
+            flags: AtomicU16::new(if lazy { 0 } else { STARTED }),
+            idx: AtomicU32::new(idx),
+            queue,
+            cold: OnceLock::new(),
+        })
+    }
+
+    fn cold(&self) -> &Cold {
+        self.cold.get_or_init(Box::default)
+    }
+
+    fn waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
+        // A panic never happens while the lock is held; recover anyway.
+        self.cold()
+            .waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps the child's span, if a subscriber wanted one.
+    pub(crate) fn set_span(&self, span: Span) {
+        if span.is_recorded() {
+            let _ = self.cold().span.set(span);
+        }
+    }
+
+    pub(crate) fn span(&self) -> Option<&Span> {
+        self.cold.get().and_then(|cold| cold.span.get())
+    }
+
+    #[inline]
+    fn has(&self, flag: u16) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
+    }
+
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.has(CANCELLED)
+    }
+
+    /// Kotlin's `isCancelled`: cancelled, or ended cancelled or failed.
+    pub(crate) fn is_cancelled_for_any_reason(&self) -> bool {
+        self.has(CANCELLED | FAILED | ENDED_CANCELLED)
+    }
+
+    pub(crate) fn is_completed(&self) -> bool {
+        self.has(COMPLETED)
+    }
+
+    pub(crate) fn is_started(&self) -> bool {
+        self.has(STARTED)
+    }
+
+    pub(crate) fn is_active(&self) -> bool {
+        self.flags.load(Ordering::Acquire) & (CANCELLED | COMPLETED | STARTED) == STARTED
+    }
+
+    pub(crate) fn is_completing(&self) -> bool {
+        self.has(COMPLETING)
+    }
+
+    pub(crate) fn set_completing(&self) {
+        self.flags.fetch_or(COMPLETING, Ordering::AcqRel);
+    }
+
+    /// Takes the job off its scope's queue to poll it (one atomic step):
+    /// clears the queued mark and, unless the poll must not run the future
+    /// (lazy and not started, or cancelled before it ever ran), marks it
+    /// polled. Returns what the scope must do.
+    #[inline]
+    pub(crate) fn dequeue(&self) -> Dequeued {
+        let runs =
+            |flags: u16| flags & STARTED != 0 && (flags & POLLED != 0 || flags & CANCELLED == 0);
+        let prior = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                let polled = if runs(flags) { POLLED } else { 0 };
+                Some((flags & !QUEUED) | polled)
+            })
+            .unwrap_or_else(|flags| flags);
+        if runs(prior) {
+            Dequeued::Poll {
+                cancelled: prior & CANCELLED != 0,
+            }
+        } else if prior & CANCELLED != 0 {
+            Dequeued::NeverRan
+        } else {
+            Dequeued::NotStarted
+        }
+    }
+
+    /// Cancels the job with `cause` as what its calls return, and wakes it
+    /// so that it is resumed. False if it was already cancelled or done.
+    pub(crate) fn cancel(&self, cause: Option<&Error>) -> bool {
+        if self.has(CANCELLED | COMPLETED) {
+            return false;
+        }
+        self.cold()
+            .cancellation
+            .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
+        if !self.mark_cancelled(CANCELLED) {
+            return false;
+        }
+        // A lazy job never started has nothing to resume: it completes at
+        // once, as in Kotlin (R11); its scope drops it without running it.
+        if !self.is_started() {
+            self.complete(Outcome::Cancelled(self.cancellation_error()));
+        }
+        true
+    }
+
+    /// Cancels a child on behalf of its scope, whose queue holds the cause.
+    pub(crate) fn cancel_by_scope(&self) -> bool {
+        self.mark_cancelled(CANCELLED | BY_SCOPE)
+    }
+
+    fn mark_cancelled(&self, flag: u16) -> bool {
+        // A child placed in its scope is queued in the same atomic step
+        // (cancelling a thousand children is a thousand steps, not two).
+        let placed = match self.idx.load(Ordering::Acquire) {
+            UNPLACED | TASK => None,
+            idx => self.queue.as_ref().map(|queue| (queue, idx)),
+        };
+        let queued = if placed.is_some() { QUEUED } else { 0 };
+        let prior = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | flag | queued)
+            });
+        let Ok(prior) = prior else {
+            return false;
+        };
+        match placed {
+            Some((queue, idx)) if prior & QUEUED == 0 => queue.push(self.entry(idx)),
+            Some(_) => {}
+            None => self.schedule(),
+        }
+        if prior & HOSTS != 0 {
+            self.cancel_attached();
+        }
+        true
+    }
+
+    /// Attaches what was entered in this job, to be cancelled with it.
+    pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
+        let mut list = self
+            .cold()
+            .attached
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        list.retain(|w| w.strong_count() > 0);
+        list.push(attached);
+        self.flags.fetch_or(HOSTS, Ordering::AcqRel);
+    }
+
+    fn cancel_attached(&self) {
+        let cause = self.cancellation_error();
+        let attached: Vec<Arc<dyn Attached>> = {
+            let list = self
+                .cold()
+                .attached
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            list.iter().filter_map(Weak::upgrade).collect()
+        };
+        for attached in attached {
+            attached.cancel_with(&cause);
+        }
+    }
+
+    pub(crate) fn cancellation_error(&self) -> Error {
+        self.cancellation_cause()
+            .cloned()
+            .unwrap_or_else(Error::cancelled)
+    }
+
+    /// Why the job was cancelled, if a cause was kept: its own, or its
+    /// scope's when the scope cancelled it.
+    fn cancellation_cause(&self) -> Option<&Error> {
+        if let Some(cause) = self.cold.get().and_then(|cold| cold.cancellation.get()) {
+            return Some(cause);
+        }
+        if self.has(BY_SCOPE) {
+            return self.queue.as_ref().and_then(|queue| queue.cancellation());
+        }
+        None
+    }
+
+    /// Starts a lazy job; true only for the call that started it (false
+    /// for one already started, cancelled or completed), as in Kotlin.
+    pub(crate) fn start(self: &Arc<Self>) -> bool {
+        let started = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & (STARTED | CANCELLED | COMPLETED) == 0).then_some(flags | STARTED)
+            })
+            .is_ok();
+        if started {
+            self.schedule();
+        }
+        started
+    }
+
+    /// Where the job sits in its scope, once placed there.
+    pub(crate) fn placement(&self) -> Option<Place> {
+        let queue = self.queue.as_ref()?;
+        match self.idx.load(Ordering::Acquire) {
+            UNPLACED | TASK => None,
+            idx => Some(Place {
+                queue: queue.clone(),
+                entry: self.entry(idx),
+            }),
+        }
+    }
+
+    pub(crate) fn place(&self, idx: usize) {
+        let idx = u32::try_from(idx).expect("fewer than 4 billion children in one scope");
+        self.idx.store(idx, Ordering::Release);
+    }
+
+    /// Clears the queued mark as the scope takes the job off its queue.
+    pub(crate) fn unqueue(&self) {
+        self.flags.fetch_and(!QUEUED, Ordering::AcqRel);
+    }
+
+    /// Asks whoever polls the job to poll it again.
+    #[inline]
+    pub(crate) fn schedule(&self) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        match self.idx.load(Ordering::Acquire) {
+            UNPLACED => {}
+            TASK => queue.wake_task(),
+            idx => {
+                // Once completed, a job's slot may hold another child: a
+                // late wake queues nothing (and the scope checks the id of
+                // what it takes off the queue against the slot's child).
+                let prior = self.flags.fetch_or(QUEUED, Ordering::AcqRel);
+                if prior & (QUEUED | COMPLETED) == 0 {
+                    queue.push(self.entry(idx));
+                }
+            }
+        }
+    }
+
+    /// This job's entry on its scope's run queue, for slot `idx`.
+    fn entry(&self, idx: u32) -> Entry {
+        Entry {
+            slot: idx as usize,
+            job: self.id,
+        }
+    }
+
+    /// Records the task of a `parallel` child, for [`schedule`](Self::schedule).
+    pub(crate) fn register_task(&self, waker: &Waker) {
+        if let Some(queue) = &self.queue {
+            queue.register(waker);
+        }
+    }
+
+    /// Records how the job ended and wakes everyone waiting for it. A job
+    /// that was cancelled and still returned `Ok` ends cancelled (R11).
+    pub(crate) fn complete(&self, outcome: Outcome) -> Outcome {
+        let outcome = match outcome {
+            Outcome::Ok => match self.ended(Ok(())) {
+                Ok(()) => Outcome::Ok,
+                Err(cancelled) => Outcome::Cancelled(cancelled),
+            },
+            other => other,
+        };
+        let ended = match &outcome {
+            Outcome::Ok => COMPLETED,
+            // Ended by its own cancellation: `outcome` finds that error again.
+            Outcome::Cancelled(e)
+                if self.cancellation_cause().is_some_and(|c| e.same_failure(c)) =>
+            {
+                COMPLETED | ENDED_CANCELLED
+            }
+            Outcome::Failed(e) | Outcome::Cancelled(e) => {
+                if self.cold().ended_with.set(e.clone()).is_err() {
+                    return self.outcome().unwrap_or(outcome);
+                }
+                let kind = if matches!(outcome, Outcome::Failed(_)) {
+                    FAILED
+                } else {
+                    ENDED_CANCELLED
+                };
+                COMPLETED | kind
+            }
+        };
+        let flags = self.flags.fetch_or(ended, Ordering::SeqCst);
+        if flags & COMPLETED != 0 {
+            return self.outcome().unwrap_or(outcome);
+        }
+        if flags & WAITED_ON != 0 {
+            let waiters = std::mem::take(&mut *self.waiters());
+            waiters.into_iter().for_each(Waker::wake);
+        }
+        outcome
+    }
+
+    /// R11: a job that was cancelled and still returned `Ok` ends
+    /// cancelled: its outcome is the cancellation, not the value.
+    pub(crate) fn ended<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(_) if self.is_cancelled() => Err(self.cancellation_error()),
+            other => other,
+        }
+    }
+
+    /// How the job ended, once it has.
+    fn outcome(&self) -> Option<Outcome> {
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & COMPLETED == 0 {
+            return None;
+        }
+        let error = || {
+            self.cold
+                .get()
+                .and_then(|cold| cold.ended_with.get().cloned())
+                .unwrap_or_else(|| self.cancellation_error())
+        };
+        Some(if flags & FAILED != 0 {
+            Outcome::Failed(error())
+        } else if flags & ENDED_CANCELLED != 0 {
+            Outcome::Cancelled(error())
+        } else {
+            Outcome::Ok
+        })
+    }
+
+    /// The outcome if done, else registers `waker` to be woken when it is.
+    pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
+        if let Some(outcome) = self.outcome() {
+            return Some(outcome);
+        }
+        let mut waiters = self.waiters();
+        if !waiters.iter().any(|w| w.will_wake(waker)) {
+            waiters.push(waker.clone());
+        }
+        // Set under the lock: a completion that sees the mark takes the lock
+        // after this registration and wakes it; one that does not has set
+        // COMPLETED first, which the next read sees.
+        self.flags.fetch_or(WAITED_ON, Ordering::SeqCst);
+        drop(waiters);
+        self.outcome()
+    }
+}
+
+impl Wake for JobCore {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
+
+/// The same waking, for wakers lent by reference (`waker_ref`) while a
+/// scope polls a child.
+impl ArcWake for JobCore {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        arc_self.schedule();
+    }
+}

@@ -1,0 +1,161 @@
+//! The registry of live scopes: what `debug::dump` shows, and how a cancel
+//! reaches a scope entered in a job.
+//!
+//! Each scope registers itself once in a process-wide table and keeps a
+//! list of its live children, indexed like its child slots. A burst of
+//! children adopted together is published under the scope's lock once, and
+//! before any of them runs, so `dump` sees them from anywhere, a child of
+//! the same scope included. A completed child is left in the list until the
+//! scope's poll ends (one lock for the lot): `dump` skips completed jobs, so
+//! the view stays exact. That is the whole cost when nobody dumps.
+//!
+//! The same list is how a cancel reaches a nested scope's children at once
+//! (R7): the scope's entry is attached to the job it was entered in, and
+//! cancelling that job cancels the scope and every child listed here.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use super::job::{Attached, JobCore};
+use super::ready::ReadyQueue;
+use crate::error::Error;
+
+struct ScopeEntry {
+    job: Arc<JobCore>,
+    queue: Arc<ReadyQueue>,
+    parent: Option<u64>,
+    /// Children by slot index; completed ones may linger until a flush.
+    children: Mutex<Vec<Option<Arc<JobCore>>>>,
+}
+
+static REGISTRY: Mutex<BTreeMap<u64, Weak<ScopeEntry>>> = Mutex::new(BTreeMap::new());
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A scope's entry in the registry; removed when dropped.
+pub(crate) struct Registration {
+    entry: Arc<ScopeEntry>,
+    /// Slots whose child completed since the last flush.
+    completed: Vec<usize>,
+}
+
+/// Registers a scope (its job and queue), attached to the job it was
+/// entered in (`parent`), so that cancelling that job cancels the scope.
+pub(crate) fn register(
+    job: &Arc<JobCore>,
+    queue: &Arc<ReadyQueue>,
+    parent: Option<&Arc<JobCore>>,
+) -> Registration {
+    let entry = Arc::new(ScopeEntry {
+        job: job.clone(),
+        queue: queue.clone(),
+        parent: parent.map(|p| p.id),
+        children: Mutex::new(Vec::new()),
+    });
+    lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
+    if let Some(parent) = parent {
+        let attached: Arc<dyn Attached> = entry.clone();
+        parent.attach(Arc::downgrade(&attached));
+    }
+    Registration {
+        entry,
+        completed: Vec::new(),
+    }
+}
+
+/// R7: cancels the scope's job (its body) and every child, in slot order;
+/// each is resumed once. A no-op for a scope already cancelled.
+impl Attached for ScopeEntry {
+    fn cancel_with(&self, cause: &Error) {
+        if !self.job.cancel(Some(cause)) {
+            return;
+        }
+        self.queue.set_cancellation(cause);
+        for child in lock(&self.children).iter().flatten() {
+            child.cancel_by_scope();
+        }
+    }
+}
+
+impl Registration {
+    /// Publishes children just placed in the given slots, under one lock.
+    /// Children placed while the scope was being cancelled from elsewhere
+    /// (another thread) are cancelled here, now that a cancel sees them.
+    pub(crate) fn publish<'a>(&self, placed: impl Iterator<Item = (usize, &'a Arc<JobCore>)>) {
+        let mut children = lock(&self.entry.children);
+        let cancelled = self.entry.job.is_cancelled();
+        for (idx, job) in placed {
+            if children.len() <= idx {
+                children.resize(idx + 1, None);
+            }
+            if cancelled {
+                job.cancel_by_scope();
+            }
+            children[idx] = Some(job.clone());
+        }
+    }
+
+    /// Cancels the scope: its body and every child (R7).
+    pub(crate) fn cancel(&self, cause: &Error) {
+        self.entry.cancel_with(cause);
+    }
+
+    /// Notes that the child at `idx` completed; cleared at the next flush.
+    pub(crate) fn remove(&mut self, idx: usize) {
+        self.completed.push(idx);
+    }
+
+    /// Clears the completed children's entries, as a poll of the scope
+    /// ends. A slot reused meanwhile holds its new child, which stays.
+    pub(crate) fn flush(&mut self) {
+        if self.completed.is_empty() {
+            return;
+        }
+        let mut children = lock(&self.entry.children);
+        for idx in self.completed.drain(..) {
+            if let Some(entry) = children.get_mut(idx)
+                && entry.as_ref().is_some_and(|job| job.is_completed())
+            {
+                *entry = None;
+            }
+        }
+        drop(children);
+        if self.completed.capacity() > 1024 {
+            self.completed = Vec::new(); // give back a burst's memory
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&REGISTRY).remove(&self.entry.job.id);
+    }
+}
+
+/// A scope as `debug::dump` shows it: its job, the job it was entered in,
+/// and its live children.
+pub(crate) struct ScopeView {
+    pub(crate) job: Arc<JobCore>,
+    pub(crate) parent: Option<u64>,
+    pub(crate) children: Vec<Arc<JobCore>>,
+}
+
+/// Every live scope, with its live children.
+pub(crate) fn views() -> Vec<ScopeView> {
+    let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
+    scopes
+        .iter()
+        .map(|scope| ScopeView {
+            job: scope.job.clone(),
+            parent: scope.parent,
+            children: lock(&scope.children)
+                .iter()
+                .flatten()
+                .filter(|job| !job.is_completed())
+                .cloned()
+                .collect(),
+        })
+        .collect()
+}
