@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::engine::context::{self, Polled, poll_in_frame};
+use crate::engine::context;
 use crate::error::Result;
 
 /// `Err` with the cancellation if the current job is cancelled, without
@@ -127,13 +127,13 @@ impl<F: Future> Future for NonCancellable<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        match poll_in_frame(true, self.project().fut, cx) {
-            Polled::Ready(output) => Poll::Ready(output),
-            Polled::Panicked(error) => error.resume_panic(),
-            Polled::Pending { .. } => {
+        match context::poll_non_cancellable(self.project().fut, cx) {
+            Ok(Some(output)) => Poll::Ready(output),
+            Ok(None) => {
                 context::mark_shielded();
                 Poll::Pending
             }
+            Err(panic) => panic.resume_panic(),
         }
     }
 }

@@ -219,6 +219,9 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
                 this.sleep.set(Some(tokio::time::sleep(*this.duration)));
                 *this.parent = context::cancellable_parent();
                 let job = JobCore::new(Name::Timeout, Host::Inline, false);
+                if let Some(unit) = context::current_unit() {
+                    job.set_within(unit);
+                }
                 if let Some(parent) = this.parent.as_ref() {
                     let attached: Arc<dyn Attached> = job.clone();
                     parent.attach(Arc::downgrade(&attached));

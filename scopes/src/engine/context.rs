@@ -24,18 +24,15 @@ const NON_CANCELLABLE: u8 = 1;
 /// short (a `non_cancellable` section, a nested scope): the job then is not
 /// dropped when it stays pending after a cancellation (SPEC R7).
 const SHIELDED: u8 = 2;
+/// The job is a scope's unit of work (a body or a child, not the work of a
+/// timeout): a scope entered during its poll is nested in it.
+const UNIT: u8 = 4;
 
 scoped_tls::scoped_thread_local! {
     /// The job being polled; unset outside any scope. Scoped: the poller
     /// lends its handle for the poll, so installing a job costs no
     /// reference-count update.
     static JOB: Arc<JobCore>
-}
-
-scoped_tls::scoped_thread_local! {
-    /// The job a scope is polling right now (a body or a child, not the
-    /// work of a timeout): a scope entered during that poll is nested in it.
-    static UNIT: Arc<JobCore>
 }
 
 thread_local! {
@@ -74,62 +71,43 @@ pub(crate) fn mark_shielded() {
     FLAGS.set(FLAGS.get() | SHIELDED);
 }
 
-/// What one poll of a job's future gave.
-pub(crate) enum Polled<T> {
-    Ready(T),
-    Panicked(Error),
-    /// `shielded`: pending inside a section that must not be cut short.
-    Pending {
-        shielded: bool,
-    },
+/// The scope's unit of work the running code belongs to: the job being
+/// polled if a scope polls it, else (the work of a timeout) the unit that
+/// work runs in.
+pub(crate) fn current_unit() -> Option<Arc<JobCore>> {
+    let unit = FLAGS.get() & UNIT != 0;
+    with_job(|job, _| {
+        let job = job?;
+        if unit {
+            Some(job.clone())
+        } else {
+            job.within()
+        }
+    })
 }
 
-/// Polls `fut` as the code of `job`: with `job` as the current job, catching
-/// a panic, and restoring the caller's state afterwards.
-#[inline]
-pub(crate) fn poll_in_job<F: Future + ?Sized>(
-    job: &Arc<JobCore>,
-    fut: Pin<&mut F>,
-    cx: &mut Context<'_>,
-) -> Polled<F::Output> {
-    JOB.set(job, || poll_in_frame(false, fut, cx))
-}
-
-/// Polls `fut` as a job its scope runs (a body or a child): like
-/// [`poll_in_job`], and a scope entered during the poll nests in `job`.
-#[inline]
-pub(crate) fn poll_unit<F: Future + ?Sized>(
-    job: &Arc<JobCore>,
-    fut: Pin<&mut F>,
-    cx: &mut Context<'_>,
-) -> Polled<F::Output> {
-    UNIT.set(job, || poll_in_job(job, fut, cx))
-}
-
-/// The job a scope is polling right now, if `waker` is that job's own
-/// waker: then whoever polls with it is that job's code, and a scope
-/// polled with it runs as part of that job (nested in its tree).
+/// The unit of work running now, if `waker` is that job's own waker: then
+/// whoever polls with it is that job's code, and a scope polled with it
+/// runs as part of that job (nested in its tree).
 pub(crate) fn hosting_unit(waker: &Waker) -> Option<Arc<JobCore>> {
-    if !UNIT.is_set() {
-        return None;
-    }
     // Compared by the data pointer alone: `will_wake` also compares the
     // vtable, whose address differs between codegen units in a release
     // build. Every waker whose data is a job's record wakes that job.
-    UNIT.with(|unit| {
-        let own = Arc::as_ptr(unit).cast::<()>();
-        std::ptr::eq(waker.data(), own).then(|| unit.clone())
-    })
+    current_unit().filter(|unit| std::ptr::eq(waker.data(), Arc::as_ptr(unit).cast::<()>()))
 }
 
 /// R7's resume-once step, for whoever polls a job's code (a scope polling
 /// its body or a child, a `parallel` child's task, the work of a timeout):
-/// polls `fut` as `job`'s code, `Ready` once it has ended — with its
-/// output, with a panic as a failure, or with the job's cancellation when
-/// `resumed` (this poll is its resume after a cancellation) and it is still
-/// suspended outside `non_cancellable`: then the caller drops it, which is
-/// Rust's cancellation. A job suspended in a section that must finish
-/// shields the code polling it too.
+/// polls `fut` as `job`'s code (a scope's `unit` of work or not), catching
+/// a panic, and is `Ready` once the code has ended — with its output, with
+/// a panic as a failure, or with the job's cancellation when `resumed` (this
+/// poll is its resume after a cancellation) and it is still suspended
+/// outside `non_cancellable`: then the caller drops it, which is Rust's
+/// cancellation. Code suspended in a section that must finish shields the
+/// code polling it too.
+///
+/// One function, one frame per level of nesting: a tree of nested scopes
+/// recurses through here once per level (SPEC §6 W8).
 pub(crate) fn resume<F: Future + ?Sized>(
     job: &Arc<JobCore>,
     fut: Pin<&mut F>,
@@ -137,18 +115,15 @@ pub(crate) fn resume<F: Future + ?Sized>(
     resumed: bool,
     unit: bool,
 ) -> Poll<Result<F::Output, Error>> {
-    let polled = if unit {
-        poll_unit(job, fut, cx)
-    } else {
-        poll_in_job(job, fut, cx)
-    };
-    match polled {
-        Polled::Ready(output) => Poll::Ready(Ok(output)),
-        Polled::Panicked(panic) => Poll::Ready(Err(panic)),
-        Polled::Pending { shielded: false } if resumed => {
-            Poll::Ready(Err(job.cancellation_error()))
-        }
-        Polled::Pending { shielded } => {
+    let frame = if unit { UNIT } else { 0 };
+    let saved = FLAGS.replace(frame);
+    let result = JOB.set(job, || catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
+    let shielded = FLAGS.replace(saved) & SHIELDED != 0;
+    match result {
+        Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+        Err(payload) => Poll::Ready(Err(panicked(payload))),
+        Ok(Poll::Pending) if resumed && !shielded => Poll::Ready(Err(dropped(job))),
+        Ok(Poll::Pending) => {
             if shielded {
                 mark_shielded();
             }
@@ -157,20 +132,33 @@ pub(crate) fn resume<F: Future + ?Sized>(
     }
 }
 
-/// Polls `fut` in the current job, inside `non_cancellable` or not, catching
-/// a panic and restoring the caller's state afterwards.
-#[inline]
-pub(crate) fn poll_in_frame<F: Future + ?Sized>(
-    non_cancellable: bool,
+#[cold]
+#[inline(never)]
+fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
+    Error::panic(payload)
+}
+
+#[cold]
+#[inline(never)]
+fn dropped(job: &JobCore) -> Error {
+    job.cancellation_error()
+}
+
+/// Polls the body of `non_cancellable` in the current job: cancellation is
+/// invisible inside, and a panic is caught to be re-raised by the caller
+/// after the state is restored. `Ok(None)` while pending.
+pub(crate) fn poll_non_cancellable<F: Future + ?Sized>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
-) -> Polled<F::Output> {
-    let saved_flags = FLAGS.replace(if non_cancellable { NON_CANCELLABLE } else { 0 });
+) -> Result<Option<F::Output>, Error> {
+    // Keeps the unit mark: a scope entered inside still nests in the unit.
+    let saved = FLAGS.get();
+    FLAGS.set((saved & UNIT) | NON_CANCELLABLE);
     let result = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
-    let shielded = FLAGS.replace(saved_flags) & SHIELDED != 0;
+    FLAGS.set(saved);
     match result {
-        Ok(Poll::Ready(value)) => Polled::Ready(value),
-        Ok(Poll::Pending) => Polled::Pending { shielded },
-        Err(payload) => Polled::Panicked(Error::panic(payload)),
+        Ok(Poll::Ready(output)) => Ok(Some(output)),
+        Ok(Poll::Pending) => Ok(None),
+        Err(payload) => Err(Error::panic(payload)),
     }
 }

@@ -39,8 +39,9 @@
 //! and adopts children started from other threads.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
+use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -69,49 +70,59 @@ pub(crate) enum Kind {
     Supervisor,
 }
 
-/// The scope's future: builds the shared state, runs the body closure, then
-/// drives body and children to completion.
-/// `body` is given the scope's shared part, for the handle it makes.
-pub(crate) async fn run<'s, T, F>(kind: Kind, name: Name, body: F) -> Result<T>
+pin_project_lite::pin_project! {
+    /// The scope's future (what `coroutine_scope` returns): its first poll
+    /// builds the scope in the context it is polled in (the job it follows,
+    /// the handler, its place in the tree) and runs the body; later polls
+    /// drive body and children to completion.
+    ///
+    /// A named future rather than an `async fn`, and the set-up out of line:
+    /// a tree of nested scopes recurses through this poll once per level,
+    /// so its frame is kept small (SPEC §6 W8).
+    #[must_use = "futures do nothing unless polled"]
+    pub(crate) struct ScopeFuture<'s, T, F> {
+        new: Option<(Kind, Name, F)>,
+        // Boxed: a scope future stays a few words, which keeps the frames
+        // that create and poll it small (a `Box::pin` of a large future is
+        // built on the stack first).
+        driver: Option<Box<Driver<'s, T>>>,
+        span: Span,
+    }
+}
+
+/// The future of a scope of `kind` whose body `body` makes, given the
+/// scope's shared part (for the handle it builds).
+pub(crate) fn run<'s, T, F>(kind: Kind, name: Name, body: F) -> ScopeFuture<'s, T, F>
 where
     F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
 {
-    let queue = ReadyQueue::new();
-    let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
-    job.place(BODY);
-    let parent = context::cancellable_parent();
-    let registration = registry::register(&job, &queue, parent.as_ref());
-    let shared = Arc::new(Shared {
-        queue,
-        job: job.clone(),
-        started: Mutex::new(Vec::new()),
-    });
-    let span = Span::scope(&job.name, job.id);
-    let body = body(shared.clone());
-    let mut driver = Driver {
-        kind,
-        job,
-        shared,
-        parent,
-        handler: handler::current_handler(),
-        body: Some(body),
-        entered: false,
-        value: None,
-        slots: Slab::new(),
-        batch: VecDeque::new(),
-        incoming: Vec::new(),
-        local: Vec::new(),
-        spare: Vec::new(),
-        adopted: Vec::new(),
-        failure: None,
-        suppressed: Vec::new(),
-        registration,
-    };
-    poll_fn(|cx| {
-        let _entered = span.enter();
+    ScopeFuture {
+        new: Some((kind, name, body)),
+        driver: None,
+        span: Span::none(),
+    }
+}
+
+impl<'s, T, F> Future for ScopeFuture<'s, T, F>
+where
+    F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
+{
+    type Output = Result<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.project();
+        if this.driver.is_none() {
+            let Some(new) = this.new.take() else {
+                return Poll::Pending; // polled after completion
+            };
+            *this.driver = Some(Driver::start(new, this.span));
+        }
+        let Some(driver) = this.driver else {
+            return Poll::Pending;
+        };
+        let _entered = this.span.enter();
         driver.poll(cx)
-    })
-    .await
+    }
 }
 
 /// A child in its scope's slab. Its waker is made from `job` for each
@@ -154,6 +165,46 @@ struct Driver<'s, T> {
 }
 
 impl<'s, T> Driver<'s, T> {
+    /// Sets the scope up where it is first polled: it follows the job it
+    /// is entered in and takes the handler in force there.
+    #[inline(never)]
+    fn start<F>((kind, name, body): (Kind, Name, F), span: &mut Span) -> Box<Self>
+    where
+        F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
+    {
+        let queue = ReadyQueue::new();
+        let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
+        job.place(BODY);
+        let parent = context::cancellable_parent();
+        let registration = registry::register(&job, &queue, parent.as_ref());
+        let shared = Arc::new(Shared {
+            queue,
+            job: job.clone(),
+            started: Mutex::new(Vec::new()),
+        });
+        *span = Span::scope(&job.name, job.id);
+        let body = body(shared.clone());
+        Box::new(Driver {
+            kind,
+            job,
+            shared,
+            parent,
+            handler: handler::current_handler(),
+            body: Some(body),
+            entered: false,
+            value: None,
+            slots: Slab::new(),
+            batch: VecDeque::new(),
+            incoming: Vec::new(),
+            local: Vec::new(),
+            spare: Vec::new(),
+            adopted: Vec::new(),
+            failure: None,
+            suppressed: Vec::new(),
+            registration,
+        })
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = HandlerGuard::enter(self.handler.clone());
         let queue = &self.shared.queue;
@@ -175,6 +226,7 @@ impl<'s, T> Driver<'s, T> {
     /// At the first poll: nests the scope in the job polling it, when that
     /// job belongs to a tree draining on this thread and polls the scope
     /// directly (its own waker); else the scope becomes a root.
+    #[inline(never)]
     fn nest(&mut self, cx: &Context<'_>) -> bool {
         let queue = &self.shared.queue;
         let nested = ReadyQueue::tree_is_draining()
@@ -198,15 +250,18 @@ impl<'s, T> Driver<'s, T> {
         } else if let Some((entry, target)) = self.shared.queue.take_hop() {
             self.run_entry(entry, target);
         }
-        self.adopt_nested();
+        if self.shared.queue.take_starts() || !self.incoming.is_empty() {
+            self.adopt_nested();
+        }
         self.registration.flush();
-        if self.is_done() {
+        if self.body.is_none() && self.slots.len() == 0 && self.is_done() {
             return Poll::Ready(self.finish());
         }
         Poll::Pending
     }
 
     /// A poll of a root: drains the tree's FIFO within the budget.
+    #[inline(never)]
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
         let draining = queue.enter(cx.waker(), std::mem::take(&mut self.spare));
@@ -335,7 +390,13 @@ impl<'s, T> Driver<'s, T> {
         else {
             return;
         };
-        let result = ended.and_then(|result| result);
+        self.body_ended(ended.and_then(|result| result));
+    }
+
+    /// The body has returned (or panicked, or was dropped after its
+    /// cancellation): R2, R5, R6 decide what that means for the scope.
+    #[inline(never)]
+    fn body_ended(&mut self, result: Result<T>) {
         let dropped = drop_caught(self.body.take());
         self.body_completed(result);
         if let Some(panic) = dropped {
@@ -406,6 +467,7 @@ impl<'s, T> Driver<'s, T> {
     /// A nested scope's part of R14: its start markers noted during this
     /// visit become its children's first entries, in place; children
     /// started from elsewhere follow.
+    #[inline(never)]
     fn adopt_nested(&mut self) {
         let queue = self.shared.queue.clone();
         queue.resolve_starts(|| self.adopt_started());
@@ -502,6 +564,7 @@ impl<'s, T> Driver<'s, T> {
         }
     }
 
+    #[inline(never)]
     fn complete(&mut self, idx: usize, result: Result<()>) {
         let Some(slot) = self.slots.remove(idx) else {
             return;
@@ -562,6 +625,7 @@ impl<'s, T> Driver<'s, T> {
         self.registration.cancel(cause);
     }
 
+    #[inline(never)]
     fn finish(&mut self) -> Result<T> {
         self.shared.queue.close();
         self.job.complete(Outcome::Ok);

@@ -91,6 +91,8 @@ struct Cold {
     span: OnceLock<Span>,
     /// What was entered in this job and is cancelled with it.
     attached: Mutex<Vec<Weak<dyn Attached>>>,
+    /// For the work of a timeout: the scope's unit of work it runs in.
+    within: OnceLock<Arc<JobCore>>,
 }
 
 /// What a job cancels along with itself, at once (R7): a scope entered in
@@ -160,6 +162,16 @@ impl JobCore {
             .waiters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the unit of work this job's code runs in (the work of a
+    /// timeout runs inside its caller's poll).
+    pub(crate) fn set_within(&self, unit: Arc<JobCore>) {
+        let _ = self.cold().within.set(unit);
+    }
+
+    pub(crate) fn within(&self) -> Option<Arc<JobCore>> {
+        self.cold.get()?.within.get().cloned()
     }
 
     /// Keeps the child's span, if a subscriber wanted one.

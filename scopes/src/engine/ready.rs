@@ -103,6 +103,9 @@ pub(crate) struct ReadyQueue {
     /// Children started outside a drain of the tree (another thread, the
     /// body closure), which have no start marker.
     foreign_starts: AtomicUsize,
+    /// Some child was started since the scope last looked: a visit of a
+    /// nested scope skips adopting when nothing was.
+    starts: AtomicBool,
     /// Why the scope cancelled its children: kept once here rather than in
     /// each child, so cancelling a thousand children allocates nothing.
     cancellation: OnceLock<Error>,
@@ -130,6 +133,7 @@ impl ReadyQueue {
             draining: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             foreign_starts: AtomicUsize::new(0),
+            starts: AtomicBool::new(false),
             cancellation: OnceLock::new(),
         })
     }
@@ -247,6 +251,7 @@ impl ReadyQueue {
     /// happened outside a drain of its tree on this thread (the scope is
     /// then woken, and adopts it at its next poll).
     pub(crate) fn note_started(self: &Arc<Self>) -> bool {
+        self.starts.store(true, Ordering::Release);
         let tree = self.tree().map_or(0, address);
         if tree != 0 && DRAINING.get() == tree {
             let scope = (tree != address(self)).then(|| self.clone());
@@ -270,8 +275,14 @@ impl ReadyQueue {
     /// Records `run` children started without a marker; the scope adopts
     /// them at its next poll.
     pub(crate) fn note_foreign_starts(&self, run: usize) {
+        self.starts.store(true, Ordering::Release);
         self.foreign_starts.fetch_add(run, Ordering::AcqRel);
         self.wake_scope();
+    }
+
+    /// Whether children were started since the last call.
+    pub(crate) fn take_starts(&self) -> bool {
+        self.starts.load(Ordering::Acquire) && self.starts.swap(false, Ordering::AcqRel)
     }
 
     /// Whether children were started from outside a drain since the last

@@ -11,6 +11,11 @@ pub(crate) struct Span(Option<Box<tracing::Span>>);
 
 #[cfg(feature = "tracing")]
 impl Span {
+    /// No span (yet).
+    pub(crate) fn none() -> Self {
+        Self(None)
+    }
+
     pub(crate) fn scope(name: &Name, id: u64) -> Self {
         Self::kept(|| tracing::debug_span!("scope", name = %name, id = id))
     }
@@ -44,6 +49,10 @@ pub(crate) struct Span;
 
 #[cfg(not(feature = "tracing"))]
 impl Span {
+    pub(crate) fn none() -> Self {
+        Self
+    }
+
     pub(crate) fn scope(_name: &Name, _id: u64) -> Self {
         Self
     }
