@@ -23,7 +23,10 @@ fn probe() -> usize {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let a = rt.block_on(nest(10)).unwrap();
     let b = rt.block_on(nest(110)).unwrap();
     let _ = TOP.with(Cell::get);

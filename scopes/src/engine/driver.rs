@@ -125,6 +125,17 @@ where
     }
 }
 
+/// A root's lists: its FIFO (entries taken but not yet run) and scratch
+/// buffers for the thread-local wakes and starts: `local` is swapped with
+/// the thread-local list to read it; `spare` becomes that list while the
+/// root drains, so a poll allocates no new list.
+#[derive(Default)]
+struct Fifo {
+    batch: VecDeque<Ready>,
+    local: Vec<Noted>,
+    spare: Vec<Noted>,
+}
+
 /// A child in its scope's slab. Its waker is made from `job` for each
 /// poll, by reference (`waker_ref`), so a slot holds no waker of its own.
 struct ChildSlot<'s> {
@@ -145,17 +156,11 @@ struct Driver<'s, T> {
     entered: bool,
     value: Option<T>,
     slots: Slab<ChildSlot<'s>>,
-    /// A root's FIFO: entries taken but not yet run.
-    batch: VecDeque<Ready>,
+    /// A root's FIFO and lists; a nested scope has none.
+    fifo: Option<Box<Fifo>>,
     /// Started children taken from the start list, not yet adopted; last
     /// started first, so that the next to adopt is popped off the end.
     incoming: Vec<NewChild<'s>>,
-    /// A root's scratch buffers for the thread-local wakes and starts:
-    /// `local` is swapped with the thread-local list to read it; `spare`
-    /// becomes that list while the root drains, so a poll allocates no new
-    /// list.
-    local: Vec<Noted>,
-    spare: Vec<Noted>,
     /// Slots of children adopted but not yet published to `debug::dump`.
     adopted: Vec<usize>,
     /// The first failure (R2, R6) and those that came while cancelling.
@@ -194,10 +199,8 @@ impl<'s, T> Driver<'s, T> {
             entered: false,
             value: None,
             slots: Slab::new(),
-            batch: VecDeque::new(),
+            fifo: None,
             incoming: Vec::new(),
-            local: Vec::new(),
-            spare: Vec::new(),
             adopted: Vec::new(),
             failure: None,
             suppressed: Vec::new(),
@@ -264,16 +267,23 @@ impl<'s, T> Driver<'s, T> {
     #[inline(never)]
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
-        let draining = queue.enter(cx.waker(), std::mem::take(&mut self.spare));
-        let polled = self.drain(cx, &queue);
-        self.spare = draining.exit();
-        if self.spare.capacity() > RETAINED {
-            self.spare = Vec::new(); // give back a burst's memory
+        let mut fifo = self.fifo.take().unwrap_or_default();
+        let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.spare));
+        let polled = self.drain(cx, &queue, &mut fifo);
+        fifo.spare = draining.exit();
+        if fifo.spare.capacity() > RETAINED {
+            fifo.spare = Vec::new(); // give back a burst's memory
         }
+        self.fifo = Some(fifo);
         polled
     }
 
-    fn drain(&mut self, cx: &mut Context<'_>, queue: &Arc<ReadyQueue>) -> Poll<Result<T>> {
+    fn drain(
+        &mut self,
+        cx: &mut Context<'_>,
+        queue: &Arc<ReadyQueue>,
+        fifo: &mut Fifo,
+    ) -> Poll<Result<T>> {
         let mut budget = POLL_BUDGET;
         self.follow_parent();
         if !self.entered {
@@ -283,11 +293,11 @@ impl<'s, T> Driver<'s, T> {
         }
         loop {
             queue.begin_drain();
-            self.take_local();
-            queue.take_into(&mut self.batch);
-            while let Some(ready) = self.batch.pop_front() {
+            self.take_local(fifo);
+            queue.take_into(&mut fifo.batch);
+            while let Some(ready) = fifo.batch.pop_front() {
                 if budget == 0 || !tokio::task::coop::has_budget_remaining() {
-                    self.batch.push_front(ready);
+                    fifo.batch.push_front(ready);
                     queue.end_drain();
                     self.registration.flush();
                     cx.waker().wake_by_ref();
@@ -299,14 +309,14 @@ impl<'s, T> Driver<'s, T> {
                     None => self.run_entry(ready.entry, true),
                     Some(scope) => self.follow_route(&scope, ready.entry),
                 }
-                self.take_local();
+                self.take_local(fifo);
             }
             if !queue.end_drain() && self.incoming.is_empty() && self.no_child_waiting() {
                 break;
             }
         }
         self.registration.flush();
-        self.give_back();
+        self.give_back(fifo);
         if self.is_done() {
             return Poll::Ready(self.finish());
         }
@@ -314,15 +324,15 @@ impl<'s, T> Driver<'s, T> {
     }
 
     /// Gives back a burst's memory once the root's FIFO is empty.
-    fn give_back(&mut self) {
-        if self.batch.is_empty() && self.batch.capacity() > RETAINED {
-            self.batch = VecDeque::new();
+    fn give_back(&mut self, fifo: &mut Fifo) {
+        if fifo.batch.is_empty() && fifo.batch.capacity() > RETAINED {
+            fifo.batch = VecDeque::new();
         }
         if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
             self.incoming = Vec::new();
         }
-        if self.local.capacity() > RETAINED {
-            self.local = Vec::new();
+        if fifo.local.capacity() > RETAINED {
+            fifo.local = Vec::new();
         }
     }
 
@@ -428,15 +438,15 @@ impl<'s, T> Driver<'s, T> {
     /// during the last entry, in the order they happened; a start marker
     /// adopts as many started children as it counts. Children started from
     /// elsewhere (another thread, the body closure) follow.
-    fn take_local(&mut self) {
-        let mut local = std::mem::take(&mut self.local);
+    fn take_local(&mut self, fifo: &mut Fifo) {
+        let mut local = std::mem::take(&mut fifo.local);
         ReadyQueue::take_local(&mut local);
         for noted in local.drain(..) {
             match noted {
-                Noted::Woken(ready) => self.batch.push_back(ready),
+                Noted::Woken(ready) => fifo.batch.push_back(ready),
                 Noted::Started { scope: None, run } => {
                     for _ in 0..run {
-                        self.adopt_next();
+                        self.adopt_next(fifo);
                     }
                 }
                 // A nested scope turns its markers into entries before its
@@ -447,20 +457,20 @@ impl<'s, T> Driver<'s, T> {
                 } => scope.note_foreign_starts(run),
             }
         }
-        self.local = local;
+        fifo.local = local;
         if self.shared.queue.take_foreign_starts() || !self.incoming.is_empty() {
-            while self.adopt_next() {}
+            while self.adopt_next(fifo) {}
         }
         self.publish_adopted();
     }
 
     /// Adopts the next started child and queues its first run; false if
     /// none is waiting.
-    fn adopt_next(&mut self) -> bool {
+    fn adopt_next(&mut self, fifo: &mut Fifo) -> bool {
         let Some(entry) = self.adopt_started() else {
             return false;
         };
-        self.batch.push_back(Ready { entry, scope: None });
+        fifo.batch.push_back(Ready { entry, scope: None });
         true
     }
 

@@ -2,7 +2,7 @@
 //!
 //! Chunks never move, so growing by a burst of children copies nothing (a
 //! `Vec` of 100k slots would copy them all about 17 times on the way up and
-//! end up to twice as large as needed). Chunks double from 16 slots, for
+//! end up to twice as large as needed). Chunks double from 4 slots, for
 //! small scopes, up to 1024, then stay at 1024: a big burst takes few
 //! allocations (each large one makes glibc's allocator sweep its caches of
 //! small freed blocks) and leaves at most one chunk of slack.
@@ -10,10 +10,12 @@
 //! threaded through the vacant slots themselves, so freeing a burst of
 //! children allocates nothing either.
 
-/// Slots in the first chunk; each next one doubles, up to `LARGEST`.
-const FIRST: usize = 16;
+/// Slots in the first chunk; each next one doubles, up to `LARGEST`. A
+/// scope with one child (a scope per node of a tree, a `#[scoped]` fn with
+/// a helper task) holds one small chunk.
+const FIRST: usize = 4;
 /// Chunks that double: 16, 32, .., 1024 slots.
-const DOUBLING: usize = 7;
+const DOUBLING: usize = 9;
 const LARGEST: usize = FIRST << (DOUBLING - 1);
 /// Slots in the doubling chunks together.
 const DOUBLED: usize = FIRST * ((1 << DOUBLING) - 1);
@@ -168,11 +170,11 @@ mod tests {
 
     #[test]
     fn every_slot_maps_to_one_place_in_chunks_that_double_then_stay() {
-        let spans: Vec<_> = (0..9).map(chunk_span).collect();
-        assert_eq!(&spans[..3], [(0, 16), (16, 32), (48, 64)]);
-        assert_eq!(spans[6], (1008, 1024));
-        assert_eq!(spans[7], (DOUBLED, LARGEST));
-        assert_eq!(spans[8], (DOUBLED + LARGEST, LARGEST));
+        let spans: Vec<_> = (0..11).map(chunk_span).collect();
+        assert_eq!(&spans[..3], [(0, 4), (4, 8), (12, 16)]);
+        assert_eq!(spans[8], (1020, 1024));
+        assert_eq!(spans[9], (DOUBLED, LARGEST));
+        assert_eq!(spans[10], (DOUBLED + LARGEST, LARGEST));
         for (k, (first, len)) in spans.iter().copied().enumerate() {
             assert_eq!(locate(first), (k, 0));
             assert_eq!(locate(first + len - 1), (k, len - 1));
