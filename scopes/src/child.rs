@@ -68,7 +68,7 @@ impl<'a, 's> ChildBuilder<'a, 's, '_> {
 impl<'s> ChildBuilder<'_, 's, '_> {
     /// Names the child (shown by `Job::name`, errors and `debug::dump`).
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.name = Name::from(name.into());
+        self.name = self.name.renamed(name.into());
         self
     }
 

@@ -10,6 +10,10 @@ use std::fmt::Write;
 /// children indented under their parent: name, `#id` and state (`active`,
 /// `cancelling`, `completing` — a scope whose body has returned and that
 /// waits for its children — or `lazy` for a child not started yet).
+/// A job suspended outside any cancellation-aware call (a tokio lock, a
+/// foreign channel, a sleep not wrapped in `cancellable`) is marked
+/// `foreign wait`: cancelling it drops it there, without its async cleanup
+/// (R7), as in `worker #12 [cancelling, foreign wait]`.
 ///
 /// # Examples
 ///
@@ -71,9 +75,14 @@ fn write_job(out: &mut String, job: &JobCore, depth: usize) {
     } else {
         "active"
     };
+    let wait = if job.is_in_foreign_wait() {
+        ", foreign wait"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "{:indent$}{} #{} [{state}]",
+        "{:indent$}{} #{} [{state}{wait}]",
         "",
         job.name,
         job.id,

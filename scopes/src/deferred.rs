@@ -234,7 +234,7 @@ impl<T> Future for Await<'_, T> {
         }
         match context::cancellation() {
             Some(cancelled) => Poll::Ready(Err(cancelled)),
-            None => Poll::Pending,
+            None => context::aware(Poll::Pending),
         }
     }
 }

@@ -132,7 +132,7 @@ impl Future for Join<'_> {
         self.core.start();
         match self.core.poll_outcome(cx.waker()) {
             Some(_) => Poll::Ready(Ok(())),
-            None => Poll::Pending,
+            None => context::aware(Poll::Pending),
         }
     }
 }

@@ -27,6 +27,8 @@ const SHIELDED: u8 = 2;
 /// The job is a scope's unit of work (a body or a child, not the work of a
 /// timeout): a scope entered during its poll is nested in it.
 const UNIT: u8 = 4;
+/// Set during a poll by a cancellation-aware primitive that is pending.
+const AWARE: u8 = 8;
 
 scoped_tls::scoped_thread_local! {
     /// The job being polled; unset outside any scope. Scoped: the poller
@@ -69,6 +71,19 @@ pub(crate) fn cancellable_parent() -> Option<Arc<JobCore>> {
 /// Marks the job being polled as suspended in a section that must finish.
 pub(crate) fn mark_shielded() {
     FLAGS.set(FLAGS.get() | SHIELDED);
+}
+
+/// What a cancellation-aware primitive returns: `poll`, noting when it is
+/// pending that the job is suspended where a cancellation reaches it (R7).
+/// A job suspended anywhere else is in a *foreign wait*: cancelling it
+/// drops it there without its async cleanup, which `debug::dump` shows and
+/// a `tracing` warning reports.
+#[inline]
+pub(crate) fn aware<T>(poll: Poll<T>) -> Poll<T> {
+    if poll.is_pending() {
+        FLAGS.set(FLAGS.get() | AWARE);
+    }
+    poll
 }
 
 /// The scope's unit of work the running code belongs to: the job being
@@ -118,14 +133,18 @@ pub(crate) fn resume<F: Future + ?Sized>(
     let frame = if unit { UNIT } else { 0 };
     let saved = FLAGS.replace(frame);
     let result = JOB.set(job, || catch_unwind(AssertUnwindSafe(|| fut.poll(cx))));
-    let shielded = FLAGS.replace(saved) & SHIELDED != 0;
+    let flags = FLAGS.replace(saved);
+    let shielded = flags & SHIELDED != 0;
     match result {
         Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
         Err(payload) => Poll::Ready(Err(panicked(payload))),
         Ok(Poll::Pending) if resumed && !shielded => Poll::Ready(Err(dropped(job))),
         Ok(Poll::Pending) => {
+            job.set_foreign_wait(flags & (SHIELDED | AWARE) == 0);
             if shielded {
                 mark_shielded();
+            } else if flags & AWARE != 0 {
+                FLAGS.set(FLAGS.get() | AWARE);
             }
             Poll::Pending
         }
@@ -138,9 +157,19 @@ fn panicked(payload: Box<dyn std::any::Any + Send>) -> Error {
     Error::panic(payload)
 }
 
+/// R7: a cancelled job resumed once and still suspended outside any
+/// cancellation-aware call is dropped there: its async cleanup is skipped,
+/// which is reported, with where the job was started.
 #[cold]
 #[inline(never)]
 fn dropped(job: &JobCore) -> Error {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(
+        job = %job.name,
+        id = job.id,
+        started_at = %job.name.started_at(),
+        "cancelled job dropped while suspended outside a cancellation-aware call: its async cleanup did not run"
+    );
     job.cancellation_error()
 }
 

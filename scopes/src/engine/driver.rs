@@ -25,10 +25,14 @@
 //! - a nested scope whose last child completes returns at once, in that
 //!   child's step: its host job continues (or completes) then, so a parent
 //!   sees a job whose body has ended as active until its last child ends;
-//! - a scope follows the cancellation of the job it was entered in before
-//!   it runs anything, at every visit, so a cancel reaches every descendant
-//!   before any of them is resumed again (R7); it cancels its children in
-//!   slot order;
+//! - cancelling a job cancels at once what is attached to it (`job.rs`):
+//!   the scopes entered in it — their body, then their children in slot
+//!   order — and the work of timeouts called in it, recursively; so a
+//!   cancel reaches every descendant before any of them is resumed again
+//!   (R7), in Kotlin's order. A scope also follows its parent's
+//!   cancellation at every visit (for a scope entered in a job already
+//!   cancelled);
+//! - a late entry of a scope that has returned is skipped;
 //! - the root runs at most `POLL_BUDGET` entries per poll, and stops early
 //!   when tokio's cooperative budget is spent, then yields to its worker:
 //!   one always-ready job cannot starve the tree or the worker, and a job

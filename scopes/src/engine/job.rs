@@ -30,6 +30,9 @@ const BY_SCOPE: u16 = 512;
 /// Something is attached to the job (a nested scope, a timeout's work):
 /// cancelling the job cancels it too.
 const HOSTS: u16 = 1024;
+/// Suspended, at its last poll, outside any cancellation-aware call (a
+/// *foreign wait*): a cancel would drop it there (R7).
+const FOREIGN_WAIT: u16 = 2048;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -214,6 +217,23 @@ impl JobCore {
 
     pub(crate) fn is_completing(&self) -> bool {
         self.has(COMPLETING)
+    }
+
+    /// Records whether the job's last poll left it in a foreign wait; a
+    /// plain load first, since the mark rarely changes.
+    #[inline]
+    pub(crate) fn set_foreign_wait(&self, foreign: bool) {
+        if self.has(FOREIGN_WAIT) != foreign {
+            if foreign {
+                self.flags.fetch_or(FOREIGN_WAIT, Ordering::AcqRel);
+            } else {
+                self.flags.fetch_and(!FOREIGN_WAIT, Ordering::AcqRel);
+            }
+        }
+    }
+
+    pub(crate) fn is_in_foreign_wait(&self) -> bool {
+        self.has(FOREIGN_WAIT)
     }
 
     pub(crate) fn set_completing(&self) {

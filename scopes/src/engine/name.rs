@@ -14,19 +14,40 @@ pub(crate) enum Name {
     CoroutineScope(&'static Location<'static>),
     SupervisorScope(&'static Location<'static>),
     Timeout,
-    Named(Arc<Cow<'static, str>>),
+    /// The `name` option, and where the child was started.
+    Named(Arc<(Cow<'static, str>, &'static Location<'static>)>),
 }
 
-impl From<Cow<'static, str>> for Name {
-    fn from(name: Cow<'static, str>) -> Self {
-        Name::Named(Arc::new(name))
+impl Name {
+    /// The same job, named `name`: where it was started is kept.
+    pub(crate) fn renamed(&self, name: Cow<'static, str>) -> Self {
+        let at = self.location().unwrap_or(Location::caller());
+        Name::Named(Arc::new((name, at)))
+    }
+
+    /// Where the job was started (the work of a timeout: nowhere of its
+    /// own).
+    pub(crate) fn location(&self) -> Option<&'static Location<'static>> {
+        match self {
+            Name::Location(at) | Name::CoroutineScope(at) | Name::SupervisorScope(at) => Some(at),
+            Name::Named(named) => Some(named.1),
+            Name::Timeout => None,
+        }
+    }
+
+    /// Where the job was started, as `file:line:col` (or `unknown`).
+    pub(crate) fn started_at(&self) -> String {
+        self.location().map_or_else(
+            || "unknown".to_owned(),
+            |at| format!("{}:{}:{}", at.file(), at.line(), at.column()),
+        )
     }
 }
 
 impl fmt::Display for Name {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (kind, at) = match self {
-            Name::Named(name) => return f.write_str(name),
+            Name::Named(named) => return f.write_str(&named.0),
             Name::Timeout => return f.write_str("with_timeout"),
             Name::Location(at) => ("", at),
             Name::CoroutineScope(at) => ("coroutine_scope at ", at),
