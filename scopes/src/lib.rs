@@ -117,6 +117,7 @@
 #![warn(missing_docs)]
 
 mod cancel;
+pub mod channel;
 mod child;
 pub mod debug;
 mod deferred;
@@ -136,6 +137,7 @@ pub use cancel::{
     Cancellable, NonCancellable, YieldNow, cancellable, ensure_active, is_active, non_cancellable,
     yield_now,
 };
+pub use channel::{Receiver, Sender, channel, unbounded_channel};
 pub use child::{ChildBuilder, Start};
 pub use deferred::{Await, Deferred};
 pub use engine::child::BoxFuture;

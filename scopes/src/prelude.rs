@@ -11,3 +11,6 @@ pub use crate::{
     non_cancellable, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
+
+// Channels (SPEC §2c).
+pub use crate::channel::{Receiver, Sender, channel, unbounded_channel};

@@ -1,0 +1,403 @@
+//! The shared state of a channel: a buffer and two lists of waiters under
+//! one lock.
+//!
+//! Why not tokio's `mpsc`: it has no rendezvous (capacity 0) and a single
+//! receiver, and a `send` waiting for room cannot be told "the receiver is
+//! gone, end as a cancellation". A `VecDeque` and two waiter lists under a
+//! `std::sync::Mutex` give all of Kotlin's channel semantics in one place;
+//! the lock is held only for a few queue operations, never while waking,
+//! dropping an item or cancelling a producer (any of which may run user
+//! code that touches the channel again).
+//!
+//! Waiters are kept by id. Ids grow, and a waiting sender's item is only
+//! ever taken from the front of its list, so "has my item been taken?" is
+//! `id <= last_taken`: a sender needs no slot of its own to learn it.
+//! Receivers never hold an item: a `send` that finds one waiting puts the
+//! item in the buffer and wakes it, and the receiver takes the item when it
+//! runs. So a receiver that is cancelled before it runs loses nothing; it
+//! hands its wake-up to the next waiting receiver.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+
+use crate::engine::job::JobCore;
+use crate::error::{Error, Result};
+
+use super::ChannelClosed;
+
+/// A channel's state, shared by every `Sender` and `Receiver` clone.
+pub(super) struct Chan<T> {
+    state: Mutex<State<T>>,
+}
+
+struct State<T> {
+    buffer: VecDeque<T>,
+    /// `usize::MAX`: unbounded.
+    capacity: usize,
+    /// Senders waiting for room (or, at capacity 0, for a receiver), with
+    /// their items, in arrival order.
+    senders: VecDeque<WaitingSender<T>>,
+    /// Receivers waiting for an item, in arrival order.
+    receivers: VecDeque<WaitingReceiver>,
+    /// Receivers woken for an item they have not taken yet: the item is in
+    /// the buffer (beyond the capacity, at capacity 0) until they run.
+    handed: Vec<u64>,
+    /// The id of the last waiting sender whose item was taken.
+    last_taken: u64,
+    next_id: u64,
+    end: End,
+    senders_alive: usize,
+    receivers_alive: usize,
+    /// The job of a `produce` child, cancelled with the channel.
+    producer: Option<Arc<JobCore>>,
+}
+
+struct WaitingSender<T> {
+    id: u64,
+    waker: Waker,
+    item: T,
+}
+
+struct WaitingReceiver {
+    id: u64,
+    waker: Waker,
+}
+
+enum End {
+    Open,
+    /// Closed by a sender, with the failure it closed with, if any. Items
+    /// sent before still reach the receivers.
+    Closed(Option<Error>),
+    /// Cancelled by a receiver, or because the last one was dropped: the
+    /// items are gone and both sides get this cancellation.
+    Cancelled(Error),
+}
+
+/// What a `send` found.
+pub(super) enum Offered {
+    /// The item is in the channel.
+    Sent,
+    /// The channel refused it (closed or cancelled).
+    Refused(Error),
+    /// No room: the item waits in the sender list under this id.
+    Waiting(u64),
+}
+
+/// Wakers collected under the lock, woken after it is released.
+#[derive(Default)]
+struct Wakes(Vec<Waker>);
+
+impl Wakes {
+    fn wake(self) {
+        for waker in self.0 {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Chan<T> {
+    pub(super) fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State {
+                buffer: VecDeque::new(),
+                capacity,
+                senders: VecDeque::new(),
+                receivers: VecDeque::new(),
+                handed: Vec::new(),
+                last_taken: 0,
+                next_id: 1,
+                end: End::Open,
+                senders_alive: 1,
+                receivers_alive: 1,
+                producer: None,
+            }),
+        }
+    }
+
+    /// The lock; no code that can panic runs under it, so a poisoned lock
+    /// still holds a consistent state.
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A `send`'s first step: hand the item over, buffer it, or wait.
+    pub(super) fn offer(&self, item: T, waker: &Waker) -> Offered {
+        let mut state = self.lock();
+        if let Some(refusal) = state.refusal() {
+            drop(state);
+            drop(item); // outside the lock: its drop may use the channel
+            return Offered::Refused(refusal);
+        }
+        if state.senders.is_empty() {
+            if let Some(receiver) = state.receivers.pop_front() {
+                state.buffer.push_back(item);
+                state.handed.push(receiver.id);
+                drop(state);
+                receiver.waker.wake();
+                return Offered::Sent;
+            }
+            if state.has_room() {
+                state.buffer.push_back(item);
+                return Offered::Sent;
+            }
+        }
+        let id = state.next_id();
+        state.senders.push_back(WaitingSender {
+            id,
+            waker: waker.clone(),
+            item,
+        });
+        Offered::Waiting(id)
+    }
+
+    /// A waiting `send`: done once its item was taken.
+    pub(super) fn poll_sent(&self, id: u64, waker: &Waker) -> Poll<Result<()>> {
+        let mut state = self.lock();
+        if id <= state.last_taken {
+            return Poll::Ready(Ok(()));
+        }
+        if let End::Cancelled(cancelled) = &state.end {
+            return Poll::Ready(Err(cancelled.clone()));
+        }
+        if let Some(sender) = state.senders.iter_mut().find(|s| s.id == id) {
+            sender.waker.clone_from(waker);
+        }
+        Poll::Pending
+    }
+
+    /// A waiting `send` given up (dropped or cancelled): its item, if still
+    /// here, leaves with it.
+    pub(super) fn abandon_send(&self, id: u64) {
+        let mut state = self.lock();
+        let item = match state.senders.iter().position(|s| s.id == id) {
+            Some(pos) => state.senders.remove(pos),
+            None => None,
+        };
+        drop(state);
+        drop(item);
+    }
+
+    /// A `recv`: an item, the end of the channel, or a wait registered
+    /// under `waiting`.
+    pub(super) fn poll_recv(
+        &self,
+        waiting: &mut Option<u64>,
+        waker: &Waker,
+    ) -> Poll<Result<Option<T>>> {
+        let mut state = self.lock();
+        if let Some(id) = *waiting {
+            if let Some(receiver) = state.receivers.iter_mut().find(|r| r.id == id) {
+                // Not woken for anything yet: keep its place in the line.
+                receiver.waker.clone_from(waker);
+                return Poll::Pending;
+            }
+            state.unhand(id);
+            *waiting = None;
+        }
+        if let End::Cancelled(cancelled) = &state.end {
+            return Poll::Ready(Err(cancelled.clone()));
+        }
+        let mut wakes = Wakes::default();
+        if let Some(item) = state.take(&mut wakes) {
+            drop(state);
+            wakes.wake();
+            return Poll::Ready(Ok(Some(item)));
+        }
+        match &state.end {
+            End::Closed(None) => return Poll::Ready(Ok(None)),
+            End::Closed(Some(failure)) => return Poll::Ready(Err(failure.clone())),
+            End::Open | End::Cancelled(_) => {}
+        }
+        if state.senders_alive == 0 {
+            return Poll::Ready(Ok(None));
+        }
+        let id = state.next_id();
+        state.receivers.push_back(WaitingReceiver {
+            id,
+            waker: waker.clone(),
+        });
+        *waiting = Some(id);
+        Poll::Pending
+    }
+
+    /// A waiting `recv` given up (dropped or cancelled). If it had been
+    /// woken for an item, the next waiting receiver is woken instead.
+    pub(super) fn abandon_recv(&self, id: u64) {
+        let mut state = self.lock();
+        if let Some(pos) = state.receivers.iter().position(|r| r.id == id) {
+            state.receivers.remove(pos);
+            return;
+        }
+        if !state.unhand(id) || state.buffer.is_empty() {
+            return;
+        }
+        if let Some(next) = state.receivers.pop_front() {
+            state.handed.push(next.id);
+            drop(state);
+            next.waker.wake();
+        }
+    }
+
+    /// Closes for sending; `false` if it was closed or cancelled already.
+    pub(super) fn close(&self, failure: Option<Error>) -> bool {
+        let mut state = self.lock();
+        if !matches!(state.end, End::Open) {
+            return false;
+        }
+        state.end = End::Closed(failure);
+        let wakes = state.wake_receivers();
+        drop(state);
+        wakes.wake();
+        true
+    }
+
+    /// Cancels: drops every item, wakes everyone, cancels the producer.
+    pub(super) fn cancel(&self) {
+        let mut state = self.lock();
+        if matches!(state.end, End::Cancelled(_)) {
+            return;
+        }
+        state.end = End::Cancelled(Error::cancelled());
+        let buffer = std::mem::take(&mut state.buffer);
+        let senders = std::mem::take(&mut state.senders);
+        let mut wakes = state.wake_receivers();
+        state.handed.clear();
+        let producer = state.producer.take();
+        drop(state);
+        // The producer first: woken below, it is resumed as cancelled.
+        if let Some(producer) = producer {
+            producer.cancel(None);
+        }
+        let mut items = Vec::with_capacity(senders.len());
+        for sender in senders {
+            wakes.0.push(sender.waker);
+            items.push(sender.item);
+        }
+        wakes.wake();
+        drop((buffer, items));
+    }
+
+    /// Cancels `producer` when the channel is cancelled (at once if it is).
+    pub(super) fn set_producer(&self, producer: Arc<JobCore>) {
+        let mut state = self.lock();
+        if matches!(state.end, End::Cancelled(_)) {
+            drop(state);
+            producer.cancel(None);
+        } else {
+            state.producer = Some(producer);
+        }
+    }
+
+    pub(super) fn add_sender(&self) {
+        self.lock().senders_alive += 1;
+    }
+
+    /// The last sender gone: receivers get `Ok(None)` once drained.
+    pub(super) fn drop_sender(&self) {
+        let mut state = self.lock();
+        state.senders_alive -= 1;
+        if state.senders_alive == 0 {
+            let wakes = state.wake_receivers();
+            drop(state);
+            wakes.wake();
+        }
+    }
+
+    pub(super) fn add_receiver(&self) {
+        self.lock().receivers_alive += 1;
+    }
+
+    /// The last receiver gone: nobody will take an item again.
+    pub(super) fn drop_receiver(&self) {
+        let mut state = self.lock();
+        state.receivers_alive -= 1;
+        if state.receivers_alive == 0 {
+            drop(state);
+            self.cancel();
+        }
+    }
+
+    /// Closed for sending: closed, cancelled, or no receiver left.
+    pub(super) fn is_closed_for_send(&self) -> bool {
+        !matches!(self.lock().end, End::Open)
+    }
+
+    /// Nothing more to receive: cancelled, or closed (or without senders)
+    /// and drained.
+    pub(super) fn is_closed_for_receive(&self) -> bool {
+        let state = self.lock();
+        match state.end {
+            End::Cancelled(_) => true,
+            End::Closed(_) => state.buffer.is_empty() && state.senders.is_empty(),
+            End::Open => state.senders_alive == 0 && state.buffer.is_empty(),
+        }
+    }
+
+    /// Items buffered (not counting those of waiting senders).
+    pub(super) fn len(&self) -> usize {
+        self.lock().buffer.len()
+    }
+
+    pub(super) fn capacity(&self) -> usize {
+        self.lock().capacity
+    }
+}
+
+impl<T> State<T> {
+    fn next_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Why a `send` cannot go through, if it cannot.
+    fn refusal(&self) -> Option<Error> {
+        match &self.end {
+            End::Open => None,
+            End::Cancelled(cancelled) => Some(cancelled.clone()),
+            End::Closed(Some(failure)) => Some(failure.clone()),
+            End::Closed(None) => Some(Error::new(ChannelClosed)),
+        }
+    }
+
+    /// Room in the buffer, not counting the items handed to receivers that
+    /// have not run yet.
+    fn has_room(&self) -> bool {
+        self.buffer.len() < self.capacity.saturating_add(self.handed.len())
+    }
+
+    /// The next item: from the buffer (refilled from the first waiting
+    /// sender), else straight from a waiting sender (capacity 0).
+    fn take(&mut self, wakes: &mut Wakes) -> Option<T> {
+        if let Some(item) = self.buffer.pop_front() {
+            if self.buffer.len() < self.capacity
+                && let Some(sender) = self.senders.pop_front()
+            {
+                self.last_taken = sender.id;
+                self.buffer.push_back(sender.item);
+                wakes.0.push(sender.waker);
+            }
+            return Some(item);
+        }
+        let sender = self.senders.pop_front()?;
+        self.last_taken = sender.id;
+        wakes.0.push(sender.waker);
+        Some(sender.item)
+    }
+
+    /// Forgets that receiver `id` was woken for an item; `true` if it was.
+    fn unhand(&mut self, id: u64) -> bool {
+        match self.handed.iter().position(|&h| h == id) {
+            Some(pos) => {
+                self.handed.swap_remove(pos);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn wake_receivers(&mut self) -> Wakes {
+        Wakes(self.receivers.drain(..).map(|r| r.waker).collect())
+    }
+}
