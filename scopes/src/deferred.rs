@@ -125,6 +125,12 @@ impl<'s, T> Deferred<'s, T> {
         self.job.start()
     }
 
+    /// Cancels the child and waits until it has completed; see
+    /// [`Job::cancel_and_join`].
+    pub fn cancel_and_join(&self) -> Join<'_> {
+        self.job.cancel_and_join()
+    }
+
     /// Waits for the child to complete without taking its value; see
     /// [`Job::join`].
     pub fn join(&self) -> Join<'_> {
@@ -165,6 +171,12 @@ impl<'s, T> Deferred<'s, T> {
                 value.ok_or_else(|| Error::msg("the value of this `Deferred` was already taken"))
             }
         }
+    }
+}
+
+impl<'s, T> AsRef<Job<'s>> for Deferred<'s, T> {
+    fn as_ref(&self) -> &Job<'s> {
+        &self.job
     }
 }
 

@@ -77,6 +77,39 @@ impl<'s> Job<'s> {
         Join { core: &self.core }
     }
 
+    /// Cancels the child and waits until it has completed: Kotlin's
+    /// `cancelAndJoin`. `Err` only when the caller itself is cancelled.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> scopes::Result<()> {
+    /// use std::time::Duration;
+    /// scopes::coroutine_scope(|s| Box::pin(async move {
+    ///     let ticker = s.launch(async { loop { scopes::delay(Duration::from_secs(1)).await? } });
+    ///     ticker.cancel_and_join().await?;
+    ///     assert!(ticker.is_completed());
+    ///     Ok(())
+    /// }))
+    /// .await
+    /// # }
+    /// ```
+    ///
+    /// # Cancel safety
+    ///
+    /// The cancel is done when the future is made; dropping it only stops
+    /// waiting.
+    pub fn cancel_and_join(&self) -> Join<'_> {
+        self.cancel();
+        self.join()
+    }
+
+    /// Whether the child has completed; if not, `cx` is woken when it has.
+    /// Starts a lazy child, as [`join`](Job::join) does.
+    pub(crate) fn poll_completed(&self, cx: &Context<'_>) -> bool {
+        self.core.start();
+        self.core.poll_outcome(cx.waker()).is_some()
+    }
+
     /// Started, not completed, not cancelled.
     pub fn is_active(&self) -> bool {
         self.core.is_active()
@@ -97,6 +130,12 @@ impl<'s> Job<'s> {
     /// The `name` option, else the `file:line:col` of its `launch`/`async`.
     pub fn name(&self) -> String {
         self.core.name.to_string()
+    }
+}
+
+impl<'s> AsRef<Job<'s>> for Job<'s> {
+    fn as_ref(&self) -> &Job<'s> {
+        self
     }
 }
 

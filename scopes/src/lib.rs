@@ -119,6 +119,7 @@
 mod cancel;
 pub mod channel;
 mod child;
+mod compose;
 pub mod debug;
 mod deferred;
 mod engine;
@@ -139,6 +140,10 @@ pub use cancel::{
 };
 pub use channel::{Receiver, Sender, channel, unbounded_channel};
 pub use child::{ChildBuilder, Start};
+pub use compose::{
+    AsCompleted, AwaitAll, FirstSuccess, JoinAll, Race, as_completed, await_all, first_success,
+    join_all, race,
+};
 pub use deferred::{Await, Deferred};
 pub use engine::child::BoxFuture;
 pub use error::{Error, Result};

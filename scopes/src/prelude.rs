@@ -7,8 +7,9 @@
 //! ```
 
 pub use crate::{
-    Deferred, Error, Job, Result, Scope, Start, cancellable, delay, ensure_active, is_active,
-    non_cancellable, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
+    Deferred, Error, Job, Result, Scope, Start, as_completed, await_all, cancellable, delay,
+    ensure_active, first_success, is_active, join_all, non_cancellable, race,
+    with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
 

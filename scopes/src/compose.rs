@@ -1,0 +1,464 @@
+//! Composing the handles of a scope's children: Kotlin's `awaitAll` and
+//! `joinAll`, and the races a structured program needs ([`race`],
+//! [`first_success`], [`as_completed`]).
+//!
+//! Each takes any `IntoIterator` of handles of the current scope. They
+//! wait through the handles' own cancellation-aware waits (R7): a cancel of
+//! the caller ends the wait with `Err`, except that [`race`] and
+//! [`first_success`] first cancel their children and wait for them, so that
+//! nothing they started outlives the call. A wake polls only the handles
+//! whose child completed (`FuturesUnordered`).
+
+use std::collections::VecDeque;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
+
+use crate::deferred::{Await, Deferred};
+use crate::engine::context;
+use crate::error::{Error, Result};
+use crate::job::Job;
+
+pin_project_lite::pin_project! {
+    /// A handle's wait, tagged with the handle's place in the input.
+    struct Indexed<'s, T> {
+        index: usize,
+        #[pin]
+        wait: Await<'s, T>,
+    }
+}
+
+impl<T> Future for Indexed<'_, T> {
+    type Output = (usize, Result<T>);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let index = *this.index;
+        this.wait.poll(cx).map(|outcome| (index, outcome))
+    }
+}
+
+/// The handles' waits, and the children as jobs (to cancel and join them).
+struct Waits<'s, T> {
+    pending: FuturesUnordered<Indexed<'s, T>>,
+    jobs: Vec<Job<'s>>,
+}
+
+impl<'s, T> Waits<'s, T> {
+    fn new(ds: impl IntoIterator<Item = Deferred<'s, T>>) -> Self {
+        let mut jobs = Vec::new();
+        let pending = ds
+            .into_iter()
+            .enumerate()
+            .map(|(index, d)| {
+                jobs.push(d.job().clone());
+                Indexed {
+                    index,
+                    wait: d.into_future(),
+                }
+            })
+            .collect();
+        Self { pending, jobs }
+    }
+}
+
+/// Waits for every `Deferred` and gives their values in input order:
+/// Kotlin's `awaitAll`. It fails as soon as one fails, with the first
+/// failure in completion order (in a `supervisor_scope` too); it cancels
+/// nobody itself (in a `coroutine_scope` the failure already cancels the
+/// scope).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{await_all, delay, supervisor_scope, Error};
+///
+/// let failed = supervisor_scope(|s| Box::pin(async move {
+///     let slow = s.r#async(async { delay(Duration::from_millis(300)).await?; Ok(1) });
+///     let bad = s.r#async(async { delay(Duration::from_millis(10)).await?; Err(Error::msg("bad")) });
+///     let start = tokio::time::Instant::now();
+///     let result = await_all([slow, bad]).await;
+///     assert_eq!(start.elapsed(), Duration::from_millis(10)); // not 300
+///     result
+/// }))
+/// .await;
+/// assert_eq!(failed.unwrap_err().to_string(), "bad");
+/// # Ok(())
+/// # }
+/// ```
+pub fn await_all<'s, T, I>(ds: I) -> AwaitAll<'s, T>
+where
+    I: IntoIterator<Item = Deferred<'s, T>>,
+{
+    let waits = Waits::new(ds);
+    let values = (0..waits.jobs.len()).map(|_| None).collect();
+    AwaitAll { waits, values }
+}
+
+/// Future returned by [`await_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it drops the handles and does nothing to the children.
+#[must_use = "futures do nothing unless polled"]
+pub struct AwaitAll<'s, T> {
+    waits: Waits<'s, T>,
+    values: Vec<Option<T>>,
+}
+
+impl<T> Unpin for AwaitAll<'_, T> {}
+
+impl<T> Future for AwaitAll<'_, T> {
+    type Output = Result<Vec<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Vec<T>>> {
+        let this = &mut *self;
+        loop {
+            match this.waits.pending.poll_next_unpin(cx) {
+                Poll::Ready(Some((index, Ok(value)))) => this.values[index] = Some(value),
+                Poll::Ready(Some((_, Err(e)))) => return Poll::Ready(Err(e)),
+                Poll::Ready(None) => {
+                    let values = this.values.iter_mut().filter_map(Option::take);
+                    return Poll::Ready(Ok(values.collect()));
+                }
+                Poll::Pending => break,
+            }
+        }
+        match context::cancellation() {
+            Some(cancelled) => Poll::Ready(Err(cancelled)),
+            None => context::aware(Poll::Pending),
+        }
+    }
+}
+
+/// Waits until every job has completed, whatever its outcome: Kotlin's
+/// `joinAll`. `Err` only when the caller itself is cancelled.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{coroutine_scope, delay, join_all};
+///
+/// coroutine_scope(|s| Box::pin(async move {
+///     let jobs: Vec<_> = (1..=3)
+///         .map(|i| s.launch(async move { delay(Duration::from_millis(i * 10)).await }))
+///         .collect();
+///     join_all(&jobs).await?;
+///     assert!(jobs.iter().all(|j| j.is_completed()));
+///     Ok(())
+/// }))
+/// .await
+/// # }
+/// ```
+pub fn join_all<'s, I, J>(jobs: I) -> JoinAll<'s>
+where
+    I: IntoIterator<Item = J>,
+    J: AsRef<Job<'s>>,
+{
+    JoinAll {
+        jobs: jobs.into_iter().map(|j| j.as_ref().clone()).collect(),
+        next: 0,
+    }
+}
+
+/// Future returned by [`join_all`].
+///
+/// # Cancel safety
+///
+/// Dropping it stops waiting and does nothing to the children.
+#[must_use = "futures do nothing unless polled"]
+pub struct JoinAll<'s> {
+    jobs: Vec<Job<'s>>,
+    /// The jobs before it have completed.
+    next: usize,
+}
+
+impl Future for JoinAll<'_> {
+    type Output = Result<()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Some(cancelled) = context::cancellation() {
+            return Poll::Ready(Err(cancelled));
+        }
+        // One job waited on at a time, in order: each completes once, so a
+        // join of n jobs costs O(n) however they complete.
+        while let Some(job) = self.jobs.get(self.next) {
+            if !job.poll_completed(cx) {
+                return context::aware(Poll::Pending);
+            }
+            self.next += 1;
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The first child to complete decides, with its value or its failure; the
+/// others are cancelled, and have completed (their cleanup has run) when
+/// `race` returns. If the caller is cancelled first, every child is
+/// cancelled and waited for, and `race` returns the cancellation.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{coroutine_scope, delay, race};
+///
+/// let fastest = coroutine_scope(|s| Box::pin(async move {
+///     let mirrors = [50, 10, 30].map(|ms| {
+///         s.r#async(async move { delay(Duration::from_millis(ms)).await?; Ok(ms) })
+///     });
+///     race(mirrors).await
+/// }))
+/// .await?;
+/// assert_eq!(fastest, 10);
+/// # Ok(())
+/// # }
+/// ```
+pub fn race<'s, T, I>(ds: I) -> Race<'s, T>
+where
+    I: IntoIterator<Item = Deferred<'s, T>>,
+{
+    Race {
+        contest: Contest::new(ds),
+    }
+}
+
+/// Future returned by [`race`].
+///
+/// # Cancel safety
+///
+/// Dropping it stops waiting; children it cancelled stay cancelled, and
+/// their scope still waits for them.
+#[must_use = "futures do nothing unless polled"]
+pub struct Race<'s, T> {
+    contest: Contest<'s, T>,
+}
+
+impl<T> Unpin for Race<'_, T> {}
+
+impl<T> Future for Race<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        self.contest.poll(cx, |_, outcome| Some(outcome))
+    }
+}
+
+/// The first child to succeed wins; the others are cancelled and have
+/// completed when it returns. If every child fails, the first failure (in
+/// completion order) is returned with the others in
+/// [`suppressed`](Error::suppressed). Meant for a `supervisor_scope` (in a
+/// `coroutine_scope`, the first failure already fails the scope).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{delay, first_success, supervisor_scope, Error};
+///
+/// let answer = supervisor_scope(|s| Box::pin(async move {
+///     let down = s.r#async(async { Err::<u32, _>(Error::msg("replica down")) });
+///     let slow = s.r#async(async { delay(Duration::from_millis(20)).await?; Ok(2) });
+///     first_success([down, slow]).await
+/// }))
+/// .await?;
+/// assert_eq!(answer, 2);
+/// # Ok(())
+/// # }
+/// ```
+pub fn first_success<'s, T, I>(ds: I) -> FirstSuccess<'s, T>
+where
+    I: IntoIterator<Item = Deferred<'s, T>>,
+{
+    FirstSuccess {
+        contest: Contest::new(ds),
+        failures: Vec::new(),
+    }
+}
+
+/// Future returned by [`first_success`].
+///
+/// # Cancel safety
+///
+/// As [`Race`]'s.
+#[must_use = "futures do nothing unless polled"]
+pub struct FirstSuccess<'s, T> {
+    contest: Contest<'s, T>,
+    failures: Vec<Error>,
+}
+
+impl<T> Unpin for FirstSuccess<'_, T> {}
+
+impl<T> Future for FirstSuccess<'_, T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        let failures = &mut this.failures;
+        this.contest.poll(cx, |last, outcome| match outcome {
+            Ok(value) => Some(Ok(value)),
+            Err(e) => {
+                failures.push(e);
+                last.then(|| Err(all_failed(std::mem::take(failures))))
+            }
+        })
+    }
+}
+
+/// Every child failed: the first failure, with the others suppressed.
+fn all_failed(mut failures: Vec<Error>) -> Error {
+    let first = failures.remove(0);
+    first.with_suppressed(failures)
+}
+
+/// What [`race`] and [`first_success`] share: wait for outcomes until one
+/// decides, then cancel the rest and wait until they have completed.
+struct Contest<'s, T> {
+    waits: Waits<'s, T>,
+    decided: Option<Result<T>>,
+    /// The children before it have completed (after the decision).
+    next: usize,
+}
+
+impl<'s, T> Contest<'s, T> {
+    fn new(ds: impl IntoIterator<Item = Deferred<'s, T>>) -> Self {
+        Self {
+            waits: Waits::new(ds),
+            decided: None,
+            next: 0,
+        }
+    }
+
+    /// `decide(last, outcome)`: whether this outcome (`last`: of the last
+    /// child) ends the contest, and with what.
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut decide: impl FnMut(bool, Result<T>) -> Option<Result<T>>,
+    ) -> Poll<Result<T>> {
+        if self.waits.jobs.is_empty() {
+            return Poll::Ready(Err(Error::msg("a race needs at least one child")));
+        }
+        while self.decided.is_none() {
+            match self.waits.pending.poll_next_unpin(cx) {
+                Poll::Ready(Some((_, outcome))) => {
+                    let last = self.waits.pending.is_empty();
+                    self.decided = decide(last, outcome);
+                }
+                Poll::Ready(None) => unreachable!("the last outcome decides"),
+                Poll::Pending => match context::cancellation() {
+                    Some(cancelled) => self.decided = Some(Err(cancelled)),
+                    None => return context::aware(Poll::Pending),
+                },
+            }
+        }
+        // Decided: the others are cancelled, and waited for so that their
+        // cleanup has run when the call returns. That wait must not be cut
+        // short by the caller's own cancellation (R7, like a nested scope).
+        self.waits.pending.clear();
+        for job in &self.waits.jobs[self.next..] {
+            job.cancel();
+        }
+        while let Some(job) = self.waits.jobs.get(self.next) {
+            if !job.poll_completed(cx) {
+                context::mark_shielded();
+                return Poll::Pending;
+            }
+            self.next += 1;
+        }
+        Poll::Ready(self.decided.take().expect("decided"))
+    }
+}
+
+/// The children's outcomes as they complete: a `Stream` of
+/// `(index in the input, outcome)`. In a cancelled job, the children not
+/// yet seen are given at once, each with its outcome if it has one, else
+/// the cancellation; then the stream ends.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use futures_util::StreamExt as _; // `futures::StreamExt` in most apps
+/// use scopes::{as_completed, coroutine_scope, delay};
+///
+/// let order = coroutine_scope(|s| Box::pin(async move {
+///     let ds = [30u64, 10, 20].map(|ms| {
+///         s.r#async(async move { delay(Duration::from_millis(ms)).await?; Ok(ms) })
+///     });
+///     let mut done = as_completed(ds);
+///     let mut order = Vec::new();
+///     while let Some((index, value)) = done.next().await {
+///         order.push((index, value?));
+///     }
+///     Ok(order)
+/// }))
+/// .await?;
+/// assert_eq!(order, [(1, 10), (2, 20), (0, 30)]);
+/// # Ok(())
+/// # }
+/// ```
+pub fn as_completed<'s, T, I>(ds: I) -> AsCompleted<'s, T>
+where
+    I: IntoIterator<Item = Deferred<'s, T>>,
+{
+    AsCompleted {
+        waits: Waits::new(ds),
+        drained: VecDeque::new(),
+    }
+}
+
+/// Stream returned by [`as_completed`].
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompleted<'s, T> {
+    waits: Waits<'s, T>,
+    /// What a cancelled job still has to be given.
+    drained: VecDeque<(usize, Result<T>)>,
+}
+
+impl<T> Unpin for AsCompleted<'_, T> {}
+
+impl<T> Stream for AsCompleted<'_, T> {
+    type Item = (usize, Result<T>);
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if let Some(item) = this.drained.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        match this.waits.pending.poll_next_unpin(cx) {
+            Poll::Ready(item) => Poll::Ready(item),
+            Poll::Pending if context::cancellation().is_some() => {
+                // In a cancelled job each wait ends at once (R7).
+                for wait in Pin::new(&mut this.waits.pending).iter_pin_mut() {
+                    if let Poll::Ready(item) = wait.poll(cx) {
+                        this.drained.push_back(item);
+                    }
+                }
+                this.waits.pending.clear();
+                this.drained.make_contiguous().sort_by_key(|(index, _)| *index);
+                Poll::Ready(this.drained.pop_front())
+            }
+            Poll::Pending => context::aware(Poll::Pending),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.drained.len() + self.waits.pending.len();
+        (left, Some(left))
+    }
+}

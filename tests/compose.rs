@@ -1,0 +1,455 @@
+//! SPEC §2b: composing handles — `await_all`, `join_all`, `race`,
+//! `first_success`, `as_completed`, `Job::cancel_and_join`. Each: success,
+//! first failure, a failure while others run, the caller cancelled while
+//! waiting; for the races, that the losers are cancelled, their cleanup
+//! has run and nothing outlives the call. Paused clock, exact times.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use scopes::{
+    Error, Result, as_completed, await_all, coroutine_scope, delay, first_success, join_all,
+    non_cancellable, race, supervisor_scope, yield_now,
+};
+use scopes_workspace::Log;
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// A child body: waits `after` ms, then gives `value` (or fails with
+/// `fail`); logs its cleanup when cancelled, after a non-cancellable
+/// `cleanup` ms.
+async fn worker(
+    log: &Log,
+    name: &'static str,
+    after: u64,
+    outcome: std::result::Result<u64, &'static str>,
+    cleanup: u64,
+) -> Result<u64> {
+    if let Err(cancelled) = delay(ms(after)).await {
+        non_cancellable(delay(ms(cleanup))).await?;
+        log.push(format!("{name} cleaned up at {}", now()));
+        return Err(cancelled);
+    }
+    outcome.map_err(Error::msg)
+}
+
+/// Virtual milliseconds since the test began (its first call).
+fn now() -> u128 {
+    START.with(|s| s.elapsed().as_millis())
+}
+
+thread_local! {
+    static START: Instant = Instant::now();
+}
+
+// ------------------------------------------------------------ await_all
+
+#[tokio::test(start_paused = true)]
+async fn await_all_gives_values_in_input_order() {
+    let _ = now(); // times in the log count from here
+    let start = Instant::now();
+    let values = coroutine_scope(|s| {
+        Box::pin(async move {
+            let ds = [30, 10, 20].map(|t| {
+                s.r#async(async move {
+                    delay(ms(t)).await?;
+                    Ok(t)
+                })
+            });
+            await_all(ds).await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(values, [30, 10, 20]);
+    assert_eq!(start.elapsed(), ms(30));
+}
+
+#[tokio::test(start_paused = true)]
+async fn await_all_of_nothing_is_empty() {
+    let _ = now(); // times in the log count from here
+    let values: Vec<u8> = coroutine_scope(|_s| Box::pin(async move { await_all([]).await }))
+        .await
+        .unwrap();
+    assert!(values.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn await_all_fails_at_the_first_failure_in_completion_order() {
+    let _ = now(); // times in the log count from here
+    let start = Instant::now();
+    let result = supervisor_scope(|s| {
+        Box::pin(async move {
+            let slow = s.r#async(async {
+                delay(ms(300)).await?;
+                Err::<u64, _>(Error::msg("slow failure"))
+            });
+            let fast = s.r#async(async {
+                delay(ms(10)).await?;
+                Err::<u64, _>(Error::msg("fast failure"))
+            });
+            let failed = await_all([slow, fast]).await.unwrap_err();
+            assert_eq!(Instant::now() - start, ms(10), "not in list order");
+            Ok(failed.to_string())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(result, "fast failure");
+    // The supervisor waited for the slow child, which nobody cancelled.
+    assert_eq!(start.elapsed(), ms(300));
+}
+
+#[tokio::test(start_paused = true)]
+async fn await_all_in_a_coroutine_scope_fails_the_scope_with_the_first_failure() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let err = coroutine_scope(|s| {
+        Box::pin(async move {
+            let a = s.r#async(worker(log, "a", 100, Ok(1), 5));
+            let b = s.r#async(worker(log, "b", 10, Err("b failed"), 0));
+            await_all([a, b]).await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "b failed");
+    // `a` was cancelled by the scope (R2), not by await_all, and cleaned up.
+    assert_eq!(log.take(), ["a cleaned up at 15"]);
+    assert_eq!(start.elapsed(), ms(15));
+}
+
+#[tokio::test(start_paused = true)]
+async fn await_all_ends_with_the_callers_cancellation() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let result = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [s.r#async(worker(log, "a", 1000, Ok(1), 0))];
+            let waiter = s.launch(async move {
+                let r = await_all(ds).await;
+                log.push(format!(
+                    "waiter: cancellation={} at {}",
+                    r.unwrap_err().is_cancellation(),
+                    now()
+                ));
+                Ok(())
+            });
+            delay(ms(50)).await?;
+            waiter.cancel();
+            Ok(())
+        })
+    })
+    .await;
+    result.unwrap();
+    // The waiter is resumed with the cancellation; the child it waited for
+    // is not cancelled by it and runs to its end.
+    assert_eq!(log.take(), ["waiter: cancellation=true at 50"]);
+}
+
+// ------------------------------------------------------------- join_all
+
+#[tokio::test(start_paused = true)]
+async fn join_all_waits_for_every_job_whatever_its_outcome() {
+    let _ = now(); // times in the log count from here
+    let start = Instant::now();
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let ok = s.launch(async { delay(ms(30)).await });
+            let failed = s.r#async(async {
+                delay(ms(10)).await?;
+                Err::<(), _>(Error::msg("failed"))
+            });
+            let lazy = s.child().start(scopes::Start::Lazy).launch(async { delay(ms(20)).await });
+            join_all([ok.clone(), failed.job().clone(), lazy.clone()]).await?;
+            assert!(ok.is_completed() && failed.is_completed() && lazy.is_completed());
+            // Kotlin's `joinAll` joins one job after the other, so the lazy
+            // job starts when its turn comes, at 30 ms.
+            assert_eq!(Instant::now() - start, ms(50));
+            assert!(failed.await.is_err());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn join_all_fails_only_when_the_caller_is_cancelled() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let long = s.launch(async { delay(ms(1000)).await });
+            let waited = long.clone();
+            let joiner = s.launch(async move {
+                let r = join_all([waited]).await;
+                log.push(format!("joiner: {}", r.unwrap_err().is_cancellation()));
+                Ok(())
+            });
+            yield_now().await?;
+            joiner.cancel();
+            joiner.join().await?;
+            assert!(long.is_active());
+            long.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["joiner: true"]);
+}
+
+// ----------------------------------------------------------------- race
+
+#[tokio::test(start_paused = true)]
+async fn race_the_first_to_complete_wins_and_losers_are_cleaned_up_before_it_returns() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let winner = coroutine_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(worker(log, "a", 50, Ok(50), 7)),
+                s.r#async(worker(log, "b", 10, Ok(10), 0)),
+                s.r#async(worker(log, "c", 30, Ok(30), 3)),
+            ];
+            let won = race(ds).await;
+            log.push(format!("race returned at {}", now()));
+            won
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(winner, 10);
+    let log = log.take();
+    // Losers were cancelled at 10 ms; race returned once both had cleaned up.
+    assert!(log.contains(&"a cleaned up at 17".to_owned()), "{log:?}");
+    assert!(log.contains(&"c cleaned up at 13".to_owned()), "{log:?}");
+    assert_eq!(log.last().unwrap(), "race returned at 17");
+    assert_eq!(start.elapsed(), ms(17));
+}
+
+#[tokio::test(start_paused = true)]
+async fn race_a_failure_that_comes_first_decides() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let err = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(worker(log, "slow", 100, Ok(1), 0)),
+                s.r#async(worker(log, "bad", 5, Err("bad"), 0)),
+            ];
+            race(ds).await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "bad");
+    assert_eq!(log.take(), ["slow cleaned up at 5"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn race_when_the_caller_is_cancelled_every_child_is_cancelled_and_waited_for() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(worker(log, "a", 1000, Ok(1), 4)),
+                s.r#async(worker(log, "b", 1000, Ok(2), 2)),
+            ];
+            let racer = s.launch(async move {
+                let r = race(ds).await;
+                log.push(format!("racer: {} at {}", r.unwrap_err().is_cancellation(), now()));
+                Ok(())
+            });
+            delay(ms(20)).await?;
+            racer.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        ["b cleaned up at 22", "a cleaned up at 24", "racer: true at 24"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn race_of_no_children_is_an_error() {
+    let _ = now(); // times in the log count from here
+    let err = coroutine_scope(|_s| Box::pin(async move { race::<u8, _>([]).await }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "a race needs at least one child");
+}
+
+// -------------------------------------------------------- first_success
+
+#[tokio::test(start_paused = true)]
+async fn first_success_skips_failures_and_cleans_up_the_rest() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let value = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(worker(log, "down", 1, Err("down"), 0)),
+                s.r#async(worker(log, "ok", 20, Ok(7), 0)),
+                s.r#async(worker(log, "slow", 90, Ok(9), 5)),
+            ];
+            first_success(ds).await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(value, 7);
+    assert_eq!(log.take(), ["slow cleaned up at 25"]);
+    assert_eq!(start.elapsed(), ms(25));
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_success_when_all_fail_gives_the_first_failure_with_the_others_suppressed() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    let err = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(worker(log, "a", 30, Err("a failed"), 0)),
+                s.r#async(worker(log, "b", 10, Err("b failed"), 0)),
+                s.r#async(worker(log, "c", 20, Err("c failed"), 0)),
+            ];
+            first_success(ds).await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "b failed");
+    let suppressed: Vec<String> = err.suppressed().iter().map(ToString::to_string).collect();
+    assert_eq!(suppressed, ["c failed", "a failed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_success_when_the_caller_is_cancelled_waits_for_every_child() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [s.r#async(worker(log, "a", 1000, Ok(1), 3))];
+            let caller = s.launch(async move {
+                let r = first_success(ds).await;
+                log.push(format!("caller: {} at {}", r.unwrap_err().is_cancellation(), now()));
+                Ok(())
+            });
+            delay(ms(10)).await?;
+            caller.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["a cleaned up at 13", "caller: true at 13"]);
+}
+
+// --------------------------------------------------------- as_completed
+
+#[tokio::test(start_paused = true)]
+async fn as_completed_gives_outcomes_in_completion_order() {
+    let _ = now(); // times in the log count from here
+    let seen = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = [
+                s.r#async(async {
+                    delay(ms(30)).await?;
+                    Ok(30)
+                }),
+                s.r#async(async {
+                    delay(ms(10)).await?;
+                    Err::<u64, _>(Error::msg("ten failed"))
+                }),
+                s.r#async(async {
+                    delay(ms(20)).await?;
+                    Ok(20)
+                }),
+            ];
+            let mut stream = as_completed(ds);
+            assert_eq!(futures_util::Stream::size_hint(&stream), (3, Some(3)));
+            let mut seen = Vec::new();
+            while let Some((index, outcome)) = stream.next().await {
+                seen.push(format!("{index}: {}", outcome.map_or_else(|e| e.to_string(), |v| v.to_string())));
+            }
+            Ok(seen)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, ["1: ten failed", "2: 20", "0: 30"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn as_completed_in_a_cancelled_job_gives_the_rest_at_once_then_ends() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let done = s.r#async(async { Ok(1) });
+            yield_now().await?; // `done` completes
+            let ds = [s.r#async(async { delay(ms(1000)).await.map(|()| 2) }), done];
+            let reader = s.launch(async move {
+                let mut stream = as_completed(ds);
+                let mut items = Vec::new();
+                while let Some((index, outcome)) = stream.next().await {
+                    items.push(format!("{index}: {:?}", outcome.map_err(|e| e.is_cancellation())));
+                }
+                log.push(items.join(", "));
+                Ok(())
+            });
+            yield_now().await?;
+            reader.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    // The completed child still gives its value (R7: an outcome already
+    // there is returned even in a cancelled job).
+    assert_eq!(log.take(), ["1: Ok(1), 0: Err(true)"]);
+}
+
+// ------------------------------------------------------- cancel_and_join
+
+#[tokio::test(start_paused = true)]
+async fn cancel_and_join_returns_once_the_cleanup_has_run() {
+    let _ = now(); // times in the log count from here
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.r#async(worker(log, "job", 1000, Ok(1), 8));
+            yield_now().await?;
+            job.cancel_and_join().await?;
+            log.push(format!("joined at {}", now()));
+            assert!(job.is_cancelled() && job.is_completed());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["job cleaned up at 8", "joined at 8"]);
+}

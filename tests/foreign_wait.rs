@@ -1,0 +1,90 @@
+//! SPEC §2c: a child suspended outside any cancellation-aware call (a
+//! *foreign wait*) is marked in `debug::dump`; once cancelled, it is
+//! dropped there at its one resume (R7) and a `tracing` warning names it
+//! and where it was started. Alone in its test binary: `tracing` caches
+//! callsite interest process-wide.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scopes::{Error, coroutine_scope, delay, yield_now};
+
+/// Records the warning events on this thread, fields and all.
+#[derive(Clone, Default)]
+struct Warnings(Arc<Mutex<Vec<String>>>);
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            let mut fields = Fields(String::new());
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
+    let warnings = Warnings::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let dumps = Arc::new(Mutex::new(Vec::new()));
+    let seen = dumps.clone();
+    let result = tracing::subscriber::with_default(warnings.clone(), || {
+        runtime.block_on(coroutine_scope(|s| {
+            Box::pin(async move {
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                let held = lock.clone().lock_owned().await;
+                let stuck = s.child().name("stuck worker").launch(async move {
+                    let _guard = lock.lock().await; // a foreign wait
+                    Ok(())
+                });
+                s.child()
+                    .name("aware worker")
+                    .launch(async { delay(Duration::from_secs(60)).await });
+                yield_now().await?;
+                seen.lock().unwrap().push(scopes::debug::dump());
+                stuck.cancel();
+                stuck.join().await?;
+                drop(held);
+                Err::<(), _>(Error::msg("stop"))
+            })
+        }))
+    });
+    assert_eq!(result.unwrap_err().to_string(), "stop");
+    let dump = dumps.lock().unwrap().remove(0);
+    let line = |name: &str| {
+        dump.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not in:\n{dump}"))
+            .to_owned()
+    };
+    assert!(line("stuck worker").ends_with("[active, foreign wait]"), "{dump}");
+    assert!(line("aware worker").ends_with("[active]"), "{dump}");
+    let warnings = warnings.0.lock().unwrap().clone();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("job=stuck worker"), "{warnings:?}");
+    assert!(warnings[0].contains("started_at=tests/foreign_wait.rs:"), "{warnings:?}");
+    assert!(warnings[0].contains("cleanup did not run"), "{warnings:?}");
+}
