@@ -173,3 +173,37 @@ impl<F: Future> Future for Cancellable<F> {
         self.project().fut.poll(cx).map(Ok)
     }
 }
+
+/// `.cancellable()` on every future: a shorthand for
+/// [`cancellable`]`(fut)`, which makes a foreign wait cancellation-aware
+/// (R7). Also in the prelude.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use scopes::{CancellableExt, coroutine_scope};
+///
+/// let result: scopes::Result<()> = coroutine_scope(|s| Box::pin(async move {
+///     let job = s.launch(async {
+///         // A tokio sleep is not cancellation-aware; `.cancellable()` makes it so.
+///         let slept = tokio::time::sleep(Duration::from_secs(60)).cancellable().await;
+///         assert!(slept.unwrap_err().is_cancellation());
+///         Ok(())
+///     });
+///     scopes::yield_now().await?;
+///     job.cancel();
+///     Ok(())
+/// }))
+/// .await;
+/// assert!(result.is_ok());
+/// # }
+/// ```
+pub trait CancellableExt: Future + Sized {
+    /// The same as [`cancellable`]`(self)`.
+    fn cancellable(self) -> Cancellable<Self> {
+        cancellable(self)
+    }
+}
+
+impl<F: Future> CancellableExt for F {}

@@ -129,14 +129,15 @@ mod job;
 mod parallel;
 pub mod prelude;
 mod scope;
+pub mod sync;
 mod time;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use cancel::{
-    Cancellable, NonCancellable, YieldNow, cancellable, ensure_active, is_active, non_cancellable,
-    yield_now,
+    Cancellable, CancellableExt, NonCancellable, YieldNow, cancellable, ensure_active, is_active,
+    non_cancellable, yield_now,
 };
 pub use channel::{Receiver, Sender, channel, unbounded_channel};
 pub use child::{ChildBuilder, Start};

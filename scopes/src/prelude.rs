@@ -15,3 +15,10 @@ pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, su
 
 // Channels (SPEC §2c).
 pub use crate::channel::{Receiver, Sender, channel, unbounded_channel};
+
+// Cancellation-aware foreign waits (SPEC §2c). The tokio extension traits
+// come in for their methods only (`lock_cancellable`, ...).
+pub use crate::CancellableExt;
+pub use crate::sync::{
+    MpscReceiverExt as _, MpscSenderExt as _, MutexExt as _, NotifyExt as _, SemaphoreExt as _,
+};
