@@ -130,7 +130,7 @@ impl Level {
     /// error.
     fn mac(&mut self, mac: &mut Macro) -> Option<Expr> {
         match MacroRole::of(mac) {
-            MacroRole::Scope => None,
+            MacroRole::Scope | MacroRole::Block(_) => None,
             MacroRole::Other => {
                 reject_in_macro(mac);
                 None
@@ -191,6 +191,10 @@ impl VisitMut for Level {
                     visit_mut::visit_expr_async_mut(level, block);
                 });
             }
+            Expr::Call(call) if self.context == Context::Scope => {
+                reject_child_as_future(call);
+                visit_mut::visit_expr_call_mut(self, call);
+            }
             Expr::Closure(closure) => {
                 self.within(Context::Closure, |level| {
                     visit_mut::visit_expr_closure_mut(level, closure);
@@ -207,8 +211,51 @@ impl VisitMut for Level {
 
     // Macros in types, patterns and items: not part of the scope either.
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
-        if MacroRole::of(mac) != MacroRole::Scope {
+        if !matches!(MacroRole::of(mac), MacroRole::Scope | MacroRole::Block(_)) {
             reject_in_macro(mac);
+        }
+    }
+}
+
+/// The runtime fns that take a future to run in the caller's job.
+const TAKES_A_FUTURE: [&str; 5] = [
+    "with_timeout",
+    "with_timeout_or_none",
+    "non_cancellable",
+    "cancellable",
+    "with_exception_handler",
+];
+
+// Input:  with_timeout(d, async { work().await })
+// Output: with_timeout(d, ::core::compile_error!("this `async { .. }` starts a child, ..."))
+/// In a scope body a non-`move` `async { }` is a child, whose `Deferred` is
+/// not the future these fns want (and would run outside their job): the
+/// error names the fix instead of rustc's "`Deferred` is not a future".
+fn reject_child_as_future(call: &mut syn::ExprCall) {
+    let Expr::Path(path) = &*call.func else {
+        return;
+    };
+    let segments = &path.path.segments;
+    let scopes_path = match segments.len() {
+        1 => path.path.leading_colon.is_none(),
+        2 => segments[0].ident == "scopes",
+        _ => false,
+    };
+    let Some(name) = segments.last().map(|s| s.ident.to_string()) else {
+        return;
+    };
+    if !scopes_path || !TAKES_A_FUTURE.contains(&name.as_str()) {
+        return;
+    }
+    for arg in call.args.iter_mut() {
+        if let Expr::Async(block) = arg
+            && block.capture.is_none()
+        {
+            let message = format!(
+                "this `async {{ .. }}` starts a child, not a future for `{name}`: \
+                 write `async move {{ .. }}`"
+            );
+            *arg = expand::error_expr(syn::Error::new(block.async_token.span, message));
         }
     }
 }

@@ -12,7 +12,8 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Expr, ItemFn, Stmt, Token};
 
 use crate::body::is_child_macro;
-use crate::parse::{Child, ChildKind};
+use crate::parse::{BlockForm, BlockKind, Child, ChildKind};
+use crate::tail::{self, Tail};
 use crate::valid::ChildOptions;
 
 /// Which scope a macro or attribute opens.
@@ -141,27 +142,22 @@ pub(crate) fn child(
 
 /// Decides whether a `launch` body means `Ok(())` at its end, and makes a
 /// child form in tail position a statement.
-///
-/// A launch body evaluates to `scopes::Result<()>`; it means `Ok(())` when
-/// it has no tail expression (it ends with `;`, a `let` or an item), or
-/// when its tail cannot be a `Result`: a `for`/`while` loop, an `if`
-/// without `else`, an `if`/`else`, `match` or block whose branches all end
-/// with `;`, an `x?`, a `print!`-like or `assert!`-like macro, or a child form.
 pub(crate) fn needs_implicit_ok(child: &mut Child) -> bool {
-    if child.kind != ChildKind::Launch {
-        return false;
-    }
+    child.kind == ChildKind::Launch && implicit_ok(&mut child.body)
+}
+
+/// Whether a body that evaluates to `scopes::Result<()>` means `Ok(())` at
+/// its end (see `tail.rs`; also when a child form is last); if so its tail
+/// becomes a statement, for `Ok(())` to follow.
+pub(crate) fn implicit_ok(body: &mut [Stmt]) -> bool {
     let semi = Some(<Token![;]>::default());
-    let implicit = match child.body.last_mut() {
+    let implicit = match body.last_mut() {
         Some(Stmt::Macro(mac)) if is_child_macro(&mac.mac) => true,
         Some(Stmt::Expr(Expr::Macro(mac), None)) if is_child_macro(&mac.mac) => true,
         Some(Stmt::Expr(Expr::Async(block), None)) if block.capture.is_none() => true,
-        // `return x;` last: the block diverges, nothing to add.
-        Some(Stmt::Expr(Expr::Return(_), Some(_))) => false,
-        _ => ends_without_value(&child.body),
+        _ => tail::of_stmts(body) == Tail::Unit,
     };
-    // `Ok(())` follows: the tail becomes a statement.
-    match child.body.last_mut() {
+    match body.last_mut() {
         Some(Stmt::Macro(mac)) if implicit => mac.semi_token = mac.semi_token.or(semi),
         Some(Stmt::Expr(_, tail @ None)) if implicit => *tail = semi,
         _ => {}
@@ -169,58 +165,47 @@ pub(crate) fn needs_implicit_ok(child: &mut Child) -> bool {
     implicit
 }
 
-fn ends_without_value(stmts: &[Stmt]) -> bool {
-    match stmts.last() {
-        None | Some(Stmt::Local(_) | Stmt::Item(_) | Stmt::Expr(_, Some(_))) => true,
-        Some(Stmt::Macro(mac)) => mac.semi_token.is_some() || is_unit_macro(&mac.mac),
-        Some(Stmt::Expr(expr, None)) => is_unit(expr),
+// Input:  with_timeout!(d; let x = f().await?; Ok(x + 1))
+// Output: ::scopes::with_timeout(d, async { let x = f().await?; Ok(x + 1) }).await
+// Input:  non_cancellable! { flush().await?; }
+// Output: ::scopes::non_cancellable(async {
+//             let value: ::scopes::Result<_> = { flush().await?; ::scopes::__private::Ok(()) };
+//             value
+//         }).await
+/// The block is a non-`move` async block: it borrows like a plain block and
+/// is awaited in place. Its value is `scopes::Result<T>`: `with_timeout`'s
+/// bound says so, and `non_cancellable` (which takes any future) gets a
+/// typed `let`. A body with children runs them in a nested
+/// `coroutine_scope`, as a child body does (Kotlin's `withTimeout` is a
+/// scope).
+pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenStream {
+    let keyword = form.keyword;
+    let mut stmts = form.body.clone();
+    if implicit_ok {
+        let ok = quote!(::scopes::__private::Ok(()));
+        stmts.push(Stmt::Expr(Expr::Verbatim(ok), None));
     }
-}
-
-fn is_unit(expr: &Expr) -> bool {
-    match expr {
-        // `x?` last: a `Result` only if `x` is a nested one, which the
-        // `unused_must_use` lint then reports.
-        Expr::ForLoop(_) | Expr::While(_) | Expr::Try(_) => true,
-        Expr::If(expr_if) => match &expr_if.else_branch {
-            None => true,
-            Some((_, else_branch)) => {
-                ends_without_value(&expr_if.then_branch.stmts) && is_unit(else_branch)
-            }
-        },
-        Expr::Block(block) => block.label.is_none() && ends_without_value(&block.block.stmts),
-        Expr::Match(expr_match) => {
-            !expr_match.arms.is_empty()
-                && expr_match.arms.iter().all(|arm| match &*arm.body {
-                    Expr::Block(block) => ends_without_value(&block.block.stmts),
-                    Expr::Tuple(tuple) => tuple.elems.is_empty(),
-                    Expr::Macro(mac) => is_unit_macro(&mac.mac),
-                    _ => false,
+    let body = if nested {
+        scope(ScopeKind::Coroutine, &stmts)
+    } else {
+        quote!(#(#stmts)*)
+    };
+    let function = Ident::new(form.kind.name(), keyword);
+    match (form.kind, &form.duration) {
+        (BlockKind::NonCancellable, _) | (_, None) => {
+            let value = Ident::new("value", Span::mixed_site());
+            quote_spanned! {keyword=>
+                ::scopes::#function(async {
+                    let #value: ::scopes::Result<_> = { #body };
+                    #value
                 })
+                .await
+            }
         }
-        Expr::Macro(mac) => is_unit_macro(&mac.mac),
-        Expr::Tuple(tuple) => tuple.elems.is_empty(),
-        _ => false,
+        (_, Some(duration)) => quote_spanned! {keyword=>
+            ::scopes::#function(#duration, async { #body }).await
+        },
     }
-}
-
-/// Standard macros whose value is `()`.
-fn is_unit_macro(mac: &syn::Macro) -> bool {
-    mac.path.segments.last().is_some_and(|segment| {
-        matches!(
-            segment.ident.to_string().as_str(),
-            "print"
-                | "println"
-                | "eprint"
-                | "eprintln"
-                | "assert"
-                | "assert_eq"
-                | "assert_ne"
-                | "debug_assert"
-                | "debug_assert_eq"
-                | "debug_assert_ne"
-        )
-    })
 }
 
 /// An error in place of an expression: `compile_error!` has any type, so

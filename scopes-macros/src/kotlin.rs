@@ -16,7 +16,7 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, TokenStream, TokenTree};
 
-use crate::parse::MacroRole;
+use crate::parse::{BlockKind, MacroRole};
 use crate::valid::Errors;
 
 /// The internal marker's name; no user code spells it.
@@ -45,6 +45,7 @@ fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream
     let mut i = 0;
     while i < tokens.len() {
         if is_scope_macro_call(&tokens, i) {
+            block_after_bang(&tokens, i, errors);
             out.extend_from_slice(&tokens[i..i + 3]);
             i += 3;
             continue;
@@ -54,6 +55,10 @@ fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream
                 launch_form(&tokens, i, errors)
             }
             TokenTree::Ident(ident) if ident == "async" => async_form(&tokens, i, errors),
+            TokenTree::Ident(ident) if at_expression_start(&tokens, i) => {
+                BlockKind::of_name(&ident.to_string())
+                    .and_then(|kind| block_form(kind, &tokens, i, errors))
+            }
             _ => None,
         };
         if let Some((marker, len)) = form {
@@ -176,6 +181,108 @@ fn async_form(
     }
 }
 
+// Input:  with_timeout(d) { body }?      non_cancellable { body }
+// Output: ::scopes::with_timeout!(d; body)?   ::scopes::non_cancellable!(body)
+/// A block form at `tokens[i]`: the bang form and how many tokens it
+/// replaces. The body is left as written: the bang macro rewrites its own
+/// Kotlin look. `with_timeout(d, fut)` (no block after it) is the runtime
+/// fn and stays.
+fn block_form(
+    kind: BlockKind,
+    tokens: &[TokenTree],
+    i: usize,
+    errors: &mut Errors,
+) -> Option<(Vec<TokenTree>, usize)> {
+    let TokenTree::Ident(keyword) = &tokens[i] else {
+        return None;
+    };
+    let group = |at: usize, delimiter| match tokens.get(at) {
+        Some(TokenTree::Group(group)) if group.delimiter() == delimiter => Some(group),
+        _ => None,
+    };
+    let (duration, body, len) = if kind.takes_duration() {
+        let duration = group(i + 1, Delimiter::Parenthesis)?;
+        (Some(duration), group(i + 2, Delimiter::Brace)?, 3)
+    } else {
+        (None, group(i + 1, Delimiter::Brace)?, 2)
+    };
+    if let Some(next) = tokens.get(i + len)
+        && starts_another_statement(next)
+    {
+        let form = match kind.takes_duration() {
+            true => format!("`{}(..) {{ .. }}`", kind.name()),
+            false => format!("`{} {{ .. }}`", kind.name()),
+        };
+        let written: TokenStream = tokens[i..i + len].iter().cloned().collect();
+        errors.push(syn::Error::new_spanned(
+            written,
+            format!("{form} gives a `scopes::Result`: end it with `?;` to pass a failure on"),
+        ));
+    }
+    let mut input: Vec<TokenTree> = Vec::new();
+    if let Some(duration) = duration {
+        input.extend(duration.stream());
+        let mut semi = Punct::new(';', Spacing::Alone);
+        semi.set_span(duration.span_close());
+        input.push(TokenTree::Punct(semi));
+    }
+    input.extend(body.stream());
+    let mut args = Group::new(Delimiter::Parenthesis, input.into_iter().collect());
+    args.set_span(body.span());
+    let span = keyword.span();
+    let colons = || {
+        let mut first = Punct::new(':', Spacing::Joint);
+        first.set_span(span);
+        let mut second = Punct::new(':', Spacing::Alone);
+        second.set_span(span);
+        [TokenTree::Punct(first), TokenTree::Punct(second)]
+    };
+    let mut bang = Punct::new('!', Spacing::Alone);
+    bang.set_span(span);
+    let mut out = Vec::with_capacity(7);
+    out.extend(colons());
+    out.push(TokenTree::Ident(Ident::new("scopes", span)));
+    out.extend(colons());
+    out.push(TokenTree::Ident(keyword.clone()));
+    out.push(TokenTree::Punct(bang));
+    out.push(TokenTree::Group(args));
+    Some((out, len))
+}
+
+/// `with_timeout!(d) { .. }`: a bang form's options or duration, then a
+/// block that would be a separate statement.
+fn block_after_bang(tokens: &[TokenTree], i: usize, errors: &mut Errors) {
+    let (TokenTree::Ident(name), Some(TokenTree::Group(args)), Some(TokenTree::Group(body))) =
+        (&tokens[i], tokens.get(i + 2), tokens.get(i + 3))
+    else {
+        return;
+    };
+    let Some(kind) = BlockKind::of_name(&name.to_string()) else {
+        return;
+    };
+    if args.delimiter() == Delimiter::Parenthesis && body.delimiter() == Delimiter::Brace {
+        let name = kind.name();
+        let fix = match kind.takes_duration() {
+            true => format!("`{name}(d) {{ .. }}`"),
+            false => format!("`{name} {{ .. }}`"),
+        };
+        errors.push(syn::Error::new(
+            body.span(),
+            format!("unexpected block after `{name}!(..)`: write {fix}, without `!`"),
+        ));
+    }
+}
+
+/// Whether a token after a block form starts the next statement: the form
+/// was written as a statement without `;`, which would drop its `Result`.
+fn starts_another_statement(next: &TokenTree) -> bool {
+    match next {
+        TokenTree::Ident(ident) => ident != "as",
+        TokenTree::Group(group) => group.delimiter() == Delimiter::Brace,
+        _ => false,
+    }
+}
+
 /// `__scopes_dsl! { keyword (options) { body } }`, the body rewritten too
 /// (a child body is a scope of its own).
 fn marker(
@@ -227,13 +334,17 @@ fn at_expression_start(tokens: &[TokenTree], i: usize) -> bool {
     }
 }
 
-/// `coroutine_scope! (..)` / `supervisor_scope! { .. }` at `tokens[i]`
-/// (also after `scopes::`).
+/// `coroutine_scope! (..)` / `supervisor_scope! { .. }` or a block form's
+/// bang macro at `tokens[i]` (also after `scopes::`): it rewrites its own
+/// input.
 pub(crate) fn is_scope_macro_call(tokens: &[TokenTree], i: usize) -> bool {
     match (&tokens[i], tokens.get(i + 1), tokens.get(i + 2)) {
         (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(_))) => {
             bang.as_char() == '!'
-                && MacroRole::of_path(false, std::iter::once(name)) == MacroRole::Scope
+                && matches!(
+                    MacroRole::of_path(false, std::iter::once(name)),
+                    MacroRole::Scope | MacroRole::Block(_)
+                )
         }
         _ => false,
     }

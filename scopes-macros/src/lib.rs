@@ -84,10 +84,11 @@ mod body;
 mod expand;
 mod kotlin;
 mod parse;
+mod tail;
 mod valid;
 
 use expand::ScopeKind;
-use parse::ScopedFn;
+use parse::{BlockForm, BlockKind, ScopedFn};
 use valid::AttrName;
 
 /// Kotlin's `coroutineScope { }`: runs the statements as a scope body and
@@ -178,6 +179,100 @@ pub fn r#async(_input: TokenStream) -> TokenStream {
     outside_scope("r#async!")
 }
 
+/// Kotlin's `withTimeout(d) { }` as a block: `with_timeout!(d; body)` runs
+/// the body for at most `d` and evaluates to its `scopes::Result<T>`,
+/// already awaited (`Err(e)` with `e.is_timeout()` when the deadline passed,
+/// the work cancelled). Inside the scope macros the Kotlin look
+/// `with_timeout(d) { body }` is the same.
+///
+/// The body is a block: it borrows what it uses, `?` converts into
+/// `scopes::Error`, and with no tail expression it means `Ok(())`. Children
+/// started in it belong to it (it is a scope of its own, as in Kotlin).
+/// Usable in any async context.
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes::prelude::*;
+///
+/// #[scoped]
+/// async fn fetch_both() -> scopes::Result<u32> {
+///     let a = with_timeout!(Duration::from_millis(100);
+///         delay(Duration::from_millis(10)).await?;
+///         Ok(1)
+///     )?;
+///     let b = with_timeout!(Duration::from_millis(100); slow().await);
+///     assert!(b.unwrap_err().is_timeout());
+///     Ok(a)
+/// }
+/// # async fn slow() -> scopes::Result<u32> { delay(Duration::from_secs(5)).await?; Ok(2) }
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() { assert_eq!(fetch_both().await.unwrap(), 1); }
+/// ```
+#[proc_macro]
+pub fn with_timeout(input: TokenStream) -> TokenStream {
+    block_macro(BlockKind::Timeout, input.into()).into()
+}
+
+/// Kotlin's `withTimeoutOrNull(d) { }` as a block:
+/// `with_timeout_or_none!(d; body)` is `Ok(None)` when the deadline passed,
+/// else `Ok(Some(value))` (or the body's `Err`). Inside the scope macros,
+/// `with_timeout_or_none(d) { body }`. The body is as in [`with_timeout!`].
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes::prelude::*;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// let ads = with_timeout_or_none!(Duration::from_millis(100);
+///     delay(Duration::from_secs(1)).await?;
+///     Ok("ads")
+/// )?;
+/// assert_eq!(ads, None);
+/// # Ok(())
+/// # }
+/// ```
+#[proc_macro]
+pub fn with_timeout_or_none(input: TokenStream) -> TokenStream {
+    block_macro(BlockKind::TimeoutOrNone, input.into()).into()
+}
+
+/// Kotlin's `withContext(NonCancellable) { }` as a block:
+/// `non_cancellable! { body }` runs the body to its end even in a cancelled
+/// job (cleanup that suspends), and evaluates to its `scopes::Result<T>`.
+/// Inside the scope macros, `non_cancellable { body }`. The body is as in
+/// [`with_timeout!`].
+///
+/// ```
+/// use std::time::Duration;
+/// use scopes::prelude::*;
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let flushed = std::sync::atomic::AtomicBool::new(false);
+/// let flushed = &flushed;
+/// let result: scopes::Result<()> = coroutine_scope! {
+///     launch {
+///         if let Err(cancelled) = delay(Duration::from_secs(60)).await {
+///             non_cancellable {
+///                 delay(Duration::from_secs(1)).await?; // not cut short
+///                 flushed.store(true, std::sync::atomic::Ordering::SeqCst);
+///             }?;
+///             return Err(cancelled);
+///         }
+///     }
+///     launch { Err(Error::msg("fail")) }
+///     Ok(())
+/// };
+/// assert_eq!(result.unwrap_err().to_string(), "fail");
+/// assert!(flushed.load(std::sync::atomic::Ordering::SeqCst));
+/// # }
+/// ```
+#[proc_macro]
+pub fn non_cancellable(input: TokenStream) -> TokenStream {
+    block_macro(BlockKind::NonCancellable, input.into()).into()
+}
+
 /// Makes the body of an `async fn` returning `Result<T, E>` a
 /// `supervisor_scope`. Takes no arguments.
 ///
@@ -263,6 +358,23 @@ fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
         .map(|mut stmts| {
             body::rewrite(&mut stmts);
             expand::scope(kind, &stmts)
+        })
+        .unwrap_or_else(|error| {
+            let error = error.into_compile_error();
+            quote::quote!({ #error })
+        })
+}
+
+/// `with_timeout!` / `with_timeout_or_none!` / `non_cancellable!` (and the
+/// Kotlin look, which `kotlin.rs` turns into them): the Kotlin look inside
+/// rewritten, the body parsed, its children rewritten, the block generated.
+fn block_macro(kind: BlockKind, input: TokenStream2) -> TokenStream2 {
+    kotlin::rewrite(input)
+        .and_then(|tokens| BlockForm::parse(kind, tokens))
+        .map(|mut form| {
+            let implicit_ok = expand::implicit_ok(&mut form.body);
+            let nested = body::rewrite(&mut form.body);
+            expand::block(&form, implicit_ok, nested)
         })
         .unwrap_or_else(|error| {
             let error = error.into_compile_error();

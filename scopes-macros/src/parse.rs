@@ -56,6 +56,10 @@ pub(crate) enum MacroRole {
     AsyncBang,
     /// A nested `coroutine_scope!`/`supervisor_scope!`: it expands itself.
     Scope,
+    /// `with_timeout!`, `with_timeout_or_none!`, `non_cancellable!` (also
+    /// what the Kotlin look `with_timeout(d) { .. }` becomes): a block that
+    /// expands itself, a scope of its own when it starts children.
+    Block(BlockKind),
     /// Any other macro: its input is not part of the scope.
     Other,
 }
@@ -85,7 +89,7 @@ impl MacroRole {
             "launch" => Self::LaunchBang,
             "async" => Self::AsyncBang,
             "coroutine_scope" | "supervisor_scope" => Self::Scope,
-            _ => Self::Other,
+            name => BlockKind::of_name(name).map_or(Self::Other, Self::Block),
         }
     }
 
@@ -118,10 +122,9 @@ impl Child {
             MacroRole::Marker => mac.parse_body_with(parse_marker),
             MacroRole::LaunchBang => parse_bang(mac, ChildKind::Launch),
             MacroRole::AsyncBang => parse_bang(mac, ChildKind::Async),
-            MacroRole::Scope | MacroRole::Other => Err(syn::Error::new_spanned(
-                mac,
-                "internal error: not a child form (please report it)",
-            )),
+            MacroRole::Scope | MacroRole::Block(_) | MacroRole::Other => Err(
+                syn::Error::new_spanned(mac, "internal error: not a child form (please report it)"),
+            ),
         }
     }
 }
@@ -231,6 +234,98 @@ fn parse_option(input: ParseStream) -> syn::Result<RawOption> {
         None
     };
     Ok(RawOption { key, value })
+}
+
+/// Kotlin's block builders that take a block: `withTimeout(d) { }`,
+/// `withTimeoutOrNull(d) { }`, `withContext(NonCancellable) { }`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    /// `with_timeout(d) { .. }`: `scopes::Result<T>`, a timeout is an `Err`.
+    Timeout,
+    /// `with_timeout_or_none(d) { .. }`: `scopes::Result<Option<T>>`.
+    TimeoutOrNone,
+    /// `non_cancellable { .. }`: `scopes::Result<T>`, run to the end.
+    NonCancellable,
+}
+
+impl BlockKind {
+    pub(crate) fn of_name(name: &str) -> Option<Self> {
+        match name {
+            "with_timeout" => Some(Self::Timeout),
+            "with_timeout_or_none" => Some(Self::TimeoutOrNone),
+            "non_cancellable" => Some(Self::NonCancellable),
+            _ => None,
+        }
+    }
+
+    /// The name of the form, of its bang macro and of the runtime fn.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Timeout => "with_timeout",
+            Self::TimeoutOrNone => "with_timeout_or_none",
+            Self::NonCancellable => "non_cancellable",
+        }
+    }
+
+    /// `with_timeout(d) { }` takes a duration; `non_cancellable { }` none.
+    pub(crate) fn takes_duration(self) -> bool {
+        self != Self::NonCancellable
+    }
+}
+
+/// A block form, from either spelling:
+///
+/// ```text
+/// with_timeout(d) { body }       with_timeout!(d; body)
+/// non_cancellable { body }       non_cancellable! { body }
+/// ```
+///
+/// The Kotlin look is rewritten by `kotlin.rs` into the bang form, so this
+/// is always parsed from a bang macro's input.
+pub(crate) struct BlockForm {
+    pub(crate) kind: BlockKind,
+    /// The macro's span: errors about the call land there.
+    pub(crate) keyword: Span,
+    pub(crate) duration: Option<Expr>,
+    pub(crate) body: Vec<Stmt>,
+}
+
+impl BlockForm {
+    // Input:  `d; body` (with_timeout!, with_timeout_or_none!) or `body` (non_cancellable!)
+    // Output: BlockForm { duration: Some(d), body }
+    pub(crate) fn parse(kind: BlockKind, input: TokenStream) -> syn::Result<Self> {
+        let keyword = Span::call_site();
+        let parser = |input: ParseStream| {
+            let duration = if kind.takes_duration() {
+                let duration: Expr = input.parse()?;
+                if !input.peek(Token![;]) {
+                    let name = kind.name();
+                    return Err(input.error(format!(
+                        "expected `;` after the duration: write `{name}!(d; ..)`"
+                    )));
+                }
+                input.parse::<Token![;]>()?;
+                Some(duration)
+            } else {
+                None
+            };
+            let body = input.call(Block::parse_within)?;
+            Ok(BlockForm {
+                kind,
+                keyword,
+                duration,
+                body,
+            })
+        };
+        if kind.takes_duration() && input.is_empty() {
+            let name = kind.name();
+            return Err(syn::Error::new(
+                keyword,
+                format!("expected a duration and a body: `{name}!(d; ..)`"),
+            ));
+        }
+        parser.parse2(input)
+    }
 }
 
 /// An `async fn` under `#[supervised]` / `#[coroutine_scope]`, with the

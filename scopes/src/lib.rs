@@ -152,6 +152,9 @@ pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
 pub use scope::{Scope, coroutine_scope, supervisor_scope};
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
+// The block forms: macros next to the runtime fns of the same names (a
+// macro and a fn live in different namespaces, so one `use` brings both).
+pub use scopes_macros::{non_cancellable, with_timeout, with_timeout_or_none};
 
 /// The scopes as fn attributes: `#[attr::coroutine_scope]`, `#[attr::supervised]`.
 ///

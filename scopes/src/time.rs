@@ -52,7 +52,7 @@ impl Future for Delay {
             return Poll::Ready(Err(cancelled));
         }
         match self.project().sleep.as_pin_mut() {
-            Some(sleep) => sleep.poll(cx).map(Ok),
+            Some(sleep) => context::aware(sleep.poll(cx).map(Ok)),
             None => Poll::Ready(Ok(())),
         }
     }
@@ -68,29 +68,56 @@ impl Future for Delay {
 /// failure raised during that cleanup wins over the timeout. A zero
 /// duration times out at once without running the work.
 ///
+/// `fut`'s output is [`Result<T>`](crate::Result), like a child body's, so
+/// an `async move { ..?; Ok(x) }` block needs no type annotation. In a scope
+/// body or a child body, the block form `with_timeout(d) { .. }` says the
+/// same (see the crate docs); `with_timeout!(d; ..)` in annotated fns.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// use std::time::Duration;
 /// use scopes::{delay, with_timeout};
 ///
-/// let fast = with_timeout(Duration::from_secs(1), async {
+/// let fast = with_timeout(Duration::from_secs(1), async move {
 ///     delay(Duration::from_millis(10)).await?;
-///     Ok::<_, scopes::Error>("done")
+///     Ok("done")
 /// });
 /// assert_eq!(fast.await.unwrap(), "done");
 ///
-/// let slow = with_timeout(Duration::from_secs(1), async {
+/// let slow = with_timeout(Duration::from_secs(1), async move {
 ///     delay(Duration::from_secs(5)).await?;
-///     Ok::<_, scopes::Error>("done")
+///     Ok("done")
 /// });
 /// assert!(slow.await.unwrap_err().is_timeout());
 /// # }
 /// ```
-pub fn with_timeout<T, E, F>(duration: Duration, fut: F) -> WithTimeout<F>
+///
+/// A future with another error type goes through `async move {
+/// Ok(fut.await?) }` (`?` converts any `std::error::Error`), or through the
+/// `futures` adapter `TryFutureExt::err_into`, whose target type is inferred
+/// from `with_timeout`'s:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use futures_util::TryFutureExt as _; // `futures::TryFutureExt` in most apps
+///
+/// async fn read_config() -> std::io::Result<String> {
+///     Ok("debug = true".to_owned())
+/// }
+///
+/// let d = Duration::from_secs(1);
+/// let a = scopes::with_timeout(d, async move { Ok(read_config().await?) }).await?;
+/// let b = scopes::with_timeout(d, read_config().err_into()).await?;
+/// assert_eq!(a, b);
+/// # Ok(())
+/// # }
+/// ```
+pub fn with_timeout<T, F>(duration: Duration, fut: F) -> WithTimeout<F>
 where
-    F: Future<Output = std::result::Result<T, E>>,
-    E: Into<Error>,
+    F: Future<Output = Result<T>>,
 {
     WithTimeout {
         deadline: Deadline::new(duration, fut),
@@ -101,22 +128,26 @@ where
 /// `withTimeoutOrNull`. The timeout of an inner `with_timeout` is a failure
 /// and propagates.
 ///
+/// Like `with_timeout`, `fut`'s output is [`Result<T>`](crate::Result);
+/// the block form is `with_timeout_or_none(d) { .. }`
+/// (`with_timeout_or_none!(d; ..)` in annotated fns).
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> scopes::Result<()> {
 /// use std::time::Duration;
-/// let none = scopes::with_timeout_or_none(Duration::from_millis(5), async {
-///     scopes::delay(Duration::from_secs(1)).await
+/// let none = scopes::with_timeout_or_none(Duration::from_millis(5), async move {
+///     scopes::delay(Duration::from_secs(1)).await?;
+///     Ok(1u8)
 /// })
 /// .await?;
 /// assert_eq!(none, None);
 /// # Ok(())
 /// # }
 /// ```
-pub fn with_timeout_or_none<T, E, F>(duration: Duration, fut: F) -> WithTimeoutOrNone<F>
+pub fn with_timeout_or_none<T, F>(duration: Duration, fut: F) -> WithTimeoutOrNone<F>
 where
-    F: Future<Output = std::result::Result<T, E>>,
-    E: Into<Error>,
+    F: Future<Output = Result<T>>,
 {
     WithTimeoutOrNone {
         deadline: Deadline::new(duration, fut),
@@ -141,7 +172,7 @@ pin_project_lite::pin_project! {
     }
 }
 
-impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Future for WithTimeout<F> {
+impl<T, F: Future<Output = Result<T>>> Future for WithTimeout<F> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
@@ -153,9 +184,7 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Future fo
     }
 }
 
-impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Future
-    for WithTimeoutOrNone<F>
-{
+impl<T, F: Future<Output = Result<T>>> Future for WithTimeoutOrNone<F> {
     type Output = Result<Option<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
@@ -199,7 +228,7 @@ impl<F> Deadline<F> {
     }
 }
 
-impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<F> {
+impl<T, F: Future<Output = Result<T>>> Deadline<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended<T>> {
         let mut this = self.project();
         if this.fut.is_none() {
@@ -250,10 +279,12 @@ impl<T, E: Into<Error>, F: Future<Output = std::result::Result<T, E>>> Deadline<
             return Poll::Pending;
         };
         let Poll::Ready(ended) = context::resume(&job, fut, cx, was_cancelled, false) else {
-            return Poll::Pending;
+            // The caller's cancellation reaches the work through the
+            // deadline's job: the caller is not in a foreign wait here.
+            return context::aware(Poll::Pending);
         };
         this.fut.set(None);
-        let result = ended.and_then(|result| result.map_err(Into::into));
+        let result = ended.and_then(std::convert::identity);
         Poll::Ready(match job.ended(result) {
             Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
             _ if *this.timed_out => Ended::TimedOut,
