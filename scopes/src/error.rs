@@ -82,6 +82,10 @@ enum Kind {
         message: String,
         payload: Mutex<Option<Box<dyn Any + Send>>>,
     },
+    /// An `anyhow::Error` taken as it is, given back by
+    /// `From<Error> for anyhow::Error`.
+    #[cfg(feature = "anyhow")]
+    Anyhow(anyhow::Error),
 }
 
 impl Error {
@@ -199,6 +203,10 @@ impl Error {
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
         match &*self.inner.kind {
             Kind::Source(source) => source.downcast_ref::<E>(),
+            #[cfg(feature = "anyhow")]
+            Kind::Anyhow(error) => {
+                AsRef::<dyn StdError + Send + Sync>::as_ref(error).downcast_ref()
+            }
             _ => None,
         }
     }
@@ -279,6 +287,8 @@ impl Error {
     fn source_chain(&self) -> Option<&(dyn StdError + 'static)> {
         match &*self.inner.kind {
             Kind::Source(source) => source.source(),
+            #[cfg(feature = "anyhow")]
+            Kind::Anyhow(error) => AsRef::<dyn StdError + Send + Sync>::as_ref(error).source(),
             _ => None,
         }
     }
@@ -309,6 +319,10 @@ impl Display for Error {
             Kind::Cancelled { .. } => f.write_str("job was cancelled")?,
             Kind::Timeout(after) => write!(f, "timed out after {after:?}")?,
             Kind::Panic { message, .. } => write!(f, "panicked: {message}")?,
+            // Not `Display::fmt(e, f)`: anyhow would print its chain for
+            // `{:#}`, and the chain follows below.
+            #[cfg(feature = "anyhow")]
+            Kind::Anyhow(error) => write!(f, "{error}")?,
         }
         if f.alternate() {
             if let Some(cause) = self.cause() {
@@ -354,6 +368,165 @@ impl std::panic::RefUnwindSafe for Error {}
 impl<E: StdError + Send + Sync + 'static> From<E> for Error {
     fn from(error: E) -> Self {
         Self::new(error)
+    }
+}
+
+/// `Error` seen as a `std::error::Error`: what `Box<dyn Error>` and
+/// `anyhow::Error` hold when an `Error` is converted into them. (`Error`
+/// itself cannot implement `std::error::Error`: with its blanket
+/// `From<E: std::error::Error>`, that would collide with `From<T> for T`.)
+struct Compat(Error);
+
+impl Display for Compat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Display::fmt(&self.0, f)
+    }
+}
+
+impl Debug for Compat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Debug::fmt(&self.0, f)
+    }
+}
+
+impl StdError for Compat {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.0.source_chain()
+    }
+}
+
+/// `?` on a [`Result`] in a fn returning `Result<T, Box<dyn Error + Send +
+/// Sync>>`. The box shows the error's message (`{}`), its chain
+/// (`source()`) and its `Debug`.
+///
+/// ```
+/// async fn app() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+///     let n = scopes::coroutine_scope(|s| Box::pin(async move {
+///         let d = s.r#async(async { Err::<u32, _>(scopes::Error::msg("no answer")) });
+///         d.await
+///     }))
+///     .await?;
+///     Ok(n)
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(app().await.unwrap_err().to_string(), "no answer");
+/// # }
+/// ```
+impl From<Error> for Box<dyn StdError + Send + Sync + 'static> {
+    fn from(error: Error) -> Self {
+        Box::new(Compat(error))
+    }
+}
+
+/// `?` on a [`Result`] in a fn returning `Result<T, Box<dyn Error>>`, such
+/// as `main`.
+///
+/// ```
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let answer: scopes::Result<u32> = Ok(42);
+///     assert_eq!(answer?, 42);
+///     Ok(())
+/// }
+/// ```
+impl From<Error> for Box<dyn StdError + 'static> {
+    fn from(error: Error) -> Self {
+        Box::new(Compat(error))
+    }
+}
+
+/// With the `anyhow` feature.
+#[cfg(feature = "anyhow")]
+impl Error {
+    /// Takes an `anyhow::Error` into a child body or scope (`?` cannot: an
+    /// `impl From<anyhow::Error>` would collide with the blanket
+    /// `From<E: std::error::Error>`, rustc E0119). An error that came from
+    /// `scopes` (a cancellation passed through an anyhow fn) comes back as
+    /// it was, so a cancelled child stays cancelled; any other is kept as
+    /// it is, and [`downcast_ref`](Error::downcast_ref) reaches its
+    /// innermost error.
+    ///
+    /// ```
+    /// use scopes::Error;
+    ///
+    /// async fn load(path: &str) -> anyhow::Result<String> {
+    ///     anyhow::bail!("no file {path}")
+    /// }
+    ///
+    /// async fn child_body() -> scopes::Result<String> {
+    ///     let text = load("a.toml").await.map_err(Error::from_anyhow)?;
+    ///     Ok(text)
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// assert_eq!(child_body().await.unwrap_err().to_string(), "no file a.toml");
+    ///
+    /// let cancelled = anyhow::Error::from(Error::cancelled());
+    /// assert!(Error::from_anyhow(cancelled).is_cancellation());
+    /// # }
+    /// ```
+    pub fn from_anyhow(error: anyhow::Error) -> Self {
+        match error.downcast::<Compat>() {
+            Ok(Compat(error)) => error,
+            Err(error) => Self::from_kind(Kind::Anyhow(error)),
+        }
+    }
+}
+
+/// With the `anyhow` feature: `?` on a [`Result`] in a fn returning
+/// `anyhow::Result<T>`, and `#[supervised]` / `#[scoped]` on such a fn.
+///
+/// The `anyhow::Error` shows the error's message (`{}`), its chain
+/// (`{:#}`, `chain()`) and its `Debug` (`{:#?}`); [`Error::from_anyhow`]
+/// takes it back. An `anyhow::Error` that went into an `Error` (through
+/// [`Error::from_anyhow`]) and comes out unchanged is given back as it was,
+/// so its `downcast_ref` still finds the app's own error types.
+///
+/// ```
+/// use scopes::prelude::*;
+///
+/// #[supervised]
+/// async fn refresh(ids: &[u32]) -> anyhow::Result<u32> {
+///     let total = async { Ok(ids.iter().sum::<u32>()) };
+///     Ok(total.await?)
+/// }
+///
+/// async fn app() -> anyhow::Result<u32> {
+///     let n = refresh(&[1, 2]).await?;
+///     let failed: scopes::Result<u32> = coroutine_scope! {
+///         let d = async { Err::<u32, _>(Error::msg("http 500")) };
+///         d.await
+///     };
+///     Ok(n + failed?)
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// assert_eq!(app().await.unwrap_err().to_string(), "http 500");
+/// # }
+/// ```
+#[cfg(feature = "anyhow")]
+impl From<Error> for anyhow::Error {
+    fn from(error: Error) -> Self {
+        if !error.inner.suppressed.is_empty() {
+            return anyhow::Error::new(Compat(error));
+        }
+        let inner = match Arc::try_unwrap(error.inner) {
+            Ok(inner) => inner,
+            Err(inner) => return anyhow::Error::new(Compat(Error { inner })),
+        };
+        let kind = match Arc::try_unwrap(inner.kind) {
+            Ok(Kind::Anyhow(original)) => return original,
+            Ok(kind) => Arc::new(kind),
+            Err(kind) => kind,
+        };
+        let inner = Inner {
+            kind,
+            origin: inner.origin,
+            suppressed: Vec::new(),
+        };
+        anyhow::Error::new(Compat(Error {
+            inner: Arc::new(inner),
+        }))
     }
 }
 

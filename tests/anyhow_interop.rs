@@ -1,0 +1,195 @@
+//! Errors from other crates (SPEC §2e), with the `anyhow` feature (on for
+//! this package): `?` from `scopes::Error` into `anyhow::Error` in the app's
+//! fns, `#[supervised]`/`#[scoped]` on fns returning `anyhow::Result`,
+//! `Error::from_anyhow` in child bodies, and `?` into
+//! `Box<dyn Error + Send + Sync>` (no feature needed).
+
+use std::fmt;
+use std::time::Duration;
+
+use scopes::prelude::*;
+use scopes_workspace::Log;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+/// An app's own error type, as anyhow users have them.
+#[derive(Debug, PartialEq)]
+struct NotFound(&'static str);
+
+impl fmt::Display for NotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} not found", self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+#[derive(Debug)]
+struct ReadConfig(std::io::Error);
+
+impl fmt::Display for ReadConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("read config")
+    }
+}
+
+impl std::error::Error for ReadConfig {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+async fn lookup(key: &'static str) -> anyhow::Result<u32> {
+    delay(ms(10)).await?; // `?`: scopes::Error into anyhow::Error
+    match key {
+        "answer" => Ok(42),
+        _ => Err(NotFound(key).into()),
+    }
+}
+
+// ---- `?` in the app's fns: scopes::Error -> anyhow::Error ----
+
+async fn app_fn() -> anyhow::Result<u32> {
+    let n: u32 = coroutine_scope! {
+        let a = async { Ok(1) };
+        Ok(a.await?)
+    }?;
+    let failed: Result<u32> = coroutine_scope! {
+        let d = async { Err::<u32, _>(Error::from(ReadConfig(std::io::Error::other("gone")))) };
+        d.await
+    };
+    Ok(n + failed?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_converts_a_scopes_error_into_anyhow_with_its_chain() {
+    let error = app_fn().await.unwrap_err();
+    assert_eq!(error.to_string(), "read config");
+    assert_eq!(format!("{error:#}"), "read config: gone");
+    let chain: Vec<String> = error.chain().map(ToString::to_string).collect();
+    assert_eq!(chain, ["read config", "gone"]);
+}
+
+// ---- annotated fns returning anyhow::Result ----
+
+#[supervised]
+async fn refresh_all(log: &Log, keys: &[&'static str]) -> anyhow::Result<usize> {
+    for key in keys {
+        launch! {
+            let n = lookup(key).await.map_err(Error::from_anyhow)?;
+            log.push(format!("{key} = {n}"));
+        }
+    }
+    Ok(keys.len())
+}
+
+#[scoped]
+async fn both(a: &'static str, b: &'static str) -> anyhow::Result<u32> {
+    let a = async { lookup(a).await.map_err(Error::from_anyhow) };
+    let b = async { lookup(b).await.map_err(Error::from_anyhow) };
+    Ok(a.await? + b.await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn supervised_fn_returning_anyhow_result_supervises_its_children() {
+    let log = Log::default();
+    let handled = Log::default();
+    let h = handled.clone();
+    let n = with_exception_handler(
+        move |e: &Error| h.push(e.to_string()),
+        refresh_all(&log, &["answer", "question"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(log.take(), ["answer = 42"]);
+    assert_eq!(handled.take(), ["question not found"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn scoped_fn_returning_anyhow_result_gives_back_the_apps_own_error() {
+    assert_eq!(both("answer", "answer").await.unwrap(), 84);
+    let error = both("answer", "question").await.unwrap_err();
+    assert_eq!(error.to_string(), "question not found");
+    // The anyhow::Error came out of the scope as it went in.
+    assert_eq!(
+        error.downcast_ref::<NotFound>(),
+        Some(&NotFound("question"))
+    );
+}
+
+// ---- anyhow::Error -> scopes::Error in child bodies ----
+
+#[tokio::test(start_paused = true)]
+async fn from_anyhow_takes_an_anyhow_error_into_a_child_body() {
+    let result: Result<u32> = coroutine_scope! {
+        let d = async { lookup("question").await.map_err(Error::from_anyhow) };
+        d.await
+    };
+    let error = result.unwrap_err();
+    assert_eq!(error.to_string(), "question not found");
+    assert_eq!(
+        error.downcast_ref::<NotFound>(),
+        Some(&NotFound("question"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cancellation_through_an_anyhow_fn_stays_a_cancellation() {
+    let log = Log::default();
+    let log = &log;
+    let result: Result<()> = coroutine_scope! {
+        let job = launch {
+            // `lookup`'s `delay` is cancelled; the cancellation goes through
+            // anyhow and comes back as one.
+            if let Err(e) = lookup("answer").await.map_err(Error::from_anyhow) {
+                log.push(format!("cancelled: {}", e.is_cancellation()));
+                return Err(e);
+            }
+        };
+        yield_now().await?; // the child runs into `delay`
+        job.cancel();
+        job.join().await?;
+        assert!(job.is_cancelled());
+        Ok(())
+    };
+    // A cancelled child is not a failure: the scope succeeds.
+    result.unwrap();
+    assert_eq!(log.take(), ["cancelled: true"]);
+}
+
+// ---- Box<dyn std::error::Error (+ Send + Sync)> ----
+
+async fn boxed_send_sync() -> std::result::Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    let n = coroutine_scope! {
+        let d = async { Err::<u32, _>(Error::from(ReadConfig(std::io::Error::other("gone")))) };
+        d.await
+    }?;
+    Ok(n)
+}
+
+fn boxed_main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let failed: Result<()> = Err(Error::msg("boom"));
+    failed?;
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_converts_a_scopes_error_into_a_boxed_error_with_its_chain() {
+    let error = boxed_send_sync().await.unwrap_err();
+    assert_eq!(error.to_string(), "read config");
+    assert_eq!(
+        error.source().map(ToString::to_string).as_deref(),
+        Some("gone")
+    );
+    // The box is `Send + Sync + 'static`: it crosses threads.
+    std::thread::spawn(move || assert_eq!(error.to_string(), "read config"))
+        .join()
+        .unwrap();
+
+    let error = boxed_main().unwrap_err();
+    assert_eq!(error.to_string(), "boom");
+    assert_eq!(format!("{error:?}"), "boom");
+}
