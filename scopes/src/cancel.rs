@@ -79,7 +79,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         cx.waker().wake_by_ref();
-        Poll::Pending
+        context::aware(Poll::Pending)
     }
 }
 
@@ -170,7 +170,7 @@ impl<F: Future> Future for Cancellable<F> {
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
-        self.project().fut.poll(cx).map(Ok)
+        context::aware(self.project().fut.poll(cx).map(Ok))
     }
 }
 
@@ -207,3 +207,37 @@ pub trait CancellableExt: Future + Sized {
 }
 
 impl<F: Future> CancellableExt for F {}
+
+/// Cancels every child of the current scope, not the caller: Kotlin's
+/// `coroutineContext.cancelChildren()`. In a scope's body, that scope's
+/// children (started so far); in a child whose body has children of its own
+/// (a `launch`/`async` body is a scope of its own in the DSL), that
+/// child's. Each is cancelled as with [`Job::cancel`](crate::Job::cancel)
+/// (R7: resumed once, so it can clean up); the caller goes on and its
+/// scope completes normally. Elsewhere it does nothing. The graceful way to
+/// stop a server's connections.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{cancel_children, coroutine_scope, delay};
+///
+/// let served = coroutine_scope(|s| Box::pin(async move {
+///     for _ in 0..3 {
+///         s.launch(async { delay(Duration::from_secs(3600)).await }); // connections
+///     }
+///     delay(Duration::from_secs(1)).await?; // until shutdown
+///     cancel_children();
+///     Ok("served")
+/// }))
+/// .await?;
+/// assert_eq!(served, "served"); // not a cancellation, and no hour passed
+/// # Ok(())
+/// # }
+/// ```
+pub fn cancel_children() {
+    if let Some(job) = context::current_job() {
+        crate::engine::registry::cancel_children_of(&job);
+    }
+}

@@ -450,7 +450,9 @@ impl<T> Stream for AsCompleted<'_, T> {
                     }
                 }
                 this.waits.pending.clear();
-                this.drained.make_contiguous().sort_by_key(|(index, _)| *index);
+                this.drained
+                    .make_contiguous()
+                    .sort_by_key(|(index, _)| *index);
                 Poll::Ready(this.drained.pop_front())
             }
             Poll::Pending => context::aware(Poll::Pending),

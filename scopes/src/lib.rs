@@ -59,16 +59,27 @@
 //! there, like `FuturesUnordered`. So a child needs no `'static` bound — it
 //! may borrow anything that outlives the scope — and costs two allocations.
 //!
-//! - Waking a child queues its slab index on the scope's run queue (once,
-//!   thanks to a flag); a wake from the thread that is polling the scope
-//!   right now takes no lock. A poll of the scope polls only the children
-//!   that were woken, in the order they were woken.
-//! - Children started during a poll are adopted right after it, in start
-//!   order and ahead of the wakes that poll caused: children first run when
-//!   their parent suspends, in the order they were started (R14).
-//! - A scope makes at most 256 polls per poll of its own future, then
-//!   yields to tokio, so an always-ready child cannot starve the other tasks
-//!   of its worker; the FIFO queue keeps it from starving its siblings.
+//! - On one thread, a whole tree of scopes runs from one FIFO, as Kotlin's
+//!   dispatcher runs a tree of coroutines (R14): the outermost scope (the
+//!   *root*) drains it; a scope entered inside a child (a `#[scoped]` fn, a
+//!   scope per node of a recursive walk) is *nested*: its body runs at once
+//!   when entered, and its children's runs are entries of the root's FIFO.
+//!   To run one, the root polls the chain of jobs that host it, each of
+//!   which polls just the next one: a waiting child is polled once per
+//!   wake, at any depth and width of the tree.
+//! - Waking a job queues its entry once (a flag); a wake from the thread
+//!   that is draining the tree right now takes no lock. Children started
+//!   during a run are queued right after what that run did before, so
+//!   children first run when their parent suspends, in start order.
+//! - The root runs at most 256 entries per poll of its tokio task, and
+//!   stops as soon as tokio's cooperative budget is spent, then yields: an
+//!   always-ready child cannot starve the other tasks of its worker, and
+//!   the FIFO keeps it from starving the rest of the tree.
+//! - Cancelling a job reaches its whole subtree at once, in tree order: a
+//!   scope or a timeout entered in the job is attached to it (R7).
+//!
+//! The rules, in the repository's own words and with the tests that check
+//! each: `docs/rules.md`.
 //! - What only a cancelled, failed or awaited job needs (its errors, its
 //!   waiters) is allocated when first needed; a child that just runs and
 //!   ends touches nothing but its flags.
@@ -86,11 +97,16 @@
 //!
 //! - **Nesting depth.** A scope nested in a child is polled inside its
 //!   parent's poll, as any nested Rust future is, so depth costs stack:
-//!   about 1.1 KiB per level in a release build (3.2 KiB in debug). On a
-//!   2 MiB thread (tokio's default for workers, and the test harness's)
-//!   that is about 1,800 levels in release, 650 in debug; deeper trees need
-//!   a bigger stack (`tokio::runtime::Builder::thread_stack_size`).
+//!   about 0.5 KiB per level in a release build (2 KiB in debug), counting
+//!   the body's own future. On a 2 MiB thread (tokio's default for workers,
+//!   and the test harness's) that is about 4,200 levels in release, 1,040
+//!   in debug (`tests/tree_shapes.rs`); deeper trees need a bigger stack
+//!   (`tokio::runtime::Builder::thread_stack_size`).
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
+//! - **Heap per scope.** A nested scope whose body waits holds about
+//!   1.0 KiB, its host child included (a plain waiting child: 140 B); with
+//!   one waiting child, 1.4 KiB (`tests/tree_memory.rs`): the scope's job
+//!   and queue, its driver, its registry entry, the host job's attachment.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
 //!
@@ -136,8 +152,8 @@ mod time;
 pub mod __private;
 
 pub use cancel::{
-    Cancellable, CancellableExt, NonCancellable, YieldNow, cancellable, ensure_active, is_active,
-    non_cancellable, yield_now,
+    Cancellable, CancellableExt, NonCancellable, YieldNow, cancel_children, cancellable,
+    ensure_active, is_active, non_cancellable, yield_now,
 };
 pub use channel::{Receiver, Sender, channel, unbounded_channel};
 pub use child::{ChildBuilder, Start};
@@ -147,10 +163,13 @@ pub use compose::{
 };
 pub use deferred::{Await, Deferred};
 pub use engine::child::BoxFuture;
+pub use engine::options::ScopeOptions;
 pub use error::{Error, Result};
 pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
-pub use scope::{Scope, coroutine_scope, supervisor_scope};
+pub use scope::{
+    Scope, coroutine_scope, coroutine_scope_with, supervisor_scope, supervisor_scope_with,
+};
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
 // The block forms: macros next to the runtime fns of the same names (a
 // macro and a fn live in different namespaces, so one `use` brings both).

@@ -7,14 +7,15 @@
 //! ```
 
 pub use crate::{
-    Deferred, Error, Job, Result, Scope, Start, as_completed, await_all, cancellable, delay,
-    ensure_active, first_success, is_active, join_all, non_cancellable, race,
+    Deferred, Error, Job, Result, Scope, Start, as_completed, await_all, cancel_children,
+    cancellable, delay, ensure_active, first_success, is_active, join_all, non_cancellable, race,
     with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
 
 // Channels (SPEC §2c).
 pub use crate::channel::{Receiver, Sender, channel, unbounded_channel};
+pub use scopes_macros::produce;
 
 // Cancellation-aware foreign waits (SPEC §2c). The tokio extension traits
 // come in for their methods only (`lock_cancellable`, ...).

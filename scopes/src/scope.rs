@@ -11,6 +11,7 @@ use crate::deferred::Deferred;
 use crate::engine::child::{BoxFuture, Shared};
 use crate::engine::driver::{self, Kind};
 use crate::engine::name::Name;
+use crate::engine::options::ScopeOptions;
 use crate::error::Result;
 use crate::job::Job;
 
@@ -69,7 +70,9 @@ where
     T: 'env,
 {
     let name = Name::CoroutineScope(Location::caller());
-    driver::run(Kind::Coroutine, name, |shared| body(Scope::new(shared)))
+    driver::run(Kind::Coroutine, ScopeOptions::new(), name, |shared| {
+        body(Scope::new(shared))
+    })
 }
 
 /// Runs `body` as Kotlin's `supervisorScope`: like [`coroutine_scope`](fn@coroutine_scope), but
@@ -106,7 +109,88 @@ where
     T: 'env,
 {
     let name = Name::SupervisorScope(Location::caller());
-    driver::run(Kind::Supervisor, name, |shared| body(Scope::new(shared)))
+    driver::run(Kind::Supervisor, ScopeOptions::new(), name, |shared| {
+        body(Scope::new(shared))
+    })
+}
+
+/// [`coroutine_scope`](fn@coroutine_scope) with options: the DSL's
+/// `coroutine_scope!(limit = n; ..)`. See [`ScopeOptions`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use scopes::{coroutine_scope_with, yield_now, ScopeOptions};
+///
+/// let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+/// let (running, most) = (&running, &most);
+/// coroutine_scope_with(ScopeOptions::new().limit(3), |s| Box::pin(async move {
+///     for _ in 0..10 {
+///         s.launch(async move {
+///             most.fetch_max(running.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+///             yield_now().await?;
+///             running.fetch_sub(1, Ordering::SeqCst);
+///             Ok(())
+///         });
+///     }
+///     Ok(())
+/// }))
+/// .await?;
+/// assert_eq!(most.load(Ordering::SeqCst), 3);
+/// # Ok(())
+/// # }
+/// ```
+#[track_caller]
+pub fn coroutine_scope_with<'env, T, F>(
+    options: ScopeOptions,
+    body: F,
+) -> impl Future<Output = Result<T>> + 'env
+where
+    F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
+    T: 'env,
+{
+    let name = Name::CoroutineScope(Location::caller());
+    driver::run(Kind::Coroutine, options, name, |shared| {
+        body(Scope::new(shared))
+    })
+}
+
+/// [`supervisor_scope`](fn@supervisor_scope) with options: the DSL's
+/// `supervisor_scope!(limit = n; ..)`. See [`ScopeOptions`].
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use scopes::{supervisor_scope_with, ScopeOptions};
+///
+/// let n = supervisor_scope_with(ScopeOptions::new().limit(1), |s| Box::pin(async move {
+///     let a = s.r#async(async { Ok(1) });
+///     let b = s.r#async(async { Ok(2) });
+///     Ok(a.await? + b.await?)
+/// }))
+/// .await?;
+/// assert_eq!(n, 3);
+/// # Ok(())
+/// # }
+/// ```
+#[track_caller]
+pub fn supervisor_scope_with<'env, T, F>(
+    options: ScopeOptions,
+    body: F,
+) -> impl Future<Output = Result<T>> + 'env
+where
+    F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
+    T: 'env,
+{
+    let name = Name::SupervisorScope(Location::caller());
+    driver::run(Kind::Supervisor, options, name, |shared| {
+        body(Scope::new(shared))
+    })
 }
 
 /// The handle a scope body uses to start children.

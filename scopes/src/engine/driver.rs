@@ -56,6 +56,7 @@ use super::context;
 use super::handler::{self, Handler, HandlerGuard};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
+use super::options::ScopeOptions as Options;
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -85,7 +86,7 @@ pin_project_lite::pin_project! {
     /// so its frame is kept small (SPEC §6 W8).
     #[must_use = "futures do nothing unless polled"]
     pub(crate) struct ScopeFuture<'s, T, F> {
-        new: Option<(Kind, Name, F)>,
+        new: Option<(Kind, Options, Name, F)>,
         // Boxed: a scope future stays a few words, which keeps the frames
         // that create and poll it small (a `Box::pin` of a large future is
         // built on the stack first).
@@ -96,12 +97,17 @@ pin_project_lite::pin_project! {
 
 /// The future of a scope of `kind` whose body `body` makes, given the
 /// scope's shared part (for the handle it builds).
-pub(crate) fn run<'s, T, F>(kind: Kind, name: Name, body: F) -> ScopeFuture<'s, T, F>
+pub(crate) fn run<'s, T, F>(
+    kind: Kind,
+    options: Options,
+    name: Name,
+    body: F,
+) -> ScopeFuture<'s, T, F>
 where
     F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
 {
     ScopeFuture {
-        new: Some((kind, name, body)),
+        new: Some((kind, options, name, body)),
         driver: None,
         span: Span::none(),
     }
@@ -167,6 +173,14 @@ struct Driver<'s, T> {
     incoming: Vec<NewChild<'s>>,
     /// Slots of children adopted but not yet published to `debug::dump`.
     adopted: Vec<usize>,
+    /// Children adopted so far (a start ordinal, for `cancel_children`).
+    adopted_total: u64,
+    /// The `limit` option: how many children may run at once.
+    limit: Option<usize>,
+    /// Children that have run (or been admitted) and not completed.
+    running: usize,
+    /// Children waiting for a place under the limit, in start order.
+    held: VecDeque<Entry>,
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
@@ -177,7 +191,7 @@ impl<'s, T> Driver<'s, T> {
     /// Sets the scope up where it is first polled: it follows the job it
     /// is entered in and takes the handler in force there.
     #[inline(never)]
-    fn start<F>((kind, name, body): (Kind, Name, F), span: &mut Span) -> Box<Self>
+    fn start<F>((kind, options, name, body): (Kind, Options, Name, F), span: &mut Span) -> Box<Self>
     where
         F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
     {
@@ -206,6 +220,10 @@ impl<'s, T> Driver<'s, T> {
             fifo: None,
             incoming: Vec::new(),
             adopted: Vec::new(),
+            adopted_total: 0,
+            limit: options.limit,
+            running: 0,
+            held: VecDeque::new(),
             failure: None,
             suppressed: Vec::new(),
             registration,
@@ -531,9 +549,15 @@ impl<'s, T> Driver<'s, T> {
         let idx = self.slots.vacant();
         job.place(idx);
         self.adopted.push(idx);
+        let ordinal = self.adopted_total;
+        self.adopted_total += 1;
         if self.job.is_cancelled() {
             job.cancel_by_scope();
-        } else if self.body.is_none() && !job.is_started() {
+        } else if (self.body.is_none() && !job.is_started())
+            || ordinal < self.shared.queue.children_cancelled_before()
+        {
+            // A lazy child never started by the time the body returned
+            // (R11), or one started before a `cancel_children` call.
             job.cancel(None);
         }
         job.set_span(Span::child(&job.name, job.id));
@@ -556,10 +580,24 @@ impl<'s, T> Driver<'s, T> {
         let dequeued = if target {
             slot.job.dequeue()
         } else {
-            Dequeued::Poll { cancelled: false }
+            Dequeued::Poll {
+                cancelled: false,
+                first: false,
+            }
         };
         let was_cancelled = match dequeued {
-            Dequeued::Poll { cancelled } => cancelled,
+            Dequeued::Poll { cancelled, first } => {
+                if first && let Some(limit) = self.limit {
+                    if self.running >= limit {
+                        // Waits for a place, in start order (SPEC §2b).
+                        slot.job.hold();
+                        self.held.push_back(entry);
+                        return;
+                    }
+                    self.running += 1;
+                }
+                cancelled
+            }
             // Cancelled before it first ran: it never runs (R7).
             Dequeued::NeverRan => {
                 let cancelled = slot.job.cancellation_error();
@@ -585,6 +623,10 @@ impl<'s, T> Driver<'s, T> {
         };
         self.registration.remove(idx);
         let ChildSlot { job, fut } = slot;
+        if self.limit.is_some() && job.took_a_place() {
+            self.running -= 1;
+            self.admit_held();
+        }
         // Only a supervisor sends a failure anywhere but to itself.
         let sink = match self.kind {
             Kind::Supervisor => fut.failure_sink(),
@@ -607,6 +649,25 @@ impl<'s, T> Driver<'s, T> {
         };
         if let Outcome::Failed(error) = job.complete(outcome) {
             self.child_failed(error, sink);
+        }
+    }
+
+    /// Gives the places freed under the limit to held children, in the
+    /// order they were held (start order); one cancelled while it waited
+    /// has completed and is passed over.
+    fn admit_held(&mut self) {
+        let Some(limit) = self.limit else { return };
+        while self.running < limit {
+            let Some(entry) = self.held.pop_front() else {
+                return;
+            };
+            let waiting = self
+                .slots
+                .get(entry.slot)
+                .filter(|slot| slot.job.id == entry.job);
+            if waiting.is_some_and(|slot| slot.job.admit()) {
+                self.running += 1;
+            }
         }
     }
 

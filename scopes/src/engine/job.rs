@@ -33,6 +33,11 @@ const HOSTS: u16 = 1024;
 /// Suspended, at its last poll, outside any cancellation-aware call (a
 /// *foreign wait*): a cancel would drop it there (R7).
 const FOREIGN_WAIT: u16 = 2048;
+/// Waiting for a place under its scope's `limit`: it has not run, and a
+/// cancel completes it at once.
+const HELD: u16 = 4096;
+/// Given a place under its scope's `limit`: its first run is counted.
+const ADMITTED: u16 = 8192;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -52,8 +57,9 @@ pub(crate) enum Host {
 
 /// What a scope does with a child it takes off its queue.
 pub(crate) enum Dequeued {
-    /// Poll it; `cancelled`: this is its resume after a cancellation (R7).
-    Poll { cancelled: bool },
+    /// Poll it; `cancelled`: this is its resume after a cancellation (R7);
+    /// `first`: its first run (a scope with a limit may hold it instead).
+    Poll { cancelled: bool, first: bool },
     /// Cancelled before it first ran: it completes without running (R7).
     NeverRan,
     /// Lazy and not started yet: nothing to do.
@@ -219,6 +225,34 @@ impl JobCore {
         self.has(COMPLETING)
     }
 
+    /// Holds the job before its first run (its scope is at its limit): it
+    /// counts as never run until admitted.
+    pub(crate) fn hold(&self) {
+        self.flags.fetch_and(!POLLED, Ordering::AcqRel);
+        self.flags.fetch_or(HELD, Ordering::AcqRel);
+    }
+
+    /// Gives a held job its place and queues its first run; false if it
+    /// has completed meanwhile (cancelled while it waited).
+    pub(crate) fn admit(&self) -> bool {
+        let admitted = self
+            .flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
+                (flags & COMPLETED == 0).then_some((flags & !HELD) | ADMITTED)
+            })
+            .is_ok();
+        if admitted {
+            self.schedule();
+        }
+        admitted
+    }
+
+    /// Whether the job took a place under its scope's limit: it ran, or
+    /// was admitted to.
+    pub(crate) fn took_a_place(&self) -> bool {
+        self.has(POLLED | ADMITTED)
+    }
+
     /// Records whether the job's last poll left it in a foreign wait; a
     /// plain load first, since the mark rarely changes.
     #[inline]
@@ -258,6 +292,7 @@ impl JobCore {
         if runs(prior) {
             Dequeued::Poll {
                 cancelled: prior & CANCELLED != 0,
+                first: prior & (POLLED | ADMITTED) == 0,
             }
         } else if prior & CANCELLED != 0 {
             Dequeued::NeverRan
@@ -278,9 +313,10 @@ impl JobCore {
         if !self.mark_cancelled(CANCELLED) {
             return false;
         }
-        // A lazy job never started has nothing to resume: it completes at
-        // once, as in Kotlin (R11); its scope drops it without running it.
-        if !self.is_started() {
+        // A lazy job never started, or one waiting under its scope's limit,
+        // has nothing to resume: it completes at once, as in Kotlin (R11);
+        // its scope drops it without running it.
+        if !self.is_started() || self.has(HELD) {
             self.complete(Outcome::Cancelled(self.cancellation_error()));
         }
         true

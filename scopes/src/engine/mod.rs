@@ -14,7 +14,7 @@
 //!   resume-once step is applied to a poll.
 //! - `registry`: live scopes and their children (`debug::dump`, and a
 //!   cancel reaching a scope at once).
-//! - `child`, `slab`: a child as a scope keeps it.
+//! - `child`, `slab`: a child as a scope keeps it; `options`: a scope's.
 //! - `driver`: the scope's future, which applies SPEC §3's rules.
 
 pub(crate) mod child;
@@ -23,6 +23,7 @@ pub(crate) mod driver;
 pub(crate) mod handler;
 pub(crate) mod job;
 pub(crate) mod name;
+pub(crate) mod options;
 pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod slab;

@@ -23,7 +23,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 
@@ -106,6 +106,11 @@ pub(crate) struct ReadyQueue {
     /// Some child was started since the scope last looked: a visit of a
     /// nested scope skips adopting when nothing was.
     starts: AtomicBool,
+    /// Children started so far, and how many of the first of them a
+    /// `cancel_children` call covered (those not adopted yet are cancelled
+    /// as they are adopted, in start order).
+    started_total: AtomicU64,
+    cancel_before: AtomicU64,
     /// Why the scope cancelled its children: kept once here rather than in
     /// each child, so cancelling a thousand children allocates nothing.
     cancellation: OnceLock<Error>,
@@ -134,6 +139,8 @@ impl ReadyQueue {
             closed: AtomicBool::new(false),
             foreign_starts: AtomicUsize::new(0),
             starts: AtomicBool::new(false),
+            started_total: AtomicU64::new(0),
+            cancel_before: AtomicU64::new(0),
             cancellation: OnceLock::new(),
         })
     }
@@ -252,6 +259,7 @@ impl ReadyQueue {
     /// then woken, and adopts it at its next poll).
     pub(crate) fn note_started(self: &Arc<Self>) -> bool {
         self.starts.store(true, Ordering::Release);
+        self.started_total.fetch_add(1, Ordering::AcqRel);
         let tree = self.tree().map_or(0, address);
         if tree != 0 && DRAINING.get() == tree {
             let scope = (tree != address(self)).then(|| self.clone());
@@ -278,6 +286,18 @@ impl ReadyQueue {
         self.starts.store(true, Ordering::Release);
         self.foreign_starts.fetch_add(run, Ordering::AcqRel);
         self.wake_scope();
+    }
+
+    /// Covers every child started so far by a `cancel_children` call: those
+    /// not adopted yet are cancelled as they are.
+    pub(crate) fn cancel_children_started_so_far(&self) {
+        let started = self.started_total.load(Ordering::Acquire);
+        self.cancel_before.fetch_max(started, Ordering::AcqRel);
+    }
+
+    /// How many of the first children started a `cancel_children` covered.
+    pub(crate) fn children_cancelled_before(&self) -> u64 {
+        self.cancel_before.load(Ordering::Acquire)
     }
 
     /// Whether children were started since the last call.

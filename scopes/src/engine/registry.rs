@@ -79,6 +79,20 @@ impl Attached for ScopeEntry {
     }
 }
 
+/// `cancel_children()` in the code of `job`: if `job` is a scope's own job
+/// (the code is that scope's body), cancels every child of that scope,
+/// started so far, not the scope. False when `job` is not a scope's.
+pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
+    let Some(scope) = lock(&REGISTRY).get(&job.id).and_then(Weak::upgrade) else {
+        return false;
+    };
+    scope.queue.cancel_children_started_so_far();
+    for child in lock(&scope.children).iter().flatten() {
+        child.cancel(None);
+    }
+    true
+}
+
 impl Registration {
     /// Publishes children just placed in the given slots, under one lock.
     /// Children placed while the scope was being cancelled from elsewhere

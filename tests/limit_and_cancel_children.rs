@@ -1,0 +1,298 @@
+//! SPEC §2b: `limit = n` (at most n children of a scope run at once, the
+//! rest wait in start order; cancelling a waiting child completes it at
+//! once; a waiting child never counts towards fail-fast until it runs) and
+//! `cancel_children()` (cancels every child of the current scope, not the
+//! caller). Paused clock, exact virtual times.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use scopes::{
+    Error, ScopeOptions, Start, cancel_children, coroutine_scope, coroutine_scope_with, delay,
+    non_cancellable, supervisor_scope_with, yield_now,
+};
+use scopes_workspace::Log;
+use tokio::time::Instant;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn limit(n: usize) -> ScopeOptions {
+    ScopeOptions::new().limit(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_runs_at_most_n_children_at_once_the_rest_in_start_order() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (running, most) = (&running, &most);
+    coroutine_scope_with(limit(2), |s| {
+        Box::pin(async move {
+            for (i, d) in [30u64, 10, 10, 20, 5].into_iter().enumerate() {
+                s.launch(async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    log.push(format!("{i} starts at {}", start.elapsed().as_millis()));
+                    delay(ms(d)).await?;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(most.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        log.take(),
+        [
+            "0 starts at 0",
+            "1 starts at 0",
+            "2 starts at 10",
+            "3 starts at 20",
+            "4 starts at 30",
+        ]
+    );
+    assert_eq!(start.elapsed(), ms(40));
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_cancelling_a_waiting_child_completes_it_at_once_and_it_never_runs() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            let first = s.launch(async { delay(ms(100)).await });
+            let waiting = s.r#async(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(1)
+            });
+            yield_now().await?; // `first` runs, `waiting` is held
+            assert!(first.is_active() && waiting.is_active());
+            waiting.cancel();
+            assert!(waiting.is_completed() && waiting.is_cancelled());
+            assert!(waiting.await.unwrap_err().is_cancellation());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_a_waiting_child_never_counts_towards_fail_fast_until_it_runs() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    let start = Instant::now();
+    let err = coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            s.launch(async {
+                delay(ms(10)).await?;
+                Err(Error::msg("first failed"))
+            });
+            for _ in 0..3 {
+                s.launch(async move {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Err(Error::msg("a waiting child failed"))
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "first failed");
+    assert!(err.suppressed().is_empty(), "{err:?}");
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the waiting children never ran");
+    assert_eq!(start.elapsed(), ms(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_in_a_supervisor_a_failed_child_frees_its_place() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let handled = Log::default();
+    let seen = handled.clone();
+    scopes::with_exception_handler(
+        move |e: &Error| seen.push(e.to_string()),
+        supervisor_scope_with(limit(1), |s| {
+            Box::pin(async move {
+                s.launch(async {
+                    delay(ms(5)).await?;
+                    Err(Error::msg("boom"))
+                });
+                s.launch(async move {
+                    log.push(format!("second starts at {}", start.elapsed().as_millis()));
+                    Ok(())
+                });
+                Ok(())
+            })
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["second starts at 5"]);
+    assert_eq!(handled.take(), ["boom"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_applies_to_lazy_children_when_they_start() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            let lazy = s.child().start(Start::Lazy).launch(async move {
+                log.push(format!("lazy at {}", start.elapsed().as_millis()));
+                Ok(())
+            });
+            s.launch(async { delay(ms(7)).await });
+            yield_now().await?;
+            lazy.start();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["lazy at 7"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn limit_in_a_nested_scope_bounds_only_that_scope() {
+    let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let (running, most) = (&running, &most);
+    let start = Instant::now();
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            for _ in 0..2 {
+                s.launch(async move {
+                    coroutine_scope_with(limit(2), |inner| {
+                        Box::pin(async move {
+                            for _ in 0..4 {
+                                inner.launch(async move {
+                                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                                    most.fetch_max(now, Ordering::SeqCst);
+                                    delay(ms(10)).await?;
+                                    running.fetch_sub(1, Ordering::SeqCst);
+                                    Ok(())
+                                });
+                            }
+                            Ok(())
+                        })
+                    })
+                    .await
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(most.load(Ordering::SeqCst), 4, "two nested scopes of two each");
+    assert_eq!(start.elapsed(), ms(20));
+}
+
+// ------------------------------------------------------- cancel_children
+
+#[tokio::test(start_paused = true)]
+async fn cancel_children_cancels_the_scopes_children_not_the_caller() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let served = coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..3 {
+                s.launch(async move {
+                    if let Err(cancelled) = delay(ms(3600_000)).await {
+                        non_cancellable(delay(ms(5))).await?;
+                        log.push(format!("connection {i} closed"));
+                        return Err(cancelled);
+                    }
+                    Ok(())
+                });
+            }
+            delay(ms(100)).await?;
+            cancel_children();
+            assert!(scopes::is_active(), "the caller goes on");
+            Ok("served")
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(served, "served");
+    assert_eq!(
+        log.take(),
+        ["connection 0 closed", "connection 1 closed", "connection 2 closed"]
+    );
+    assert_eq!(start.elapsed(), ms(105));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_children_covers_children_started_before_it_not_after() {
+    let ran = Log::default();
+    let ran = &ran;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let before = s.launch(async move {
+                ran.push("before");
+                Ok(())
+            });
+            cancel_children();
+            let after = s.launch(async move {
+                ran.push("after");
+                Ok(())
+            });
+            yield_now().await?;
+            assert!(before.is_cancelled());
+            assert!(!after.is_cancelled());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.take(), ["after"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_children_in_a_child_cancels_only_that_childs_children() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let sibling = s.launch(async move {
+                delay(ms(50)).await?;
+                log.push("sibling done");
+                Ok(())
+            });
+            s.launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        let grandchild = inner.launch(async { delay(ms(3600_000)).await });
+                        yield_now().await?;
+                        cancel_children();
+                        grandchild.join().await?;
+                        log.push("grandchild cancelled");
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            sibling.join().await
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["grandchild cancelled", "sibling done"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_children_outside_any_scope_does_nothing() {
+    cancel_children();
+    assert!(scopes::is_active());
+}
