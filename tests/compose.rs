@@ -166,7 +166,10 @@ async fn join_all_waits_for_every_job_whatever_its_outcome() {
                 delay(ms(10)).await?;
                 Err::<(), _>(Error::msg("failed"))
             });
-            let lazy = s.child().start(scopes::Start::Lazy).launch(async { delay(ms(20)).await });
+            let lazy = s
+                .child()
+                .start(scopes::Start::Lazy)
+                .launch(async { delay(ms(20)).await });
             join_all([ok.clone(), failed.job().clone(), lazy.clone()]).await?;
             assert!(ok.is_completed() && failed.is_completed() && lazy.is_completed());
             // Kotlin's `joinAll` joins one job after the other, so the lazy
@@ -271,7 +274,11 @@ async fn race_when_the_caller_is_cancelled_every_child_is_cancelled_and_waited_f
             ];
             let racer = s.launch(async move {
                 let r = race(ds).await;
-                log.push(format!("racer: {} at {}", r.unwrap_err().is_cancellation(), now()));
+                log.push(format!(
+                    "racer: {} at {}",
+                    r.unwrap_err().is_cancellation(),
+                    now()
+                ));
                 Ok(())
             });
             delay(ms(20)).await?;
@@ -283,7 +290,11 @@ async fn race_when_the_caller_is_cancelled_every_child_is_cancelled_and_waited_f
     .unwrap();
     assert_eq!(
         log.take(),
-        ["b cleaned up at 22", "a cleaned up at 24", "racer: true at 24"]
+        [
+            "b cleaned up at 22",
+            "a cleaned up at 24",
+            "racer: true at 24"
+        ]
     );
 }
 
@@ -353,7 +364,11 @@ async fn first_success_when_the_caller_is_cancelled_waits_for_every_child() {
             let ds = [s.r#async(worker(log, "a", 1000, Ok(1), 3))];
             let caller = s.launch(async move {
                 let r = first_success(ds).await;
-                log.push(format!("caller: {} at {}", r.unwrap_err().is_cancellation(), now()));
+                log.push(format!(
+                    "caller: {} at {}",
+                    r.unwrap_err().is_cancellation(),
+                    now()
+                ));
                 Ok(())
             });
             delay(ms(10)).await?;
@@ -391,7 +406,10 @@ async fn as_completed_gives_outcomes_in_completion_order() {
             assert_eq!(futures_util::Stream::size_hint(&stream), (3, Some(3)));
             let mut seen = Vec::new();
             while let Some((index, outcome)) = stream.next().await {
-                seen.push(format!("{index}: {}", outcome.map_or_else(|e| e.to_string(), |v| v.to_string())));
+                seen.push(format!(
+                    "{index}: {}",
+                    outcome.map_or_else(|e| e.to_string(), |v| v.to_string())
+                ));
             }
             Ok(seen)
         })
@@ -415,7 +433,10 @@ async fn as_completed_in_a_cancelled_job_gives_the_rest_at_once_then_ends() {
                 let mut stream = as_completed(ds);
                 let mut items = Vec::new();
                 while let Some((index, outcome)) = stream.next().await {
-                    items.push(format!("{index}: {:?}", outcome.map_err(|e| e.is_cancellation())));
+                    items.push(format!(
+                        "{index}: {:?}",
+                        outcome.map_err(|e| e.is_cancellation())
+                    ));
                 }
                 log.push(items.join(", "));
                 Ok(())

@@ -108,7 +108,11 @@ async fn limit_a_waiting_child_never_counts_towards_fail_fast_until_it_runs() {
     .unwrap_err();
     assert_eq!(err.to_string(), "first failed");
     assert!(err.suppressed().is_empty(), "{err:?}");
-    assert_eq!(ran.load(Ordering::SeqCst), 0, "the waiting children never ran");
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "the waiting children never ran"
+    );
     assert_eq!(start.elapsed(), ms(10));
 }
 
@@ -194,7 +198,11 @@ async fn limit_in_a_nested_scope_bounds_only_that_scope() {
     })
     .await
     .unwrap();
-    assert_eq!(most.load(Ordering::SeqCst), 4, "two nested scopes of two each");
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        4,
+        "two nested scopes of two each"
+    );
     assert_eq!(start.elapsed(), ms(20));
 }
 
@@ -228,7 +236,11 @@ async fn cancel_children_cancels_the_scopes_children_not_the_caller() {
     assert_eq!(served, "served");
     assert_eq!(
         log.take(),
-        ["connection 0 closed", "connection 1 closed", "connection 2 closed"]
+        [
+            "connection 0 closed",
+            "connection 1 closed",
+            "connection 2 closed"
+        ]
     );
     assert_eq!(start.elapsed(), ms(105));
 }
