@@ -13,6 +13,7 @@ use syn::{Block, Expr, ItemFn, Stmt, Token};
 
 use crate::body::is_child_macro;
 use crate::parse::{BlockForm, BlockKind, Child, ChildKind};
+use crate::recursion;
 use crate::tail::{self, Tail};
 use crate::valid::ChildOptions;
 
@@ -67,12 +68,21 @@ pub(crate) fn scope(kind: ScopeKind, stmts: &[Stmt]) -> TokenStream {
 //                 .map_err(::core::convert::Into::into)
 //         }
 /// `map_err(Into::into)` turns the scope's `scopes::Error` into the fn's
-/// error type (the identity when it is `scopes::Error`).
-pub(crate) fn scoped_fn(kind: ScopeKind, mut item: ItemFn, stmts: &[Stmt]) -> TokenStream {
+/// error type (the identity when it is `scopes::Error`). A fn that calls
+/// itself becomes a fn returning `scopes::BoxFuture` (`recursion.rs`).
+pub(crate) fn scoped_fn(
+    kind: ScopeKind,
+    mut item: ItemFn,
+    stmts: &[Stmt],
+    recursive: bool,
+) -> TokenStream {
     let scope = scope(kind, stmts);
     let body = quote! {
         #scope.map_err(::core::convert::Into::into)
     };
+    if recursive {
+        return recursion::boxed(item, body);
+    }
     item.block = Box::new(Block {
         brace_token: item.block.brace_token,
         stmts: vec![Stmt::Expr(Expr::Verbatim(body), None)],

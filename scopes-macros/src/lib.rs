@@ -84,6 +84,7 @@ mod body;
 mod expand;
 mod kotlin;
 mod parse;
+mod recursion;
 mod tail;
 mod valid;
 
@@ -399,8 +400,9 @@ fn scoped_fn(
     }
     let mut item = scoped.item;
     let mut stmts = std::mem::take(&mut item.block.stmts);
+    let recursive = recursion::calls_itself(&item.sig, &stmts);
     body::rewrite(&mut stmts);
-    expand::scoped_fn(kind, item, &stmts)
+    expand::scoped_fn(kind, item, &stmts, recursive)
 }
 
 fn error_and(error: syn::Error, item: TokenStream2) -> TokenStream2 {
