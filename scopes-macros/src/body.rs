@@ -125,10 +125,25 @@ impl Level {
         }
     }
 
+    /// `produce!(..)`: a producer child (`produce.rs`), allowed where the
+    /// other child forms are.
+    fn produce(&mut self, mac: &Macro) -> Expr {
+        if self.context != Context::Scope {
+            let (path, bang) = (&mac.path, &mac.bang_token);
+            let reason = self.context.reason("`produce!`");
+            return expand::error_expr(syn::Error::new_spanned(quote::quote!(#path #bang), reason));
+        }
+        self.has_children = true;
+        crate::produce::expand(mac)
+    }
+
     /// A macro in the body: a child form becomes its expansion (`Some`);
     /// other macros stay, with any child form in their input replaced by an
     /// error.
     fn mac(&mut self, mac: &mut Macro) -> Option<Expr> {
+        if crate::produce::is_produce(mac) {
+            return Some(self.produce(mac));
+        }
         match MacroRole::of(mac) {
             MacroRole::Scope | MacroRole::Block(_) => None,
             MacroRole::Other => {

@@ -12,6 +12,7 @@
 //! | `launch { .. }`, [`launch!`]`{ .. }` | `launch { }` | `s.launch(async move { .. })` |
 //! | `async { .. }`, `r#async! { .. }` | `async { }` | `s.r#async(async move { .. })` |
 //! | `launch(name = "x", start = lazy, parallel) { .. }` | `launch(CoroutineName("x"), start = LAZY)` | `s.child().name("x").start(Start::Lazy).launch_parallel(..)` |
+//! | [`produce!`]`(capacity = n; \|tx\| ..)` | `produce(capacity = n) { }` | `s.produce(n, move \|tx\| async move { .. })` |
 //! | [`#[supervised]`](macro@supervised) | `= supervisorScope { }` | the fn body in a `supervisor_scope` |
 //! | [`#[coroutine_scope]`](macro@coroutine_scope_attr), [`#[scoped]`](macro@scoped) | `= coroutineScope { }` | the fn body in a `coroutine_scope` |
 //!
@@ -84,6 +85,7 @@ mod body;
 mod expand;
 mod kotlin;
 mod parse;
+mod produce;
 mod recursion;
 mod tail;
 mod valid;
@@ -178,6 +180,39 @@ pub fn launch(_input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn r#async(_input: TokenStream) -> TokenStream {
     outside_scope("r#async!")
+}
+
+/// Starts a producer child and evaluates to the receiving side of its
+/// channel: Kotlin's `produce { }`. Only meaningful in a scope body, where
+/// the enclosing macro or attribute rewrites it:
+///
+/// - `produce!(|tx| body)`: a rendezvous channel (capacity 0, Kotlin's
+///   default for `produce`);
+/// - `produce!(capacity = 16, name = "numbers"; |tx| body)`: options, `;`,
+///   then the producer as a closure taking the `scopes::Sender`
+///   (`move |tx: Sender<u64>| ..` is fine too).
+///
+/// The body is a `launch` body (it means `Ok(())` when it ends without a
+/// value). When it ends, the channel closes with its outcome; when the
+/// receiver is cancelled or dropped, the producer is cancelled at once.
+/// It lowers to `Scope::produce` (`s.produce(capacity, move |tx| async move { .. })`).
+///
+/// ```
+/// use scopes::prelude::*;
+///
+/// #[scoped]
+/// async fn first_squares() -> scopes::Result<Vec<u64>> {
+///     let squares = produce!(|tx| for i in 1u64.. { tx.send(i * i).await?; });
+///     let mut firsts = Vec::new();
+///     while firsts.len() < 3 {
+///         firsts.extend(squares.recv().await?);
+///     }
+///     Ok(firsts) // the receiver is dropped: the producer is cancelled
+/// }
+/// ```
+#[proc_macro]
+pub fn produce(_input: TokenStream) -> TokenStream {
+    outside_scope("produce!")
 }
 
 /// Kotlin's `withTimeout(d) { }` as a block: `with_timeout!(d; body)` runs

@@ -175,6 +175,9 @@ pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, su
 // macro and a fn live in different namespaces, so one `use` brings both).
 pub use scopes_macros::{non_cancellable, with_timeout, with_timeout_or_none};
 
+// `produce!`, the DSL form of `Scope::produce` (SPEC §2c).
+pub use scopes_macros::produce;
+
 /// The scopes as fn attributes: `#[attr::coroutine_scope]`, `#[attr::supervised]`.
 ///
 /// A module has one macro namespace, shared by function-like macros and
