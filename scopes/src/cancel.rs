@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::engine::context;
+use crate::engine::watch::{Ended, Trigger, Watched};
 use crate::error::Result;
 
 /// `Err` with the cancellation if the current job is cancelled, without
@@ -239,5 +240,111 @@ impl<F: Future> CancellableExt for F {}
 pub fn cancel_children() {
     if let Some(job) = context::current_job() {
         crate::engine::registry::cancel_children_of(&job);
+    }
+}
+
+/// Runs `fut` until `signal` completes, whichever comes first: like
+/// [`with_timeout_or_none`](crate::with_timeout_or_none) with a future
+/// instead of a deadline. When `signal` completes first, `fut` is cancelled
+/// (R7: resumed once, so its cleanup runs) and, once it has completed, the
+/// call returns `Ok(None)` — also when the work caught the cancellation and
+/// returned a value, as a timeout wins in R9; a real failure raised during
+/// that cleanup is returned instead. `fut`'s own outcome gives `Ok(Some(..))`
+/// or its `Err`. A signal complete before the first poll means the work
+/// never runs.
+///
+/// The structured answer to `tokio::select! { r = work => .., _ = ctrl_c() => .. }`,
+/// which drops the work (and every child in it) without its cleanup.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{cancel_on, coroutine_scope, delay, non_cancellable};
+///
+/// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(Duration::from_secs(5)).await;
+///     let _ = stop.send(()); // Ctrl-C, say
+/// });
+/// let served = cancel_on(stopped, coroutine_scope(|s| Box::pin(async move {
+///     s.launch(async {
+///         if let Err(cancelled) = delay(Duration::from_secs(3600)).await {
+///             non_cancellable(delay(Duration::from_millis(100))).await?; // flush
+///             return Err(cancelled);
+///         }
+///         Ok(())
+///     });
+///     Ok("done")
+/// })))
+/// .await?;
+/// assert_eq!(served, None); // stopped after 5 s, the flush ran
+/// # Ok(())
+/// # }
+/// ```
+pub fn cancel_on<S, F, T>(signal: S, fut: F) -> CancelOn<S, F>
+where
+    S: Future,
+    F: Future<Output = Result<T>>,
+{
+    CancelOn {
+        watched: Watched::new(
+            fut,
+            Signal {
+                signal,
+                done: false,
+            },
+        ),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`cancel_on`].
+    #[must_use = "futures do nothing unless polled"]
+    pub struct CancelOn<S, F> {
+        #[pin]
+        watched: Watched<F, Signal<S>>,
+    }
+}
+
+impl<S: Future, T, F: Future<Output = Result<T>>> Future for CancelOn<S, F> {
+    type Output = Result<Option<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
+        self.project().watched.poll(cx).map(|ended| match ended {
+            Ended::Done(result) => result.map(Some),
+            Ended::Fired => Ok(None),
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// `cancel_on`'s trigger: the signal's completion, whatever its output.
+    pub struct Signal<S> {
+        #[pin]
+        signal: S,
+        done: bool,
+    }
+}
+
+impl<S: Future> Future for Signal<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if !*this.done && this.signal.poll(cx).is_ready() {
+            *this.done = true;
+        }
+        if *this.done {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl<S: Future> Trigger for Signal<S> {
+    fn cause(&self) -> crate::Error {
+        crate::Error::cancelled()
     }
 }

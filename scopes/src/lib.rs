@@ -152,8 +152,8 @@ mod time;
 pub mod __private;
 
 pub use cancel::{
-    Cancellable, CancellableExt, NonCancellable, YieldNow, cancel_children, cancellable,
-    ensure_active, is_active, non_cancellable, yield_now,
+    CancelOn, Cancellable, CancellableExt, NonCancellable, Signal, YieldNow, cancel_children,
+    cancel_on, cancellable, ensure_active, is_active, non_cancellable, yield_now,
 };
 pub use channel::{Receiver, Sender, channel, unbounded_channel};
 pub use child::{ChildBuilder, Start};

@@ -8,8 +8,8 @@
 
 pub use crate::{
     Deferred, Error, Job, Result, Scope, Start, as_completed, await_all, cancel_children,
-    cancellable, delay, ensure_active, first_success, is_active, join_all, non_cancellable, race,
-    with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
+    cancel_on, cancellable, delay, ensure_active, first_success, is_active, join_all,
+    non_cancellable, race, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
 pub use scopes_macros::{r#async, coroutine_scope, launch, scoped, supervised, supervisor_scope};
 

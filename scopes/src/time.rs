@@ -3,15 +3,13 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::time::Sleep;
 
 use crate::engine::context;
-use crate::engine::job::{Attached, Host, JobCore};
-use crate::engine::name::Name;
+use crate::engine::watch::{Ended, Trigger, Watched};
 use crate::error::{Error, Result};
 
 /// Suspends for `duration`: Kotlin's `delay`. Cancellation-aware: a
@@ -120,7 +118,7 @@ where
     F: Future<Output = Result<T>>,
 {
     WithTimeout {
-        deadline: Deadline::new(duration, fut),
+        deadline: Watched::new(fut, Timer::new(duration)),
     }
 }
 
@@ -150,7 +148,7 @@ where
     F: Future<Output = Result<T>>,
 {
     WithTimeoutOrNone {
-        deadline: Deadline::new(duration, fut),
+        deadline: Watched::new(fut, Timer::new(duration)),
     }
 }
 
@@ -159,7 +157,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct WithTimeout<F> {
         #[pin]
-        deadline: Deadline<F>,
+        deadline: Watched<F, Timer>,
     }
 }
 
@@ -168,7 +166,7 @@ pin_project_lite::pin_project! {
     #[must_use = "futures do nothing unless polled"]
     pub struct WithTimeoutOrNone<F> {
         #[pin]
-        deadline: Deadline<F>,
+        deadline: Watched<F, Timer>,
     }
 }
 
@@ -176,10 +174,10 @@ impl<T, F: Future<Output = Result<T>>> Future for WithTimeout<F> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let duration = self.deadline.duration;
+        let duration = self.deadline.trigger().duration;
         self.project().deadline.poll(cx).map(|ended| match ended {
             Ended::Done(result) => result,
-            Ended::TimedOut => Err(Error::timeout(duration)),
+            Ended::Fired => Err(Error::timeout(duration)),
         })
     }
 }
@@ -190,105 +188,50 @@ impl<T, F: Future<Output = Result<T>>> Future for WithTimeoutOrNone<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Option<T>>> {
         self.project().deadline.poll(cx).map(|ended| match ended {
             Ended::Done(result) => result.map(Some),
-            Ended::TimedOut => Ok(None),
+            Ended::Fired => Ok(None),
         })
     }
-}
-
-enum Ended<T> {
-    Done(Result<T>),
-    TimedOut,
 }
 
 pin_project_lite::pin_project! {
-    /// The work of a timeout runs as a job of its own, child of the caller's
-    /// job, which the deadline cancels (Kotlin's `TimeoutCoroutine`).
-    struct Deadline<F> {
-        #[pin]
-        fut: Option<F>,
+    /// A timeout's trigger: a deadline `duration` after the first poll (a
+    /// zero duration fires at once).
+    pub(crate) struct Timer {
+        duration: Duration,
         #[pin]
         sleep: Option<Sleep>,
-        job: Option<Arc<JobCore>>,
-        parent: Option<Arc<JobCore>>,
-        duration: Duration,
-        timed_out: bool,
     }
 }
 
-impl<F> Deadline<F> {
-    fn new(duration: Duration, fut: F) -> Self {
+impl Timer {
+    fn new(duration: Duration) -> Self {
         Self {
-            fut: Some(fut),
-            sleep: None,
-            job: None,
-            parent: None,
             duration,
-            timed_out: false,
+            sleep: None,
         }
     }
 }
 
-impl<T, F: Future<Output = Result<T>>> Deadline<F> {
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended<T>> {
+impl Future for Timer {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
-        if this.fut.is_none() {
-            return Poll::Pending; // polled after completion
+        if this.duration.is_zero() {
+            return Poll::Ready(());
         }
-        let job = match this.job {
-            Some(job) => job.clone(),
-            None => {
-                if let Some(cancelled) = context::cancellation() {
-                    this.fut.set(None);
-                    return Poll::Ready(Ended::Done(Err(cancelled)));
-                }
-                if this.duration.is_zero() {
-                    this.fut.set(None);
-                    return Poll::Ready(Ended::TimedOut);
-                }
-                this.sleep.set(Some(tokio::time::sleep(*this.duration)));
-                *this.parent = context::cancellable_parent();
-                let job = JobCore::new(Name::Timeout, Host::Inline, false);
-                if let Some(unit) = context::current_unit() {
-                    job.set_within(unit);
-                }
-                if let Some(parent) = this.parent.as_ref() {
-                    let attached: Arc<dyn Attached> = job.clone();
-                    parent.attach(Arc::downgrade(&attached));
-                }
-                *this.job = Some(job.clone());
-                job
-            }
-        };
-        // The caller's cancellation first: an enclosing deadline that fires
-        // at the same instant was registered first and wins, as in Kotlin.
-        if let Some(parent) = this.parent
-            && parent.is_cancelled()
-        {
-            job.cancel(Some(&parent.cancellation_error()));
+        if this.sleep.is_none() {
+            this.sleep.set(Some(tokio::time::sleep(*this.duration)));
         }
-        if !*this.timed_out
-            && !job.is_cancelled()
-            && let Some(sleep) = this.sleep.as_mut().as_pin_mut()
-            && sleep.poll(cx).is_ready()
-        {
-            *this.timed_out = true;
-            job.cancel(Some(&Error::cancelled_by(&Error::timeout(*this.duration))));
+        match this.sleep.as_pin_mut() {
+            Some(sleep) => sleep.poll(cx),
+            None => Poll::Pending,
         }
-        let was_cancelled = job.is_cancelled();
-        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
-            return Poll::Pending;
-        };
-        let Poll::Ready(ended) = context::resume(&job, fut, cx, was_cancelled, false) else {
-            // The caller's cancellation reaches the work through the
-            // deadline's job: the caller is not in a foreign wait here.
-            return context::aware(Poll::Pending);
-        };
-        this.fut.set(None);
-        let result = ended.and_then(std::convert::identity);
-        Poll::Ready(match job.ended(result) {
-            Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
-            _ if *this.timed_out => Ended::TimedOut,
-            result => Ended::Done(result),
-        })
+    }
+}
+
+impl Trigger for Timer {
+    fn cause(&self) -> Error {
+        Error::cancelled_by(&Error::timeout(self.duration))
     }
 }

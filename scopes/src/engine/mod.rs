@@ -28,3 +28,4 @@ pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod slab;
 pub(crate) mod trace;
+pub(crate) mod watch;

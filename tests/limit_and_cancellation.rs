@@ -1,8 +1,9 @@
 //! SPEC §2b: `limit = n` (at most n children of a scope run at once, the
 //! rest wait in start order; cancelling a waiting child completes it at
-//! once; a waiting child never counts towards fail-fast until it runs) and
+//! once; a waiting child never counts towards fail-fast until it runs),
 //! `cancel_children()` (cancels every child of the current scope, not the
-//! caller). Paused clock, exact virtual times.
+//! caller) and `cancel_on(signal, fut)` (a timeout by a future, which lets
+//! the work clean up). Paused clock, exact virtual times.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -307,4 +308,122 @@ async fn cancel_children_in_a_child_cancels_only_that_childs_children() {
 async fn cancel_children_outside_any_scope_does_nothing() {
     cancel_children();
     assert!(scopes::is_active());
+}
+
+// -------------------------------------------------------------- cancel_on
+
+/// A child that sleeps for an hour and, when cancelled, flushes for
+/// `flush` ms in `non_cancellable` and logs it.
+async fn server(log: &Log, flush: u64) -> scopes::Result<&'static str> {
+    if let Err(cancelled) = delay(ms(3600_000)).await {
+        non_cancellable(delay(ms(flush))).await?;
+        log.push("flushed");
+        return Err(cancelled);
+    }
+    Ok("done")
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_the_signal_first_cancels_the_work_lets_it_clean_up_and_gives_none() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let out = scopes::cancel_on(tokio::time::sleep(ms(50)), server(log, 7)).await;
+    assert_eq!(out.unwrap(), None);
+    assert_eq!(log.take(), ["flushed"]);
+    assert_eq!(start.elapsed(), ms(57), "returned once the cleanup had run");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_the_work_first_gives_its_value_or_its_failure() {
+    let value = scopes::cancel_on(tokio::time::sleep(ms(50)), async {
+        delay(ms(10)).await?;
+        Ok(3)
+    })
+    .await;
+    assert_eq!(value.unwrap(), Some(3));
+    let failed = scopes::cancel_on(std::future::pending::<()>(), async {
+        Err::<u8, _>(Error::msg("failed"))
+    })
+    .await;
+    assert_eq!(failed.unwrap_err().to_string(), "failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_the_signal_wins_even_if_the_work_returns_a_value_in_its_cleanup() {
+    let out = scopes::cancel_on(tokio::time::sleep(ms(5)), async {
+        let _ = delay(ms(100)).await; // swallows the cancellation
+        Ok(1)
+    })
+    .await;
+    assert_eq!(out.unwrap(), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_a_failure_in_the_cleanup_wins_over_the_signal() {
+    let out = scopes::cancel_on(tokio::time::sleep(ms(5)), async {
+        if delay(ms(100)).await.is_err() {
+            return Err::<u8, _>(Error::msg("cleanup failed"));
+        }
+        Ok(1)
+    })
+    .await;
+    assert_eq!(out.unwrap_err().to_string(), "cleanup failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_a_signal_already_complete_never_runs_the_work() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    let out = scopes::cancel_on(std::future::ready(()), async move {
+        ran.fetch_add(1, Ordering::SeqCst);
+        Ok(1)
+    })
+    .await;
+    assert_eq!(out.unwrap(), None);
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_a_whole_scope_drains_every_child_cleanup_unlike_select() {
+    let log = Log::default();
+    let log = &log;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let out = scopes::cancel_on(
+        stopped,
+        coroutine_scope(|s| {
+            Box::pin(async move {
+                for _ in 0..3 {
+                    s.launch(async move { server(log, 2).await.map(drop) });
+                }
+                yield_now().await?;
+                drop(stop); // the signal completes (the sender is gone)
+                Ok(())
+            })
+        }),
+    )
+    .await;
+    assert_eq!(out.unwrap(), None);
+    assert_eq!(log.take(), ["flushed", "flushed", "flushed"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_on_the_callers_cancellation_reaches_the_work() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let caller = s.launch(async move {
+                let out = scopes::cancel_on(std::future::pending::<()>(), server(log, 1)).await;
+                log.push(format!("caller: {}", out.unwrap_err().is_cancellation()));
+                Ok(())
+            });
+            delay(ms(10)).await?;
+            caller.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["flushed", "caller: true"]);
 }

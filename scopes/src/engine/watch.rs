@@ -1,0 +1,127 @@
+//! A piece of work run as a job of its own, a child of the caller's job,
+//! which a *trigger* cancels: the machinery of `with_timeout` (the trigger
+//! is a deadline, Kotlin's `TimeoutCoroutine`) and `cancel_on` (any
+//! future).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::context;
+use super::job::{Attached, Host, JobCore};
+use super::name::Name;
+use crate::error::{Error, Result};
+
+/// What cancels the work when it completes first.
+pub(crate) trait Trigger: Future<Output = ()> {
+    /// The cancellation the work sees when the trigger fires.
+    fn cause(&self) -> Error;
+}
+
+/// How watched work ended.
+pub(crate) enum Ended<T> {
+    /// The work's own outcome (or the caller's cancellation).
+    Done(Result<T>),
+    /// The trigger fired first; the work, cancelled, has completed.
+    Fired,
+}
+
+pin_project_lite::pin_project! {
+    pub(crate) struct Watched<F, S> {
+        #[pin]
+        fut: Option<F>,
+        #[pin]
+        trigger: S,
+        job: Option<Arc<JobCore>>,
+        parent: Option<Arc<JobCore>>,
+        fired: bool,
+    }
+}
+
+impl<F, S> Watched<F, S> {
+    pub(crate) fn new(fut: F, trigger: S) -> Self {
+        Self {
+            fut: Some(fut),
+            trigger,
+            job: None,
+            parent: None,
+            fired: false,
+        }
+    }
+
+    pub(crate) fn trigger(&self) -> &S {
+        &self.trigger
+    }
+}
+
+impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
+    pub(crate) fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended<T>> {
+        let mut this = self.project();
+        if this.fut.is_none() {
+            return Poll::Pending; // polled after completion
+        }
+        let job = match this.job {
+            Some(job) => job.clone(),
+            None => {
+                // A cancelled caller fails at once; a trigger that has
+                // fired already (a zero timeout) fires at once; neither
+                // runs the work.
+                if let Some(cancelled) = context::cancellation() {
+                    this.fut.set(None);
+                    return Poll::Ready(Ended::Done(Err(cancelled)));
+                }
+                if this.trigger.as_mut().poll(cx).is_ready() {
+                    this.fut.set(None);
+                    return Poll::Ready(Ended::Fired);
+                }
+                let job = start_job();
+                *this.parent = context::cancellable_parent();
+                if let Some(parent) = this.parent.as_ref() {
+                    let attached: Arc<dyn Attached> = job.clone();
+                    parent.attach(Arc::downgrade(&attached));
+                }
+                *this.job = Some(job.clone());
+                job
+            }
+        };
+        // The caller's cancellation first: an enclosing deadline that fires
+        // at the same instant was registered first and wins, as in Kotlin.
+        if let Some(parent) = this.parent
+            && parent.is_cancelled()
+        {
+            job.cancel(Some(&parent.cancellation_error()));
+        }
+        if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
+            *this.fired = true;
+            job.cancel(Some(&this.trigger.cause()));
+        }
+        let was_cancelled = job.is_cancelled();
+        let Some(fut) = this.fut.as_mut().as_pin_mut() else {
+            return Poll::Pending;
+        };
+        let Poll::Ready(ended) = context::resume(&job, fut, cx, was_cancelled, false) else {
+            // The caller's cancellation reaches the work through this job:
+            // the caller is not in a foreign wait here.
+            return context::aware(Poll::Pending);
+        };
+        this.fut.set(None);
+        let result = ended.and_then(std::convert::identity);
+        // A real failure wins over the trigger; the trigger wins over a
+        // value returned after its cancellation (R9).
+        Poll::Ready(match job.ended(result) {
+            Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
+            _ if *this.fired => Ended::Fired,
+            result => Ended::Done(result),
+        })
+    }
+}
+
+/// The work's job: it runs inside the caller's poll, in the caller's unit.
+fn start_job() -> Arc<JobCore> {
+    let job = JobCore::new(Name::Timeout, Host::Inline, false);
+    if let Some(unit) = context::current_unit() {
+        job.set_within(unit);
+    }
+    job
+}
