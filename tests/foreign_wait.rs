@@ -80,11 +80,17 @@ fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
             .unwrap_or_else(|| panic!("{name} not in:\n{dump}"))
             .to_owned()
     };
-    assert!(line("stuck worker").ends_with("[active, foreign wait]"), "{dump}");
+    assert!(
+        line("stuck worker").ends_with("[active, foreign wait]"),
+        "{dump}"
+    );
     assert!(line("aware worker").ends_with("[active]"), "{dump}");
     let warnings = warnings.0.lock().unwrap().clone();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("job=stuck worker"), "{warnings:?}");
-    assert!(warnings[0].contains("started_at=tests/foreign_wait.rs:"), "{warnings:?}");
+    assert!(
+        warnings[0].contains("started_at=tests/foreign_wait.rs:"),
+        "{warnings:?}"
+    );
     assert!(warnings[0].contains("cleanup did not run"), "{warnings:?}");
 }
