@@ -20,13 +20,12 @@ async fn upload(log: &scopes_workspace::Log) -> Result<String> {
             match delay(Duration::from_secs(60)).await {
                 Ok(()) => Ok("purple".to_owned()),
                 Err(cancelled) => {
-                    // Cleanup that must finish, cancellation or not.
-                    non_cancellable(async move {
+                    // Cleanup that must finish, cancellation or not:
+                    // Kotlin's `withContext(NonCancellable) { .. }`.
+                    non_cancellable {
                         delay(Duration::from_secs(2)).await?;
                         log.push("color got cancelled, buffers flushed");
-                        Ok::<_, Error>(())
-                    })
-                    .await?;
+                    }?;
                     Err(cancelled)
                 }
             }

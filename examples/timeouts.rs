@@ -3,6 +3,8 @@
 //! - `with_timeout(d, fut)` fails with an error whose `is_timeout()` is true,
 //!   after cancelling the work (unlike Kotlin, a timeout is a failure);
 //! - `with_timeout_or_none(d, fut)` gives `Ok(None)` instead;
+//! - in a scope body, the block forms `with_timeout(d) { .. }` and
+//!   `with_timeout_or_none(d) { .. }` say the same as Kotlin's blocks;
 //! - a timeout inside a child fails that child, and so its
 //!   `coroutine_scope`, like any failure.
 //!
@@ -48,16 +50,15 @@ async fn main() -> Result<()> {
     assert!(error.is_timeout());
     println!("[{:?}] page: {error}", start.elapsed());
 
-    // A deadline around a whole scope: the scope and its children are
-    // cancelled together.
-    let all = with_timeout(Duration::from_millis(150), async move {
-        coroutine_scope! {
+    // The block form, Kotlin's `withTimeout(150) { .. }`: the block is a
+    // scope of its own, so the deadline cancels the children started in it.
+    let all: Result<Vec<String>> = coroutine_scope! {
+        with_timeout(Duration::from_millis(150)) {
             let a = async { fetch("a", 100).await };
             let b = async { fetch("b", 200).await };
             Ok(vec![a.await?, b.await?])
         }
-    })
-    .await;
+    };
     assert!(all.unwrap_err().is_timeout());
     println!("[{:?}] a + b: timed out at 150 ms", start.elapsed());
 

@@ -406,3 +406,48 @@ async fn a_block_without_tail_means_ok() {
     };
     assert_eq!(result.unwrap(), 5);
 }
+
+// ---- the README tour's `fetch_all`, as written there ----
+
+struct Config {
+    base_url: String,
+    timeout: Duration,
+}
+
+async fn fetch(base_url: &str, id: u32) -> Result<String> {
+    delay(ms(10 * u64::from(id))).await?;
+    Ok(format!("{base_url}/{id}"))
+}
+
+async fn fetch_all(cfg: Config, ids: &[u32]) -> Result<Vec<String>> {
+    let cfg = &cfg; // share with every child: children copy the reference
+    coroutine_scope! {
+        let mut pages = Vec::new();
+        for id in ids {
+            pages.push(async {
+                with_timeout(cfg.timeout) { fetch(&cfg.base_url, *id).await }
+            });
+        }
+        let mut out = Vec::new();
+        for page in pages { out.push(page.await?); }
+        Ok(out)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_readme_tour_shares_a_config_by_reference_with_every_child() {
+    let config = || Config {
+        base_url: "https://example.invalid".to_owned(),
+        timeout: ms(25),
+    };
+    let start = Instant::now();
+    let pages = fetch_all(config(), &[1, 2]).await.unwrap();
+    assert_eq!(
+        pages,
+        ["https://example.invalid/1", "https://example.invalid/2"]
+    );
+    assert_eq!(start.elapsed(), ms(20));
+    // The third page takes 30 ms: its child times out at 25 ms.
+    let error = fetch_all(config(), &[1, 2, 3]).await.unwrap_err();
+    assert!(error.is_timeout());
+}

@@ -15,6 +15,9 @@
 //! | [`produce!`]`(capacity = n; \|tx\| ..)` | `produce(capacity = n) { }` | `s.produce(n, move \|tx\| async move { .. })` |
 //! | [`#[supervised]`](macro@supervised) | `= supervisorScope { }` | the fn body in a `supervisor_scope` |
 //! | [`#[coroutine_scope]`](macro@coroutine_scope_attr), [`#[scoped]`](macro@scoped) | `= coroutineScope { }` | the fn body in a `coroutine_scope` |
+//! | `with_timeout(d) { .. }`, [`with_timeout!`]`(d; ..)` | `withTimeout(d) { }` | `::scopes::with_timeout(d, async { .. }).await` |
+//! | `with_timeout_or_none(d) { .. }`, [`with_timeout_or_none!`]`(d; ..)` | `withTimeoutOrNull(d) { }` | `::scopes::with_timeout_or_none(d, async { .. }).await` |
+//! | `non_cancellable { .. }`, [`non_cancellable!`]`{ .. }` | `withContext(NonCancellable) { }` | `::scopes::non_cancellable(async { .. }).await` |
 //!
 //! # What it expands to
 //!
@@ -60,10 +63,31 @@
 //!   by `{ }` or `(..) { }` is a child where an expression starts;
 //!   `s.launch(..)`, `fn launch`, `if launch(x) { }` are left alone, and
 //!   `r#launch(..)` calls a function named `launch`.
-//! - **A `launch` body's `Ok(())`.** A `launch` body with no tail
-//!   expression, or whose tail cannot be a `Result` (a loop, an `if`
-//!   without `else`, branches ending with `;`, `println!`, a child form),
-//!   means `Ok(())`.
+//! - **A `launch` body's `Ok(())`.** A `launch` body (or a block form's)
+//!   with no tail expression, or whose tail cannot be a `Result`, means
+//!   `Ok(())`: a `for`/`while` loop, a `loop` left by a plain `break`, an
+//!   `if` without `else`, an `if`/`match` one of whose branches has no
+//!   value (branches share one type), an assignment, `println!`, a child
+//!   form. A body that never ends normally (a `loop` without `break`)
+//!   gets nothing: its type `!` is a `Result` already.
+//! - **Block forms.** `with_timeout(d) { .. }`, `with_timeout_or_none(d)
+//!   { .. }` and `non_cancellable { .. }` in the scope macros become the
+//!   bang macros `with_timeout!(d; ..)`, ..., which work anywhere (an
+//!   annotated body, a plain `async fn`). The block is a non-`move`
+//!   `async { }` awaited in place: it borrows like a plain block, its value
+//!   is `scopes::Result<T>` (`?` converts), and a block with children is a
+//!   scope of its own, as Kotlin's `withTimeout` is. Written as a statement
+//!   followed by another without `?;`, a Kotlin-look block form is an
+//!   error: it would drop a `Result`.
+//! - **A non-`move` `async { }` given to `with_timeout(d, ..)`,
+//!   `non_cancellable(..)`, ...** in a scope body would be a child (its
+//!   `Deferred` is not the future they run): an error says to write
+//!   `async move { }`.
+//! - **Recursion.** An annotated fn whose body calls it by name
+//!   (`f(..)`, `Self::f(..)`, `self.f(..)`) is written as a plain fn
+//!   returning `scopes::BoxFuture<'scoped, ..>`: a recursive `async fn`
+//!   whose child calls it cannot be proven `Send` by rustc, a boxed future
+//!   states it.
 //! - **A child form written as a statement is a statement**, also last in
 //!   a block (`for id in ids { launch { .. } }`): its handle is dropped (the
 //!   child still runs); `let job = launch { .. };` keeps it.

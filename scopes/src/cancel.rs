@@ -244,7 +244,7 @@ pub fn cancel_children() {
 }
 
 /// Runs `fut` until `signal` completes, whichever comes first: like
-/// [`with_timeout_or_none`](crate::with_timeout_or_none) with a future
+/// [`with_timeout_or_none`](fn@crate::with_timeout_or_none) with a future
 /// instead of a deadline. When `signal` completes first, `fut` is cancelled
 /// (R7: resumed once, so its cleanup runs) and, once it has completed, the
 /// call returns `Ok(None)` — also when the work caught the cancellation and

@@ -155,7 +155,7 @@ impl Error {
         matches!(*self.inner.kind, Kind::Cancelled { .. })
     }
 
-    /// True for the failure of [`with_timeout`](crate::with_timeout) when
+    /// True for the failure of [`with_timeout`](fn@crate::with_timeout) when
     /// its deadline passed.
     ///
     /// ```

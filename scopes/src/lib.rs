@@ -41,8 +41,8 @@
 //! | `launch(start = LAZY)` | `s.child().start(Start::Lazy).launch(..)` |
 //! | `launch(Dispatchers.Default)` | `s.child().launch_parallel(..)` |
 //! | `delay`, `yield`, `ensureActive`, `isActive` | [`delay`], [`yield_now`], [`ensure_active`], [`is_active`] |
-//! | `withContext(NonCancellable)` | [`non_cancellable`] |
-//! | `withTimeout`, `withTimeoutOrNull` | [`with_timeout`], [`with_timeout_or_none`] |
+//! | `withContext(NonCancellable)` | [`non_cancellable`](fn@non_cancellable) |
+//! | `withTimeout`, `withTimeoutOrNull` | [`with_timeout`](fn@with_timeout), [`with_timeout_or_none`](fn@with_timeout_or_none) |
 //! | `CoroutineExceptionHandler` | [`with_exception_handler`] |
 //! | `DebugProbes.dumpCoroutines()` | [`debug::dump`] |
 //!
@@ -115,7 +115,7 @@
 //! - Cancellation is cooperative *and* bounded: a cancelled child is
 //!   resumed once, with `Err` from the cancellation-aware call it is
 //!   suspended in, so it can clean up; if it is still suspended after that
-//!   outside [`non_cancellable`] (say, on a foreign future), it is dropped.
+//!   outside [`non_cancellable`](fn@non_cancellable) (say, on a foreign future), it is dropped.
 //!   A child can never hold its scope open by ignoring cancellation.
 //! - A timeout is a failure, not a cancellation (Kotlin silently treats an
 //!   escaping `TimeoutCancellationException` as cancellation).
@@ -127,7 +127,7 @@
 //!   (Kotlin's `delay(0)` does not check).
 //! - The scope driver, `with_timeout` and `parallel` children catch panics
 //!   and turn them into failures ([`Error::is_panic`]); the body of
-//!   [`non_cancellable`] does not catch them (they reach the child).
+//!   [`non_cancellable`](fn@non_cancellable) does not catch them (they reach the child).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
