@@ -10,13 +10,13 @@
 //! whose child completed (`FuturesUnordered`).
 
 use std::collections::VecDeque;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
 
-use crate::deferred::{Await, Deferred};
+use crate::deferred::Deferred;
 use crate::engine::context;
 use crate::error::{Error, Result};
 use crate::job::Job;
@@ -26,7 +26,7 @@ pin_project_lite::pin_project! {
     struct Indexed<'s, T> {
         index: usize,
         #[pin]
-        wait: Await<'s, T>,
+        wait: Deferred<'s, T>,
     }
 }
 
@@ -56,7 +56,7 @@ impl<'s, T> Waits<'s, T> {
                 jobs.push(d.job().clone());
                 Indexed {
                     index,
-                    wait: d.into_future(),
+                    wait: d,
                 }
             })
             .collect();

@@ -1,7 +1,7 @@
 //! [`Deferred`]: the handle of an `async` child, awaitable for its value.
 
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -212,33 +212,40 @@ impl<T> fmt::Debug for Deferred<'_, T> {
     }
 }
 
-impl<'s, T> IntoFuture for Deferred<'s, T> {
-    type Output = Result<T>;
-    type IntoFuture = Await<'s, T>;
-
-    /// Waits for the child's outcome, starting it if it is lazy. An
-    /// outcome already there is returned even in a cancelled job; while
-    /// waiting, the caller's cancellation ends the wait with `Err`.
-    fn into_future(self) -> Await<'s, T> {
-        Await { deferred: self }
-    }
-}
-
-/// Future of `deferred.await`.
+/// `deferred.await` waits for the child's outcome, starting it if it is
+/// lazy. An outcome already there is returned even in a cancelled job;
+/// while waiting, the caller's cancellation ends the wait with `Err`.
+///
+/// A `Deferred` is itself the future (not only `IntoFuture`), so it goes
+/// straight into the futures ecosystem: `try_join_all(ds)`, `select!` on
+/// `&mut d`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use std::time::Duration;
+/// use scopes::{coroutine_scope, delay};
+///
+/// let sum: u64 = coroutine_scope(|s| Box::pin(async move {
+///     let ds: Vec<_> = (1..=3u64)
+///         .map(|i| s.r#async(async move { delay(Duration::from_millis(i)).await?; Ok(i) }))
+///         .collect();
+///     Ok(futures_util::future::try_join_all(ds).await?.into_iter().sum())
+/// }))
+/// .await?;
+/// assert_eq!(sum, 6);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Cancel safety
 ///
-/// Dropping it drops the handle and does nothing to the child.
-#[must_use = "futures do nothing unless polled"]
-pub struct Await<'s, T> {
-    deferred: Deferred<'s, T>,
-}
-
-impl<T> Future for Await<'_, T> {
+/// Dropping the handle (or the future) does nothing to the child.
+impl<T> Future for Deferred<'_, T> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let deferred = &self.get_mut().deferred;
+        let deferred = self.get_mut();
         let core = &deferred.job.core;
         core.start();
         if let Some(outcome) = core.poll_outcome(cx.waker()) {

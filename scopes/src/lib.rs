@@ -161,7 +161,7 @@ pub use compose::{
     AsCompleted, AwaitAll, FirstSuccess, JoinAll, Race, as_completed, await_all, first_success,
     join_all, race,
 };
-pub use deferred::{Await, Deferred};
+pub use deferred::Deferred;
 pub use engine::child::BoxFuture;
 pub use engine::options::ScopeOptions;
 pub use error::{Error, Result};
