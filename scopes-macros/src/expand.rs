@@ -12,7 +12,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::{Block, Expr, ItemFn, Stmt, Token};
 
 use crate::body::is_child_macro;
-use crate::parse::{BlockForm, BlockKind, Child, ChildKind};
+use crate::parse::{BlockForm, Child, ChildKind};
 use crate::recursion;
 use crate::tail::{self, Tail};
 use crate::valid::ChildOptions;
@@ -125,6 +125,7 @@ pub(crate) fn child(
         body
     };
     let attrs = &child.attrs;
+    let body = typed(child.kind, implicit_ok, stmts, body);
     let future = quote_spanned!(child.brace=> #(#attrs)* async move #body);
     let method = match (child.kind, options.parallel) {
         (ChildKind::Launch, false) => Ident::new("launch", keyword),
@@ -148,6 +149,25 @@ pub(crate) fn child(
         quote_spanned!(keyword=> #s.#builder() #name #lazy .#method(#future))
     };
     Expr::Verbatim(call)
+}
+
+// Input:  { yield_now().await?; log.push(x) }       (a `launch` body)
+// Output: { let value: ::scopes::Result<()> = { yield_now().await?; log.push(x) }; value }
+/// A body's value typed where it ends: a tail of the wrong type
+/// (`log.push(x)` last in a `launch`) is then one error on that tail, with
+/// rustc's "try adding `Ok(())`", instead of one on every `?` ("`?` in an
+/// async block that returns `()`") and one on the call. Not for a body that
+/// never ends: the `value` after it would be unreachable code.
+fn typed(kind: ChildKind, implicit_ok: bool, stmts: &[Stmt], body: TokenStream) -> TokenStream {
+    if !implicit_ok && tail::of_stmts(stmts) == Tail::Diverges {
+        return body;
+    }
+    let value = Ident::new("value", Span::mixed_site());
+    let ty = match kind {
+        ChildKind::Launch => quote!(::scopes::Result<()>),
+        ChildKind::Async => quote!(::scopes::Result<_>),
+    };
+    quote!({ let #value: #ty = #body; #value })
 }
 
 /// Decides whether a `launch` body means `Ok(())` at its end, and makes a
@@ -176,18 +196,21 @@ pub(crate) fn implicit_ok(body: &mut [Stmt]) -> bool {
 }
 
 // Input:  with_timeout!(d; let x = f().await?; Ok(x + 1))
-// Output: ::scopes::with_timeout(d, async { let x = f().await?; Ok(x + 1) }).await
+// Output: ::scopes::with_timeout(d, async {
+//             let value: ::scopes::Result<_> = { let x = f().await?; Ok(x + 1) };
+//             value
+//         }).await
 // Input:  non_cancellable! { flush().await?; }
 // Output: ::scopes::non_cancellable(async {
 //             let value: ::scopes::Result<_> = { flush().await?; ::scopes::__private::Ok(()) };
 //             value
 //         }).await
 /// The block is a non-`move` async block: it borrows like a plain block and
-/// is awaited in place. Its value is `scopes::Result<T>`: `with_timeout`'s
-/// bound says so, and `non_cancellable` (which takes any future) gets a
-/// typed `let`. A body with children runs them in a nested
-/// `coroutine_scope`, as a child body does (Kotlin's `withTimeout` is a
-/// scope).
+/// is awaited in place. Its value is typed `scopes::Result<T>` where it
+/// ends (`non_cancellable` takes any future, so it needs that; for all, a
+/// wrong tail is then one error). A body with children runs them in a
+/// nested `coroutine_scope`, as a child body does (Kotlin's `withTimeout`
+/// is a scope).
 pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenStream {
     let keyword = form.keyword;
     let mut stmts = form.body.clone();
@@ -201,19 +224,13 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenS
         quote!(#(#stmts)*)
     };
     let function = Ident::new(form.kind.name(), keyword);
-    match (form.kind, &form.duration) {
-        (BlockKind::NonCancellable, _) | (_, None) => {
-            let value = Ident::new("value", Span::mixed_site());
-            quote_spanned! {keyword=>
-                ::scopes::#function(async {
-                    let #value: ::scopes::Result<_> = { #body };
-                    #value
-                })
-                .await
-            }
-        }
-        (_, Some(duration)) => quote_spanned! {keyword=>
+    let body = typed(ChildKind::Async, implicit_ok, &form.body, quote!({ #body }));
+    match &form.duration {
+        Some(duration) => quote_spanned! {keyword=>
             ::scopes::#function(#duration, async { #body }).await
+        },
+        None => quote_spanned! {keyword=>
+            ::scopes::#function(async { #body }).await
         },
     }
 }
@@ -246,7 +263,9 @@ mod tests {
             output,
             ":: scopes :: coroutine_scope (| scope | :: scopes :: __private :: Box :: pin \
              (async { let scope = scope ; scope . launch (async move \
-             { f () . await ? ; :: scopes :: __private :: Ok (()) }) ; Ok (()) })) . await"
+             { let value : :: scopes :: Result < () > = \
+             { f () . await ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) })) \
+             . await"
         );
     }
 
@@ -254,7 +273,10 @@ mod tests {
     fn launch_with_tail_keeps_it() {
         let output = expand(quote!(launch { f().await } Ok(())));
         assert!(
-            output.contains("scope . launch (async move { f () . await })"),
+            output.contains(
+                "scope . launch (async move \
+                 { let value : :: scopes :: Result < () > = { f () . await } ; value })"
+            ),
             "{output}"
         );
     }
@@ -267,7 +289,10 @@ mod tests {
             Ok(a.await? + b.await)
         });
         assert!(
-            output.contains("let a = scope . r#async (async move { Ok (1) })"),
+            output.contains(
+                "let a = scope . r#async (async move \
+                 { let value : :: scopes :: Result < _ > = { Ok (1) } ; value })"
+            ),
             "{output}"
         );
         assert!(output.contains("let b = async move { 2 }"), "{output}");
@@ -279,7 +304,8 @@ mod tests {
         assert!(
             output.contains(
                 "scope . child () . name (\"x\") . start (:: scopes :: Start :: Lazy) \
-                 . launch_parallel (async move { f () . await })"
+                 . launch_parallel (async move \
+                 { let value : :: scopes :: Result < () > = { f () . await } ; value })"
             ),
             "{output}"
         );
@@ -290,9 +316,11 @@ mod tests {
         let output = expand(quote!(launch { launch { g().await } } Ok(())));
         assert!(
             output.contains(
-                "scope . launch (async move { :: scopes :: coroutine_scope (move | scope | \
+                "scope . launch (async move { let value : :: scopes :: Result < () > = \
+                 { :: scopes :: coroutine_scope (move | scope | \
                  :: scopes :: __private :: Box :: pin (async move { scope . launch \
-                 (async move { g () . await }) ; :: scopes :: __private :: Ok (()) })) . await })"
+                 (async move { let value : :: scopes :: Result < () > = { g () . await } ; \
+                 value }) ; :: scopes :: __private :: Ok (()) })) . await } ; value })"
             ),
             "{output}"
         );

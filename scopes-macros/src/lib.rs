@@ -28,10 +28,15 @@
 //! ```text
 //! ::scopes::coroutine_scope(|scope| ::scopes::__private::Box::pin(async {
 //!     let scope = scope;
-//!     scope.launch(async move { f().await?; ::scopes::__private::Ok(()) });
+//!     scope.launch(async move {
+//!         let value: ::scopes::Result<()> = { f().await?; ::scopes::__private::Ok(()) };
+//!         value
+//!     });
 //!     Ok(())
 //! })).await
 //! ```
+//! (The typed `value` makes a tail of the wrong type one error on that
+//! tail, not one on every `?`.)
 //! The body's async block is not `move`: it takes the scope handle by value
 //! and borrows everything else, like a plain block. Child bodies are
 //! `async move` (they capture by value); a child body that starts children
