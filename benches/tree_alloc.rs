@@ -27,13 +27,11 @@ mod support;
 
 use std::alloc::System;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
 
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
+use scopes_workspace::Gate;
 use support::Rt;
 
 #[path = "support/tree_report.rs"]
@@ -48,76 +46,16 @@ fn live_bytes() -> i64 {
     s.bytes_allocated as i64 - s.bytes_deallocated as i64
 }
 
-/// What the waiters of one run share: a gate that waits without
-/// allocating, and a count of the waiters that have passed it.
-struct Gate {
-    open: AtomicBool,
-    waiters: Mutex<Vec<Waker>>,
-    passed: AtomicU64,
-}
-
-impl Gate {
-    fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(Self {
-            open: AtomicBool::new(false),
-            waiters: Mutex::new(Vec::with_capacity(capacity)),
-            passed: AtomicU64::new(0),
-        })
-    }
-
-    fn waiting(&self) -> usize {
-        self.waiters.lock().unwrap().len()
-    }
-
-    fn open(&self) {
-        self.open.store(true, Ordering::SeqCst);
-        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
-        for waker in waiters {
-            waker.wake();
-        }
-    }
-}
-
-/// Pending until the gate opens, then counts itself through.
-struct Wait {
-    gate: Arc<Gate>,
-    registered: bool,
-}
-
-fn wait(gate: Arc<Gate>) -> Wait {
-    Wait {
-        gate,
-        registered: false,
-    }
-}
-
-impl Future for Wait {
-    type Output = scopes::Result<()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<scopes::Result<()>> {
-        let this = &mut *self;
-        if this.gate.open.load(Ordering::SeqCst) {
-            this.gate.passed.fetch_add(1, Ordering::Relaxed);
-            return Poll::Ready(Ok(()));
-        }
-        if !this.registered {
-            this.registered = true;
-            this.gate.waiters.lock().unwrap().push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
 /// The outer scope's child: a nested scope whose body waits.
 async fn empty(gate: Arc<Gate>) -> scopes::Result<()> {
-    scopes::coroutine_scope(move |_s| Box::pin(wait(gate))).await
+    scopes::coroutine_scope(move |_s| Box::pin(gate.wait())).await
 }
 
 /// The outer scope's child: a nested scope with one child that waits.
 async fn one_waiting_child(gate: Arc<Gate>) -> scopes::Result<()> {
     scopes::coroutine_scope(move |s| {
         Box::pin(async move {
-            s.launch(wait(gate));
+            s.launch(gate.wait());
             Ok(())
         })
     })
@@ -126,7 +64,7 @@ async fn one_waiting_child(gate: Arc<Gate>) -> scopes::Result<()> {
 
 /// The outer scope's child: waits itself (no nested scope).
 async fn plain_child(gate: Arc<Gate>) -> scopes::Result<()> {
-    wait(gate).await
+    gate.wait().await
 }
 
 /// The outer scope, `n` children made by `child`.
@@ -146,7 +84,7 @@ where
     })
     .await
     .expect("scope failed");
-    gate.passed.load(Ordering::Relaxed)
+    gate.passed()
 }
 
 /// Heap bytes per child of the outer scope with `n` of them waiting.

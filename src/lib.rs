@@ -1,8 +1,11 @@
 //! Support shared by the workspace's integration tests, examples and
 //! benchmarks (the `scopes` crate itself lives in `scopes/`).
 
+mod gate;
 pub mod seeds;
 pub mod seeds_api;
+
+pub use gate::{Gate, Wait};
 
 use std::sync::{Arc, Mutex};
 

@@ -15,12 +15,10 @@
 
 use std::alloc::System;
 use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::sync::Arc;
 
 use scopes::coroutine_scope;
+use scopes_workspace::Gate;
 use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
 
 #[global_allocator]
@@ -38,75 +36,16 @@ const EMPTY_LIMIT: f64 = 1120.0;
 /// Measured 1408 B (SPEC target: 600).
 const ONE_CHILD_LIMIT: f64 = 1550.0;
 
-/// A gate to wait on without allocating.
-struct Gate {
-    open: AtomicBool,
-    waiters: Mutex<Vec<Waker>>,
-    passed: AtomicU64,
-}
-
-impl Gate {
-    fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(Self {
-            open: AtomicBool::new(false),
-            waiters: Mutex::new(Vec::with_capacity(capacity)),
-            passed: AtomicU64::new(0),
-        })
-    }
-
-    fn waiting(&self) -> usize {
-        self.waiters.lock().unwrap().len()
-    }
-
-    fn open(&self) {
-        self.open.store(true, Ordering::SeqCst);
-        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
-        for waker in waiters {
-            waker.wake();
-        }
-    }
-}
-
-/// Pending until the gate opens.
-struct Wait {
-    gate: Arc<Gate>,
-    registered: bool,
-}
-
-impl Future for Wait {
-    type Output = scopes::Result<()>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<scopes::Result<()>> {
-        let this = &mut *self;
-        if this.gate.open.load(Ordering::SeqCst) {
-            this.gate.passed.fetch_add(1, Ordering::Relaxed);
-            return Poll::Ready(Ok(()));
-        }
-        if !this.registered {
-            this.registered = true;
-            this.gate.waiters.lock().unwrap().push(cx.waker().clone());
-        }
-        Poll::Pending
-    }
-}
-
-fn wait(gate: Arc<Gate>) -> Wait {
-    Wait {
-        gate,
-        registered: false,
-    }
-}
-
 /// A nested scope whose body waits.
 async fn empty(gate: Arc<Gate>) -> scopes::Result<()> {
-    coroutine_scope(move |_s| Box::pin(wait(gate))).await
+    coroutine_scope(move |_s| Box::pin(gate.wait())).await
 }
 
 /// A nested scope with one child that waits.
 async fn one_waiting_child(gate: Arc<Gate>) -> scopes::Result<()> {
     coroutine_scope(move |s| {
         Box::pin(async move {
-            s.launch(wait(gate));
+            s.launch(gate.wait());
             Ok(())
         })
     })
@@ -140,7 +79,7 @@ where
         .await
         .expect("outer scope panicked")
         .expect("scope failed");
-    assert_eq!(gate.passed.load(Ordering::Relaxed), n as u64);
+    assert_eq!(gate.passed(), n as u64);
     live as f64 / n as f64
 }
 

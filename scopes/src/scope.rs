@@ -69,10 +69,7 @@ where
     F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
     T: 'env,
 {
-    let name = Name::CoroutineScope(Location::caller());
-    driver::run(Kind::Coroutine, ScopeOptions::new(), name, |shared| {
-        body(Scope::new(shared))
-    })
+    coroutine_scope_with(ScopeOptions::new(), body)
 }
 
 /// Runs `body` as Kotlin's `supervisorScope`: like [`coroutine_scope`](fn@coroutine_scope), but
@@ -108,10 +105,7 @@ where
     F: for<'s> FnOnce(Scope<'s, 'env>) -> BoxFuture<'s, Result<T>> + 'env,
     T: 'env,
 {
-    let name = Name::SupervisorScope(Location::caller());
-    driver::run(Kind::Supervisor, ScopeOptions::new(), name, |shared| {
-        body(Scope::new(shared))
-    })
+    supervisor_scope_with(ScopeOptions::new(), body)
 }
 
 /// [`coroutine_scope`](fn@coroutine_scope) with options: the DSL's
