@@ -54,7 +54,7 @@ async fn lookup(key: &'static str) -> anyhow::Result<u32> {
 async fn app_fn() -> anyhow::Result<u32> {
     let n: u32 = coroutine_scope! {
         let a = async { Ok(1) };
-        Ok(a.await?)
+        a.await
     }?;
     let failed: Result<u32> = coroutine_scope! {
         let d = async { Err::<u32, _>(Error::from(ReadConfig(std::io::Error::other("gone")))) };

@@ -327,9 +327,13 @@ async fn a_launch_body_ending_in_a_loop_left_by_break_means_ok() {
             }
         }
         launch {
+            let mut turns = 0;
             loop {
                 yield_now().await?;
-                break;
+                turns += 1;
+                if turns > 1 {
+                    break;
+                }
             }
         }
         Ok(())
