@@ -91,16 +91,21 @@ pub(crate) fn scoped_fn(
 }
 
 // Input:  launch(name = "fetch", start = lazy) { fetch(id).await?; }
-// Output: scope.child().name("fetch").start(::scopes::Start::Lazy)
-//             .launch(async move { fetch(id).await?; ::scopes::__private::Ok(()) })
-// Input:  async { let a = async { 1 }; a.await }   (a child with children)
-// Output: scope.r#async(async move {
-//             ::scopes::coroutine_scope(move |scope| ::scopes::__private::Box::pin(
-//                 async move { let a = scope.r#async(async move { 1 }); a.await })).await
+// Output: scope.child().name("fetch").start(::scopes::Start::Lazy).launch(async move {
+//             let value: ::scopes::Result<()> = { fetch(id).await?; ::scopes::__private::Ok(()) };
+//             value
 //         })
-/// A child body captures by value (`async move`). One with children of its
-/// own runs them in a nested `coroutine_scope`, as in Kotlin; one without
-/// pays for no scope.
+// Input:  async { let a = async { Ok(1) }; a.await }   (a child with children)
+// Output: scope.r#async(async move {
+//             let value: ::scopes::Result<_> = {
+//                 ::scopes::coroutine_scope(move |scope| ::scopes::__private::Box::pin(
+//                     async move { let a = scope.r#async(..); a.await })).await
+//             };
+//             value
+//         })
+/// A child body captures by value (`async move`); its value is typed where
+/// it ends (`typed`). One with children of its own runs them in a nested
+/// `coroutine_scope`, as in Kotlin; one without pays for no scope.
 pub(crate) fn child(
     child: &Child,
     options: &ChildOptions,
