@@ -155,8 +155,8 @@ impl<T> Sender<T> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn send(&self, value: T) -> Send<'_, T> {
-        Send {
+    pub fn send(&self, value: T) -> Sending<'_, T> {
+        Sending {
             chan: &self.chan,
             stage: Stage::Start(value),
         }
@@ -359,7 +359,7 @@ impl std::error::Error for ChannelClosed {}
 
 /// Future returned by [`Sender::send`].
 #[must_use = "futures do nothing unless polled"]
-pub struct Send<'a, T> {
+pub struct Sending<'a, T> {
     chan: &'a Chan<T>,
     stage: Stage<T>,
 }
@@ -371,9 +371,9 @@ enum Stage<T> {
 }
 
 // The value is moved, never pinned.
-impl<T> Unpin for Send<'_, T> {}
+impl<T> Unpin for Sending<'_, T> {}
 
-impl<T> Future for Send<'_, T> {
+impl<T> Future for Sending<'_, T> {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
@@ -405,7 +405,7 @@ impl<T> Future for Send<'_, T> {
     }
 }
 
-impl<T> Drop for Send<'_, T> {
+impl<T> Drop for Sending<'_, T> {
     fn drop(&mut self) {
         if let Stage::Waiting(id) = self.stage {
             self.chan.abandon_send(id);
@@ -413,14 +413,14 @@ impl<T> Drop for Send<'_, T> {
     }
 }
 
-impl<T> fmt::Debug for Send<'_, T> {
+impl<T> fmt::Debug for Sending<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let stage = match self.stage {
             Stage::Start(_) => "start",
             Stage::Waiting(_) => "waiting",
             Stage::Done => "done",
         };
-        f.debug_struct("Send").field("stage", &stage).finish()
+        f.debug_struct("Sending").field("stage", &stage).finish()
     }
 }
 
