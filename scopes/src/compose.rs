@@ -54,10 +54,7 @@ impl<'s, T> Waits<'s, T> {
             .enumerate()
             .map(|(index, d)| {
                 jobs.push(d.job().clone());
-                Indexed {
-                    index,
-                    wait: d,
-                }
+                Indexed { index, wait: d }
             })
             .collect();
         Self { pending, jobs }
