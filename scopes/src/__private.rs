@@ -1,5 +1,5 @@
 //! What the macros' expanded code calls. Not public API.
 
-pub use crate::engine::child::BoxFuture;
+pub use crate::engine::child::{BoxFuture, LocalBoxFuture};
 pub use std::boxed::Box;
 pub use std::result::Result::Ok;

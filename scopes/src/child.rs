@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, Slot};
-use crate::engine::child::{ChildTask, FailureSink, NewChild, Shared};
+use crate::engine::child::{ChildFuture, ChildTask, FailureSink, NewChild, Shared};
 use crate::engine::job::{Host, JobCore};
 use crate::engine::name::Name;
 use crate::error::Result;
 use crate::job::Job;
+use crate::local::{Local, Locality, Sendable};
 use crate::parallel;
 #[cfg(doc)]
 use crate::scope::Scope;
@@ -32,6 +33,11 @@ pub enum Start {
 
 /// Options for a child, from [`Scope::child`].
 ///
+/// Like [`Scope`], the builder has a kind `L`: a plain scope's
+/// ([`Sendable`], the default) takes `Send` children; a local scope's
+/// ([`Local`](crate::Local)) takes any. `parallel` children are
+/// `Send + 'static` tokio tasks in both.
+///
 /// ```
 /// # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 /// # async fn main() -> scopes::Result<()> {
@@ -46,16 +52,16 @@ pub enum Start {
 /// # }
 /// ```
 #[must_use = "a child builder does nothing until `launch` or `async` is called"]
-pub struct ChildBuilder<'a, 's, 'env> {
-    shared: &'a Arc<Shared<'s>>,
+pub struct ChildBuilder<'a, 's, 'env, L: Locality = Sendable> {
+    shared: &'a Arc<Shared<'s, L>>,
     name: Name,
     start: Start,
     /// The handle's lifetimes, invariant like [`Scope`]'s.
     _scope: PhantomData<fn(&'s &'env ()) -> &'s &'env ()>,
 }
 
-impl<'a, 's> ChildBuilder<'a, 's, '_> {
-    pub(crate) fn new(shared: &'a Arc<Shared<'s>>, name: Name) -> Self {
+impl<'a, 's, L: Locality> ChildBuilder<'a, 's, '_, L> {
+    pub(crate) fn new(shared: &'a Arc<Shared<'s, L>>, name: Name) -> Self {
         Self {
             shared,
             name,
@@ -65,7 +71,7 @@ impl<'a, 's> ChildBuilder<'a, 's, '_> {
     }
 }
 
-impl<'s> ChildBuilder<'_, 's, '_> {
+impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     /// Names the child (shown by `Job::name`, errors and `debug::dump`).
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = self.name.renamed(name.into());
@@ -78,51 +84,29 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         self
     }
 
-    fn new_job(&self) -> Arc<JobCore> {
+    /// Starts a child whose boxed future `fut` makes: it gets the child's
+    /// job record (the same code for both kinds; only the boxing differs).
+    pub(crate) fn start_child(self, fut: ChildFuture<'s, L>) -> Job<'s> {
         let host = Host::InPlace(self.shared.queue.clone());
-        JobCore::new(self.name.clone(), host, self.start == Start::Lazy)
-    }
-
-    /// Starts the child as a `launch`; see [`Scope::launch`].
-    pub fn launch<F>(self, fut: F) -> Job<'s>
-    where
-        F: Future<Output = Result<()>> + Send + 's,
-    {
-        let job = self.new_job();
+        let job = JobCore::new(self.name, host, self.start == Start::Lazy);
         self.shared.start(NewChild {
             job: job.clone(),
-            fut: Box::pin(Launched { fut }),
+            fut,
         });
         Job::new(job)
     }
 
-    /// Starts the child as an `async`; see `Scope::async`.
-    pub fn r#async<T, F>(self, fut: F) -> Deferred<'s, T>
-    where
-        F: Future<Output = Result<T>> + Send + 's,
-        T: Send + 's,
-    {
-        let job = self.new_job();
-        let slot = Slot::new();
-        self.shared.start(NewChild {
-            job: job.clone(),
-            fut: Box::pin(Computing {
-                fut,
-                slot: slot.clone(),
-            }),
-        });
-        Deferred::new(Job::new(job), slot)
-    }
-
     /// Starts a `launch` child on tokio's thread pool (`tokio::spawn`). It is
     /// still a child: waited for, cancelled with its scope, aborted when the
-    /// scope's future is dropped.
+    /// scope's future is dropped. In a local scope too: the work must be
+    /// `Send + 'static` and runs as a task of the runtime, outside any
+    /// `LocalSet`.
     pub fn launch_parallel<F>(self, fut: F) -> Job<'s>
     where
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let name = self.name.clone();
-        self.launch(parallel::child(name, fut))
+        let proxy = parallel::child(self.name.clone(), fut);
+        self.start_child(L::send_child(Launched { fut: proxy }))
     }
 
     /// Starts an `async` child on tokio's thread pool; see
@@ -132,8 +116,95 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let name = self.name.clone();
-        self.r#async(parallel::child(name, fut))
+        let proxy = parallel::child(self.name.clone(), fut);
+        let slot = Slot::new();
+        let fut = Computing {
+            fut: proxy,
+            slot: slot.clone(),
+        };
+        Deferred::new(self.start_child(L::send_child(fut)), slot)
+    }
+}
+
+impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
+    /// Starts the child as a `launch`; see [`Scope::launch`].
+    pub fn launch<F>(self, fut: F) -> Job<'s>
+    where
+        F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
+    {
+        self.start_child(Box::pin(Launched { fut }))
+    }
+
+    /// Starts the child as an `async`; see `Scope::async`.
+    pub fn r#async<T, F>(self, fut: F) -> Deferred<'s, T>
+    where
+        F: Future<Output = Result<T>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
+        T: Send + 's,
+    {
+        let slot = Slot::new();
+        let fut = Box::pin(Computing {
+            fut,
+            slot: slot.clone(),
+        });
+        Deferred::new(self.start_child(fut), slot)
+    }
+}
+
+impl<'s> ChildBuilder<'_, 's, '_, Local> {
+    /// Starts the child as a `launch` in a local scope; see
+    /// [`LocalScope`](crate::LocalScope). It need not be `Send`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> scopes::Result<()> {
+    /// use std::rc::Rc;
+    /// scopes::coroutine_scope_local(|s| Box::pin(async move {
+    ///     let shared = Rc::new("not Send");
+    ///     let job = s.child().name("reader").launch(async move {
+    ///         scopes::yield_now().await?;
+    ///         assert_eq!(*shared, "not Send");
+    ///         Ok(())
+    ///     });
+    ///     assert_eq!(job.name(), "reader");
+    ///     Ok(())
+    /// }))
+    /// .await
+    /// # }
+    /// ```
+    pub fn launch<F>(self, fut: F) -> Job<'s>
+    where
+        F: Future<Output = Result<()>> + 's,
+    {
+        self.start_child(Box::pin(Launched { fut }))
+    }
+
+    /// Starts the child as an `async` in a local scope; neither it nor its
+    /// value need be `Send`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> scopes::Result<()> {
+    /// use std::rc::Rc;
+    /// let n = scopes::coroutine_scope_local(|s| Box::pin(async move {
+    ///     let d = s.child().name("rc").r#async(async { Ok(Rc::new(7)) });
+    ///     Ok(*d.await?)
+    /// }))
+    /// .await?;
+    /// assert_eq!(n, 7);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn r#async<T, F>(self, fut: F) -> Deferred<'s, T>
+    where
+        F: Future<Output = Result<T>> + 's,
+        T: 's,
+    {
+        let slot = Slot::new();
+        let fut = Box::pin(Computing {
+            fut,
+            slot: slot.clone(),
+        });
+        Deferred::new(self.start_child(fut), slot)
     }
 }
 
@@ -153,7 +224,7 @@ impl<F: Future<Output = Result<()>>> Future for Launched<F> {
     }
 }
 
-impl<'s, F: Future<Output = Result<()>> + Send> ChildTask<'s> for Launched<F> {
+impl<'s, F: Future<Output = Result<()>>> ChildTask<'s> for Launched<F> {
     fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
         None
     }
@@ -177,7 +248,7 @@ impl<T, F: Future<Output = Result<T>>> Future for Computing<F, T> {
     }
 }
 
-impl<'s, T: Send + 's, F: Future<Output = Result<T>> + Send> ChildTask<'s> for Computing<F, T> {
+impl<'s, T: 's, F: Future<Output = Result<T>>> ChildTask<'s> for Computing<F, T> {
     fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
         Some(self.slot.clone())
     }

@@ -88,7 +88,7 @@ impl<T> Slot<T> {
     }
 }
 
-impl<T: Send> FailureSink for Slot<T> {
+impl<T> FailureSink for Slot<T> {
     fn supervised_failure(&self, error: &Error, handler: Option<Handler>) {
         let mut state = self.lock();
         if state.observed {

@@ -40,6 +40,7 @@
 //! | `async { }` / `await()` | [`Scope::async`](Scope) → [`Deferred`], `.await` |
 //! | `launch(start = LAZY)` | `s.child().start(Start::Lazy).launch(..)` |
 //! | `launch(Dispatchers.Default)` | `s.child().launch_parallel(..)` |
+//! | `coroutineScope { }` on a single-threaded dispatcher, with non-thread-safe state | [`coroutine_scope_local`] → [`LocalScope`] |
 //! | `delay`, `yield`, `ensureActive`, `isActive` | [`delay`], [`yield_now`], [`ensure_active`], [`is_active`] |
 //! | `withContext(NonCancellable)` | [`non_cancellable`](fn@non_cancellable) |
 //! | `withTimeout`, `withTimeoutOrNull` | [`with_timeout`](fn@with_timeout), [`with_timeout_or_none`](fn@with_timeout_or_none) |
@@ -93,6 +94,40 @@
 //! job record by reference, both as that current job and as the child's
 //! waker, so polling touches no reference count.
 //!
+//! # Local scopes: children that are not `Send`
+//!
+//! [`coroutine_scope_local`], [`supervisor_scope_local`] (and their `_with`
+//! forms, for `limit`) take children holding `Rc`, `RefCell` or `!Send`
+//! clients across their awaits (SPEC §2d). The decisions:
+//!
+//! - **One engine.** A local scope is the same driver as a plain one,
+//!   generic over how it boxes its body and children; each kind is
+//!   compiled on its own (no dynamic dispatch is added), and every rule
+//!   holds for both (`tests/rules.rs` runs each rule on both kinds, and the
+//!   model's scripts run on both).
+//! - **One handle type.** The handle is [`Scope`] with a kind parameter:
+//!   `Scope<'s, 'env>` is a plain scope's ([`Sendable`], the default),
+//!   [`LocalScope`]`<'s, 'env>` = `Scope<'s, 'env, `[`Local`]`>` a local
+//!   one's. Both have `launch`, `r#async` and `child()` (whose builder has
+//!   the same methods), without the `Send` bounds in a local scope; both
+//!   give the same [`Job`] and [`Deferred`].
+//! - **Where it runs.** A local scope's future is not `Send` (even when its
+//!   children happen to be): it runs where it is polled — `block_on` of a
+//!   `current_thread` runtime (or of a multi-thread one), a `LocalSet`
+//!   (`spawn_local`, `run_until`), or inside any child of a tree — and
+//!   `tokio::spawn` rejects it at compile time. A plain scope nests inside
+//!   a local scope's child (it joins that tree's FIFO, R14); a local scope
+//!   cannot be nested in a plain scope's child, which would then not be
+//!   `Send`.
+//! - **`parallel` children keep their bound.** In a local scope,
+//!   `launch_parallel` / `async_parallel` take `Send + 'static` work and
+//!   `tokio::spawn` it, as in a plain scope: it runs on the runtime's
+//!   workers (outside any `LocalSet`), needs no `LocalSet`, and is still a
+//!   child (waited for, cancelled, aborted when the scope is dropped).
+//!   `spawn_local` was not chosen: it would panic outside a `LocalSet` and
+//!   would run the work on the scope's own thread, which a local child
+//!   already does without a task.
+//!
 //! # Limits
 //!
 //! - **Nesting depth.** A scope nested in a child is polled inside its
@@ -142,6 +177,7 @@ mod engine;
 mod error;
 mod handler;
 mod job;
+mod local;
 mod parallel;
 pub mod prelude;
 mod scope;
@@ -162,11 +198,15 @@ pub use compose::{
     join_all, race,
 };
 pub use deferred::Deferred;
-pub use engine::child::BoxFuture;
+pub use engine::child::{BoxFuture, LocalBoxFuture};
 pub use engine::options::ScopeOptions;
 pub use error::{Error, Result};
 pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
+pub use local::{
+    Local, LocalScope, Locality, Sendable, coroutine_scope_local, coroutine_scope_local_with,
+    supervisor_scope_local, supervisor_scope_local_with,
+};
 pub use scope::{
     Scope, coroutine_scope, coroutine_scope_with, supervisor_scope, supervisor_scope_with,
 };

@@ -14,6 +14,7 @@ use crate::engine::name::Name;
 use crate::engine::options::ScopeOptions;
 use crate::error::Result;
 use crate::job::Job;
+use crate::local::{Locality, Sendable};
 
 /// Runs `body` as Kotlin's `coroutineScope`: children started through the
 /// [`Scope`] it is given run concurrently with it, and the scope returns
@@ -196,6 +197,13 @@ where
 /// `'env` is the lifetime of what children may borrow from outside the
 /// scope; children are `Send + 's`.
 ///
+/// `L` is the scope's kind: [`Sendable`] (the default, what
+/// [`coroutine_scope`](fn@coroutine_scope) gives) or [`Local`](crate::Local)
+/// (what [`coroutine_scope_local`](crate::coroutine_scope_local) gives, also
+/// named [`LocalScope`](crate::LocalScope)), whose children need not be
+/// `Send`. Both kinds have the same methods and give the same [`Job`] and
+/// [`Deferred`] handles.
+///
 /// # Examples
 ///
 /// ```
@@ -217,13 +225,13 @@ where
 /// # Ok(())
 /// # }
 /// ```
-pub struct Scope<'s, 'env: 's> {
-    pub(crate) shared: Arc<Shared<'s>>,
+pub struct Scope<'s, 'env: 's, L: Locality = Sendable> {
+    pub(crate) shared: Arc<Shared<'s, L>>,
     /// Invariant in both: a handle can be neither stretched nor shrunk.
     _lifetimes: (Invariant<'s>, Invariant<'env>),
 }
 
-impl Clone for Scope<'_, '_> {
+impl<L: Locality> Clone for Scope<'_, '_, L> {
     fn clone(&self) -> Self {
         Self {
             shared: self.shared.clone(),
@@ -232,7 +240,7 @@ impl Clone for Scope<'_, '_> {
     }
 }
 
-impl std::fmt::Debug for Scope<'_, '_> {
+impl<L: Locality> std::fmt::Debug for Scope<'_, '_, L> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scope")
             .field("name", &format_args!("{}", self.shared.job.name))
@@ -244,14 +252,37 @@ impl std::fmt::Debug for Scope<'_, '_> {
 /// Makes a type invariant in `'a`.
 type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
 
-impl<'s, 'env> Scope<'s, 'env> {
-    pub(crate) fn new(shared: Arc<Shared<'s>>) -> Self {
+impl<'s, 'env, L: Locality> Scope<'s, 'env, L> {
+    pub(crate) fn new(shared: Arc<Shared<'s, L>>) -> Self {
         Self {
             shared,
             _lifetimes: (PhantomData, PhantomData),
         }
     }
 
+    /// A builder for a child with options: a name, lazy start, running on
+    /// the multi-thread pool.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> scopes::Result<()> {
+    /// use scopes::Start;
+    /// scopes::coroutine_scope(|s| Box::pin(async move {
+    ///     let job = s.child().name("refresh").start(Start::Lazy).launch(async { Ok(()) });
+    ///     assert_eq!(job.name(), "refresh");
+    ///     assert!(!job.is_active()); // lazy: not started yet
+    ///     job.join().await // starts it and waits
+    /// }))
+    /// .await
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn child(&self) -> ChildBuilder<'_, 's, 'env, L> {
+        ChildBuilder::new(&self.shared, Name::Location(Location::caller()))
+    }
+}
+
+impl<'s, 'env> Scope<'s, 'env, Sendable> {
     /// Starts a child running `fut`: Kotlin's `launch`. It first runs when
     /// the caller next suspends, after the children started before it (R14).
     ///
@@ -268,7 +299,7 @@ impl<'s, 'env> Scope<'s, 'env> {
     #[track_caller]
     pub fn launch<F>(&self, fut: F) -> Job<'s>
     where
-        F: Future<Output = Result<()>> + Send + 's,
+        F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
     {
         self.child().launch(fut)
     }
@@ -290,30 +321,9 @@ impl<'s, 'env> Scope<'s, 'env> {
     #[track_caller]
     pub fn r#async<T, F>(&self, fut: F) -> Deferred<'s, T>
     where
-        F: Future<Output = Result<T>> + Send + 's,
+        F: Future<Output = Result<T>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
         T: Send + 's,
     {
         self.child().r#async(fut)
-    }
-
-    /// A builder for a child with options: a name, lazy start, running on
-    /// the multi-thread pool.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> scopes::Result<()> {
-    /// use scopes::Start;
-    /// scopes::coroutine_scope(|s| Box::pin(async move {
-    ///     let job = s.child().name("refresh").start(Start::Lazy).launch(async { Ok(()) });
-    ///     assert_eq!(job.name(), "refresh");
-    ///     assert!(!job.is_active()); // lazy: not started yet
-    ///     job.join().await // starts it and waits
-    /// }))
-    /// .await
-    /// # }
-    /// ```
-    #[track_caller]
-    pub fn child(&self) -> ChildBuilder<'_, 's, 'env> {
-        ChildBuilder::new(&self.shared, Name::Location(Location::caller()))
     }
 }

@@ -1,5 +1,10 @@
 //! What the engine keeps of a child: its boxed future and job record, and
 //! the start list a scope's handles share.
+//!
+//! The two kinds of scope share all of it: [`Boxes`] says how a kind
+//! type-erases its body and children (`Send` futures for a plain scope, any
+//! future for a local one), and everything above is generic over it, so each
+//! kind gets its own monomorphized driver with no dynamic dispatch added.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,49 +18,71 @@ use crate::error::{Error, Result};
 /// A boxed, `Send` future living for `'s`: what a scope body is.
 pub type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
 
-/// The part of a scope its handles share: where new children wait until the
-/// scope adopts them.
-pub(crate) struct Shared<'s> {
-    pub(crate) queue: Arc<ReadyQueue>,
-    pub(crate) job: Arc<JobCore>,
-    pub(crate) started: Mutex<Vec<NewChild<'s>>>,
+/// A boxed future living for `'s` that need not be `Send`: what a local
+/// scope's body is ([`coroutine_scope_local`](crate::coroutine_scope_local)).
+pub type LocalBoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + 's>>;
+
+/// How a kind of scope stores its body and its children, type-erased.
+///
+/// Public in a private module: a sealed supertrait of
+/// [`Locality`](crate::Locality), implemented by its two marker types only.
+pub trait Boxes: 'static {
+    /// The body's future.
+    type Body<'s, T>: ?Sized + Future<Output = T>;
+    /// A child's future.
+    type Child<'s>: ?Sized + ChildTask<'s> + 's;
+
+    /// Boxes a child that is `Send` (a `parallel` child's proxy), which
+    /// every kind takes.
+    fn send_child<'s, C: ChildTask<'s> + Send + 's>(child: C) -> ChildFuture<'s, Self>;
 }
 
-impl<'s> Shared<'s> {
+/// The part of a scope its handles share: where new children wait until the
+/// scope adopts them.
+pub(crate) struct Shared<'s, B: Boxes> {
+    pub(crate) queue: Arc<ReadyQueue>,
+    pub(crate) job: Arc<JobCore>,
+    pub(crate) started: Mutex<Vec<NewChild<'s, B>>>,
+}
+
+impl<'s, B: Boxes> Shared<'s, B> {
     /// Starts a child: it waits in the start list until the scope adopts
     /// it. Started during a drain of the scope's tree (the usual case), the
     /// scope adopts it in order after the poll; from elsewhere, the scope
     /// is woken to adopt it.
-    pub(crate) fn start(&self, new: NewChild<'s>) {
+    pub(crate) fn start(&self, new: NewChild<'s, B>) {
         self.started().push(new);
         self.queue.note_started();
     }
 
     /// The children started but not yet adopted by the scope.
-    pub(crate) fn started(&self) -> std::sync::MutexGuard<'_, Vec<NewChild<'s>>> {
+    pub(crate) fn started(&self) -> std::sync::MutexGuard<'_, Vec<NewChild<'s, B>>> {
         // Nothing panics while the lock is held; recover anyway.
         self.started.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
+/// A body's future as its scope stores it: `BoxFuture` or `LocalBoxFuture`.
+pub type BodyFuture<'s, B, T> = Pin<Box<<B as Boxes>::Body<'s, T>>>;
+
 /// A child's future as its scope stores it.
-pub(crate) type ChildFuture<'s> = Pin<Box<dyn ChildTask<'s> + 's>>;
+pub type ChildFuture<'s, B> = Pin<Box<<B as Boxes>::Child<'s>>>;
 
 /// What a scope needs of a child's future besides polling it.
-pub(crate) trait ChildTask<'s>: Future<Output = Result<()>> + Send {
+pub trait ChildTask<'s>: Future<Output = Result<()>> {
     /// Where a failure in a `supervisor_scope` is kept (`async` children);
     /// `None` sends it to the exception handler (`launch` children).
     fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>>;
 }
 
 /// A child started and not yet adopted by its scope.
-pub(crate) struct NewChild<'s> {
+pub(crate) struct NewChild<'s, B: Boxes> {
     pub(crate) job: Arc<JobCore>,
-    pub(crate) fut: ChildFuture<'s>,
+    pub(crate) fut: ChildFuture<'s, B>,
 }
 
 /// The type-erased side of a `Deferred`'s slot its scope needs.
-pub(crate) trait FailureSink: Send + Sync {
+pub trait FailureSink {
     /// The child failed in a `supervisor_scope`: report it unless a handle
     /// awaits it.
     fn supervised_failure(&self, error: &Error, handler: Option<Handler>);

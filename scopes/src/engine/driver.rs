@@ -6,8 +6,14 @@
 //! A child is a boxed future plus its [`JobCore`] (which is also its waker),
 //! kept in a chunked slab owned by the scope's future; nothing is spawned.
 //! The slab lives in [`run`], whose lifetime parameter `'s` outlives it:
-//! children are `Send + 's` and may borrow anything that outlives the scope,
+//! children live for `'s` and may borrow anything that outlives the scope,
 //! all in safe Rust.
+//!
+//! The driver is generic over [`Boxes`], the kind of futures a scope takes:
+//! `Send` ones (`coroutine_scope`), or any (`coroutine_scope_local`). Each
+//! kind is a monomorphized copy of the same code; the kinds differ only in
+//! the auto traits of the boxed body and children, so a local scope's
+//! future is not `Send` and a plain one's is.
 //!
 //! # Which job runs next (R14)
 //!
@@ -51,7 +57,7 @@ use std::task::{Context, Poll};
 
 use futures_util::task::waker_ref;
 
-use super::child::{BoxFuture, ChildFuture, FailureSink, NewChild, Shared};
+use super::child::{BodyFuture, Boxes, ChildFuture, ChildTask, FailureSink, NewChild, Shared};
 use super::context;
 use super::handler::{self, Handler, HandlerGuard};
 use super::job::{Dequeued, Host, JobCore, Outcome};
@@ -85,26 +91,28 @@ pin_project_lite::pin_project! {
     /// a tree of nested scopes recurses through this poll once per level,
     /// so its frame is kept small (SPEC §6 W8).
     #[must_use = "futures do nothing unless polled"]
-    pub(crate) struct ScopeFuture<'s, T, F> {
+    pub(crate) struct ScopeFuture<'s, T, F, B: Boxes> {
         new: Option<(Kind, Options, Name, F)>,
         // Boxed: a scope future stays a few words, which keeps the frames
         // that create and poll it small (a `Box::pin` of a large future is
         // built on the stack first).
-        driver: Option<Box<Driver<'s, T>>>,
+        driver: Option<Box<Driver<'s, T, B>>>,
         span: Span,
     }
 }
 
 /// The future of a scope of `kind` whose body `body` makes, given the
-/// scope's shared part (for the handle it builds).
-pub(crate) fn run<'s, T, F>(
+/// scope's shared part (for the handle it builds). `B` is the kind of
+/// futures it takes: `Send` ones, or any (a local scope).
+pub(crate) fn run<'s, T, F, B>(
     kind: Kind,
     options: Options,
     name: Name,
     body: F,
-) -> ScopeFuture<'s, T, F>
+) -> ScopeFuture<'s, T, F, B>
 where
-    F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
+    B: Boxes,
+    F: FnOnce(Arc<Shared<'s, B>>) -> BodyFuture<'s, B, Result<T>>,
 {
     ScopeFuture {
         new: Some((kind, options, name, body)),
@@ -113,9 +121,10 @@ where
     }
 }
 
-impl<'s, T, F> Future for ScopeFuture<'s, T, F>
+impl<'s, T, F, B> Future for ScopeFuture<'s, T, F, B>
 where
-    F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
+    B: Boxes,
+    F: FnOnce(Arc<Shared<'s, B>>) -> BodyFuture<'s, B, Result<T>>,
 {
     type Output = Result<T>;
 
@@ -148,29 +157,29 @@ struct Fifo {
 
 /// A child in its scope's slab. Its waker is made from `job` for each
 /// poll, by reference (`waker_ref`), so a slot holds no waker of its own.
-struct ChildSlot<'s> {
+struct ChildSlot<'s, B: Boxes> {
     job: Arc<JobCore>,
-    fut: ChildFuture<'s>,
+    fut: ChildFuture<'s, B>,
 }
 
-struct Driver<'s, T> {
+struct Driver<'s, T, B: Boxes> {
     kind: Kind,
     /// The scope's own job: the body runs in it.
     job: Arc<JobCore>,
-    shared: Arc<Shared<'s>>,
+    shared: Arc<Shared<'s, B>>,
     /// The job the scope was entered in, whose cancellation it follows.
     parent: Option<Arc<JobCore>>,
     handler: Option<Handler>,
-    body: Option<BoxFuture<'s, Result<T>>>,
+    body: Option<BodyFuture<'s, B, Result<T>>>,
     /// Whether the body has been polled once (the first poll runs it).
     entered: bool,
     value: Option<T>,
-    slots: Slab<ChildSlot<'s>>,
+    slots: Slab<ChildSlot<'s, B>>,
     /// A root's FIFO and lists; a nested scope has none.
     fifo: Option<Box<Fifo>>,
     /// Started children taken from the start list, not yet adopted; last
     /// started first, so that the next to adopt is popped off the end.
-    incoming: Vec<NewChild<'s>>,
+    incoming: Vec<NewChild<'s, B>>,
     /// Slots of children adopted but not yet published to `debug::dump`.
     adopted: Vec<usize>,
     /// Children adopted so far (a start ordinal, for `cancel_children`).
@@ -187,13 +196,13 @@ struct Driver<'s, T> {
     registration: registry::Registration,
 }
 
-impl<'s, T> Driver<'s, T> {
+impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Sets the scope up where it is first polled: it follows the job it
     /// is entered in and takes the handler in force there.
     #[inline(never)]
     fn start<F>((kind, options, name, body): (Kind, Options, Name, F), span: &mut Span) -> Box<Self>
     where
-        F: FnOnce(Arc<Shared<'s>>) -> BoxFuture<'s, Result<T>>,
+        F: FnOnce(Arc<Shared<'s, B>>) -> BodyFuture<'s, B, Result<T>>,
     {
         let queue = ReadyQueue::new();
         let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
@@ -531,7 +540,7 @@ impl<'s, T> Driver<'s, T> {
         }
     }
 
-    fn next_started(&mut self) -> Option<NewChild<'s>> {
+    fn next_started(&mut self) -> Option<NewChild<'s, B>> {
         if self.incoming.is_empty() {
             if self.incoming.capacity() > RETAINED {
                 self.incoming = Vec::new(); // give back a burst's memory
@@ -545,7 +554,7 @@ impl<'s, T> Driver<'s, T> {
 
     /// Takes a started child into the slab. A lazy one waits to be started;
     /// one started into a cancelled scope never runs.
-    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s>) -> Entry {
+    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Entry {
         let idx = self.slots.vacant();
         job.place(idx);
         self.adopted.push(idx);
@@ -714,7 +723,7 @@ impl<'s, T> Driver<'s, T> {
     }
 }
 
-impl<T> Drop for Driver<'_, T> {
+impl<T, B: Boxes> Drop for Driver<'_, T, B> {
     /// R10: the scope's future was dropped; drop the body and every child
     /// now. Jobs are completed as cancelled so that nobody waits on them and
     /// no waker cycle keeps them alive.
