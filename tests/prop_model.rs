@@ -9,6 +9,10 @@
 //! the log until then is the model's, every child started by then is
 //! dropped exactly once, and nothing runs afterwards.
 //!
+//! Both properties hold for local scopes too (SPEC §2d): the same scripts
+//! run on `coroutine_scope_local` / `supervisor_scope_local` in a
+//! `LocalSet`, with children holding `Rc` handles.
+//!
 //! 256 cases by default (proptest's default, overridden by the
 //! `PROPTEST_CASES` environment variable); for a long run:
 //!
@@ -23,10 +27,33 @@ use std::time::Duration;
 use model::{Observed, Outcome, Tree};
 use proptest::prelude::*;
 
+/// The kinds of scope the real runtime runs a script on.
+#[derive(Clone, Copy)]
+enum Kind {
+    Send,
+    Local,
+}
+
+/// Runs `tree` on the real runtime, on scopes of `kind`, dropping the
+/// scope's future after `limit` of virtual time if it has not returned.
+fn real_for(kind: Kind, tree: &Tree, limit: Option<Duration>) -> Observed {
+    match (kind, limit) {
+        (Kind::Send, None) => model::real::run(tree),
+        (Kind::Send, Some(limit)) => model::real::run_for(tree, limit),
+        (Kind::Local, None) => model::real::run_local(tree),
+        (Kind::Local, Some(limit)) => model::real::run_local_for(tree, limit),
+    }
+}
+
 /// Runs a tree both ways and compares every observation.
 fn check(tree: &Tree) -> Result<(), TestCaseError> {
+    check_kind(Kind::Send, tree)
+}
+
+/// [`check`] on scopes of `kind`.
+fn check_kind(kind: Kind, tree: &Tree) -> Result<(), TestCaseError> {
     let expected: Observed = model::sim::run(tree);
-    let actual: Observed = model::real::run(tree);
+    let actual: Observed = real_for(kind, tree, None);
     prop_assert_eq!(
         &actual,
         &expected,
@@ -48,9 +75,9 @@ fn time_of(line: &str) -> u64 {
 /// R10: the scope's future dropped at `at` ms. Until then the run is the
 /// model's; then every child started so far is dropped exactly once, and
 /// nothing of the scope runs any more.
-fn check_dropped_at(tree: &Tree, at: u64) -> Result<(), TestCaseError> {
+fn check_dropped_at(kind: Kind, tree: &Tree, at: u64) -> Result<(), TestCaseError> {
     let expected = model::sim::run(tree);
-    let actual = model::real::run_for(tree, Duration::from_millis(at));
+    let actual = real_for(kind, tree, Some(Duration::from_millis(at)));
     if expected.elapsed_ms <= at {
         prop_assert_eq!(&actual, &expected, "\nscript:\n{}", tree);
         return Ok(());
@@ -89,7 +116,20 @@ proptest! {
         tree in model::generate::tree(),
         at in 0u64..30,
     ) {
-        check_dropped_at(&tree, at)?;
+        check_dropped_at(Kind::Send, &tree, at)?;
+    }
+
+    #[test]
+    fn runtime_agrees_with_the_model_for_local_scopes(tree in model::generate::tree()) {
+        check_kind(Kind::Local, &tree)?;
+    }
+
+    #[test]
+    fn dropping_a_local_scope_at_any_instant_drops_every_child_once(
+        tree in model::generate::tree(),
+        at in 0u64..30,
+    ) {
+        check_dropped_at(Kind::Local, &tree, at)?;
     }
 }
 
