@@ -1,6 +1,7 @@
 //! Plain Rust stays plain: a non-`move` `async { }` in a scope body is a
-//! child; `async move { }`, and async blocks in closures, nested fns and
-//! other macros' inputs, are plain futures.
+//! child (in its closures and in other macros' expression lists too, see
+//! `dsl_fan_out.rs`); `async move { }`, and async blocks in nested fns and
+//! async closures, are plain futures.
 
 use std::time::Duration;
 
@@ -82,34 +83,48 @@ async fn plain_futures_go_to_with_timeout_and_non_cancellable() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn async_blocks_in_closures_and_nested_fns_stay_plain() {
+async fn async_blocks_in_nested_fns_async_closures_and_async_move_closures_stay_plain() {
     async fn helper() -> u32 {
         let fut = async { 3 };
         fut.await
     }
     let n = coroutine_scope! {
         let make = |x: u32| async move { x + 1 };
-        let make_borrowing = || async { 10 };
+        let make_async = async |x: u32| {
+            let inner = async { x * 10 }; // in an async closure: plain
+            inner.await
+        };
         fn nested() -> std::pin::Pin<Box<dyn std::future::Future<Output = u32> + Send>> {
             Box::pin(async { 20 })
         }
-        Ok(make(1).await + make_borrowing().await + nested().await + helper().await)
+        Ok(make(1).await + make_async(1).await + nested().await + helper().await)
     };
     assert_eq!(n.unwrap(), 35);
 }
 
 #[tokio::test(start_paused = true)]
-async fn async_blocks_in_other_macros_stay_plain() {
+async fn async_blocks_in_closures_and_expression_macros_are_children() {
+    let log = Log::default();
+    let log = &log;
     let n = coroutine_scope! {
-        let (a, b) = tokio::join!(async { 1 }, async { 2 });
-        let v = vec![async { 3 }];
+        // Children: they run when the body suspends, unawaited.
+        let make_child = || async { log.push("closure child"); Ok(10) };
+        let child = make_child();
+        let (a, b) = tokio::join!(async { Ok(1) }, async { Ok(2) });
+        let v = vec![async { log.push("vec child"); Ok(3) }];
+        yield_now().await?;
+        log.push("body after yield");
         let mut c = 0;
-        for fut in v {
-            c += fut.await;
+        for d in v {
+            c += d.await?;
         }
-        Ok(a + b + c)
+        Ok(a? + b? + c + child.await?)
     };
-    assert_eq!(n.unwrap(), 6);
+    assert_eq!(n.unwrap(), 16);
+    assert_eq!(
+        log.take(),
+        ["closure child", "vec child", "body after yield"]
+    );
 }
 
 #[tokio::test(start_paused = true)]

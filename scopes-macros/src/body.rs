@@ -4,21 +4,28 @@
 //! A scope body is the statements of `coroutine_scope! { }` /
 //! `supervisor_scope! { }`, of an annotated fn, or of a child (each child
 //! body is a scope of its own, as in Kotlin). Inside one, through `let`,
-//! `if`, `match`, loops and blocks:
+//! `if`, `match`, loops, blocks and closures:
 //!
 //! - `launch { }`, `launch(..) { }`, `async(..) { }` (markers from
 //!   `kotlin.rs`), `launch! { }`, `launch!(..; ..)`, `r#async!(..)` and
-//!   non-`move` `async { }` blocks start children;
-//! - `async move { }` blocks, closures, nested items and other macros'
-//!   inputs are not part of the scope: a `launch`/option form there is an
-//!   error saying so, and a non-`move` `async { }` there stays a plain Rust
-//!   async block;
+//!   non-`move` `async { }` blocks start children; so they do in a closure
+//!   (`ids.iter().map(|id| async { fetch(id).await })` starts a child per
+//!   call: Kotlin's fan-out), and in another macro's input when it is a
+//!   list of expressions (`vec![async { .. }, async { .. }]`);
+//! - in another macro's input that is not (`tokio::select! { .. }`), a
+//!   child form or a non-`move` `async { }` is an error saying what to do:
+//!   never silently a plain future;
+//! - `async move { }` blocks, async closures and nested items are not part
+//!   of the scope: a child form there is an error saying so, and a
+//!   non-`move` `async { }` there stays a plain Rust async block;
 //! - nested `coroutine_scope!`/`supervisor_scope!` are left to expand
 //!   themselves.
 
-use proc_macro2::{Group, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
+use quote::ToTokens as _;
+use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Block, Expr, Item, Macro, Stmt};
+use syn::{Block, Expr, Item, Macro, Stmt, Token};
 
 use crate::expand;
 use crate::kotlin;
@@ -26,11 +33,13 @@ use crate::parse::{Child, MacroRole};
 use crate::valid;
 
 /// Rewrites the children of one scope body; returns whether it has any (a
-/// child body without children needs no scope of its own).
-pub(crate) fn rewrite(stmts: &mut [Stmt]) -> bool {
+/// child body without children needs no scope of its own). In a local
+/// scope (`local`), a child's own scope and a block form's are local too.
+pub(crate) fn rewrite(stmts: &mut [Stmt], local: bool) -> bool {
     let mut level = Level {
         context: Context::Scope,
         has_children: false,
+        local,
     };
     level.visit_stmts(stmts);
     level.has_children
@@ -39,12 +48,12 @@ pub(crate) fn rewrite(stmts: &mut [Stmt]) -> bool {
 /// Where the walk is, relative to the scope body it started in.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Context {
-    /// Part of the scope body: children start here.
+    /// Part of the scope body (closures included): children start here.
     Scope,
-    /// Inside a closure.
-    Closure,
     /// Inside an `async move { }` block.
     AsyncMove,
+    /// Inside an async closure (`async |x| { }`).
+    AsyncClosure,
     /// Inside a nested item (`fn`, `impl`, `const`, ...), named.
     Item(&'static str),
 }
@@ -54,10 +63,14 @@ impl Context {
     fn reason(self, form: &str) -> String {
         let (place, why) = match self {
             Context::Scope => ("here", "it is not part of the scope"),
-            Context::Closure => ("inside a closure", "a closure is not part of the scope"),
             Context::AsyncMove => (
                 "inside an `async move` block",
                 "an `async move` block is plain Rust, not part of the scope",
+            ),
+            Context::AsyncClosure => (
+                "inside an async closure",
+                "an async closure is plain Rust, not part of the scope \
+                 (a closure returning `async { .. }` is)",
             ),
             Context::Item(item) => (item, "an item is not part of the scope"),
         };
@@ -71,6 +84,8 @@ impl Context {
 struct Level {
     context: Context,
     has_children: bool,
+    /// A local scope's body: children's own scopes are local too.
+    local: bool,
 }
 
 impl Level {
@@ -117,8 +132,9 @@ impl Level {
         };
         let (options, error) = valid::options(&child.options);
         let implicit_ok = expand::needs_implicit_ok(&mut child);
-        let nested = rewrite(&mut child.body);
-        let expr = expand::child(&child, &options, implicit_ok, nested);
+        // A `parallel` child runs on the thread pool: its children are `Send`.
+        let nested = rewrite(&mut child.body, self.local && !options.parallel);
+        let expr = expand::child(&child, &options, implicit_ok, nested, self.local);
         match error {
             Some(error) => expand::with_error(error, expr),
             None => expr,
@@ -138,16 +154,29 @@ impl Level {
     }
 
     /// A macro in the body: a child form becomes its expansion (`Some`);
-    /// other macros stay, with any child form in their input replaced by an
-    /// error.
+    /// other macros stay, their input rewritten (children) or checked
+    /// (errors) by `other_macro`.
     fn mac(&mut self, mac: &mut Macro) -> Option<Expr> {
         if crate::produce::is_produce(mac) {
             return Some(self.produce(mac));
         }
         match MacroRole::of(mac) {
-            MacroRole::Scope | MacroRole::Block(_) => None,
+            MacroRole::Scope => None,
+            // In a local scope, a block form's own scope must be local too,
+            // which only this walk knows: it is expanded here.
+            MacroRole::Block(kind) if self.local && self.context == Context::Scope => {
+                let keyword = mac
+                    .path
+                    .segments
+                    .last()
+                    .map_or_else(Span::call_site, |s| s.ident.span());
+                let local = true;
+                let expr = crate::block_macro(kind, keyword, mac.tokens.clone(), local);
+                Some(Expr::Verbatim(expr))
+            }
+            MacroRole::Block(_) => None,
             MacroRole::Other => {
-                reject_in_macro(mac);
+                self.other_macro(mac);
                 None
             }
             role => {
@@ -159,6 +188,83 @@ impl Level {
                 let span_of = quote::quote!(#path #bang);
                 Some(self.child(Child::from_macro(mac, role), &form, &span_of))
             }
+        }
+    }
+
+    // Input:  vec![async { a().await }, async { b().await }]
+    // Output: vec![scope.r#async(..), scope.r#async(..)]
+    // Input:  tokio::select! { v = async { a().await } => v }
+    // Output: tokio::select! { v = ::core::compile_error!("`async { .. }` cannot start a
+    //         child inside `select!` ..") => v }
+    /// Another macro's input, in the scope body: when it is a list of
+    /// expressions (`vec!`, `format!`, `assert!`, `tokio::join!`, ...), its
+    /// child forms are children; otherwise each one is an error naming the
+    /// fix, so that an `async { }` there is never silently a plain future.
+    /// Elsewhere (an `async move` block, a nested item), child forms in it
+    /// are errors as they would be outside it.
+    fn other_macro(&mut self, mac: &mut Macro) {
+        if !mentions_children(mac.tokens.clone()) {
+            return;
+        }
+        let name = macro_name(mac);
+        if self.context != Context::Scope {
+            let context = self.context;
+            mac.tokens = reject_in_tokens(mac.tokens.clone(), &|form| context.reason(form), false);
+            return;
+        }
+        let exprs = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated);
+        match exprs {
+            Ok(mut exprs) => {
+                for expr in exprs.iter_mut() {
+                    self.visit_expr_mut(expr);
+                }
+                mac.tokens = exprs.into_token_stream();
+            }
+            Err(_) => {
+                let message = |form: &str| not_expressions(form, &name);
+                mac.tokens = reject_in_tokens(mac.tokens.clone(), &message, true);
+            }
+        }
+    }
+
+    /// A macro where no expression is (a type, a pattern, an item macro):
+    /// a child form there is an error.
+    fn reject_in_macro(&mut self, mac: &mut Macro) {
+        if !mentions_children(mac.tokens.clone()) {
+            return;
+        }
+        let name = macro_name(mac);
+        mac.tokens = match self.context {
+            Context::Scope => {
+                let message = |form: &str| not_expressions(form, &name);
+                reject_in_tokens(mac.tokens.clone(), &message, true)
+            }
+            context => reject_in_tokens(mac.tokens.clone(), &|form| context.reason(form), false),
+        };
+    }
+
+    /// A closure in the scope body is part of it: its child forms start
+    /// children of the scope each time it is called. A `move` closure that
+    /// starts children takes the scope handle by reference (it is not
+    /// `Copy`), so the body can go on using it.
+    fn closure(&mut self, expr: &mut Expr) {
+        let Expr::Closure(closure) = expr else {
+            return;
+        };
+        if closure.asyncness.is_some() {
+            self.within(Context::AsyncClosure, |level| {
+                visit_mut::visit_expr_closure_mut(level, closure);
+            });
+            return;
+        }
+        let before = std::mem::replace(&mut self.has_children, false);
+        visit_mut::visit_expr_closure_mut(self, closure);
+        let starts_children = self.has_children;
+        self.has_children |= before;
+        if starts_children && closure.capture.is_some() {
+            let s = expand::handle();
+            let closure = closure.to_token_stream();
+            *expr = Expr::Verbatim(quote::quote!({ let #s = &#s; #closure }));
         }
     }
 }
@@ -210,11 +316,7 @@ impl VisitMut for Level {
                 reject_child_as_future(call);
                 visit_mut::visit_expr_call_mut(self, call);
             }
-            Expr::Closure(closure) => {
-                self.within(Context::Closure, |level| {
-                    visit_mut::visit_expr_closure_mut(level, closure);
-                });
-            }
+            Expr::Closure(_) => self.closure(expr),
             Expr::Macro(expr_mac) => {
                 if let Some(new) = self.mac(&mut expr_mac.mac) {
                     *expr = new;
@@ -227,17 +329,18 @@ impl VisitMut for Level {
     // Macros in types, patterns and items: not part of the scope either.
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
         if !matches!(MacroRole::of(mac), MacroRole::Scope | MacroRole::Block(_)) {
-            reject_in_macro(mac);
+            self.reject_in_macro(mac);
         }
     }
 }
 
 /// The runtime fns that take a future to run in the caller's job.
-const TAKES_A_FUTURE: [&str; 5] = [
+const TAKES_A_FUTURE: [&str; 6] = [
     "with_timeout",
     "with_timeout_or_none",
     "non_cancellable",
     "cancellable",
+    "cancel_on",
     "with_exception_handler",
 ];
 
@@ -275,15 +378,31 @@ fn reject_child_as_future(call: &mut syn::ExprCall) {
     }
 }
 
-/// Another macro's input is not part of the scope: a child form there
-/// becomes an error in place.
-fn reject_in_macro(mac: &mut Macro) {
-    let name = mac
-        .path
+fn macro_name(mac: &Macro) -> String {
+    mac.path
         .segments
         .last()
-        .map_or_else(String::new, |s| s.ident.to_string());
-    mac.tokens = reject_in_tokens(mac.tokens.clone(), &name);
+        .map_or_else(String::new, |s| s.ident.to_string())
+}
+
+/// The error for a child form in a macro whose input is not a list of
+/// expressions.
+fn not_expressions(form: &str, macro_name: &str) -> String {
+    let plain = if form == "`async { .. }`" {
+        ", or write `async move { .. }` for a plain future"
+    } else {
+        ""
+    };
+    format!(
+        "{form} cannot start a child inside `{macro_name}!`, whose input is not a list of \
+         expressions: start the child in a statement before the macro \
+         (`let handle = {form_example};`) and use its handle there{plain}",
+        form_example = if form == "`async { .. }`" {
+            "async { .. }"
+        } else {
+            "launch { .. }"
+        },
+    )
 }
 
 pub(crate) fn is_child_macro(mac: &Macro) -> bool {
@@ -301,9 +420,7 @@ fn marker_form(mac: &Macro) -> String {
         _ => "launch".to_owned(),
     };
     match tokens.next() {
-        Some(TokenTree::Group(group))
-            if group.delimiter() == proc_macro2::Delimiter::Parenthesis =>
-        {
+        Some(TokenTree::Group(group)) if group.delimiter() == Delimiter::Parenthesis => {
             format!("`{keyword}(..)`")
         }
         _ => format!("`{keyword}`"),
@@ -323,10 +440,17 @@ fn item_place(item: &Item) -> &'static str {
     }
 }
 
-// Input:  the tokens of `println!("{:?}", __scopes_dsl! { launch { .. } })`
-// Output: the same with the marker replaced by `::core::compile_error! { "`launch` is not
-//         allowed inside `println!`: .." }`, so the other macro reports it once.
-fn reject_in_tokens(tokens: TokenStream, macro_name: &str) -> TokenStream {
+// Input:  the tokens of `tokio::select! { _ = x => __scopes_dsl! { launch { .. } } }`
+// Output: the same with the marker replaced by `::core::compile_error! { "`launch` cannot
+//         start a child inside `select!` .." }`, so the other macro reports it once.
+/// Each child form in the tokens (and, with `with_async`, each non-`move`
+/// `async { }`) becomes the error `message` gives for it; nested scope
+/// macros are left to check their own input.
+fn reject_in_tokens(
+    tokens: TokenStream,
+    message: &dyn Fn(&str) -> String,
+    with_async: bool,
+) -> TokenStream {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;
@@ -336,23 +460,16 @@ fn reject_in_tokens(tokens: TokenStream, macro_name: &str) -> TokenStream {
             i += 3;
             continue;
         }
-        if let Some((form, len)) = child_macro_at(&tokens, i) {
-            let place = format!("inside `{macro_name}!`");
-            let message = format!(
-                "{form} is not allowed {place}: other macros' inputs are not part of the scope; \
-                 start the child in a statement of the scope body and pass its handle"
-            );
+        if let Some((form, len)) = child_form_at(&tokens, i, with_async) {
             let span_tokens: TokenStream = tokens[i..i + len].iter().cloned().collect();
-            out.extend(syn::Error::new_spanned(span_tokens, message).to_compile_error());
+            out.extend(syn::Error::new_spanned(span_tokens, message(&form)).to_compile_error());
             i += len;
             continue;
         }
         match &tokens[i] {
             TokenTree::Group(group) => {
-                let mut new = Group::new(
-                    group.delimiter(),
-                    reject_in_tokens(group.stream(), macro_name),
-                );
+                let stream = reject_in_tokens(group.stream(), message, with_async);
+                let mut new = Group::new(group.delimiter(), stream);
                 new.set_span(group.span());
                 out.push(TokenTree::Group(new));
             }
@@ -363,26 +480,59 @@ fn reject_in_tokens(tokens: TokenStream, macro_name: &str) -> TokenStream {
     out.into_iter().collect()
 }
 
-/// A child macro (`launch!`, `r#async!`, the marker) at `tokens[i]`: its
-/// name in messages and its length in tokens.
-fn child_macro_at(tokens: &[TokenTree], i: usize) -> Option<(String, usize)> {
-    let (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group))) =
-        (&tokens[i], tokens.get(i + 1), tokens.get(i + 2))
-    else {
-        return None;
-    };
-    if bang.as_char() != '!' {
-        return None;
+/// Whether another macro's input holds a child form or a non-`move`
+/// `async { }` (outside nested scope macros): only then is it rewritten.
+fn mentions_children(tokens: TokenStream) -> bool {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut i = 0;
+    while i < tokens.len() {
+        if kotlin::is_scope_macro_call(&tokens, i) {
+            i += 3;
+            continue;
+        }
+        if child_form_at(&tokens, i, true).is_some() {
+            return true;
+        }
+        if let TokenTree::Group(group) = &tokens[i]
+            && mentions_children(group.stream())
+        {
+            return true;
+        }
+        i += 1;
     }
-    let mac = Macro {
-        path: name.clone().into(),
-        bang_token: Default::default(),
-        delimiter: syn::MacroDelimiter::Brace(Default::default()),
-        tokens: group.stream(),
-    };
-    match MacroRole::of_path(false, std::iter::once(name)) {
-        MacroRole::Marker => Some((marker_form(&mac), 3)),
-        role @ (MacroRole::LaunchBang | MacroRole::AsyncBang) => Some((role.form().to_owned(), 3)),
+    false
+}
+
+/// A child form at `tokens[i]`: a child macro (`launch!`, `r#async!`,
+/// `produce!`, the marker) or, with `with_async`, a non-`move`
+/// `async { }`; its name in messages and its length in tokens.
+fn child_form_at(tokens: &[TokenTree], i: usize, with_async: bool) -> Option<(String, usize)> {
+    match (&tokens[i], tokens.get(i + 1), tokens.get(i + 2)) {
+        (TokenTree::Ident(name), Some(TokenTree::Group(block)), _)
+            if with_async && name == "async" && block.delimiter() == Delimiter::Brace =>
+        {
+            Some(("`async { .. }`".to_owned(), 2))
+        }
+        (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group)))
+            if bang.as_char() == '!' =>
+        {
+            let mac = Macro {
+                path: name.clone().into(),
+                bang_token: Default::default(),
+                delimiter: syn::MacroDelimiter::Brace(Default::default()),
+                tokens: group.stream(),
+            };
+            if crate::produce::is_produce(&mac) {
+                return Some(("`produce!`".to_owned(), 3));
+            }
+            match MacroRole::of_path(false, std::iter::once(name)) {
+                MacroRole::Marker => Some((marker_form(&mac), 3)),
+                role @ (MacroRole::LaunchBang | MacroRole::AsyncBang) => {
+                    Some((role.form().to_owned(), 3))
+                }
+                _ => None,
+            }
+        }
         _ => None,
     }
 }

@@ -9,13 +9,14 @@
 
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned as _;
 use syn::{Block, Expr, ItemFn, Stmt, Token};
 
 use crate::body::is_child_macro;
 use crate::parse::{BlockForm, Child, ChildKind};
 use crate::recursion;
 use crate::tail::{self, Tail};
-use crate::valid::ChildOptions;
+use crate::valid::{ChildOptions, ScopeOptions};
 
 /// Which scope a macro or attribute opens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,18 +27,43 @@ pub(crate) enum ScopeKind {
     Supervisor,
 }
 
-impl ScopeKind {
-    fn function(self, span: Span) -> Ident {
-        match self {
-            ScopeKind::Coroutine => Ident::new("coroutine_scope", span),
-            ScopeKind::Supervisor => Ident::new("supervisor_scope", span),
+// Input:  Coroutine, `limit = n`, `local`, |scope| ..
+// Output: ::scopes::coroutine_scope_local_with(::scopes::ScopeOptions::new().limit(n), |scope| ..)
+/// Opens a scope by the runtime fn its options ask for:
+/// `coroutine_scope` / `supervisor_scope`, `_local` for a local scope,
+/// `_with` and a `ScopeOptions` when there is a limit.
+fn open(kind: ScopeKind, options: &ScopeOptions, span: Span, closure: TokenStream) -> TokenStream {
+    let kind = match kind {
+        ScopeKind::Coroutine => "coroutine_scope",
+        ScopeKind::Supervisor => "supervisor_scope",
+    };
+    let local = if options.local { "_local" } else { "" };
+    match &options.limit {
+        None => {
+            let function = Ident::new(&format!("{kind}{local}"), span);
+            quote_spanned!(span=> ::scopes::#function(#closure))
+        }
+        Some(limit) => {
+            let function = Ident::new(&format!("{kind}{local}_with"), span);
+            // On the user's expression: a value of the wrong type is an
+            // error there.
+            let options = quote_spanned! {limit.span()=>
+                ::scopes::ScopeOptions::new().limit(#limit)
+            };
+            quote_spanned!(span=> ::scopes::#function(#options, #closure))
         }
     }
 }
 
+/// A child's or a block's own scope: a `coroutine_scope`, local in a local
+/// scope, with no limit.
+fn nested_options(local: bool) -> ScopeOptions {
+    ScopeOptions { limit: None, local }
+}
+
 /// The scope handle in generated code: `mixed_site`, so it neither sees nor
 /// shadows a user's `scope`, while rustc's messages still say `scope`.
-fn handle() -> Ident {
+pub(crate) fn handle() -> Ident {
     Ident::new("scope", Span::mixed_site())
 }
 
@@ -47,18 +73,21 @@ fn handle() -> Ident {
 //             let a = scope.r#async(async move { f().await });
 //             Ok(a.await? + 1)
 //         })).await
+// Input:  coroutine_scope!(limit = 4; body)
+// Output: ::scopes::coroutine_scope_with(::scopes::ScopeOptions::new().limit(4),
+//             |scope| ::scopes::__private::Box::pin(async { let scope = scope; body })).await
 /// The body is a non-`move` async block that takes only the handle by
 /// value, so it borrows the surrounding locals like a plain block would.
-pub(crate) fn scope(kind: ScopeKind, stmts: &[Stmt]) -> TokenStream {
+pub(crate) fn scope(kind: ScopeKind, options: &ScopeOptions, stmts: &[Stmt]) -> TokenStream {
     let s = handle();
-    let function = kind.function(Span::call_site());
-    quote! {
-        ::scopes::#function(|#s| ::scopes::__private::Box::pin(async {
+    let closure = quote! {
+        |#s| ::scopes::__private::Box::pin(async {
             let #s = #s;
             #(#stmts)*
-        }))
-        .await
-    }
+        })
+    };
+    let call = open(kind, options, Span::call_site(), closure);
+    quote!(#call.await)
 }
 
 // Input:  #[supervised] async fn f(&self, id: u32) -> Result<u32, MyError> { body }
@@ -72,16 +101,17 @@ pub(crate) fn scope(kind: ScopeKind, stmts: &[Stmt]) -> TokenStream {
 /// itself becomes a fn returning `scopes::BoxFuture` (`recursion.rs`).
 pub(crate) fn scoped_fn(
     kind: ScopeKind,
+    options: &ScopeOptions,
     mut item: ItemFn,
     stmts: &[Stmt],
     recursive: bool,
 ) -> TokenStream {
-    let scope = scope(kind, stmts);
+    let scope = scope(kind, options, stmts);
     let body = quote! {
         #scope.map_err(::core::convert::Into::into)
     };
     if recursive {
-        return recursion::boxed(item, body);
+        return recursion::boxed(item, body, options.local);
     }
     item.block = Box::new(Block {
         brace_token: item.block.brace_token,
@@ -105,12 +135,14 @@ pub(crate) fn scoped_fn(
 //         })
 /// A child body captures by value (`async move`); its value is typed where
 /// it ends (`typed`). One with children of its own runs them in a nested
-/// `coroutine_scope`, as in Kotlin; one without pays for no scope.
+/// `coroutine_scope`, as in Kotlin (a local one in a local scope, but for a
+/// `parallel` child); one without pays for no scope.
 pub(crate) fn child(
     child: &Child,
     options: &ChildOptions,
     implicit_ok: bool,
     nested: bool,
+    local: bool,
 ) -> Expr {
     let keyword = child.keyword;
     // Hygienic, but located at the user's keyword: rustc's errors about the
@@ -122,10 +154,17 @@ pub(crate) fn child(
     let ok = implicit_ok.then(|| quote!(::scopes::__private::Ok(())));
     let body = quote_spanned!(child.brace=> { #(#stmts)* #ok });
     let body = if nested {
-        let function = ScopeKind::Coroutine.function(keyword);
-        quote_spanned! {child.brace=> {
-            ::scopes::#function(move |#s| ::scopes::__private::Box::pin(async move #body)).await
-        }}
+        let closure = quote_spanned! {child.brace=>
+            move |#s| ::scopes::__private::Box::pin(async move #body)
+        };
+        let local = local && !options.parallel;
+        let call = open(
+            ScopeKind::Coroutine,
+            &nested_options(local),
+            keyword,
+            closure,
+        );
+        quote_spanned!(child.brace=> { #call.await })
     } else {
         body
     };
@@ -216,7 +255,7 @@ pub(crate) fn implicit_ok(body: &mut [Stmt]) -> bool {
 /// wrong tail is then one error). A body with children runs them in a
 /// nested `coroutine_scope`, as a child body does (Kotlin's `withTimeout`
 /// is a scope).
-pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenStream {
+pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool, local: bool) -> TokenStream {
     let keyword = form.keyword;
     let mut stmts = form.body.clone();
     if implicit_ok {
@@ -224,7 +263,7 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenS
         stmts.push(Stmt::Expr(Expr::Verbatim(ok), None));
     }
     let body = if nested {
-        scope(ScopeKind::Coroutine, &stmts)
+        scope(ScopeKind::Coroutine, &nested_options(local), &stmts)
     } else {
         quote!(#(#stmts)*)
     };
@@ -238,6 +277,13 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool) -> TokenS
             ::scopes::#function(async { #body }).await
         },
     }
+}
+
+/// An error as the whole expansion of a macro: a block, so that it stands
+/// where an expression or a statement does.
+pub(crate) fn error_block(error: syn::Error) -> TokenStream {
+    let error = error.into_compile_error();
+    quote!({ #error })
 }
 
 /// An error in place of an expression: `compile_error!` has any type, so
@@ -329,6 +375,103 @@ mod tests {
             ),
             "{output}"
         );
+    }
+
+    #[test]
+    fn scope_options_choose_the_runtime_fn() {
+        let output = expand(quote!(limit = 4; Ok(())));
+        assert!(
+            output.starts_with(
+                ":: scopes :: coroutine_scope_with (:: scopes :: ScopeOptions :: new () \
+                 . limit (4) , | scope | :: scopes :: __private :: Box :: pin (async {"
+            ),
+            "{output}"
+        );
+        let output = expand(quote!(local; Ok(())));
+        assert!(
+            output.starts_with(":: scopes :: coroutine_scope_local (| scope |"),
+            "{output}"
+        );
+        let output = crate::scope_macro(
+            ScopeKind::Supervisor,
+            quote!(local, limit = n; launch { launch { f().await } } Ok(())),
+        )
+        .to_string();
+        assert!(
+            output.starts_with(
+                ":: scopes :: supervisor_scope_local_with (:: scopes :: ScopeOptions :: new () \
+                 . limit (n) , | scope |"
+            ),
+            "{output}"
+        );
+        // A child's own scope in a local scope is local too.
+        assert!(
+            output.contains("{ :: scopes :: coroutine_scope_local (move | scope |"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn a_first_statement_is_an_option_only_when_it_cannot_be_a_statement() {
+        let output = expand(quote!(x = 5; Ok(())));
+        assert!(
+            output.contains("let scope = scope ; x = 5 ; Ok (())"),
+            "{output}"
+        );
+        let output = expand(quote!(launch; Ok(())));
+        assert!(
+            output.contains("expected a block after `launch`"),
+            "{output}"
+        );
+        let output = expand(quote!(limit = 4, color = red; Ok(())));
+        assert!(output.contains("unknown scope option `color`"), "{output}");
+        assert!(output.contains("coroutine_scope_with"), "{output}");
+    }
+
+    #[test]
+    fn async_blocks_in_closures_are_children() {
+        let output = expand(quote! {
+            let ds = ids.iter().map(|id| async { f(id).await }).collect::<Vec<_>>();
+            Ok(())
+        });
+        assert!(
+            output.contains(
+                "ids . iter () . map (| id | scope . r#async (async move \
+                 { let value : :: scopes :: Result < _ > = { f (id) . await } ; value }))"
+            ),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn a_move_closure_with_children_borrows_the_handle() {
+        let output = expand(quote!(let f = move |i| launch { g(i).await }; Ok(())));
+        assert!(
+            output.contains("let f = { let scope = & scope ; move | i | scope . launch"),
+            "{output}"
+        );
+        let output = expand(quote!(let f = move |i| async move { g(i).await }; Ok(())));
+        assert!(
+            output.contains("let f = move | i | async move { g (i) . await } ;"),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn other_macros_take_children_in_expression_lists_and_reject_them_elsewhere() {
+        let output = expand(quote!(let v = vec![async { Ok(1) }, async move { 2 }]; Ok(())));
+        assert!(
+            output.contains("vec ! [scope . r#async (async move"),
+            "{output}"
+        );
+        assert!(output.contains(", async move { 2 }]"), "{output}");
+        let output = expand(quote!(tokio::select! { v = async { 1 } => v }));
+        assert!(
+            output.contains("cannot start a child inside `select!`"),
+            "{output}"
+        );
+        let output = expand(quote!(println!("{}", x); Ok(())));
+        assert!(output.contains("println ! (\"{}\" , x) ;"), "{output}");
     }
 
     #[test]

@@ -9,12 +9,15 @@
 //! |---|---|---|
 //! | [`coroutine_scope!`]`{ .. }` | `coroutineScope { }` | `::scopes::coroutine_scope(\|s\| Box::pin(async { .. })).await` |
 //! | [`supervisor_scope!`]`{ .. }` | `supervisorScope { }` | `::scopes::supervisor_scope(..).await` |
+//! | `coroutine_scope!(limit = n; ..)` | `coroutineScope` + `limitedParallelism(n)` | `::scopes::coroutine_scope_with(ScopeOptions::new().limit(n), ..)` |
+//! | `coroutine_scope!(local; ..)` | a single-threaded `coroutineScope` | `::scopes::coroutine_scope_local(..)` (`_local_with` with a limit) |
 //! | `launch { .. }`, [`launch!`]`{ .. }` | `launch { }` | `s.launch(async move { .. })` |
 //! | `async { .. }`, `r#async! { .. }` | `async { }` | `s.r#async(async move { .. })` |
 //! | `launch(name = "x", start = lazy, parallel) { .. }` | `launch(CoroutineName("x"), start = LAZY)` | `s.child().name("x").start(Start::Lazy).launch_parallel(..)` |
 //! | [`produce!`]`(capacity = n; \|tx\| ..)` | `produce(capacity = n) { }` | `s.produce(n, move \|tx\| async move { .. })` |
-//! | [`#[supervised]`](macro@supervised) | `= supervisorScope { }` | the fn body in a `supervisor_scope` |
-//! | [`#[coroutine_scope]`](macro@coroutine_scope_attr), [`#[scoped]`](macro@scoped) | `= coroutineScope { }` | the fn body in a `coroutine_scope` |
+//! | [`#[supervised]`](macro@supervised), `#[supervised(limit = n, local)]` | `= supervisorScope { }` | the fn body in a `supervisor_scope` (`_with`, `_local`) |
+//! | [`#[coroutine_scope]`](macro@coroutine_scope_attr), [`#[scoped]`](macro@scoped), `#[scoped(limit = n, local)]` | `= coroutineScope { }` | the fn body in a `coroutine_scope` (`_with`, `_local`) |
+//! | `ids.iter().map(\|id\| async { .. })` | `ids.map { async { .. } }` | a child per call: `.map(\|id\| s.r#async(async move { .. }))` |
 //! | `with_timeout(d) { .. }`, [`with_timeout!`]`(d; ..)` | `withTimeout(d) { }` | `::scopes::with_timeout(d, async { .. }).await` |
 //! | `with_timeout_or_none(d) { .. }`, [`with_timeout_or_none!`]`(d; ..)` | `withTimeoutOrNull(d) { }` | `::scopes::with_timeout_or_none(d, async { .. }).await` |
 //! | `non_cancellable { .. }`, [`non_cancellable!`]`{ .. }` | `withContext(NonCancellable) { }` | `::scopes::non_cancellable(async { .. }).await` |
@@ -60,10 +63,32 @@
 //!   `r#async!(start = lazy; body)` (options, `;`, then the body's
 //!   statements).
 //! - **Plain Rust stays plain.** A non-`move` `async { }` in a scope body is
-//!   a child; `async move { }` is a plain future. Closures, nested items,
-//!   `async move` blocks and other macros' inputs are not part of the
-//!   scope: `launch`/`async(..)` forms there are errors saying so, and a
-//!   non-`move` `async { }` there stays a plain async block.
+//!   a child; `async move { }` is a plain future. Nested items, `async move`
+//!   blocks and async closures are not part of the scope: `launch`/`async(..)`
+//!   forms there are errors saying so, and a non-`move` `async { }` there
+//!   stays a plain async block.
+//! - **Closures are part of the scope** (Kotlin's fan-out,
+//!   `ids.map { async { fetch(it) } }`): a child form in a closure starts a
+//!   child of the scope each time the closure runs, so
+//!   `ids.iter().map(|id| async { fetch(id).await }).collect::<Vec<_>>()`
+//!   starts one child per id. A `move` closure that starts children takes
+//!   the handle by reference (`{ let scope = &scope; move |..| .. }`).
+//! - **Other macros' inputs.** When a macro's input is a list of
+//!   expressions (`vec![..]`, `format!`, `assert!`, `tokio::join!`), its
+//!   child forms are children; otherwise (`tokio::select!`, `vec![x; n]`)
+//!   each is an error naming the fix: start the child in a statement before
+//!   the macro, or write `async move { }` for a plain future. A proc macro
+//!   cannot know what another macro does with its input, so this is decided
+//!   by its syntax alone.
+//! - **Scope options.** `coroutine_scope!(limit = 4, local; ..)`: a proc
+//!   macro does not see its delimiters, so the first statement is the
+//!   options when it is an option list and not a statement (two options or
+//!   more, or one starting with `limit` or `local`); `x = 5;` first stays a
+//!   statement, and a variable named `limit` is assigned first as
+//!   `{ limit = 4; }`. In a local scope, children's own scopes and the
+//!   block forms' scopes are local too (but a `parallel` child's, which runs
+//!   on the pool). `#[scoped(limit = 4)]`, `#[supervised(local)]`: the same
+//!   options as the attribute's arguments.
 //! - **Where `launch` is the DSL.** In the scope macros, `launch` followed
 //!   by `{ }` or `(..) { }` is a child where an expression starts;
 //!   `s.launch(..)`, `fn launch`, `if launch(x) { }` are left alone, and
@@ -108,6 +133,8 @@
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::ToTokens as _;
+use syn::Expr;
 use syn::parse::Parser as _;
 
 mod body;
@@ -120,7 +147,7 @@ mod tail;
 mod valid;
 
 use expand::ScopeKind;
-use parse::{BlockForm, BlockKind, ScopedFn};
+use parse::{BlockForm, BlockKind, ScopeInput, ScopedFn};
 use valid::AttrName;
 
 /// Kotlin's `coroutineScope { }`: runs the statements as a scope body and
@@ -142,6 +169,34 @@ use valid::AttrName;
 ///         Ok(a.await? + b.await?)
 ///     }
 /// }
+/// ```
+///
+/// Options go first, ended by `;`: `limit = n` (at most `n` children run
+/// at once, the others wait in start order) and `local` (children need not
+/// be `Send`; the scope's future is not `Send` either).
+///
+/// ```
+/// use std::rc::Rc;
+/// use scopes::prelude::*;
+///
+/// async fn fetch(id: u32) -> scopes::Result<u32> { Ok(id * 10) }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> scopes::Result<()> {
+/// let ids = [1, 2, 3, 4, 5];
+/// let ids = &ids;
+/// let pages = coroutine_scope!(limit = 2;
+///     await_all(ids.iter().map(|&id| async { fetch(id).await })).await
+/// )?;
+/// assert_eq!(pages, [10, 20, 30, 40, 50]);
+///
+/// let shared = coroutine_scope!(local, limit = 4;
+///     let d = async { yield_now().await?; Ok(Rc::new("not Send")) };
+///     d.await
+/// )?;
+/// assert_eq!(*shared, "not Send");
+/// # Ok(())
+/// # }
 /// ```
 #[proc_macro]
 pub fn coroutine_scope(input: TokenStream) -> TokenStream {
@@ -275,7 +330,7 @@ pub fn produce(_input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn with_timeout(input: TokenStream) -> TokenStream {
-    block_macro(BlockKind::Timeout, input.into()).into()
+    block_macro(BlockKind::Timeout, Span::call_site(), input.into(), false).into()
 }
 
 /// Kotlin's `withTimeoutOrNull(d) { }` as a block:
@@ -299,7 +354,13 @@ pub fn with_timeout(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn with_timeout_or_none(input: TokenStream) -> TokenStream {
-    block_macro(BlockKind::TimeoutOrNone, input.into()).into()
+    block_macro(
+        BlockKind::TimeoutOrNone,
+        Span::call_site(),
+        input.into(),
+        false,
+    )
+    .into()
 }
 
 /// Kotlin's `withContext(NonCancellable) { }` as a block:
@@ -335,11 +396,18 @@ pub fn with_timeout_or_none(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn non_cancellable(input: TokenStream) -> TokenStream {
-    block_macro(BlockKind::NonCancellable, input.into()).into()
+    block_macro(
+        BlockKind::NonCancellable,
+        Span::call_site(),
+        input.into(),
+        false,
+    )
+    .into()
 }
 
 /// Makes the body of an `async fn` returning `Result<T, E>` a
-/// `supervisor_scope`. Takes no arguments.
+/// `supervisor_scope`. Its arguments are the scope's options:
+/// `#[supervised(limit = 8)]`, `#[supervised(local)]`, both.
 ///
 /// The body is a scope body: `launch! { }`, `launch!(opts; ..)`,
 /// `r#async!(opts; ..)` and non-`move` `async { }` start children. It
@@ -348,7 +416,7 @@ pub fn non_cancellable(input: TokenStream) -> TokenStream {
 /// ```
 /// use scopes::prelude::*;
 ///
-/// #[supervised]
+/// #[supervised(limit = 8)] // at most 8 refreshes at once
 /// async fn refresh_all(ids: &[u32]) -> scopes::Result<()> {
 ///     for &id in ids {
 ///         launch! { refresh(id).await }
@@ -356,6 +424,8 @@ pub fn non_cancellable(input: TokenStream) -> TokenStream {
 ///     Ok(())
 /// }
 /// # async fn refresh(_: u32) -> scopes::Result<()> { Ok(()) }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() { refresh_all(&[1, 2, 3]).await.unwrap(); }
 /// ```
 #[proc_macro_attribute]
 pub fn supervised(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -371,7 +441,8 @@ pub fn supervised(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Makes the body of an `async fn` returning `Result<T, E>` a
 /// `coroutine_scope`; re-exported as `scopes::attr::coroutine_scope` (the
 /// name `coroutine_scope` is taken by the function-like macro in the
-/// prelude, see the crate docs). Takes no arguments.
+/// prelude, see the crate docs). Its arguments are the scope's options
+/// (`limit = n`, `local`), as for [`#[scoped]`](macro@scoped).
 ///
 /// ```
 /// use scopes::attr;
@@ -391,7 +462,10 @@ pub fn coroutine_scope_attr(args: TokenStream, item: TokenStream) -> TokenStream
 }
 
 /// The same as `#[coroutine_scope]` (`scopes::attr::coroutine_scope`),
-/// under a name the prelude can export next to `coroutine_scope!`.
+/// under a name the prelude can export next to `coroutine_scope!`. Its
+/// arguments are the scope's options: `#[scoped(limit = 4)]`,
+/// `#[scoped(local)]`, `#[scoped(local, limit = n)]` (`n` may name a
+/// parameter).
 ///
 /// ```
 /// use scopes::prelude::*;
@@ -402,6 +476,16 @@ pub fn coroutine_scope_attr(args: TokenStream, item: TokenStream) -> TokenStream
 ///     let b = async { Ok(2) };
 ///     Ok((a.await?, b.await?))
 /// }
+///
+/// #[scoped(limit = max)]
+/// async fn squares(n: u32, max: usize) -> scopes::Result<Vec<u32>> {
+///     await_all((1..=n).map(|i| async { Ok(i * i) })).await
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # assert_eq!(both().await.unwrap(), (1, 2));
+/// # assert_eq!(squares(3, 2).await.unwrap(), [1, 4, 9]);
+/// # }
 /// ```
 #[proc_macro_attribute]
 pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -414,59 +498,78 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
     .into()
 }
 
-/// `coroutine_scope! { .. }` / `supervisor_scope! { .. }`: the Kotlin look
-/// rewritten, the statements parsed, the children rewritten, the scope
-/// generated. An error that leaves no body becomes the whole expansion.
+/// `coroutine_scope! { .. }` / `supervisor_scope!(limit = 4; ..)`: the
+/// options split off and checked, the Kotlin look rewritten, the statements
+/// parsed, the children rewritten, the scope generated. An error that
+/// leaves no body becomes the whole expansion; a bad option is reported
+/// next to the scope, which still expands with the valid ones.
 fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
-    kotlin::rewrite(input)
+    let input = match ScopeInput::split(input) {
+        Ok(input) => input,
+        Err(error) => return expand::error_block(error),
+    };
+    let (options, option_error) = valid::scope_options(&input.options);
+    let scope = kotlin::rewrite(input.body)
         .and_then(|tokens| syn::Block::parse_within.parse2(tokens))
         .map(|mut stmts| {
-            body::rewrite(&mut stmts);
-            expand::scope(kind, &stmts)
-        })
-        .unwrap_or_else(|error| {
-            let error = error.into_compile_error();
-            quote::quote!({ #error })
-        })
+            body::rewrite(&mut stmts, options.local);
+            expand::scope(kind, &options, &stmts)
+        });
+    match (scope, option_error) {
+        (Ok(scope), None) => scope,
+        (Ok(scope), Some(error)) => {
+            expand::with_error(error, Expr::Verbatim(scope)).into_token_stream()
+        }
+        (Err(error), _) => expand::error_block(error),
+    }
 }
 
 /// `with_timeout!` / `with_timeout_or_none!` / `non_cancellable!` (and the
 /// Kotlin look, which `kotlin.rs` turns into them): the Kotlin look inside
 /// rewritten, the body parsed, its children rewritten, the block generated.
-fn block_macro(kind: BlockKind, input: TokenStream2) -> TokenStream2 {
+/// `local`: the block is in a local scope's body, which expands it in
+/// place (`body.rs`), so that its own scope is local too.
+fn block_macro(kind: BlockKind, keyword: Span, input: TokenStream2, local: bool) -> TokenStream2 {
     kotlin::rewrite(input)
-        .and_then(|tokens| BlockForm::parse(kind, tokens))
+        .and_then(|tokens| BlockForm::parse(kind, keyword, tokens))
         .map(|mut form| {
             let implicit_ok = expand::implicit_ok(&mut form.body);
-            let nested = body::rewrite(&mut form.body);
-            expand::block(&form, implicit_ok, nested)
+            let nested = body::rewrite(&mut form.body, local);
+            expand::block(&form, implicit_ok, nested, local)
         })
-        .unwrap_or_else(|error| {
-            let error = error.into_compile_error();
-            quote::quote!({ #error })
-        })
+        .unwrap_or_else(expand::error_block)
 }
 
-/// `#[supervised]` / `#[coroutine_scope]`: on a wrong fn or arguments, the
-/// errors and the item as written (so that the rest still compiles).
+/// `#[supervised]` / `#[coroutine_scope]`: on a wrong fn, the errors and
+/// the item as written (so that the rest still compiles); on a wrong
+/// option, its error and the fn expanded with the valid ones.
 fn scoped_fn(
     kind: ScopeKind,
     attr: AttrName,
     args: TokenStream2,
     item: TokenStream2,
 ) -> TokenStream2 {
-    let Ok(scoped) = ScopedFn::parse(args, item.clone()) else {
-        let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
-        return error_and(syn::Error::new(Span::call_site(), message), item);
+    let scoped = match ScopedFn::parse(args, item.clone()) {
+        Some(Ok(scoped)) => scoped,
+        Some(Err(error)) => return error_and(error, item),
+        None => {
+            let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
+            return error_and(syn::Error::new(Span::call_site(), message), item);
+        }
     };
     if let Err(error) = valid::scoped_fn(attr, &scoped) {
         return error_and(error, item);
     }
+    let (options, option_error) = valid::scope_options(&scoped.options);
     let mut item = scoped.item;
     let mut stmts = std::mem::take(&mut item.block.stmts);
     let recursive = recursion::calls_itself(&item.sig, &stmts);
-    body::rewrite(&mut stmts);
-    expand::scoped_fn(kind, item, &stmts, recursive)
+    body::rewrite(&mut stmts, options.local);
+    let expanded = expand::scoped_fn(kind, &options, item, &stmts, recursive);
+    match option_error {
+        Some(error) => error_and(error, expanded),
+        None => expanded,
+    }
 }
 
 fn error_and(error: syn::Error, item: TokenStream2) -> TokenStream2 {

@@ -217,23 +217,125 @@ fn split_options(mac: &Macro, span: Span) -> syn::Result<(Vec<RawOption>, TokenS
 
 /// `name = "x", start = lazy, parallel` (a trailing comma is fine).
 pub(crate) fn parse_options(input: ParseStream) -> syn::Result<Vec<RawOption>> {
-    let options = Punctuated::<RawOption, Token![,]>::parse_terminated_with(input, parse_option)?;
-    Ok(options.into_iter().collect())
+    let expected = "expected an option: `name = \"..\"`, `start = lazy` or `parallel`";
+    options_list(input, expected)
 }
 
-fn parse_option(input: ParseStream) -> syn::Result<RawOption> {
-    let key = input.call(Ident::parse_any).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "expected an option: `name = \"..\"`, `start = lazy` or `parallel`",
-        )
-    })?;
+/// A scope's options: `limit = 4, local` (a trailing comma is fine).
+pub(crate) fn parse_scope_options(input: ParseStream) -> syn::Result<Vec<RawOption>> {
+    options_list(input, "expected a scope option: `limit = n` or `local`")
+}
+
+fn options_list(input: ParseStream, expected: &'static str) -> syn::Result<Vec<RawOption>> {
+    let mut options = Vec::new();
+    while !input.is_empty() {
+        options.push(parse_option(input, expected)?);
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(options)
+}
+
+fn parse_option(input: ParseStream, expected: &'static str) -> syn::Result<RawOption> {
+    let key = input
+        .call(Ident::parse_any)
+        .map_err(|e| syn::Error::new(e.span(), expected))?;
     let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
         Some((input.parse()?, input.parse()?))
     } else {
         None
     };
     Ok(RawOption { key, value })
+}
+
+/// The input of `coroutine_scope!` / `supervisor_scope!`: options, if the
+/// first statement is an option list, then the body's tokens.
+pub(crate) struct ScopeInput {
+    pub(crate) options: Vec<RawOption>,
+    pub(crate) body: TokenStream,
+}
+
+/// The scope options there are, in the order messages list them.
+const SCOPE_OPTIONS: [&str; 2] = ["limit", "local"];
+
+impl ScopeInput {
+    // Input:  limit = 4, local; let a = async { .. }; ..
+    // Output: ScopeInput { options: [limit = 4, local], body: `let a = async { .. }; ..` }
+    /// A proc macro does not see its delimiters, so `coroutine_scope!(limit = 4; ..)`
+    /// and `coroutine_scope! { limit = 4; .. }` are the same input: the
+    /// tokens before the first top-level `;` are options when they parse as
+    /// an option list that is not a statement: two or more options
+    /// (`a = 1, b;` is not Rust), or one starting with a scope option's
+    /// name (`local;`, `limit = 4;`: to assign a variable named `limit`
+    /// first, write `{ limit = 4; }`). Other first statements (`x = 5;`,
+    /// `launch;`) are the body's.
+    pub(crate) fn split(input: TokenStream) -> syn::Result<Self> {
+        let tokens: Vec<TokenTree> = input.clone().into_iter().collect();
+        let semi = tokens
+            .iter()
+            .position(|tt| matches!(tt, TokenTree::Punct(p) if p.as_char() == ';'));
+        let Some(semi) = semi else {
+            return Self::without_semicolon(input);
+        };
+        let head: TokenStream = tokens[..semi].iter().cloned().collect();
+        let options = match scope_option_list.parse2(head) {
+            Ok(options) if is_option_list(&options) => options,
+            _ => {
+                return Ok(Self {
+                    options: Vec::new(),
+                    body: input,
+                });
+            }
+        };
+        Ok(Self {
+            options: options.into_iter().collect(),
+            body: tokens[semi + 1..].iter().cloned().collect(),
+        })
+    }
+
+    /// `coroutine_scope!(limit = 4)`: options and no body is an error; any
+    /// other input without a `;` is a body.
+    fn without_semicolon(input: TokenStream) -> syn::Result<Self> {
+        match scope_option_list.parse2(input.clone()) {
+            Ok(options) if is_option_list(&options) && options_start_known(&options) => {
+                Err(syn::Error::new_spanned(
+                    input,
+                    "expected `;` and the scope's body after the options: \
+                     `coroutine_scope!(limit = 4; ..)`",
+                ))
+            }
+            _ => Ok(Self {
+                options: Vec::new(),
+                body: input,
+            }),
+        }
+    }
+}
+
+/// An option list whose keys are names, not keywords (`return;` is a
+/// statement).
+fn scope_option_list(input: ParseStream) -> syn::Result<Punctuated<RawOption, Token![,]>> {
+    Punctuated::parse_terminated_with(input, |input| {
+        let key: Ident = input.parse()?;
+        let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
+            Some((input.parse()?, input.parse()?))
+        } else {
+            None
+        };
+        Ok(RawOption { key, value })
+    })
+}
+
+fn is_option_list(options: &Punctuated<RawOption, Token![,]>) -> bool {
+    options.len() > 1 || options.trailing_punct() || options_start_known(options)
+}
+
+fn options_start_known(options: &Punctuated<RawOption, Token![,]>) -> bool {
+    options
+        .first()
+        .is_some_and(|first| SCOPE_OPTIONS.iter().any(|known| first.key == known))
 }
 
 /// Kotlin's block builders that take a block: `withTimeout(d) { }`,
@@ -293,8 +395,9 @@ pub(crate) struct BlockForm {
 impl BlockForm {
     // Input:  `d; body` (with_timeout!, with_timeout_or_none!) or `body` (non_cancellable!)
     // Output: BlockForm { duration: Some(d), body }
-    pub(crate) fn parse(kind: BlockKind, input: TokenStream) -> syn::Result<Self> {
-        let keyword = Span::call_site();
+    /// `keyword`: the macro's span (`Span::call_site()` when it expands
+    /// itself, its name when a local scope expands it in place).
+    pub(crate) fn parse(kind: BlockKind, keyword: Span, input: TokenStream) -> syn::Result<Self> {
         let parser = |input: ParseStream| {
             let duration = if kind.takes_duration() {
                 let duration: Expr = input.parse()?;
@@ -329,17 +432,20 @@ impl BlockForm {
 }
 
 /// An `async fn` under `#[supervised]` / `#[coroutine_scope]`, with the
-/// attribute's own arguments (which must be empty).
+/// attribute's own arguments: the scope's options (`limit = 4, local`).
 pub(crate) struct ScopedFn {
-    pub(crate) args: TokenStream,
+    pub(crate) options: Vec<RawOption>,
     pub(crate) item: ItemFn,
 }
 
 impl ScopedFn {
-    pub(crate) fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Self> {
-        Ok(Self {
-            args,
-            item: syn::parse2(item)?,
-        })
+    /// The item, or `None` if it is not a fn; the options, or their error.
+    pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Option<syn::Result<Self>> {
+        let item: ItemFn = syn::parse2(item).ok()?;
+        Some(
+            parse_scope_options
+                .parse2(args)
+                .map(|options| Self { options, item }),
+        )
     }
 }

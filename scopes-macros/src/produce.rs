@@ -68,7 +68,8 @@ pub(crate) fn expand(mac: &Macro) -> Expr {
     let mut child = Child::from_async_block(async_body);
     child.kind = ChildKind::Launch;
     child.body = std::mem::take(&mut produce.body);
-    let nested = body::rewrite(&mut child.body);
+    // `Scope::produce` is a plain scope's: its producer is `Send`.
+    let nested = body::rewrite(&mut child.body, false);
     let implicit_ok = expand::needs_implicit_ok(&mut child);
     let stmts = &child.body;
     let ok = implicit_ok.then(|| quote!(::scopes::__private::Ok(())));

@@ -82,8 +82,9 @@ impl<'ast> Visit<'ast> for SelfCall<'_> {
 //         { ::scopes::__private::Box::pin(async move { body }) }
 /// Every elided lifetime of the signature becomes one lifetime `'scoped`,
 /// which every named lifetime and type parameter outlives: the future
-/// holds all the arguments, as an `async fn`'s does.
-pub(crate) fn boxed(mut item: ItemFn, body: TokenStream) -> TokenStream {
+/// holds all the arguments, as an `async fn`'s does. A local scope's fn
+/// (`#[scoped(local)]`) returns a `scopes::LocalBoxFuture`, not `Send`.
+pub(crate) fn boxed(mut item: ItemFn, body: TokenStream, local: bool) -> TokenStream {
     let scoped = Lifetime::new("'scoped", Span::call_site());
     let sig = &mut item.sig;
     sig.asyncness = None;
@@ -143,7 +144,11 @@ pub(crate) fn boxed(mut item: ItemFn, body: TokenStream) -> TokenStream {
     for predicate in outlives {
         where_clause.predicates.push(syn::parse_quote!(#predicate));
     }
-    sig.output = syn::parse_quote!(-> ::scopes::BoxFuture<#scoped, #output>);
+    sig.output = if local {
+        syn::parse_quote!(-> ::scopes::LocalBoxFuture<#scoped, #output>)
+    } else {
+        syn::parse_quote!(-> ::scopes::BoxFuture<#scoped, #output>)
+    };
     let body = quote!(::scopes::__private::Box::pin(async move { #body }));
     item.block = Box::new(Block {
         brace_token: item.block.brace_token,
@@ -192,7 +197,7 @@ mod tests {
 
     fn expand(item: TokenStream) -> String {
         let item: ItemFn = syn::parse2(item).unwrap();
-        boxed(item, quote!(body)).to_string()
+        boxed(item, quote!(body), false).to_string()
     }
 
     #[test]

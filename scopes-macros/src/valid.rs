@@ -1,5 +1,5 @@
-//! Semantic checks: child options (unknown, duplicated, ill-valued) and the
-//! fn under `#[supervised]` / `#[coroutine_scope]`.
+//! Semantic checks: child and scope options (unknown, duplicated,
+//! ill-valued) and the fn under `#[supervised]` / `#[coroutine_scope]`.
 
 use proc_macro2::Span;
 use syn::spanned::Spanned as _;
@@ -107,21 +107,108 @@ fn start(value: &Expr) -> syn::Result<bool> {
     }
 }
 
+/// A scope's options, checked: `limit = n`, `local`.
+#[derive(Default)]
+pub(crate) struct ScopeOptions {
+    /// `limit = n`: at most `n` children run at once.
+    pub(crate) limit: Option<Expr>,
+    /// `local`: children need not be `Send`.
+    pub(crate) local: bool,
+}
+
+// Input:  limit = 4, local, limit = 8, name = "x"
+// Output: ScopeOptions { limit: 4, local: true } and the errors
+//         "duplicate option `limit`", "unknown scope option `name`"
+/// As for a child's options, every valid option is kept when others are
+/// wrong: the scope still expands, and only the bad option is reported.
+pub(crate) fn scope_options(raw: &[RawOption]) -> (ScopeOptions, Option<syn::Error>) {
+    let mut options = ScopeOptions::default();
+    let mut errors = Errors::default();
+    let mut seen: Vec<String> = Vec::new();
+    for option in raw {
+        let key = option.key.to_string();
+        if seen.contains(&key) {
+            errors.push(syn::Error::new(
+                option.key.span(),
+                format!("duplicate option `{key}`: remove one of them"),
+            ));
+            continue;
+        }
+        seen.push(key.clone());
+        let value = option.value.as_ref().map(|(_, value)| value);
+        let checked = match (key.as_str(), value) {
+            ("limit", Some(value)) => limit(value).map(|()| options.limit = Some(value.clone())),
+            ("local", None) => {
+                options.local = true;
+                Ok(())
+            }
+            ("limit", None) => Err(syn::Error::new(
+                option.key.span(),
+                "option `limit` needs a value: `limit = 4`",
+            )),
+            ("local", Some(value)) => Err(syn::Error::new(
+                value.span(),
+                "option `local` takes no value: write `local`",
+            )),
+            _ => Err(unknown_scope_option(option, &key)),
+        };
+        if let Err(error) = checked {
+            errors.push(error);
+        }
+    }
+    (options, errors.0)
+}
+
+fn unknown_scope_option(option: &RawOption, key: &str) -> syn::Error {
+    let hint = match key {
+        "name" | "start" | "parallel" => {
+            format!(" (`{key}` is an option of `launch` and `async`, not of a scope)")
+        }
+        _ => String::new(),
+    };
+    syn::Error::new(
+        option.key.span(),
+        format!("unknown scope option `{key}`: expected `limit = n` or `local`{hint}"),
+    )
+}
+
+/// `limit = 4`, or an expression giving the `usize` (`limit = n`); a literal
+/// that is not a positive integer is wrong.
+fn limit(value: &Expr) -> syn::Result<()> {
+    let literal = match value {
+        Expr::Lit(ExprLit { lit, .. }) => Some(lit),
+        Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
+            return Err(syn::Error::new_spanned(
+                value,
+                "option `limit` expects a number of children, at least 1: `limit = 4`",
+            ));
+        }
+        _ => None,
+    };
+    match literal {
+        None => Ok(()),
+        Some(Lit::Int(int)) if int.base10_digits() == "0" => Err(syn::Error::new_spanned(
+            value,
+            "option `limit` must be at least 1: `limit = 0` would let no child run",
+        )),
+        Some(Lit::Int(_)) => Ok(()),
+        Some(_) => Err(syn::Error::new_spanned(
+            value,
+            "option `limit` expects a number of children, at least 1: `limit = 4`",
+        )),
+    }
+}
+
 /// Which annotation a checked fn carries, for messages.
 #[derive(Clone, Copy)]
 pub(crate) struct AttrName(pub(crate) &'static str);
 
-// Input:  #[supervised(x)] fn f() -> u32 { .. }
-// Output: errors on `x` (no arguments), on `fn` (not async), on `u32` (not a Result)
+// Input:  #[supervised] fn f() -> u32 { .. }
+// Output: errors on `fn` (not async), on `u32` (not a Result)
+/// The fn itself; its options are checked by `scope_options`.
 pub(crate) fn scoped_fn(attr: AttrName, scoped: &ScopedFn) -> syn::Result<()> {
     let AttrName(attr) = attr;
     let mut errors = Errors::default();
-    if !scoped.args.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &scoped.args,
-            format!("`#[{attr}]` takes no arguments: write `#[{attr}]`"),
-        ));
-    }
     let sig = &scoped.item.sig;
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new(

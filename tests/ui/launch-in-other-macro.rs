@@ -2,7 +2,9 @@ use scopes::prelude::*;
 
 async fn f() -> Result<()> {
     coroutine_scope! {
-        println!("{:?}", launch { yield_now().await });
+        tokio::select! {
+            _ = yield_now() => { launch { yield_now().await }; }
+        }
         Ok(())
     }
 }
