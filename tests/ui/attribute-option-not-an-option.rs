@@ -1,0 +1,8 @@
+use scopes::prelude::*;
+
+#[scoped(4)]
+async fn f() -> Result<()> {
+    Ok(())
+}
+
+fn main() {}
