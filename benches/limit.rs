@@ -102,8 +102,8 @@ async fn semaphore_join_set(n: usize) -> u64 {
 
 async fn buffer_unordered(n: usize) -> u64 {
     let ctx = Ctx::default();
-    let mut results = futures_util::stream::iter((0..CHILDREN).map(|i| leaf(&ctx, i)))
-        .buffer_unordered(n);
+    let mut results =
+        futures_util::stream::iter((0..CHILDREN).map(|i| leaf(&ctx, i))).buffer_unordered(n);
     while let Some(result) = results.next().await {
         result.expect("child failed");
     }

@@ -215,6 +215,7 @@ async fn async_blocks_in_vec_are_children() {
 }
 
 #[tokio::test(start_paused = true)]
+#[allow(clippy::useless_vec, reason = "the test is about `vec!`'s input")]
 async fn a_single_async_block_in_vec_is_a_child_that_runs_unawaited() {
     let log = Log::default();
     let log = &log;
@@ -247,6 +248,7 @@ async fn async_blocks_in_tokio_join_and_format_are_children() {
 }
 
 #[tokio::test(start_paused = true)]
+#[allow(clippy::useless_vec, reason = "the test is about `vec!`'s input")]
 async fn a_launch_in_a_macro_of_expressions_is_a_child() {
     let log = Log::default();
     let log = &log;
