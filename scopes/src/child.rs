@@ -84,11 +84,16 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         self
     }
 
-    /// Starts a child whose boxed future `fut` makes: it gets the child's
-    /// job record (the same code for both kinds; only the boxing differs).
-    pub(crate) fn start_child(self, fut: ChildFuture<'s, L>) -> Job<'s> {
+    /// The job record of the child about to start. Made before its future
+    /// is boxed: the hot path allocates the two in this order.
+    fn new_job(&self) -> Arc<JobCore> {
         let host = Host::InPlace(self.shared.queue.clone());
-        let job = JobCore::new(self.name, host, self.start == Start::Lazy);
+        JobCore::new(self.name.clone(), host, self.start == Start::Lazy)
+    }
+
+    /// Starts the child `job` running `fut`: the same code for both kinds,
+    /// which differ only in how `fut` was boxed.
+    fn start_child(&self, job: Arc<JobCore>, fut: ChildFuture<'s, L>) -> Job<'s> {
         self.shared.start(NewChild {
             job: job.clone(),
             fut,
@@ -106,7 +111,8 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         F: Future<Output = Result<()>> + Send + 'static,
     {
         let proxy = parallel::child(self.name.clone(), fut);
-        self.start_child(L::send_child(Launched { fut: proxy }))
+        let job = self.new_job();
+        self.start_child(job, L::send_child(Launched { fut: proxy }))
     }
 
     /// Starts an `async` child on tokio's thread pool; see
@@ -117,12 +123,13 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         T: Send + 'static,
     {
         let proxy = parallel::child(self.name.clone(), fut);
+        let job = self.new_job();
         let slot = Slot::new();
         let fut = Computing {
             fut: proxy,
             slot: slot.clone(),
         };
-        Deferred::new(self.start_child(L::send_child(fut)), slot)
+        Deferred::new(self.start_child(job, L::send_child(fut)), slot)
     }
 }
 
@@ -132,7 +139,8 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
     where
         F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
     {
-        self.start_child(Box::pin(Launched { fut }))
+        let job = self.new_job();
+        self.start_child(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async`; see `Scope::async`.
@@ -141,12 +149,13 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
         F: Future<Output = Result<T>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
         T: Send + 's,
     {
+        let job = self.new_job();
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_child(fut), slot)
+        Deferred::new(self.start_child(job, fut), slot)
     }
 }
 
@@ -175,7 +184,8 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
     where
         F: Future<Output = Result<()>> + 's,
     {
-        self.start_child(Box::pin(Launched { fut }))
+        let job = self.new_job();
+        self.start_child(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async` in a local scope; neither it nor its
@@ -199,12 +209,13 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
         F: Future<Output = Result<T>> + 's,
         T: 's,
     {
+        let job = self.new_job();
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_child(fut), slot)
+        Deferred::new(self.start_child(job, fut), slot)
     }
 }
 
