@@ -2,7 +2,9 @@
 //!
 //! W6: a scope per node of a tree with fanout 4; every leaf waits once (1 ms
 //! under tokio's paused clock, so the wait costs no wall time) and adds to a
-//! sum. Time per leaf at 4^5 and 4^8 leaves, `scopes` side by side with the
+//! sum. Time per leaf at 4^5 and 4^8 leaves, `scopes` (and `scopes_local`,
+//! the same tree of local scopes, the root a `spawn_local` task of a
+//! `LocalSet`) side by side with the
 //! same tree built from nested `JoinSet`s (each node a task that spawns its 4
 //! children and joins them), nested `FuturesUnordered` and nested `moro`
 //! scopes. Every implementation is the recursive boxed function a user would
@@ -46,11 +48,11 @@ use std::time::{Duration, Instant, SystemTime};
 use criterion::{Criterion, SamplingMode, Throughput};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use scopes::BoxFuture;
+use scopes::{BoxFuture, LocalBoxFuture};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinSet;
 
-use support::{Fail, run};
+use support::{Fail, run, run_local};
 
 #[path = "support/tree_report.rs"]
 mod tree_report;
@@ -76,6 +78,25 @@ fn scopes_node<'a>(depth: u32, sum: &'a AtomicU64) -> BoxFuture<'a, scopes::Resu
         Box::pin(async move {
             for _ in 0..FANOUT {
                 s.launch(scopes_node(depth - 1, sum));
+            }
+            Ok(())
+        })
+    }))
+}
+
+/// The same tree of local scopes (SPEC §2d).
+fn scopes_local_node<'a>(depth: u32, sum: &'a AtomicU64) -> LocalBoxFuture<'a, scopes::Result<()>> {
+    if depth == 0 {
+        return Box::pin(async move {
+            scopes::delay(WAIT).await?;
+            sum.fetch_add(1, Relaxed);
+            Ok(())
+        });
+    }
+    Box::pin(scopes::coroutine_scope_local(move |s| {
+        Box::pin(async move {
+            for _ in 0..FANOUT {
+                s.launch(scopes_local_node(depth - 1, sum));
             }
             Ok(())
         })
@@ -169,6 +190,11 @@ fn tree(rt: &Runtime, name: &str, exp: u32) {
         "scopes" => run(rt, async move {
             let sum = AtomicU64::new(0);
             scopes_node(exp, &sum).await.expect("scope failed");
+            sum.load(Relaxed)
+        }),
+        "scopes_local" => run_local(rt, async move {
+            let sum = AtomicU64::new(0);
+            scopes_local_node(exp, &sum).await.expect("scope failed");
             sum.load(Relaxed)
         }),
         "JoinSet" => run(rt, async move {

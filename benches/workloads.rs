@@ -1,6 +1,9 @@
 //! SPEC §6 workloads W1–W3 (and W5, derived from W1): `scopes` side by side
 //! with its peers in one criterion run, on a `current_thread` runtime and on a
 //! 2-worker `multi_thread` runtime, the parent always a spawned task.
+//! W1 also runs on a local scope (`scopes_local`, SPEC §2d): the same
+//! children in `coroutine_scope_local`, the parent a `spawn_local` task of a
+//! `LocalSet` on the same runtime.
 //!
 //! At the end the run writes `<target>/bench-report.md`, the side-by-side
 //! table (with W4 from the `alloc` bench, if it ran first). Quick mode:
@@ -23,7 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use support::{Ctx, Fail, Rt, expected_sum, leaf, quick, run, scopes_leaf};
+use support::{Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scopes_leaf};
 
 #[path = "support/report.rs"]
 mod report;
@@ -86,6 +89,23 @@ async fn w1_scopes(n: u64) -> u64 {
     let ctx = Ctx::default();
     let ctx = &ctx;
     scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..n {
+                s.launch(scopes_leaf(ctx, i));
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+/// W1 on a local scope: the same children, the engine's `Local` kind.
+async fn w1_scopes_local(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    let ctx = &ctx;
+    scopes::coroutine_scope_local(|s| {
         Box::pin(async move {
             for i in 0..n {
                 s.launch(scopes_leaf(ctx, i));
@@ -543,9 +563,11 @@ async fn w3_join_set() -> u64 {
 // Criterion groups.
 
 /// Implementations, in report order. `scopes_parallel` (children spawned
-/// with `launch_parallel`) runs on the multi-thread runtime only.
-pub const IMPLS: [&str; 7] = [
+/// with `launch_parallel`) runs on the multi-thread runtime only;
+/// `scopes_local` (a local scope) runs W1 only.
+pub const IMPLS: [&str; 8] = [
     "scopes",
+    "scopes_local",
     "scopes_parallel",
     "FuturesUnordered",
     "join_all",
@@ -593,6 +615,7 @@ fn bench_w1(c: &mut Criterion, rt_kind: Rt, n: u64) {
             b.iter(|| {
                 let sum = match name {
                     "scopes" => run(&rt, w1_scopes(n)),
+                    "scopes_local" => run_local(&rt, w1_scopes_local(n)),
                     "scopes_parallel" => run(&rt, w1_scopes_parallel(n)),
                     "FuturesUnordered" => run(&rt, w1_futures_unordered(n)),
                     "join_all" => run(&rt, w1_join_all(n)),
@@ -614,7 +637,7 @@ fn bench_w2(c: &mut Criterion, rt_kind: Rt) {
     group.sample_size(samples());
     timing(&mut group, 0.2, 0.6);
     let names = impls_for(rt_kind)
-        .filter(|&name| name != "join_all")
+        .filter(|&name| name != "join_all" && name != "scopes_local")
         .chain(["try_join_all_failing_first"]);
     for name in names {
         group.bench_function(name, |b| {
@@ -643,7 +666,9 @@ fn bench_w3(c: &mut Criterion, rt_kind: Rt) {
     group.sample_size(samples());
     timing(&mut group, 0.5, 1.5);
     let expected = expected_sum(W3_LEAVES);
-    for name in impls_for(rt_kind).filter(|&name| name != "scopes_parallel") {
+    let names =
+        impls_for(rt_kind).filter(|&name| name != "scopes_parallel" && name != "scopes_local");
+    for name in names {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let sum = match name {

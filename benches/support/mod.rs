@@ -87,6 +87,21 @@ where
     rt.block_on(rt.spawn(parent)).expect("parent task panicked")
 }
 
+/// Runs `parent`, which need not be `Send` (a local scope), to completion
+/// as a `spawn_local` task of a `LocalSet` on `rt` (on the calling thread).
+pub fn run_local<F>(rt: &Runtime, parent: F) -> F::Output
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let local = tokio::task::LocalSet::new();
+    local.block_on(rt, async {
+        tokio::task::spawn_local(parent)
+            .await
+            .expect("parent task panicked")
+    })
+}
+
 /// The cargo target directory the running bench binary was built in
 /// (`<target>/<profile>/deps/<bench>-<hash>`).
 pub fn target_dir() -> PathBuf {

@@ -145,6 +145,7 @@ fn table(out: &mut String, rt: Rt, rows: &Rows) {
                     None => "never¹".to_string(),
                 },
                 (None, "W3", "scopes_parallel") => "n/a".to_string(),
+                (None, "W2" | "W3" | "W4", "scopes_local") => "n/a".to_string(),
                 _ => "—".to_string(),
             };
             let _ = write!(line, " {cell} |");
@@ -241,7 +242,8 @@ pub fn write(since: SystemTime, load_at_start: &str) {
          with its 1000 sleeping siblings dropped. W3: a 20×20×20 tree of nested scopes. \
          W4: heap bytes per pending child (100k, `alloc` bench). W5: W1 per-child time \
          at 1M ÷ at 10k. `scopes_parallel`: children started with `launch_parallel` \
-         (tokio tasks). Targets are SPEC §6's.\n",
+         (tokio tasks). `scopes_local`: W1 in a local scope (`coroutine_scope_local`), \
+         the parent a `spawn_local` task of a `LocalSet`. Targets are SPEC §6's.\n",
     );
     if w4.is_null() {
         let _ = writeln!(out, "\nW4 missing: run `cargo bench --bench alloc` first.");

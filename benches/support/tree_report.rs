@@ -14,7 +14,13 @@ use std::time::SystemTime;
 use crate::support::target_dir;
 
 /// W6's implementations, in report order.
-pub const W6_IMPLS: [&str; 4] = ["scopes", "JoinSet", "FuturesUnordered", "moro"];
+pub const W6_IMPLS: [&str; 5] = [
+    "scopes",
+    "scopes_local",
+    "JoinSet",
+    "FuturesUnordered",
+    "moro",
+];
 
 /// W8's implementations, in report order.
 pub const W8_IMPLS: [&str; 3] = ["scopes", "FuturesUnordered", "boxed_recursion"];
@@ -100,7 +106,8 @@ fn w6(out: &mut String) {
         out,
         "\n### W6: a scope per node, fanout 4, every leaf waits 1 ms (paused clock)\n\n\
          Measured {} (`{}` build, {}). Time per leaf, ns; growth = per leaf at 4^8 ÷ at 4^5. \
-         `current_thread` runtime, the root a spawned task.\n",
+         `current_thread` runtime, the root a spawned task (`scopes_local`: a `spawn_local` task \
+         of a `LocalSet`).\n",
         age(seconds),
         w6["profile"].as_str().unwrap_or("?"),
         w6["machine"].as_str().unwrap_or("?"),
