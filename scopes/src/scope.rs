@@ -195,7 +195,7 @@ where
 /// nor those handles can leave the scope: `'s` ends with the scope.
 ///
 /// `'env` is the lifetime of what children may borrow from outside the
-/// scope; children are `Send + 's`.
+/// scope; children are `Send + 's` (in a local scope, `'s` only).
 ///
 /// `L` is the scope's kind: [`Sendable`] (the default, what
 /// [`coroutine_scope`](fn@coroutine_scope) gives) or [`Local`](crate::Local)

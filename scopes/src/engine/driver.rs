@@ -48,6 +48,7 @@
 //! its own sake) runs nothing; it only follows its parent's cancellation
 //! and adopts children started from other threads.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -59,7 +60,7 @@ use futures_util::task::waker_ref;
 
 use super::child::{BodyFuture, Boxes, ChildFuture, ChildTask, FailureSink, NewChild, Shared};
 use super::context;
-use super::handler::{self, Handler, HandlerGuard};
+use super::handler::{self, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
@@ -73,7 +74,7 @@ use crate::error::{Error, Result};
 const POLL_BUDGET: usize = 256;
 
 /// Queue capacity kept between polls; a burst beyond it is given back.
-const RETAINED: usize = 1024;
+const RETAINED: usize = 1 << 16;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -153,6 +154,37 @@ struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
     spare: Vec<Noted>,
+    /// Entries a route's target did not get to (scratch).
+    left: Vec<Entry>,
+}
+
+thread_local! {
+    /// The lists of the last root that ended on this thread, for the next:
+    /// a tree's FIFO holds a whole level of the tree at once (thousands of
+    /// entries), and a program that runs such trees one after another
+    /// would otherwise grow and free those lists each time.
+    static SPARE_FIFO: Cell<Option<Box<Fifo>>> = const { Cell::new(None) };
+}
+
+impl Fifo {
+    /// Entries a kept FIFO may hold room for; beyond, a burst's memory is
+    /// given back.
+    const KEPT: usize = 1 << 16;
+
+    fn take() -> Box<Fifo> {
+        SPARE_FIFO.take().unwrap_or_default()
+    }
+
+    /// Keeps the lists for the next root on this thread (empty, and not
+    /// too large).
+    fn give_back(mut fifo: Box<Fifo>) {
+        fifo.batch.clear();
+        fifo.local.clear();
+        fifo.spare.clear();
+        if fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
+            SPARE_FIFO.set(Some(fifo));
+        }
+    }
 }
 
 /// A child in its scope's slab. Its waker is made from `job` for each
@@ -240,7 +272,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let _handler = HandlerGuard::enter(self.handler.clone());
+        let _handler = handler::HandlerGuard::enter(self.handler.clone());
         let queue = &self.shared.queue;
         let polled = if queue.is_nested() {
             self.poll_nested(cx)
@@ -276,13 +308,20 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// A visit of a nested scope: the first runs the body; one on a route
     /// runs the job the route names here.
     fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        self.shared.queue.register(cx.waker());
         self.follow_parent();
         if !self.entered {
+            // Its host job's waker, which does not change: registered once.
+            self.shared.queue.register(cx.waker());
             self.entered = true;
             self.poll_body(true);
         } else if let Some((entry, target)) = self.shared.queue.take_hop() {
-            self.run_entry(entry, target);
+            // On the way to the target: one frame less per level of
+            // nesting than through `run_entry` (SPEC §6 W8).
+            match (target, entry.slot) {
+                (true, _) => self.run_target(entry),
+                (false, BODY) => self.poll_body(false),
+                (false, _) => self.poll_child(entry, false),
+            }
         }
         if self.shared.queue.take_starts() || !self.incoming.is_empty() {
             self.adopt_nested();
@@ -298,14 +337,18 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(never)]
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
-        let mut fifo = self.fifo.take().unwrap_or_default();
+        let mut fifo = self.fifo.take().unwrap_or_else(Fifo::take);
         let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.spare));
         let polled = self.drain(cx, &queue, &mut fifo);
         fifo.spare = draining.exit();
         if fifo.spare.capacity() > RETAINED {
             fifo.spare = Vec::new(); // give back a burst's memory
         }
-        self.fifo = Some(fifo);
+        if polled.is_ready() {
+            Fifo::give_back(fifo); // for the next root on this thread
+        } else {
+            self.fifo = Some(fifo);
+        }
         polled
     }
 
@@ -338,7 +381,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 self.follow_parent();
                 match ready.scope {
                     None => self.run_entry(ready.entry, true),
-                    Some(scope) => self.follow_route(&scope, ready.entry),
+                    Some(scope) => budget -= self.follow_route(&scope, ready.entry, fifo, budget),
                 }
                 self.take_local(fifo);
             }
@@ -383,16 +426,63 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// route that was not followed to its end (a combinator between two
     /// scopes that polls only what it was woken for) strands the entry in
     /// its scope, which then drains its own queue when next polled.
-    fn follow_route(&mut self, scope: &Arc<ReadyQueue>, entry: Entry) {
+    ///
+    /// Entries of the same scope right behind this one in the FIFO (up to
+    /// `budget` of them) go along: the target runs them on the same visit.
+    /// Returns how many of those it ran; the others go back to the front.
+    fn follow_route(
+        &mut self,
+        scope: &Arc<ReadyQueue>,
+        entry: Entry,
+        fifo: &mut Fifo,
+        budget: usize,
+    ) -> usize {
         if scope.is_closed() {
-            return; // a late wake of a scope that has returned
+            return 0; // a late wake of a scope that has returned
+        }
+        let mut along = 0;
+        while along < budget
+            && fifo
+                .batch
+                .front()
+                .and_then(|next| next.scope.as_ref())
+                .is_some_and(|next| Arc::ptr_eq(next, scope))
+        {
+            let next = fifo.batch.pop_front().expect("the entry just looked at");
+            ReadyQueue::set_run(std::iter::once(next.entry));
+            along += 1;
         }
         let own = self.shared.queue.route_to(scope, entry);
         if let Some(own) = own {
             self.run_entry(own, false);
         }
+        let mut left = std::mem::take(&mut fifo.left);
+        ReadyQueue::take_run_left(&mut left);
+        let ran = along - left.len();
         if !ReadyQueue::route_done() {
             scope.strand(entry);
+        }
+        for entry in left.drain(..).rev() {
+            let scope = Some(scope.clone());
+            fifo.batch.push_front(Ready { entry, scope });
+        }
+        fifo.left = left;
+        ran
+    }
+
+    /// The route ends here: runs `entry`, then the entries of this scope
+    /// queued right after it, in order (one route for many), unless tokio's
+    /// budget is spent (the root takes the rest back). Out of line: only
+    /// the innermost scope of a route needs this frame.
+    #[inline(never)]
+    fn run_target(&mut self, entry: Entry) {
+        self.run_entry(entry, true);
+        while tokio::task::coop::has_budget_remaining() {
+            let Some(entry) = ReadyQueue::next_in_run() else {
+                break;
+            };
+            self.follow_parent();
+            self.run_entry(entry, true);
         }
     }
 

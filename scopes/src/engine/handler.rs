@@ -31,6 +31,18 @@ impl HandlerGuard {
     }
 }
 
+/// Installs `handler` for the life of the guard unless it is the one in
+/// force already (a nested scope runs under its parent's handler unless a
+/// `with_exception_handler` sits between them): then no clone, no guard.
+pub(crate) fn enter_scope(handler: &Option<Handler>) -> Option<HandlerGuard> {
+    let same = HANDLER.with(|current| match (&*current.borrow(), handler) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    });
+    (!same).then(|| HandlerGuard::enter(handler.clone()))
+}
+
 impl Drop for HandlerGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();

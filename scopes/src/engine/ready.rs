@@ -77,6 +77,10 @@ thread_local! {
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
+    /// Entries of the route's target scope that came right after the first
+    /// in the FIFO: the target runs them too, in order, on the same visit
+    /// (children of one scope woken or started together cost one route).
+    static RUN: RefCell<VecDeque<Entry>> = const { RefCell::new(VecDeque::new()) };
 }
 
 const NEW: u8 = 0;
@@ -258,21 +262,25 @@ impl ReadyQueue {
     /// happened outside a drain of its tree on this thread (the scope is
     /// then woken, and adopts it at its next poll).
     pub(crate) fn note_started(self: &Arc<Self>) -> bool {
-        self.starts.store(true, Ordering::Release);
+        if !self.starts.load(Ordering::Relaxed) {
+            self.starts.store(true, Ordering::Release);
+        }
         self.started_total.fetch_add(1, Ordering::AcqRel);
         let tree = self.tree().map_or(0, address);
         if tree != 0 && DRAINING.get() == tree {
-            let scope = (tree != address(self)).then(|| self.clone());
+            let nested = tree != address(self);
             LOCAL.with(|local| {
                 let mut local = local.borrow_mut();
-                match local.last_mut() {
-                    Some(Noted::Started { scope: last, run })
-                        if same(last.as_deref(), scope.as_deref()) =>
-                    {
-                        *run += 1;
-                    }
-                    _ => local.push(Noted::Started { scope, run: 1 }),
+                // A run of starts is one marker: the scope is cloned only
+                // for a new one.
+                if let Some(Noted::Started { scope: last, run }) = local.last_mut()
+                    && same(last.as_deref(), nested.then_some(&**self))
+                {
+                    *run += 1;
+                    return;
                 }
+                let scope = nested.then(|| self.clone());
+                local.push(Noted::Started { scope, run: 1 });
             });
             return true;
         }
@@ -321,10 +329,12 @@ impl ReadyQueue {
         self.waker.register(waker);
         let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), buffer));
         let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
+        let outer_run = RUN.with(|run| std::mem::take(&mut *run.borrow_mut()));
         Draining {
             outer: DRAINING.replace(address(self)),
             outer_local,
             outer_route,
+            outer_run,
             exited: false,
         }
     }
@@ -419,6 +429,22 @@ impl ReadyQueue {
         })
     }
 
+    /// Entries of the target scope queued right after the first, for the
+    /// target to run on the same visit.
+    pub(crate) fn set_run(entries: impl Iterator<Item = Entry>) {
+        RUN.with(|run| run.borrow_mut().extend(entries));
+    }
+
+    /// The next entry of the run, for the route's target.
+    pub(crate) fn next_in_run() -> Option<Entry> {
+        RUN.with(|run| run.borrow_mut().pop_front())
+    }
+
+    /// The entries of the run the target did not get to, in order.
+    pub(crate) fn take_run_left(out: &mut Vec<Entry>) {
+        RUN.with(|run| out.extend(run.borrow_mut().drain(..)));
+    }
+
     /// Ends the route; false if a scope on it was not reached.
     pub(crate) fn route_done() -> bool {
         ROUTE.with(|route| {
@@ -475,6 +501,7 @@ pub(crate) struct Draining {
     outer: usize,
     outer_local: Vec<Noted>,
     outer_route: Vec<Hop>,
+    outer_run: VecDeque<Entry>,
     exited: bool,
 }
 
@@ -490,6 +517,8 @@ impl Draining {
         DRAINING.set(self.outer);
         let outer_route = std::mem::take(&mut self.outer_route);
         ROUTE.with(|route| *route.borrow_mut() = outer_route);
+        let outer_run = std::mem::take(&mut self.outer_run);
+        RUN.with(|run| *run.borrow_mut() = outer_run);
         let outer = std::mem::take(&mut self.outer_local);
         let mut own = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), outer));
         own.clear();

@@ -93,6 +93,9 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
     true
 }
 
+/// Completed children cleared from a scope's list at a time.
+const FLUSH_BATCH: usize = 32;
+
 impl Registration {
     /// Publishes children just placed in the given slots, under one lock.
     /// Children placed while the scope was being cancelled from elsewhere
@@ -124,7 +127,9 @@ impl Registration {
     /// Clears the completed children's entries, as a poll of the scope
     /// ends. A slot reused meanwhile holds its new child, which stays.
     pub(crate) fn flush(&mut self) {
-        if self.completed.is_empty() {
+        // In batches: one lock for many completions (a nested scope is
+        // visited once per entry of its children).
+        if self.completed.len() < FLUSH_BATCH {
             return;
         }
         let mut children = lock(&self.entry.children);
