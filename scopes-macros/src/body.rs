@@ -243,10 +243,13 @@ impl Level {
         };
     }
 
+    // Input:  ids.iter().map(move |id| async { fetch(id).await })
+    // Output: ids.iter().map({ let scope = &scope; move |id| scope.r#async(async move { .. }) })
     /// A closure in the scope body is part of it: its child forms start
     /// children of the scope each time it is called. A `move` closure that
     /// starts children takes the scope handle by reference (it is not
-    /// `Copy`), so the body can go on using it.
+    /// `Copy`), so the body can go on using it. An async closure's body is
+    /// plain Rust, like an `async move` block's.
     fn closure(&mut self, expr: &mut Expr) {
         let Expr::Closure(closure) = expr else {
             return;
@@ -388,22 +391,23 @@ fn macro_name(mac: &Macro) -> String {
 /// The error for a child form in a macro whose input is not a list of
 /// expressions.
 fn not_expressions(form: &str, macro_name: &str) -> String {
-    let plain = if form == "`async { .. }`" {
-        ", or write `async move { .. }` for a plain future"
+    let (example, plain) = if form == ASYNC_BLOCK {
+        (
+            "async { .. }",
+            ", or write `async move { .. }` for a plain future",
+        )
     } else {
-        ""
+        ("launch { .. }", "")
     };
     format!(
         "{form} cannot start a child inside `{macro_name}!`, whose input is not a list of \
          expressions: start the child in a statement before the macro \
-         (`let handle = {form_example};`) and use its handle there{plain}",
-        form_example = if form == "`async { .. }`" {
-            "async { .. }"
-        } else {
-            "launch { .. }"
-        },
+         (`let handle = {example};`) and use its handle there{plain}"
     )
 }
+
+/// How a non-`move` `async { }` is named in messages.
+const ASYNC_BLOCK: &str = "`async { .. }`";
 
 pub(crate) fn is_child_macro(mac: &Macro) -> bool {
     matches!(
@@ -511,7 +515,7 @@ fn child_form_at(tokens: &[TokenTree], i: usize, with_async: bool) -> Option<(St
         (TokenTree::Ident(name), Some(TokenTree::Group(block)), _)
             if with_async && name == "async" && block.delimiter() == Delimiter::Brace =>
         {
-            Some(("`async { .. }`".to_owned(), 2))
+            Some((ASYNC_BLOCK.to_owned(), 2))
         }
         (TokenTree::Ident(name), Some(TokenTree::Punct(bang)), Some(TokenTree::Group(group)))
             if bang.as_char() == '!' =>
