@@ -212,7 +212,7 @@ async fn a_nested_scope_child_wakes_an_outer_sibling() {
                 let nested = s.r#async(async move {
                     coroutine_scope(|inner| {
                         Box::pin(async move {
-                            let d = inner.r#async(async move { value.await });
+                            let d = inner.r#async(value);
                             d.await
                         })
                     })
@@ -291,7 +291,7 @@ async fn a_job_awaited_by_many_wakes_them_all_once_it_completes() {
             let mut waiters = Vec::new();
             for _ in 0..50 {
                 let slow = slow.clone();
-                waiters.push(s.r#async(async move { slow.await }));
+                waiters.push(s.r#async(slow));
             }
             let mut total = 0;
             for w in waiters {

@@ -218,7 +218,7 @@ async fn cancel_children_cancels_the_scopes_children_not_the_caller() {
         Box::pin(async move {
             for i in 0..3 {
                 s.launch(async move {
-                    if let Err(cancelled) = delay(ms(3600_000)).await {
+                    if let Err(cancelled) = delay(ms(3_600_000)).await {
                         non_cancellable(delay(ms(5))).await?;
                         log.push(format!("connection {i} closed"));
                         return Err(cancelled);
@@ -286,7 +286,7 @@ async fn cancel_children_in_a_child_cancels_only_that_childs_children() {
             s.launch(async move {
                 coroutine_scope(|inner| {
                     Box::pin(async move {
-                        let grandchild = inner.launch(async { delay(ms(3600_000)).await });
+                        let grandchild = inner.launch(async { delay(ms(3_600_000)).await });
                         yield_now().await?;
                         cancel_children();
                         grandchild.join().await?;
@@ -315,7 +315,7 @@ async fn cancel_children_outside_any_scope_does_nothing() {
 /// A child that sleeps for an hour and, when cancelled, flushes for
 /// `flush` ms in `non_cancellable` and logs it.
 async fn server(log: &Log, flush: u64) -> scopes::Result<&'static str> {
-    if let Err(cancelled) = delay(ms(3600_000)).await {
+    if let Err(cancelled) = delay(ms(3_600_000)).await {
         non_cancellable(delay(ms(flush))).await?;
         log.push("flushed");
         return Err(cancelled);

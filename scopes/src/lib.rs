@@ -139,8 +139,8 @@
 //!   (`tokio::runtime::Builder::thread_stack_size`).
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
 //! - **Heap per scope.** A nested scope whose body waits holds about
-//!   1.0 KiB, its host child included (a plain waiting child: 140 B); with
-//!   one waiting child, 1.4 KiB (`tests/tree_memory.rs`): the scope's job
+//!   1.1 KiB, its host child included (a plain waiting child: 140 B); with
+//!   one waiting child, 1.5 KiB (`tests/tree_memory.rs`): the scope's job
 //!   and queue, its driver, its registry entry, the host job's attachment.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.

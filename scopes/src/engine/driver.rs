@@ -170,6 +170,8 @@ impl Fifo {
     /// Entries a kept FIFO may hold room for; beyond, a burst's memory is
     /// given back.
     const KEPT: usize = 1 << 16;
+    /// Below this many entries of room, lists are not worth keeping.
+    const SMALL: usize = 1024;
 
     fn take() -> Box<Fifo> {
         SPARE_FIFO.take().unwrap_or_default()
@@ -181,10 +183,21 @@ impl Fifo {
         fifo.batch.clear();
         fifo.local.clear();
         fifo.spare.clear();
-        if fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
+        // Small lists cost little to make again: only a burst's are kept.
+        let worth = fifo.batch.capacity() > Self::SMALL;
+        if worth && fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
             SPARE_FIFO.set(Some(fifo));
         }
     }
+}
+
+/// The `limit` option at work: how many children may run at once, how many
+/// run (or were admitted to), and those waiting for a place, in start
+/// order.
+struct Limit {
+    most: usize,
+    running: usize,
+    held: VecDeque<Entry>,
 }
 
 /// A child in its scope's slab. Its waker is made from `job` for each
@@ -216,12 +229,9 @@ struct Driver<'s, T, B: Boxes> {
     adopted: Vec<usize>,
     /// Children adopted so far (a start ordinal, for `cancel_children`).
     adopted_total: u64,
-    /// The `limit` option: how many children may run at once.
-    limit: Option<usize>,
-    /// Children that have run (or been admitted) and not completed.
-    running: usize,
-    /// Children waiting for a place under the limit, in start order.
-    held: VecDeque<Entry>,
+    /// The `limit` option's bookkeeping; most scopes have no limit and
+    /// carry one word for it.
+    limit: Option<Box<Limit>>,
     /// The first failure (R2, R6) and those that came while cancelling.
     failure: Option<Error>,
     suppressed: Vec<Error>,
@@ -262,9 +272,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             incoming: Vec::new(),
             adopted: Vec::new(),
             adopted_total: 0,
-            limit: options.limit,
-            running: 0,
-            held: VecDeque::new(),
+            limit: options.limit.map(|most| {
+                Box::new(Limit {
+                    most,
+                    running: 0,
+                    held: VecDeque::new(),
+                })
+            }),
             failure: None,
             suppressed: Vec::new(),
             registration,
@@ -272,7 +286,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let _handler = handler::HandlerGuard::enter(self.handler.clone());
+        let _handler = handler::enter_scope(&self.handler);
         let queue = &self.shared.queue;
         let polled = if queue.is_nested() {
             self.poll_nested(cx)
@@ -686,14 +700,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         };
         let was_cancelled = match dequeued {
             Dequeued::Poll { cancelled, first } => {
-                if first && let Some(limit) = self.limit {
-                    if self.running >= limit {
+                if first && let Some(limit) = &mut self.limit {
+                    if limit.running >= limit.most {
                         // Waits for a place, in start order (SPEC §2b).
                         slot.job.hold();
-                        self.held.push_back(entry);
+                        limit.held.push_back(entry);
                         return;
                     }
-                    self.running += 1;
+                    limit.running += 1;
                 }
                 cancelled
             }
@@ -722,8 +736,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         };
         self.registration.remove(idx);
         let ChildSlot { job, fut } = slot;
-        if self.limit.is_some() && job.took_a_place() {
-            self.running -= 1;
+        if let Some(limit) = &mut self.limit
+            && job.took_a_place()
+        {
+            limit.running -= 1;
             self.admit_held();
         }
         // Only a supervisor sends a failure anywhere but to itself.
@@ -755,9 +771,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// order they were held (start order); one cancelled while it waited
     /// has completed and is passed over.
     fn admit_held(&mut self) {
-        let Some(limit) = self.limit else { return };
-        while self.running < limit {
-            let Some(entry) = self.held.pop_front() else {
+        let Some(limit) = &mut self.limit else { return };
+        while limit.running < limit.most {
+            let Some(entry) = limit.held.pop_front() else {
                 return;
             };
             let waiting = self
@@ -765,7 +781,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 .get(entry.slot)
                 .filter(|slot| slot.job.id == entry.job);
             if waiting.is_some_and(|slot| slot.job.admit()) {
-                self.running += 1;
+                limit.running += 1;
             }
         }
     }
