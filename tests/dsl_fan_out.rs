@@ -261,3 +261,28 @@ async fn a_launch_in_a_macro_of_expressions_is_a_child() {
     .unwrap();
     assert_eq!(log.take(), ["a", "b"]);
 }
+
+/// A user fetched after 100 ms of virtual time.
+async fn fetch_user(id: u32) -> Result<String> {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Ok(format!("user {id}"))
+}
+
+/// The README tour's `fetch_users`, verbatim.
+#[scoped(limit = 4)] // at most 4 children run at once, the rest wait in order
+async fn fetch_users(ids: &[u32]) -> scopes::Result<Vec<String>> {
+    // A child per id (Kotlin's `ids.map { async { .. } }.awaitAll()`): values in
+    // input order; the first failure fails the call and cancels the others.
+    await_all(ids.iter().map(|id| async { fetch_user(*id).await })).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_readme_tours_fan_out_runs_four_at_a_time_in_input_order() {
+    let start = tokio::time::Instant::now();
+    let users = fetch_users(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).await.unwrap();
+    assert_eq!(users.len(), 10);
+    assert_eq!(users[0], "user 1");
+    assert_eq!(users[9], "user 10");
+    // Ten children, four at a time: three rounds of 100 ms.
+    assert_eq!(start.elapsed(), Duration::from_millis(300));
+}
