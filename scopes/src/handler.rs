@@ -17,7 +17,9 @@ use crate::error::Error;
 /// the coroutine context.
 ///
 /// Without a handler, such failures are logged through `tracing` at error
-/// level (feature `tracing`) and printed on stderr: never lost silently.
+/// level when a `tracing` subscriber is installed (feature `tracing`, on by
+/// default; a global default or one set for the current thread), and printed
+/// on stderr when none is: never lost silently, never reported twice.
 /// A handler that panics does not take the scope down: the panic and the
 /// failure it was handling are printed on stderr.
 ///

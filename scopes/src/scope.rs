@@ -79,7 +79,7 @@ where
 /// An `async` child's failure stays in its [`Deferred`] and is returned by
 /// `.await`; a `launch` child's failure goes to the exception handler (see
 /// [`with_exception_handler`](crate::with_exception_handler); by default it
-/// is logged and printed on stderr). The scope's result is the body's; when
+/// goes to `tracing`, or to stderr when no subscriber is installed). The scope's result is the body's; when
 /// the body fails, every child is cancelled and the body's error returned.
 ///
 /// # Examples

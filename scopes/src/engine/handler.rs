@@ -61,8 +61,22 @@ pub(crate) fn report(handler: Option<&Handler>, error: &Error) {
     }
 }
 
+/// The default handler: a `tracing` error event when a subscriber is in
+/// force (global or this thread's), stderr otherwise, so a failure is never
+/// lost and never printed twice.
 fn report_default(error: &Error) {
     #[cfg(feature = "tracing")]
-    tracing::error!(error = %error, child = ?error.child_name(), "unhandled failure in a supervised child");
+    if tracing_subscriber_in_force() {
+        tracing::error!(error = %error, child = ?error.child_name(), "unhandled failure in a supervised child");
+        return;
+    }
     eprintln!("scopes: unhandled failure in a supervised child: {error:?}");
+}
+
+/// Whether events go anywhere: the dispatcher in force is not `tracing`'s
+/// no-op one (`Dispatch::none()`, what `get_default` sees when neither a
+/// global nor a scoped default was set).
+#[cfg(feature = "tracing")]
+fn tracing_subscriber_in_force() -> bool {
+    tracing::dispatcher::get_default(|dispatch| !dispatch.is::<tracing::subscriber::NoSubscriber>())
 }
