@@ -18,7 +18,10 @@ async fn errors_remember_the_child_they_came_from() {
     .await;
     let err = named.unwrap_err();
     assert_eq!(err.child_name().as_deref(), Some("fetch-user"));
-    assert_eq!(format!("{err:?}"), "404\n  in child `fetch-user`");
+    assert_eq!(
+        format!("{err:?}"),
+        "404\n  in child `fetch-user` (tests/observability.rs:12:15)"
+    );
 
     let line = line!() + 3;
     let unnamed: Result<()> = coroutine_scope(|s| {

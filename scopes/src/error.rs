@@ -30,11 +30,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// # Formats
 ///
-/// - `{}` shows the message: `boom`.
-/// - `{:#}` shows the message and its chain of sources on one line:
-///   `read config: file not found`.
-/// - `{:?}` shows the message, the child it came from, the chain and the
-///   suppressed errors, one per line.
+/// These formats are a contract, checked to the character by the crate's
+/// `tests/error_fmt.rs`:
+///
+/// - `{}` is the message alone: `read config`. A cancellation shows
+///   `job was cancelled`, a timeout `timed out after 100ms`, a caught panic
+///   `panicked: ` and the panic's message.
+/// - `{:#}` is the message and its chain of sources on one line, joined by
+///   `": "`: `read config: file not found`. A cancellation caused by a
+///   failure shows that failure's `{:#}` after its own message.
+/// - `{:?}` (and `{:#?}`, the same) is the message, then one line per item,
+///   indented by two spaces: the children the error left, from the one it
+///   was raised in outwards (`` in child `load` (src/app.rs:12:9) `` for a
+///   child with a `name`, `` in child `src/app.rs:14:13` `` for one named by
+///   where it started; a child that returned a sibling's error it awaited
+///   comes after the sibling); the chain (`caused by: `); and the failures
+///   suppressed by this one (R6), each with the child it came from. Past 15
+///   children or 15 suppressed errors, one line says how many more there
+///   are (as Python's `ExceptionGroup` does), so a scope whose 10,000
+///   children failed prints a bounded report:
+///
+/// ```text
+/// read config
+///   in child `load` (src/app.rs:12:9)
+///   in child `src/app.rs:20:5`
+///   caused by: file not found
+///   suppressed: cleanup failed (in child `src/app.rs:14:13`)
+///   suppressed: http 500 (in child `fetch` (src/app.rs:15:13))
+///   ... and 9985 more suppressed
+/// ```
 ///
 /// # Kinds
 ///
@@ -67,9 +91,25 @@ struct Inner {
     /// failure seen twice (a child's error awaited and re-returned by the
     /// body) is recognised as one.
     kind: Arc<Kind>,
-    origin: Option<Name>,
+    /// The last child the error left (the outermost so far); the one it
+    /// left before is below it.
+    origin: Option<Arc<Origin>>,
     suppressed: Vec<Error>,
 }
+
+/// One child on the path an error took: a linked list from the outermost
+/// child down to the one the error was raised in, so that leaving one more
+/// child costs one allocation, whatever the depth.
+struct Origin {
+    name: Name,
+    below: Option<Arc<Origin>>,
+}
+
+/// How many suppressed errors, and children on an error's path, `{:?}`
+/// lists before it says how many more there are (as Python's
+/// `ExceptionGroup` does), so that a scope with 10,000 failed children
+/// prints a bounded report.
+const LISTED: usize = 15;
 
 enum Kind {
     Message(String),
@@ -230,7 +270,19 @@ impl Error {
     /// assert!(scopes::Error::msg("x").child_name().is_none());
     /// ```
     pub fn child_name(&self) -> Option<String> {
-        self.inner.origin.as_ref().map(ToString::to_string)
+        self.origins().first().map(ToString::to_string)
+    }
+
+    /// The children the error left, from the one it was raised in outwards.
+    fn origins(&self) -> Vec<&Name> {
+        let mut names = Vec::new();
+        let mut origin = self.inner.origin.as_deref();
+        while let Some(o) = origin {
+            names.push(&o.name);
+            origin = o.below.as_deref();
+        }
+        names.reverse();
+        names
     }
 
     /// Re-raises the panic this error was caught from, with its original
@@ -251,13 +303,14 @@ impl Error {
         std::panic::panic_any(self.to_string())
     }
 
-    /// The same failure, remembering the child it came from; an origin set
-    /// further down the tree is kept.
+    /// The same failure, having left the child `name`: added to the path
+    /// of children it came through (the one it was raised in stays first).
     pub(crate) fn with_origin(self, name: &Name) -> Self {
-        if self.inner.origin.is_some() {
-            return self;
-        }
-        self.rebuild(Some(name.clone()), self.inner.suppressed.clone())
+        let origin = Arc::new(Origin {
+            name: name.clone(),
+            below: self.inner.origin.clone(),
+        });
+        self.rebuild(Some(origin), self.inner.suppressed.clone())
     }
 
     pub(crate) fn with_suppressed(self, mut more: Vec<Error>) -> Self {
@@ -269,7 +322,7 @@ impl Error {
         self.rebuild(self.inner.origin.clone(), suppressed)
     }
 
-    fn rebuild(&self, origin: Option<Name>, suppressed: Vec<Error>) -> Self {
+    fn rebuild(&self, origin: Option<Arc<Origin>>, suppressed: Vec<Error>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 kind: self.inner.kind.clone(),
@@ -341,8 +394,12 @@ impl Display for Error {
 impl Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")?;
-        if let Some(origin) = &self.inner.origin {
-            write!(f, "\n  in child `{origin}`")?;
+        let origins = self.origins();
+        for name in origins.iter().take(LISTED) {
+            write!(f, "\n  in child {}", ChildName(name))?;
+        }
+        if origins.len() > LISTED {
+            write!(f, "\n  ... and {} more children", origins.len() - LISTED)?;
         }
         if let Some(cause) = self.cause() {
             write!(f, "\n  caused by: {cause}")?;
@@ -352,8 +409,33 @@ impl Debug for Error {
             write!(f, "\n  caused by: {s}")?;
             source = s.source();
         }
-        for suppressed in &self.inner.suppressed {
-            write!(f, "\n  suppressed: {suppressed}")?;
+        let suppressed = &self.inner.suppressed;
+        for error in suppressed.iter().take(LISTED) {
+            write!(f, "\n  suppressed: {error}")?;
+            if let Some(name) = error.origins().first() {
+                write!(f, " (in child {})", ChildName(name))?;
+            }
+        }
+        if suppressed.len() > LISTED {
+            write!(
+                f,
+                "\n  ... and {} more suppressed",
+                suppressed.len() - LISTED
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A child's name in `{:?}`: `` `fetch` (src/app.rs:3:9) `` for a named
+/// child, `` `src/app.rs:3:9` `` for one named by where it started.
+struct ChildName<'a>(&'a Name);
+
+impl Display for ChildName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`", self.0)?;
+        if let Name::Named(_) = self.0 {
+            write!(f, " ({})", self.0.started_at())?;
         }
         Ok(())
     }
@@ -560,6 +642,13 @@ mod tests {
             format!("{with:?}"),
             "read config\n  caused by: file not found\n  suppressed: cleanup failed"
         );
+        let mut many = Error::msg("first");
+        for _ in 0..20 {
+            many = many.with_origin(&Name::Timeout);
+        }
+        let listed = format!("{many:?}");
+        assert_eq!(listed.matches("in child `with_timeout`").count(), LISTED);
+        assert!(listed.ends_with("\n  ... and 5 more children"), "{listed}");
         assert!(with.same_failure(&err));
         assert!(!with.same_failure(&Error::msg("read config")));
     }
