@@ -27,10 +27,33 @@ use syn::punctuated::Punctuated;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Block, Expr, Item, Macro, Stmt, Token};
 
+use crate::diag;
 use crate::expand;
 use crate::kotlin;
-use crate::parse::{Child, MacroRole};
+use crate::parse::{BlockForm, BlockKind, Child, MacroRole, is_child_macro};
+use crate::produce;
 use crate::valid;
+
+/// `with_timeout!` / `with_timeout_or_none!` / `non_cancellable!` (and the
+/// Kotlin look, which `kotlin.rs` turns into them): the Kotlin look inside
+/// rewritten, the body parsed, its children rewritten, the block generated;
+/// the errors of malformed forms inside are reported next to it.
+/// `local`: the block is in a local scope's body, which expands it in
+/// place (see `mac` below), so that its own scope is local too.
+pub(crate) fn block_form(
+    kind: BlockKind,
+    keyword: Span,
+    input: TokenStream,
+    local: bool,
+) -> TokenStream {
+    let (tokens, rewrite_error) = kotlin::rewrite(input);
+    let block = BlockForm::parse(kind, keyword, tokens).map(|mut form| {
+        let implicit_ok = expand::implicit_ok(&mut form.body);
+        let nested = rewrite(&mut form.body, local);
+        expand::block(&form, implicit_ok, nested, local)
+    });
+    expand::with_errors(block, rewrite_error)
+}
 
 /// Rewrites the children of one scope body; returns whether it has any (a
 /// child body without children needs no scope of its own). In a local
@@ -122,7 +145,7 @@ impl Level {
         span_of: &dyn quote::ToTokens,
     ) -> Expr {
         if self.context != Context::Scope {
-            let error = syn::Error::new_spanned(span_of, self.context.reason(form));
+            let error = diag::error_spanned(span_of, self.context.reason(form));
             return expand::error_expr(error);
         }
         self.has_children = true;
@@ -147,17 +170,17 @@ impl Level {
         if self.context != Context::Scope {
             let (path, bang) = (&mac.path, &mac.bang_token);
             let reason = self.context.reason("`produce!`");
-            return expand::error_expr(syn::Error::new_spanned(quote::quote!(#path #bang), reason));
+            return expand::error_expr(diag::error_spanned(quote::quote!(#path #bang), reason));
         }
         self.has_children = true;
-        crate::produce::expand(mac)
+        produce::expand(mac, rewrite)
     }
 
     /// A macro in the body: a child form becomes its expansion (`Some`);
     /// other macros stay, their input rewritten (children) or checked
     /// (errors) by `other_macro`.
     fn mac(&mut self, mac: &mut Macro) -> Option<Expr> {
-        if crate::produce::is_produce(mac) {
+        if produce::is_produce(mac) {
             return Some(self.produce(mac));
         }
         match MacroRole::of(mac) {
@@ -171,7 +194,7 @@ impl Level {
                     .last()
                     .map_or_else(Span::call_site, |s| s.ident.span());
                 let local = true;
-                let expr = crate::block_macro(kind, keyword, mac.tokens.clone(), local);
+                let expr = block_form(kind, keyword, mac.tokens.clone(), local);
                 Some(Expr::Verbatim(expr))
             }
             MacroRole::Block(_) => None,
@@ -376,7 +399,7 @@ fn reject_child_as_future(call: &mut syn::ExprCall) {
                 "this `async {{ .. }}` starts a child, not a future for `{name}`: \
                  write `async move {{ .. }}`"
             );
-            *arg = expand::error_expr(syn::Error::new(block.async_token.span, message));
+            *arg = expand::error_expr(diag::error(block.async_token.span, message));
         }
     }
 }
@@ -408,13 +431,6 @@ fn not_expressions(form: &str, macro_name: &str) -> String {
 
 /// How a non-`move` `async { }` is named in messages.
 const ASYNC_BLOCK: &str = "`async { .. }`";
-
-pub(crate) fn is_child_macro(mac: &Macro) -> bool {
-    matches!(
-        MacroRole::of(mac),
-        MacroRole::Marker | MacroRole::LaunchBang | MacroRole::AsyncBang
-    )
-}
 
 /// `launch` / `launch(..)` / `async(..)`, as the user wrote the marker.
 fn marker_form(mac: &Macro) -> String {
@@ -466,7 +482,10 @@ fn reject_in_tokens(
         }
         if let Some((form, len)) = child_form_at(&tokens, i, with_async) {
             let span_tokens: TokenStream = tokens[i..i + len].iter().cloned().collect();
-            out.extend(syn::Error::new_spanned(span_tokens, message(&form)).to_compile_error());
+            out.extend(diag::to_tokens(diag::error_spanned(
+                span_tokens,
+                message(&form),
+            )));
             i += len;
             continue;
         }
@@ -526,7 +545,7 @@ fn child_form_at(tokens: &[TokenTree], i: usize, with_async: bool) -> Option<(St
                 delimiter: syn::MacroDelimiter::Brace(Default::default()),
                 tokens: group.stream(),
             };
-            if crate::produce::is_produce(&mac) {
+            if produce::is_produce(&mac) {
                 return Some(("`produce!`".to_owned(), 3));
             }
             match MacroRole::of_path(false, std::iter::once(name)) {

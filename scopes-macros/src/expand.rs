@@ -12,8 +12,8 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Block, Expr, ItemFn, Stmt, Token};
 
-use crate::body::is_child_macro;
-use crate::parse::{BlockForm, Child, ChildKind};
+use crate::diag;
+use crate::parse::{BlockForm, Child, ChildKind, is_child_macro};
 use crate::recursion;
 use crate::tail::{self, Tail};
 use crate::valid::{ChildOptions, ScopeOptions};
@@ -279,24 +279,67 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool, local: bo
     }
 }
 
-/// An error as the whole expansion of a macro: a block, so that it stands
-/// where an expression or a statement does.
-pub(crate) fn error_block(error: syn::Error) -> TokenStream {
-    let error = error.into_compile_error();
-    quote!({ #error })
+/// An expansion in expression position with the errors found on the way:
+/// `{ compile_error!(..); expansion }`, so that what is valid still expands
+/// (an IDE keeps working, rustc reports the body's own errors and no
+/// spurious ones); the errors alone, as a block, when nothing could be
+/// expanded.
+///
+/// When the input did not parse after errors were found, only those are
+/// reported: a malformed form's stand-in may not parse with what follows
+/// it (`async(..) Ok(1)`), and its own error says what is wrong.
+pub(crate) fn with_errors(
+    expansion: syn::Result<TokenStream>,
+    errors: Option<syn::Error>,
+) -> TokenStream {
+    match expansion {
+        Err(_) if errors.is_some() => {
+            let errors = errors.map(diag::to_tokens);
+            quote!({ #errors })
+        }
+        Ok(expansion) => match errors {
+            None => expansion,
+            Some(errors) => {
+                let errors = diag::to_tokens(errors);
+                quote!({ #errors; #expansion })
+            }
+        },
+        Err(error) => {
+            let errors = diag::combine(errors, Some(error)).map(diag::to_tokens);
+            quote!({ #errors })
+        }
+    }
+}
+
+/// An item with the errors found on the way, next to it.
+pub(crate) fn item_with_errors(item: TokenStream, errors: Option<syn::Error>) -> TokenStream {
+    let mut tokens = errors.map(diag::to_tokens).unwrap_or_default();
+    tokens.extend(item);
+    tokens
+}
+
+/// A stand-in for an annotated fn of the wrong shape (not `async`, not
+/// returning `Result`): its signature with an `unimplemented!()` body, so
+/// that its callers still compile and its body (a scope body, whose
+/// `launch!` would be an error anywhere else) raises no second error.
+pub(crate) fn stand_in(mut item: ItemFn) -> TokenStream {
+    item.block = Box::new(syn::parse_quote!({ ::core::unimplemented!() }));
+    // The stand-in uses none of the parameters.
+    item.attrs
+        .push(syn::parse_quote!(#[allow(unused_variables)]));
+    item.into_token_stream()
 }
 
 /// An error in place of an expression: `compile_error!` has any type, so
 /// the code around it raises no second error.
 pub(crate) fn error_expr(error: syn::Error) -> Expr {
-    Expr::Verbatim(error.into_compile_error())
+    Expr::Verbatim(diag::to_tokens(error))
 }
 
 /// An error next to a child that still expands (a bad option is reported,
 /// the valid ones are used), keeping the child's type.
 pub(crate) fn with_error(error: syn::Error, expr: Expr) -> Expr {
-    let error = error.into_compile_error();
-    Expr::Verbatim(quote!({ #error; #expr }))
+    Expr::Verbatim(with_errors(Ok(expr.into_token_stream()), Some(error)))
 }
 
 #[cfg(test)]

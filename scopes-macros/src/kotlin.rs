@@ -16,24 +16,33 @@
 
 use proc_macro2::{Delimiter, Group, Ident, Punct, Spacing, TokenStream, TokenTree};
 
-use crate::parse::{BlockKind, MacroRole};
-use crate::valid::Errors;
-
-/// The internal marker's name; no user code spells it.
-pub(crate) const MARKER: &str = "__scopes_dsl";
+use crate::diag::{self, Errors};
+use crate::parse::{BlockKind, MARKER, MacroRole};
 
 const OPTION_NAMES: [&str; 3] = ["name", "start", "parallel"];
 
 // Input:  launch(name = "x") { a().await?; }  let d = async(start = lazy) { b() };
 // Output: __scopes_dsl! { launch (name = "x") { a().await?; } }
 //         let d = __scopes_dsl! { async (start = lazy) { b() } };
-pub(crate) fn rewrite(input: TokenStream) -> syn::Result<TokenStream> {
+/// The rewritten tokens, and the errors of malformed forms: each of those
+/// is rewritten as a child with an empty body, so that the rest of the
+/// body still expands and raises no second error.
+pub(crate) fn rewrite(input: TokenStream) -> (TokenStream, Option<syn::Error>) {
     let mut errors = Errors::default();
     let output = rewrite_stream(input, &mut errors).unwrap_or_else(|unchanged| unchanged);
-    match errors.0 {
-        Some(error) => Err(error),
-        None => Ok(output),
-    }
+    (output, errors.0)
+}
+
+/// The stand-in body of a malformed form: `{}` for a `launch` (`Ok(())`),
+/// `{ ::core::todo!() }` for an `async` (any type).
+fn stand_in_body(keyword: &Ident, span: proc_macro2::Span) -> Group {
+    let stream = match keyword == "async" {
+        true => quote::quote_spanned!(span=> ::core::todo!()),
+        false => TokenStream::new(),
+    };
+    let mut body = Group::new(Delimiter::Brace, stream);
+    body.set_span(span);
+    body
 }
 
 /// `Ok(rewritten)` if anything changed, else `Err(original)`, so that
@@ -116,12 +125,13 @@ fn launch_form(
         (Some(TokenTree::Group(options)), _, _)
             if options.delimiter() == Delimiter::Parenthesis && looks_like_options(options) =>
         {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 options.span(),
                 "expected a block after `launch(..)`: write the child's body in braces, \
                      `launch(..) { .. }`",
             ));
-            None
+            let body = stand_in_body(keyword, options.span());
+            Some((marker(keyword, Some(options), &body, errors), 2))
         }
         (
             Some(TokenTree::Punct(bang)),
@@ -131,7 +141,7 @@ fn launch_form(
             && options.delimiter() != Delimiter::Brace
             && body.delimiter() == Delimiter::Brace =>
         {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 body.span(),
                 "unexpected block after `launch!(..)`: write `launch(..) { .. }`, \
                      or put the body after the options, `launch!(name = \"x\"; ..)`",
@@ -139,12 +149,13 @@ fn launch_form(
             None
         }
         (Some(TokenTree::Punct(semi)), _, _) if semi.as_char() == ';' => {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 keyword.span(),
                 "expected a block after `launch`: write the child's body in braces, \
                      `launch { .. }`",
             ));
-            None
+            let body = stand_in_body(keyword, keyword.span());
+            Some((marker(keyword, None, &body, errors), 1))
         }
         _ => None,
     }
@@ -171,12 +182,13 @@ fn async_form(
             Some((marker(keyword, Some(options), body, errors), 3))
         }
         _ => {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 options.span(),
                 "expected a block after `async(..)`: write the child's body in braces, \
                      `async(..) { .. }`",
             ));
-            None
+            let body = stand_in_body(keyword, options.span());
+            Some((marker(keyword, Some(options), &body, errors), 2))
         }
     }
 }
@@ -214,7 +226,7 @@ fn block_form(
             false => format!("`{} {{ .. }}`", kind.name()),
         };
         let written: TokenStream = tokens[i..i + len].iter().cloned().collect();
-        errors.push(syn::Error::new_spanned(
+        errors.push(diag::error_spanned(
             written,
             format!("{form} gives a `scopes::Result`: end it with `?;` to pass a failure on"),
         ));
@@ -266,7 +278,7 @@ fn block_after_bang(tokens: &[TokenTree], i: usize, errors: &mut Errors) {
             true => format!("`{name}(d) {{ .. }}`"),
             false => format!("`{name} {{ .. }}`"),
         };
-        errors.push(syn::Error::new(
+        errors.push(diag::error(
             body.span(),
             format!("unexpected block after `{name}!(..)`: write {fix}, without `!`"),
         ));

@@ -128,16 +128,28 @@
 //!   `impl Into<Cow<'static, str>>`, such as `format!(..)`),
 //!   `start = lazy` / `start = default`, `parallel`; unknown, duplicated or
 //!   ill-valued options are errors on the option.
+//! - **Errors never discard the expansion.** Each pass (parse → validate →
+//!   expand) gathers its errors, and they are reported next to what is
+//!   valid: a bad option next to the scope or fn expanded with the valid
+//!   ones, a malformed child next to the body with that child stubbed, an
+//!   annotated fn of the wrong shape next to a stand-in with its signature;
+//!   so a mistake gives one error, never a second misleading one (such as
+//!   "`launch!` is only allowed in a scope body" for a body left
+//!   unexpanded). `diag.rs` is the one place errors become tokens; a message
+//!   over 100 characters is split into the message and a `help:` line.
+//! - **Modules**, each using only those before it: `diag` (errors), `parse`
+//!   (the typed DSL), `valid` (checks), `kotlin` (the Kotlin look into
+//!   parseable tokens), `recursion`, `tail`, `expand` (codegen), `produce`,
+//!   `body` (the walk over a scope body, which dispatches to the others).
 
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
-use quote::ToTokens as _;
-use syn::Expr;
 use syn::parse::Parser as _;
 
 mod body;
+mod diag;
 mod expand;
 mod kotlin;
 mod parse;
@@ -147,7 +159,7 @@ mod tail;
 mod valid;
 
 use expand::ScopeKind;
-use parse::{BlockForm, BlockKind, ScopeInput, ScopedFn};
+use parse::{BlockKind, ScopeInput, ScopedFn};
 use valid::AttrName;
 
 /// Kotlin's `coroutineScope { }`: runs the statements as a scope body and
@@ -330,7 +342,7 @@ pub fn produce(_input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn with_timeout(input: TokenStream) -> TokenStream {
-    block_macro(BlockKind::Timeout, Span::call_site(), input.into(), false).into()
+    body::block_form(BlockKind::Timeout, Span::call_site(), input.into(), false).into()
 }
 
 /// Kotlin's `withTimeoutOrNull(d) { }` as a block:
@@ -354,7 +366,7 @@ pub fn with_timeout(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn with_timeout_or_none(input: TokenStream) -> TokenStream {
-    block_macro(
+    body::block_form(
         BlockKind::TimeoutOrNone,
         Span::call_site(),
         input.into(),
@@ -396,7 +408,7 @@ pub fn with_timeout_or_none(input: TokenStream) -> TokenStream {
 /// ```
 #[proc_macro]
 pub fn non_cancellable(input: TokenStream) -> TokenStream {
-    block_macro(
+    body::block_form(
         BlockKind::NonCancellable,
         Span::call_site(),
         input.into(),
@@ -500,93 +512,63 @@ pub fn scoped(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// `coroutine_scope! { .. }` / `supervisor_scope!(limit = 4; ..)`: the
 /// options split off and checked, the Kotlin look rewritten, the statements
-/// parsed, the children rewritten, the scope generated. An error that
-/// leaves no body becomes the whole expansion; a bad option is reported
-/// next to the scope, which still expands with the valid ones.
+/// parsed, the children rewritten, the scope generated. Every error is
+/// reported next to what still expands: a bad option next to the scope
+/// with the valid ones, a malformed child next to the body with it
+/// stubbed; only input that is not Rust leaves no scope to expand.
 fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
     let input = match ScopeInput::split(input) {
         Ok(input) => input,
-        Err(error) => return expand::error_block(error),
+        Err(error) => return expand::with_errors(Err(error), None),
     };
-    let (options, option_error) = valid::scope_options(&input.options);
-    let scope = kotlin::rewrite(input.body)
-        .and_then(|tokens| syn::Block::parse_within.parse2(tokens))
-        .map(|mut stmts| {
-            body::rewrite(&mut stmts, options.local);
-            expand::scope(kind, &options, &stmts)
-        });
-    match (scope, option_error) {
-        (Ok(scope), None) => scope,
-        (Ok(scope), Some(error)) => {
-            expand::with_error(error, Expr::Verbatim(scope)).into_token_stream()
-        }
-        (Err(error), _) => expand::error_block(error),
-    }
+    let (options, mut errors) = valid::scope_options(&input.options);
+    let (tokens, rewrite_error) = kotlin::rewrite(input.body);
+    errors = diag::combine(errors, rewrite_error);
+    let scope = syn::Block::parse_within.parse2(tokens).map(|mut stmts| {
+        body::rewrite(&mut stmts, options.local);
+        expand::scope(kind, &options, &stmts)
+    });
+    expand::with_errors(scope, errors)
 }
 
-/// `with_timeout!` / `with_timeout_or_none!` / `non_cancellable!` (and the
-/// Kotlin look, which `kotlin.rs` turns into them): the Kotlin look inside
-/// rewritten, the body parsed, its children rewritten, the block generated.
-/// `local`: the block is in a local scope's body, which expands it in
-/// place (`body.rs`), so that its own scope is local too.
-fn block_macro(kind: BlockKind, keyword: Span, input: TokenStream2, local: bool) -> TokenStream2 {
-    kotlin::rewrite(input)
-        .and_then(|tokens| BlockForm::parse(kind, keyword, tokens))
-        .map(|mut form| {
-            let implicit_ok = expand::implicit_ok(&mut form.body);
-            let nested = body::rewrite(&mut form.body, local);
-            expand::block(&form, implicit_ok, nested, local)
-        })
-        .unwrap_or_else(expand::error_block)
-}
-
-/// `#[supervised]` / `#[coroutine_scope]`: on a wrong fn, the errors and
-/// the item as written (so that the rest still compiles); on a wrong
-/// option, its error and the fn expanded with the valid ones.
+/// `#[supervised]` / `#[coroutine_scope]` / `#[scoped]`: the arguments and
+/// the fn checked, the body rewritten, the scope generated. A bad argument
+/// is reported next to the fn expanded with the valid options (so a
+/// `launch!` in it raises no second error); a fn of the wrong shape (not
+/// `async`, not returning `Result`) next to a stand-in with its signature;
+/// anything but a fn next to the item as written.
 fn scoped_fn(
     kind: ScopeKind,
     attr: AttrName,
     args: TokenStream2,
     item: TokenStream2,
 ) -> TokenStream2 {
-    let scoped = match ScopedFn::parse(args, item.clone()) {
-        Some(Ok(scoped)) => scoped,
-        Some(Err(error)) => return error_and(error, item),
-        None => {
-            let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
-            return error_and(syn::Error::new(Span::call_site(), message), item);
-        }
+    let Some((scoped, args_error)) = ScopedFn::parse(args, item.clone()) else {
+        let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
+        let error = diag::error(Span::call_site(), message);
+        return expand::item_with_errors(item, Some(error));
     };
-    if let Err(error) = valid::scoped_fn(attr, &scoped) {
-        return error_and(error, item);
-    }
     let (options, option_error) = valid::scope_options(&scoped.options);
+    let errors = diag::combine(args_error, option_error);
+    if let Err(error) = valid::scoped_fn(attr, &scoped) {
+        let stand_in = expand::stand_in(scoped.item);
+        return expand::item_with_errors(stand_in, diag::combine(errors, Some(error)));
+    }
     let mut item = scoped.item;
     let mut stmts = std::mem::take(&mut item.block.stmts);
     let recursive = recursion::calls_itself(&item.sig, &stmts);
     body::rewrite(&mut stmts, options.local);
     let expanded = expand::scoped_fn(kind, &options, item, &stmts, recursive);
-    match option_error {
-        Some(error) => error_and(error, expanded),
-        None => expanded,
-    }
-}
-
-fn error_and(error: syn::Error, item: TokenStream2) -> TokenStream2 {
-    let mut tokens = error.into_compile_error();
-    tokens.extend(item);
-    tokens
+    expand::item_with_errors(expanded, errors)
 }
 
 fn outside_scope(form: &str) -> TokenStream {
-    syn::Error::new(
+    let error = diag::error(
         Span::call_site(),
         format!(
             "`{form}` is only allowed in a scope body: use it inside `coroutine_scope! {{ .. }}`, \
-             `supervisor_scope! {{ .. }}` or an `async fn` with `#[supervised]` or \
-             `#[coroutine_scope]`"
+             `supervisor_scope! {{ .. }}`, or an `async fn` with `#[scoped]` or `#[supervised]`"
         ),
-    )
-    .into_compile_error()
-    .into()
+    );
+    diag::to_tokens(error).into()
 }

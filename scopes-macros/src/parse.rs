@@ -8,7 +8,11 @@ use syn::parse::{ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Block, Expr, ExprAsync, Ident, ItemFn, Macro, MacroDelimiter, Stmt, Token};
 
-use crate::kotlin::MARKER;
+use crate::diag;
+
+/// The internal marker macro `kotlin.rs` writes for the Kotlin look
+/// (`__scopes_dsl! { launch (opts) { .. } }`); no user code spells it.
+pub(crate) const MARKER: &str = "__scopes_dsl";
 
 /// What a child form starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,9 +126,10 @@ impl Child {
             MacroRole::Marker => mac.parse_body_with(parse_marker),
             MacroRole::LaunchBang => parse_bang(mac, ChildKind::Launch),
             MacroRole::AsyncBang => parse_bang(mac, ChildKind::Async),
-            MacroRole::Scope | MacroRole::Block(_) | MacroRole::Other => Err(
-                syn::Error::new_spanned(mac, "internal error: not a child form (please report it)"),
-            ),
+            MacroRole::Scope | MacroRole::Block(_) | MacroRole::Other => Err(diag::error_spanned(
+                mac,
+                "internal error: not a child form (please report it)",
+            )),
         }
     }
 }
@@ -203,7 +208,7 @@ fn split_options(mac: &Macro, span: Span) -> syn::Result<(Vec<RawOption>, TokenS
         .any(|tt| matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';'));
     if !has_semi {
         let form = MacroRole::of(mac).form();
-        return Err(syn::Error::new(
+        return Err(diag::error(
             span,
             format!(
                 "expected `options; body` in the parentheses of {form}: \
@@ -241,7 +246,7 @@ fn options_list(input: ParseStream, expected: &'static str) -> syn::Result<Vec<R
 fn parse_option(input: ParseStream, expected: &'static str) -> syn::Result<RawOption> {
     let key = input
         .call(Ident::parse_any)
-        .map_err(|e| syn::Error::new(e.span(), expected))?;
+        .map_err(|e| diag::error(e.span(), expected))?;
     let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
         Some((input.parse()?, input.parse()?))
     } else {
@@ -300,7 +305,7 @@ impl ScopeInput {
     fn without_semicolon(input: TokenStream) -> syn::Result<Self> {
         match scope_option_list.parse2(input.clone()) {
             Ok(options) if is_option_list(&options) && options_start_known(&options) => {
-                Err(syn::Error::new_spanned(
+                Err(diag::error_spanned(
                     input,
                     "expected `;` and the scope's body after the options: \
                      `coroutine_scope!(limit = 4; ..)`",
@@ -422,7 +427,7 @@ impl BlockForm {
         };
         if kind.takes_duration() && input.is_empty() {
             let name = kind.name();
-            return Err(syn::Error::new(
+            return Err(diag::error(
                 keyword,
                 format!("expected a duration and a body: `{name}!(d; ..)`"),
             ));
@@ -439,13 +444,26 @@ pub(crate) struct ScopedFn {
 }
 
 impl ScopedFn {
-    /// The item, or `None` if it is not a fn; the options, or their error.
-    pub(crate) fn parse(args: TokenStream, item: TokenStream) -> Option<syn::Result<Self>> {
+    /// The item, or `None` if it is not a fn; the options, or none and
+    /// their error (the fn still expands, as a scope without options).
+    pub(crate) fn parse(
+        args: TokenStream,
+        item: TokenStream,
+    ) -> Option<(Self, Option<syn::Error>)> {
         let item: ItemFn = syn::parse2(item).ok()?;
-        Some(
-            parse_scope_options
-                .parse2(args)
-                .map(|options| Self { options, item }),
-        )
+        let (options, error) = match parse_scope_options.parse2(args) {
+            Ok(options) => (options, None),
+            Err(error) => (Vec::new(), Some(error)),
+        };
+        Some((Self { options, item }, error))
     }
+}
+
+/// `launch! { }`, `r#async!(..)` or the Kotlin look's marker: a child form
+/// (`body.rs` rewrites them, `expand.rs` sees one as a body's tail).
+pub(crate) fn is_child_macro(mac: &Macro) -> bool {
+    matches!(
+        MacroRole::of(mac),
+        MacroRole::Marker | MacroRole::LaunchBang | MacroRole::AsyncBang
+    )
 }

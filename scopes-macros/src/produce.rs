@@ -1,6 +1,6 @@
 //! `produce!`: Kotlin's `produce { }`, a producer child owning the sending
 //! side of a channel; it evaluates to the receiver. Parse, check and expand
-//! in one place, on top of the child machinery (`body::rewrite` for the
+//! in one place, on top of the child machinery (`body::rewrite`, passed in, for the
 //! producer's own children, `expand::needs_implicit_ok` for its `Ok(())`).
 //!
 //! ```text
@@ -19,10 +19,9 @@ use quote::{quote, quote_spanned};
 use syn::parse::{ParseStream, Parser as _};
 use syn::{Block, Expr, Ident, Macro, Pat, Token, Type};
 
-use crate::body;
+use crate::diag::{self, Errors};
 use crate::expand;
 use crate::parse::{Child, ChildKind, RawOption, parse_options};
-use crate::valid::Errors;
 
 /// `produce!`, `scopes::produce!` or `::scopes::produce!`.
 pub(crate) fn is_produce(mac: &Macro) -> bool {
@@ -54,8 +53,10 @@ struct Produce {
 //             for i in 0.. { tx.send(i).await?; } ::scopes::__private::Ok(())
 //         })
 /// The expansion, or the errors in place of the form (an error has any
-/// type, so the code around it raises no second one).
-pub(crate) fn expand(mac: &Macro) -> Expr {
+/// type, so the code around it raises no second one). `rewrite_body` is
+/// `body::rewrite`, passed in so that this module stays below `body.rs`
+/// (which dispatches `produce!` here): the producer's children.
+pub(crate) fn expand(mac: &Macro, rewrite_body: fn(&mut [syn::Stmt], bool) -> bool) -> Expr {
     let mut produce = match parse(mac) {
         Ok(produce) => produce,
         Err(error) => return expand::error_expr(error),
@@ -69,7 +70,7 @@ pub(crate) fn expand(mac: &Macro) -> Expr {
     child.kind = ChildKind::Launch;
     child.body = std::mem::take(&mut produce.body);
     // `Scope::produce` is a plain scope's: its producer is `Send`.
-    let nested = body::rewrite(&mut child.body, false);
+    let nested = rewrite_body(&mut child.body, false);
     let implicit_ok = expand::needs_implicit_ok(&mut child);
     let stmts = &child.body;
     let ok = implicit_ok.then(|| quote!(::scopes::__private::Ok(())));
@@ -131,7 +132,7 @@ fn parse(mac: &Macro) -> syn::Result<Produce> {
         let semi = tokens
             .iter()
             .position(|tt| matches!(tt, TokenTree::Punct(p) if p.as_char() == ';'))
-            .ok_or_else(|| syn::Error::new(brace, EXPECTED_FORM))?;
+            .ok_or_else(|| diag::error(brace, EXPECTED_FORM))?;
         let options: TokenStream = tokens[..semi].iter().cloned().collect();
         let rest: TokenStream = tokens[semi + 1..].iter().cloned().collect();
         (parse_options.parse2(options)?, rest)
@@ -140,7 +141,7 @@ fn parse(mac: &Macro) -> syn::Result<Produce> {
         let _: Option<Token![move]> = input.parse()?;
         let _: Token![|] = input
             .parse()
-            .map_err(|e| syn::Error::new(e.span(), EXPECTED_FORM))?;
+            .map_err(|e| diag::error(e.span(), EXPECTED_FORM))?;
         let param = Pat::parse_single(input)?;
         let ty = if input.peek(Token![:]) {
             let _: Token![:] = input.parse()?;
@@ -149,7 +150,7 @@ fn parse(mac: &Macro) -> syn::Result<Produce> {
             None
         };
         let _: Token![|] = input.parse().map_err(|e| {
-            syn::Error::new(
+            diag::error(
                 e.span(),
                 "expected `|` after the sender: `produce!(|tx| ..)` takes one parameter",
             )
@@ -183,18 +184,18 @@ fn options(raw: &[RawOption]) -> (Option<TokenStream>, Option<TokenStream>, Opti
         let key = option.key.to_string();
         if seen.contains(&key) {
             let message = format!("duplicate option `{key}`: remove one of them");
-            errors.push(syn::Error::new(option.key.span(), message));
+            errors.push(diag::error(option.key.span(), message));
             continue;
         }
         seen.push(key.clone());
         match (key.as_str(), option.value.as_ref().map(|(_, value)| value)) {
             ("capacity", Some(value)) => capacity = Some(quote!(#value)),
             ("name", Some(value)) => name = Some(quote!(#value)),
-            ("capacity" | "name", None) => errors.push(syn::Error::new(
+            ("capacity" | "name", None) => errors.push(diag::error(
                 option.key.span(),
                 format!("option `{key}` needs a value: `capacity = 16`, `name = \"numbers\"`"),
             )),
-            _ => errors.push(syn::Error::new(
+            _ => errors.push(diag::error(
                 option.key.span(),
                 format!(
                     "unknown option `{key}` for `produce!`: expected `capacity = n` or `name = \"..\"`"
@@ -211,7 +212,7 @@ mod tests {
 
     fn expand_str(tokens: TokenStream) -> String {
         let mac: Macro = syn::parse2(tokens).unwrap();
-        let expr = expand(&mac);
+        let expr = expand(&mac, crate::body::rewrite);
         quote!(#expr).to_string()
     }
 

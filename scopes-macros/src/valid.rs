@@ -5,6 +5,7 @@ use proc_macro2::Span;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprPath, Lit, ReturnType, Type};
 
+use crate::diag::{self, Errors};
 use crate::parse::{RawOption, ScopedFn};
 
 /// A child's options, checked.
@@ -32,7 +33,7 @@ pub(crate) fn options(raw: &[RawOption]) -> (ChildOptions, Option<syn::Error>) {
     for option in raw {
         let key = option.key.to_string();
         if seen.contains(&key) {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 option.key.span(),
                 format!("duplicate option `{key}`: remove one of them"),
             ));
@@ -47,19 +48,19 @@ pub(crate) fn options(raw: &[RawOption]) -> (ChildOptions, Option<syn::Error>) {
                 options.parallel = true;
                 Ok(())
             }
-            ("name", None) => Err(syn::Error::new(
+            ("name", None) => Err(diag::error(
                 option.key.span(),
                 "option `name` needs a value: `name = \"fetch\"`",
             )),
-            ("start", None) => Err(syn::Error::new(
+            ("start", None) => Err(diag::error(
                 option.key.span(),
                 "option `start` needs a value: `start = lazy`",
             )),
-            ("parallel", Some(value)) => Err(syn::Error::new(
+            ("parallel", Some(value)) => Err(diag::error(
                 value.span(),
                 "option `parallel` takes no value: write `parallel`",
             )),
-            _ => Err(syn::Error::new(
+            _ => Err(diag::error(
                 option.key.span(),
                 format!("unknown option `{key}`: {EXPECTED}"),
             )),
@@ -78,7 +79,7 @@ fn name(value: &Expr) -> syn::Result<Expr> {
         Expr::Lit(ExprLit {
             lit: Lit::Str(_), ..
         }) => Ok(value.clone()),
-        Expr::Lit(_) => Err(syn::Error::new_spanned(
+        Expr::Lit(_) => Err(diag::error_spanned(
             value,
             "option `name` expects a string: `name = \"fetch\"`",
         )),
@@ -97,7 +98,7 @@ fn start(value: &Expr) -> syn::Result<bool> {
     match word.as_deref() {
         Some("lazy") => Ok(true),
         Some("default") => Ok(false),
-        _ => Err(syn::Error::new_spanned(
+        _ => Err(diag::error_spanned(
             value,
             format!(
                 "option `start` expects `lazy` or `default`, found `{}`",
@@ -128,7 +129,7 @@ pub(crate) fn scope_options(raw: &[RawOption]) -> (ScopeOptions, Option<syn::Err
     for option in raw {
         let key = option.key.to_string();
         if seen.contains(&key) {
-            errors.push(syn::Error::new(
+            errors.push(diag::error(
                 option.key.span(),
                 format!("duplicate option `{key}`: remove one of them"),
             ));
@@ -142,11 +143,11 @@ pub(crate) fn scope_options(raw: &[RawOption]) -> (ScopeOptions, Option<syn::Err
                 options.local = true;
                 Ok(())
             }
-            ("limit", None) => Err(syn::Error::new(
+            ("limit", None) => Err(diag::error(
                 option.key.span(),
                 "option `limit` needs a value: `limit = 4`",
             )),
-            ("local", Some(value)) => Err(syn::Error::new(
+            ("local", Some(value)) => Err(diag::error(
                 value.span(),
                 "option `local` takes no value: write `local`",
             )),
@@ -166,7 +167,7 @@ fn unknown_scope_option(option: &RawOption, key: &str) -> syn::Error {
         }
         _ => String::new(),
     };
-    syn::Error::new(
+    diag::error(
         option.key.span(),
         format!("unknown scope option `{key}`: expected `limit = n` or `local`{hint}"),
     )
@@ -178,7 +179,7 @@ fn limit(value: &Expr) -> syn::Result<()> {
     let literal = match value {
         Expr::Lit(ExprLit { lit, .. }) => Some(lit),
         Expr::Unary(unary) if matches!(unary.op, syn::UnOp::Neg(_)) => {
-            return Err(syn::Error::new_spanned(
+            return Err(diag::error_spanned(
                 value,
                 "option `limit` expects a number of children, at least 1: `limit = 4`",
             ));
@@ -187,12 +188,12 @@ fn limit(value: &Expr) -> syn::Result<()> {
     };
     match literal {
         None => Ok(()),
-        Some(Lit::Int(int)) if int.base10_digits() == "0" => Err(syn::Error::new_spanned(
+        Some(Lit::Int(int)) if int.base10_digits() == "0" => Err(diag::error_spanned(
             value,
             "option `limit` must be at least 1: `limit = 0` would let no child run",
         )),
         Some(Lit::Int(_)) => Ok(()),
-        Some(_) => Err(syn::Error::new_spanned(
+        Some(_) => Err(diag::error_spanned(
             value,
             "option `limit` expects a number of children, at least 1: `limit = 4`",
         )),
@@ -211,7 +212,7 @@ pub(crate) fn scoped_fn(attr: AttrName, scoped: &ScopedFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     let sig = &scoped.item.sig;
     if sig.asyncness.is_none() {
-        errors.push(syn::Error::new(
+        errors.push(diag::error(
             sig.fn_token.span,
             format!(
                 "`#[{attr}]` can only be applied to an `async fn`: add `async` \
@@ -244,24 +245,11 @@ fn returns_result(ty: &Type) -> bool {
 }
 
 fn not_result(attr: &str, span: Span) -> syn::Error {
-    syn::Error::new(
+    diag::error(
         span,
         format!(
             "`#[{attr}]` requires a fn returning `Result<T, E>`: its body is a scope, \
              which evaluates to `scopes::Result<T>` (`E` must implement `From<scopes::Error>`)"
         ),
     )
-}
-
-/// Errors gathered so that every mistake is reported in one build.
-#[derive(Default)]
-pub(crate) struct Errors(pub(crate) Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(first) => first.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
 }
