@@ -103,9 +103,7 @@ async fn debug_shows_the_path_of_children() {
             s.launch(async {
                 coroutine_scope(|s| {
                     Box::pin(async move {
-                        s.child()
-                            .name("load")
-                            .launch(async { Err(Error::from(read_config())) });
+                        s.child().name("load").launch(async { Err(read_config()) });
                         Ok(())
                     })
                 })

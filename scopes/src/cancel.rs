@@ -2,6 +2,7 @@
 //! two ways to step outside cancellation (`non_cancellable`) or into it
 //! (`cancellable`).
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,6 +63,10 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// Future returned by [`yield_now`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it loses nothing.
 #[must_use = "futures do nothing unless polled"]
 #[derive(Debug)]
 pub struct YieldNow {
@@ -117,6 +122,15 @@ pub fn non_cancellable<F: Future>(fut: F) -> NonCancellable<F> {
 
 pin_project_lite::pin_project! {
     /// Future returned by [`non_cancellable`].
+    ///
+    /// # Cancel safety
+    ///
+    /// It shields the work from its *job's* cancellation, not from its own
+    /// future being dropped: dropping it (a `select!` branch that lost, or
+    /// the future of the scope around it, R10) drops the work where it is
+    /// suspended, as any future. Run cleanup that must finish inside the
+    /// job (`non_cancellable(..).await` in a child body), not in a
+    /// `select!`.
     #[must_use = "futures do nothing unless polled"]
     pub struct NonCancellable<F> {
         #[pin]
@@ -157,6 +171,12 @@ pub fn cancellable<F: Future>(fut: F) -> Cancellable<F> {
 
 pin_project_lite::pin_project! {
     /// Future returned by [`cancellable`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as the future it wraps: dropping it drops that
+    /// future, and when the job is cancelled the future is dropped too
+    /// (then `Err` with the cancellation is returned).
     #[must_use = "futures do nothing unless polled"]
     pub struct Cancellable<F> {
         #[pin]
@@ -300,6 +320,13 @@ where
 
 pin_project_lite::pin_project! {
     /// Future returned by [`cancel_on`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it drops the signal and the work where
+    /// they are, with the work's value and without the cleanup (R7) that
+    /// the signal firing gives it: the reason to use `cancel_on` rather
+    /// than `select!`.
     #[must_use = "futures do nothing unless polled"]
     pub struct CancelOn<S, F> {
         #[pin]
@@ -346,5 +373,23 @@ impl<S: Future> Future for Signal<S> {
 impl<S: Future> Trigger for Signal<S> {
     fn cause(&self) -> crate::Error {
         crate::Error::cancelled()
+    }
+}
+
+impl<F> fmt::Debug for NonCancellable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NonCancellable").finish_non_exhaustive()
+    }
+}
+
+impl<F> fmt::Debug for Cancellable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancellable").finish_non_exhaustive()
+    }
+}
+
+impl<S, F> fmt::Debug for CancelOn<S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelOn").finish_non_exhaustive()
     }
 }

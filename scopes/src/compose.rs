@@ -10,6 +10,7 @@
 //! whose child completed (`FuturesUnordered`).
 
 use std::collections::VecDeque;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -101,7 +102,11 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it drops the handles and does nothing to the children.
+/// Not cancel safe: the handles were moved into it, so dropping it (in a
+/// `select!` branch that lost) loses the values already received and the
+/// way to await the others. It does nothing to the children, which run on
+/// and are waited for by their scope; keep clones of the `Deferred`s to
+/// await them again.
 #[must_use = "futures do nothing unless polled"]
 pub struct AwaitAll<'s, T> {
     waits: Waits<'s, T>,
@@ -170,7 +175,9 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it stops waiting and does nothing to the children.
+/// Cancel safe: dropping it stops waiting and loses nothing (it holds
+/// clones of the jobs); the children run on, and `join_all` can be called
+/// again.
 #[must_use = "futures do nothing unless polled"]
 pub struct JoinAll<'s> {
     jobs: Vec<Job<'s>>,
@@ -234,8 +241,10 @@ where
 ///
 /// # Cancel safety
 ///
-/// Dropping it stops waiting; children it cancelled stay cancelled, and
-/// their scope still waits for them.
+/// Not cancel safe: dropping it stops waiting and loses the winner's value
+/// if one was already decided (the handles were moved in); children it
+/// cancelled stay cancelled, the others run on, and their scope still waits
+/// for them all.
 #[must_use = "futures do nothing unless polled"]
 pub struct Race<'s, T> {
     contest: Contest<'s, T>,
@@ -420,6 +429,14 @@ where
 }
 
 /// Stream returned by [`as_completed`].
+///
+/// # Cancel safety
+///
+/// `next().await` on it is cancel safe: an outcome is taken from the
+/// stream only when it is returned, so dropping a pending `next()` (in a
+/// `select!` loop) loses none. Dropping the stream itself loses the
+/// outcomes not yet taken; the children run on and their scope waits for
+/// them.
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<'s, T> {
     waits: Waits<'s, T>,
@@ -459,5 +476,54 @@ impl<T> Stream for AsCompleted<'_, T> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         let left = self.drained.len() + self.waits.pending.len();
         (left, Some(left))
+    }
+}
+
+impl<T> fmt::Debug for AwaitAll<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AwaitAll")
+            .field("children", &self.waits.jobs.len())
+            .field(
+                "received",
+                &self.values.iter().filter(|v| v.is_some()).count(),
+            )
+            .finish()
+    }
+}
+
+impl fmt::Debug for JoinAll<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinAll")
+            .field("children", &self.jobs.len())
+            .field("joined", &self.next)
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for Race<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Race")
+            .field("children", &self.contest.waits.jobs.len())
+            .field("decided", &self.contest.decided.is_some())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for FirstSuccess<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FirstSuccess")
+            .field("children", &self.contest.waits.jobs.len())
+            .field("decided", &self.contest.decided.is_some())
+            .field("failures", &self.failures.len())
+            .finish()
+    }
+}
+
+impl<T> fmt::Debug for AsCompleted<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("children", &self.waits.jobs.len())
+            .field("pending", &self.waits.pending.len())
+            .finish()
     }
 }

@@ -240,7 +240,11 @@ impl<T> fmt::Debug for Deferred<'_, T> {
 ///
 /// # Cancel safety
 ///
-/// Dropping the handle (or the future) does nothing to the child.
+/// Dropping the handle (or the future) does nothing to the child, which
+/// runs on and is waited for by its scope. But a `Deferred` awaited by
+/// value in a `select!` branch that loses is dropped with it, and so is the
+/// way to its value (lost, unless another handle, a clone, has it): in a
+/// `select!` loop, poll `&mut deferred` instead, which loses nothing.
 impl<T> Future for Deferred<'_, T> {
     type Output = Result<T>;
 

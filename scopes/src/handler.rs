@@ -58,6 +58,12 @@ where
 
 pin_project_lite::pin_project! {
     /// Future returned by [`with_exception_handler`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel safe as the future it wraps: dropping it drops that
+    /// future. The handler is installed only while the future is polled,
+    /// so nothing stays installed after it is dropped.
     #[must_use = "futures do nothing unless polled"]
     pub struct WithExceptionHandler<F> {
         handler: Handler,
@@ -73,5 +79,12 @@ impl<F: Future> Future for WithExceptionHandler<F> {
         let this = self.project();
         let _installed = HandlerGuard::enter(Some(this.handler.clone()));
         this.fut.poll(cx)
+    }
+}
+
+impl<F> std::fmt::Debug for WithExceptionHandler<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithExceptionHandler")
+            .finish_non_exhaustive()
     }
 }

@@ -156,6 +156,11 @@ pub(crate) fn debug_job(core: &JobCore, ty: &str, f: &mut fmt::Formatter<'_>) ->
 }
 
 /// Future returned by [`Job::join`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping it stops waiting and loses nothing; the child runs
+/// on (a lazy child stays started) and can be joined again.
 #[must_use = "futures do nothing unless polled"]
 pub struct Join<'a> {
     core: &'a Arc<JobCore>,
@@ -173,5 +178,11 @@ impl Future for Join<'_> {
             Some(_) => Poll::Ready(Ok(())),
             None => context::aware(Poll::Pending),
         }
+    }
+}
+
+impl fmt::Debug for Join<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        debug_job(self.core, "Join", f)
     }
 }

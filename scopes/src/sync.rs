@@ -112,6 +112,11 @@ type Acquiring<'a> = BoxFuture<'a, std::result::Result<SemaphorePermit<'a>, Acqu
 
 /// Future returned by [`SemaphoreExt::acquire_cancellable`] and
 /// [`SemaphoreExt::acquire_many_cancellable`].
+///
+/// # Cancel safety
+///
+/// As tokio's `acquire`: dropped while it waits, it loses its place in the
+/// queue and holds no permit.
 #[must_use = "futures do nothing unless polled"]
 pub struct Acquire<'a> {
     semaphore: &'a Semaphore,
@@ -186,6 +191,11 @@ impl<T: ?Sized + Send> MutexExt<T> for Mutex<T> {
 }
 
 /// Future returned by [`MutexExt::lock_cancellable`].
+///
+/// # Cancel safety
+///
+/// As tokio's `lock`: dropped while it waits, it loses its place in the
+/// queue and holds no lock.
 #[must_use = "futures do nothing unless polled"]
 pub struct Lock<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
@@ -294,6 +304,10 @@ impl<T> MpscReceiverExt for mpsc::UnboundedReceiver<T> {
 }
 
 /// Future returned by [`MpscReceiverExt::recv_cancellable`].
+///
+/// # Cancel safety
+///
+/// As tokio's `recv`: dropped while it waits, it loses no message.
 #[must_use = "futures do nothing unless polled"]
 pub struct MpscRecv<'a, R> {
     rx: &'a mut R,
@@ -367,6 +381,11 @@ impl<T: Send> MpscSenderExt<T> for mpsc::Sender<T> {
 type Sending<'a, T> = BoxFuture<'a, std::result::Result<(), mpsc::error::SendError<T>>>;
 
 /// Future returned by [`MpscSenderExt::send_cancellable`].
+///
+/// # Cancel safety
+///
+/// As tokio's `send`: dropped while it waits, the message is dropped unsent
+/// (and its place in the queue is lost).
 #[must_use = "futures do nothing unless polled"]
 pub struct MpscSend<'a, T> {
     tx: &'a mpsc::Sender<T>,

@@ -1,6 +1,7 @@
 //! Time: `delay` and timeouts, all on tokio's clock so that tests run with
 //! paused time (R12).
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -35,6 +36,12 @@ pub fn delay(duration: Duration) -> Delay {
 
 pin_project_lite::pin_project! {
     /// Future returned by [`delay`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping it (a `select!` branch that lost) loses
+    /// nothing but the time already waited; a new `delay` waits afresh.
+    /// Dropping it releases its timer; nothing else is held.
     #[must_use = "futures do nothing unless polled"]
     pub struct Delay {
         #[pin]
@@ -154,6 +161,14 @@ where
 
 pin_project_lite::pin_project! {
     /// Future returned by [`with_timeout`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping it drops the work where it is suspended,
+    /// with what it had computed, and without the cancellation delivery
+    /// (R7) the deadline gives it, so its async cleanup does not run (a
+    /// scope inside it drops its children, R10). Dropping it after it
+    /// returned drops nothing but the timer.
     #[must_use = "futures do nothing unless polled"]
     pub struct WithTimeout<F> {
         #[pin]
@@ -163,6 +178,11 @@ pin_project_lite::pin_project! {
 
 pin_project_lite::pin_project! {
     /// Future returned by [`with_timeout_or_none`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`WithTimeout`]'s: dropping it drops the work and its value,
+    /// without cleanup.
     #[must_use = "futures do nothing unless polled"]
     pub struct WithTimeoutOrNone<F> {
         #[pin]
@@ -233,5 +253,32 @@ impl Future for Timer {
 impl Trigger for Timer {
     fn cause(&self) -> Error {
         Error::cancelled_by(&Error::timeout(self.duration))
+    }
+}
+
+impl fmt::Debug for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let deadline = self.sleep.as_ref().map(|sleep| sleep.deadline());
+        f.debug_struct("Delay")
+            .field("deadline", &deadline)
+            .finish()
+    }
+}
+
+impl<F> fmt::Debug for WithTimeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let after = self.deadline.trigger().duration;
+        f.debug_struct("WithTimeout")
+            .field("after", &after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> fmt::Debug for WithTimeoutOrNone<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let after = self.deadline.trigger().duration;
+        f.debug_struct("WithTimeoutOrNone")
+            .field("after", &after)
+            .finish_non_exhaustive()
     }
 }

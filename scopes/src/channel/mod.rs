@@ -358,6 +358,11 @@ impl fmt::Display for ChannelClosed {
 impl std::error::Error for ChannelClosed {}
 
 /// Future returned by [`Sender::send`].
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped while it waits, the value is dropped unsent
+/// (unless a receiver took it already); see [`Sender::send`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Sending<'a, T> {
     chan: &'a Chan<T>,
@@ -425,6 +430,11 @@ impl<T> fmt::Debug for Sending<'_, T> {
 }
 
 /// Future returned by [`Receiver::recv`].
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropped while it waits, it loses no item (an item is taken
+/// only when `recv` returns it); see [`Receiver::recv`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Recv<'a, T> {
     chan: &'a Chan<T>,
