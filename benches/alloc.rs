@@ -14,7 +14,7 @@
 //! not counted.
 //!
 //! Prints its table and leaves `<target>/bench-w4.json` for the report of the
-//! `workloads` bench. Run: `cargo bench --bench alloc`.
+//! `workloads` bench. Run: `cargo bench -p scopes-benches --bench alloc`.
 
 mod support;
 
@@ -250,7 +250,7 @@ fn bytes_per_child(parent: Parent, n: u64) -> f64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
     // only check that every implementation runs.
     let bench = std::env::args().any(|arg| arg == "--bench");
     let n: u64 = if bench { 100_000 } else { 1_000 };

@@ -16,7 +16,7 @@
 //! `tokio_mpsc`.
 //!
 //! At the end the run writes `<target>/bench-channel.md`, the side-by-side
-//! table. Quick mode (`SCOPES_BENCH_QUICK=1 cargo bench --bench channel`)
+//! table. Quick mode (`SCOPES_BENCH_QUICK=1 cargo bench -p scopes-benches --bench channel`)
 //! sends 100k items per run instead of 1M and samples less.
 
 mod support;
@@ -34,7 +34,7 @@ const CAPACITIES: [usize; 3] = [0, 64, usize::MAX];
 /// Implementations, in report order.
 const IMPLS: [&str; 3] = ["scopes", "tokio_mpsc", "async_channel"];
 
-/// `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+/// `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
 /// criterion runs each implementation once, and there is no report.
 fn bench_mode() -> bool {
     std::env::args().any(|arg| arg == "--bench")
@@ -235,7 +235,7 @@ fn report(since: SystemTime) {
         if quick() { "100k" } else { "1M" }
     );
     out.push_str(&format!(
-        "Mode: {}. Written by `cargo bench --bench channel`. Capacity 0 is \
+        "Mode: {}. Written by `cargo bench -p scopes-benches --bench channel`. Capacity 0 is \
          `channel(1)` for tokio and `bounded(1)` for async-channel. \
          Target: scopes ≤ 1.30× tokio_mpsc.\n\n",
         if quick() { "quick" } else { "full" }

@@ -8,7 +8,7 @@
 //! spawned task, as in `workloads.rs`.
 //!
 //! At the end the run writes `<target>/bench-limit.md`, the side-by-side
-//! table. Quick mode: `SCOPES_BENCH_QUICK=1 cargo bench --bench limit`
+//! table. Quick mode: `SCOPES_BENCH_QUICK=1 cargo bench -p scopes-benches --bench limit`
 //! (about 40 s on 2 cores, plus the build; full mode about 90 s).
 
 mod support;
@@ -201,7 +201,7 @@ fn report(since: SystemTime) {
          current_thread runtime, parent a spawned task; medians)\n\n",
     );
     out.push_str(&format!(
-        "Mode: {}. Written by `cargo bench --bench limit`.\n\n",
+        "Mode: {}. Written by `cargo bench -p scopes-benches --bench limit`.\n\n",
         if quick() { "quick" } else { "full" }
     ));
     out.push_str(
@@ -232,7 +232,7 @@ fn report(since: SystemTime) {
 
 fn main() {
     let started = SystemTime::now();
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
     // criterion runs each implementation once, and there is no report.
     let bench = std::env::args().any(|arg| arg == "--bench");
     let mut c = Criterion::default()

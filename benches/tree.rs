@@ -26,10 +26,10 @@
 //! `tree_alloc` bench).
 //!
 //! ```sh
-//! cargo bench --bench tree                                     # W6 (criterion) + W8 (release)
-//! SCOPES_TREE_ONCE=1 cargo bench --bench tree                  # W6 timed by hand: 4^5 median of 5, 4^8 one run
-//! SCOPES_TREE_ONLY=W6 SCOPES_TREE_SIZES=5 cargo bench --bench tree   # a subset
-//! SCOPES_TREE_ONLY=W8 cargo bench --profile dev --bench tree   # W8 in a debug build
+//! cargo bench -p scopes-benches --bench tree                                           # W6 (criterion) + W8 (release)
+//! SCOPES_TREE_ONCE=1 cargo bench -p scopes-benches --bench tree                        # W6 timed by hand: 4^5 median of 5, 4^8 one run
+//! SCOPES_TREE_ONLY=W6 SCOPES_TREE_SIZES=5 cargo bench -p scopes-benches --bench tree   # a subset
+//! SCOPES_TREE_ONLY=W8 cargo bench -p scopes-benches --profile dev --bench tree         # W8 in a debug build
 //! ```
 //!
 //! Criterion runs 10 flat samples per implementation and size (about 25 s in
@@ -270,7 +270,7 @@ fn bench_w6(c: &mut Criterion, bench: bool) -> serde_json::Value {
             .map(|e| e.parse().expect("SCOPES_TREE_SIZES: exponents, e.g. 5,8"))
             .collect(),
         None if bench => W6_EXPONENTS.to_vec(),
-        None => vec![W6_EXPONENTS[0]], // `cargo test --benches`: a smoke test
+        None => vec![W6_EXPONENTS[0]], // `cargo test -p scopes-benches --benches`: a smoke test
     };
     let once = flag("SCOPES_TREE_ONCE");
     let mut results = serde_json::Map::new();
@@ -468,7 +468,7 @@ fn max_levels(name: &str) -> (u32, bool) {
 
 fn bench_w8(bench: bool) {
     if !bench {
-        // `cargo test --benches`: check that each nests, in-process.
+        // `cargo test -p scopes-benches --benches`: check that each nests, in-process.
         for name in W8_IMPLS {
             nest_on_2mib_thread(name, 100);
         }
@@ -501,7 +501,7 @@ fn main() {
         nest_on_2mib_thread(name, levels.parse().expect("levels"));
         return;
     }
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
     // every implementation is only checked once, at a small size.
     let bench = std::env::args().any(|arg| arg == "--bench");
     let only = env_list("SCOPES_TREE_ONLY");

@@ -21,7 +21,7 @@
 //! set-up is not counted.
 //!
 //! Prints its table, leaves `<target>/bench-tree-w7.json` and rewrites
-//! `<target>/bench-tree-report.md`. Run: `cargo bench --bench tree_alloc`.
+//! `<target>/bench-tree-report.md`. Run: `cargo bench -p scopes-benches --bench tree_alloc`.
 
 mod support;
 
@@ -110,7 +110,7 @@ where
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not: then
+    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
     // only check that every shape runs.
     let bench = std::env::args().any(|arg| arg == "--bench");
     let n = if bench { 10_000 } else { 1_000 };

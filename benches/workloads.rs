@@ -7,7 +7,7 @@
 //!
 //! At the end the run writes `<target>/bench-report.md`, the side-by-side
 //! table (with W4 from the `alloc` bench, if it ran first). Quick mode:
-//! `SCOPES_BENCH_QUICK=1 cargo bench`. See README.md, "Performance".
+//! `SCOPES_BENCH_QUICK=1 cargo bench -p scopes-benches`. See README.md, "Performance".
 
 mod support;
 

@@ -246,7 +246,10 @@ pub fn write(since: SystemTime, load_at_start: &str) {
          the parent a `spawn_local` task of a `LocalSet`. Targets are SPEC §6's.\n",
     );
     if w4.is_null() {
-        let _ = writeln!(out, "\nW4 missing: run `cargo bench --bench alloc` first.");
+        let _ = writeln!(
+            out,
+            "\nW4 missing: run `cargo bench -p scopes-benches --bench alloc` first."
+        );
     } else if let Some(age) = std::fs::metadata(w4_results_path())
         .and_then(|m| m.modified())
         .ok()

@@ -99,7 +99,7 @@ fn age(seconds: u64) -> String {
 
 fn w6(out: &mut String) {
     let Some((w6, seconds)) = load(&w6_path()) else {
-        out.push_str("\n### W6\n\nmissing: run `cargo bench --bench tree`.\n");
+        out.push_str("\n### W6\n\nmissing: run `cargo bench -p scopes-benches --bench tree`.\n");
         return;
     };
     let _ = writeln!(
@@ -168,7 +168,9 @@ fn w6(out: &mut String) {
 
 fn w7(out: &mut String) {
     let Some((w7, seconds)) = load(&w7_path()) else {
-        out.push_str("\n### W7\n\nmissing: run `cargo bench --bench tree_alloc`.\n");
+        out.push_str(
+            "\n### W7\n\nmissing: run `cargo bench -p scopes-benches --bench tree_alloc`.\n",
+        );
         return;
     };
     let n = w7["n"].as_u64().unwrap_or(0);
@@ -225,9 +227,9 @@ fn w8(out: &mut String) {
                 out,
                 "`{profile}`: not measured (`{}`).\n",
                 if profile == "debug" {
-                    "SCOPES_TREE_ONLY=W8 cargo bench --profile dev --bench tree"
+                    "SCOPES_TREE_ONLY=W8 cargo bench -p scopes-benches --profile dev --bench tree"
                 } else {
-                    "SCOPES_TREE_ONLY=W8 cargo bench --bench tree"
+                    "SCOPES_TREE_ONLY=W8 cargo bench -p scopes-benches --bench tree"
                 }
             );
             continue;
@@ -265,7 +267,7 @@ fn w8(out: &mut String) {
 pub fn write() {
     let mut out = String::from(
         "## Tree workloads (SPEC §6 W6–W8)\n\n\
-         Written by `cargo bench --bench tree` (W6, W8) and `cargo bench --bench tree_alloc` \
+         Written by `cargo bench -p scopes-benches --bench tree` (W6, W8) and `cargo bench -p scopes-benches --bench tree_alloc` \
          (W7); each section says when it was measured.\n",
     );
     w6(&mut out);
