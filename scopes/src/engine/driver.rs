@@ -489,9 +489,21 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// budget is spent (the root takes the rest back). Out of line: only
     /// the innermost scope of a route needs this frame.
     #[inline(never)]
+    ///
+    /// Between two entries the scope does what it does after a visit
+    /// (adopts the children just started), so that slots are taken as if
+    /// each entry had had a route of its own. A run stops early when an
+    /// entry started a child of another scope: that scope adopts it once
+    /// the route returns, and must do so before the next entry runs.
     fn run_target(&mut self, entry: Entry) {
         self.run_entry(entry, true);
         while tokio::task::coop::has_budget_remaining() {
+            if self.shared.queue.take_starts() || !self.incoming.is_empty() {
+                self.adopt_nested();
+            }
+            if self.is_done() || ReadyQueue::started_elsewhere(&self.shared.queue) {
+                break;
+            }
             let Some(entry) = ReadyQueue::next_in_run() else {
                 break;
             };

@@ -435,6 +435,18 @@ impl ReadyQueue {
         RUN.with(|run| run.borrow_mut().extend(entries));
     }
 
+    /// Whether the thread's list holds a start marker of a scope other than
+    /// `scope` (one that adopts its children when the route returns to it).
+    pub(crate) fn started_elsewhere(scope: &Arc<ReadyQueue>) -> bool {
+        LOCAL.with(|local| {
+            local.borrow().iter().any(|noted| match noted {
+                Noted::Started { scope: Some(s), .. } => !Arc::ptr_eq(s, scope),
+                Noted::Started { scope: None, .. } => true,
+                Noted::Woken(_) => false,
+            })
+        })
+    }
+
     /// The next entry of the run, for the route's target.
     pub(crate) fn next_in_run() -> Option<Entry> {
         RUN.with(|run| run.borrow_mut().pop_front())
