@@ -319,11 +319,14 @@ pub(crate) fn item_with_errors(item: TokenStream, errors: Option<syn::Error>) ->
 }
 
 /// A stand-in for an annotated fn of the wrong shape (not `async`, not
-/// returning `Result`): its signature with an `unimplemented!()` body, so
+/// returning `Result`): its signature with a body that only panics, so
 /// that its callers still compile and its body (a scope body, whose
-/// `launch!` would be an error anywhere else) raises no second error.
+/// `launch!` would be an error anywhere else) raises no second error. It
+/// never runs: the error reported beside it fails the build.
 pub(crate) fn stand_in(mut item: ItemFn) -> TokenStream {
-    item.block = Box::new(syn::parse_quote!({ ::core::unimplemented!() }));
+    item.block = Box::new(syn::parse_quote!({
+        ::core::panic!("stand-in for a fn the scopes macros reported an error on")
+    }));
     // The stand-in uses none of the parameters.
     item.attrs
         .push(syn::parse_quote!(#[allow(unused_variables)]));

@@ -33,11 +33,11 @@ pub(crate) fn rewrite(input: TokenStream) -> (TokenStream, Option<syn::Error>) {
     (output, errors.0)
 }
 
-/// The stand-in body of a malformed form: `{}` for a `launch` (`Ok(())`),
-/// `{ ::core::todo!() }` for an `async` (any type).
+/// The stand-in body of a malformed form, beside its error (so it never
+/// runs): `{}` for a `launch` (`Ok(())`), a panic for an `async` (any type).
 fn stand_in_body(keyword: &Ident, span: proc_macro2::Span) -> Group {
     let stream = match keyword == "async" {
-        true => quote::quote_spanned!(span=> ::core::todo!()),
+        true => quote::quote_spanned!(span=> ::core::panic!("stand-in for a malformed child")),
         false => TokenStream::new(),
     };
     let mut body = Group::new(Delimiter::Brace, stream);
