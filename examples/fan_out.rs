@@ -4,7 +4,8 @@
 //!    (`#[scoped(limit = 4)]`, Kotlin's `limitedParallelism(4)`): the ids
 //!    mapped to `async { }` blocks start one child each, and `await_all`
 //!    gives the users in id order (Kotlin's `ids.map { async { } }.awaitAll()`).
-//! 2. Download a file from two mirrors with `race`: the first answer wins,
+//! 2. Download a file from two mirrors with `race` under a timeout
+//!    (`with_timeout!(d; ..)`, Kotlin's `withTimeout`): the first answer wins,
 //!    the slower mirror is cancelled and has closed its connection by the
 //!    time `race` returns (with `tokio::select!` on the two, it would be
 //!    left running, or dropped without its cleanup).
@@ -61,22 +62,26 @@ async fn fetch_users(server: &Server, ids: &[u32], log: &Log) -> Result<Vec<Stri
     await_all(users).await
 }
 
-/// 2. The same file from two mirrors; the first answer wins.
+/// 2. The same file from two mirrors; the first answer wins, and the
+/// download as a whole gives up after a second (Kotlin's `withTimeout`
+/// around a `select`).
 #[scoped]
 async fn download(server: &Server, log: &Log) -> Result<String> {
-    race([
-        async {
-            server
-                .get("file from eu".to_owned(), Duration::from_millis(80), log)
-                .await
-        },
-        async {
-            server
-                .get("file from us".to_owned(), Duration::from_millis(200), log)
-                .await
-        },
-    ])
-    .await
+    with_timeout!(Duration::from_secs(1);
+        race([
+            async {
+                server
+                    .get("file from eu".to_owned(), Duration::from_millis(80), log)
+                    .await
+            },
+            async {
+                server
+                    .get("file from us".to_owned(), Duration::from_millis(200), log)
+                    .await
+            },
+        ])
+        .await
+    )
 }
 
 /// 3. Pages in waves of eight, four at a time, for a minute.
