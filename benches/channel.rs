@@ -21,12 +21,11 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
 
-use support::{Rt, expected_sum, quick, run, target_dir};
+use support::{Rt, criterion_dir, expected_sum, median_ns, quick, run, target_dir};
 
 /// The capacities measured; `usize::MAX` is unbounded.
 const CAPACITIES: [usize; 3] = [0, 64, usize::MAX];
@@ -189,28 +188,10 @@ fn timing(group: &mut BenchmarkGroup<'_, WallTime>) {
 // The report: criterion's medians of this run, in ns per item, with each
 // implementation's ratio to tokio's mpsc.
 
-/// Where criterion writes its results (`$CRITERION_HOME` if set), as in
-/// `workloads.rs`.
-fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CRITERION_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => target_dir().join("criterion"),
-    }
-}
-
 /// The median time per item of `group/function`, in nanoseconds, if this
 /// run measured it (an older result is left out).
 fn ns_per_item(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    Some(json["median"]["point_estimate"].as_f64()? / items() as f64)
+    Some(median_ns(group, function, since)? / items() as f64)
 }
 
 fn cell(value: Option<f64>) -> String {

@@ -13,7 +13,6 @@
 
 mod support;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -22,7 +21,9 @@ use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use support::{Ctx, Rt, expected_sum, leaf, quick, run, scopes_leaf, target_dir};
+use support::{
+    Ctx, Rt, criterion_dir, expected_sum, leaf, median_ns, quick, run, scopes_leaf, target_dir,
+};
 
 /// Children per run.
 const CHILDREN: u64 = 100_000;
@@ -156,28 +157,10 @@ fn timing(group: &mut BenchmarkGroup<'_, WallTime>) {
 // The report: criterion's medians of this run, in ns per child, with
 // `scopes`' ratio to each peer.
 
-/// Where criterion writes its results (`$CRITERION_HOME` if set), as in
-/// `workloads.rs`.
-fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CRITERION_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => target_dir().join("criterion"),
-    }
-}
-
 /// The median time per child of `group/function`, in nanoseconds, if this
 /// run measured it (an older result is left out).
 fn ns_per_child(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    Some(json["median"]["point_estimate"].as_f64()? / CHILDREN as f64)
+    Some(median_ns(group, function, since)? / CHILDREN as f64)
 }
 
 fn cell(value: Option<f64>) -> String {

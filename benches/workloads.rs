@@ -691,7 +691,7 @@ fn main() {
     let started = SystemTime::now();
     let load_at_start = report::load_average();
     let mut c = Criterion::default()
-        .output_directory(&report::criterion_dir())
+        .output_directory(&support::criterion_dir())
         .configure_from_args();
     let never = try_join_all_never_returns(&Rt::CurrentThread.build());
     assert!(never, "try_join_all was expected to wait for the sleepers");

@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::time::SystemTime;
 
 use tokio::runtime::{Builder, Runtime};
 
@@ -129,4 +130,27 @@ pub fn report_path() -> PathBuf {
 /// samples), so that the whole suite runs in a few minutes.
 pub fn quick() -> bool {
     std::env::var("SCOPES_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Where criterion writes its results (`$CRITERION_HOME` if set).
+pub fn criterion_dir() -> PathBuf {
+    match std::env::var_os("CRITERION_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => target_dir().join("criterion"),
+    }
+}
+
+/// The median time of one iteration of `group/function`, in nanoseconds, if
+/// it was measured by this run (an older result is left out).
+pub fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_dir()
+        .join(group)
+        .join(function)
+        .join("new/estimates.json");
+    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
+    if modified < since {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
 }

@@ -4,34 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use crate::IMPLS;
-use crate::support::{Rt, quick, report_path, target_dir, w4_results_path};
-
-/// Where criterion writes its results (`$CRITERION_HOME` if set).
-pub fn criterion_dir() -> PathBuf {
-    match std::env::var_os("CRITERION_HOME") {
-        Some(dir) => PathBuf::from(dir),
-        None => target_dir().join("criterion"),
-    }
-}
-
-/// The median time of one iteration of `group/function`, in nanoseconds, if
-/// it was measured by this run (an older result is left out).
-fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
-    let path = criterion_dir()
-        .join(group)
-        .join(function)
-        .join("new/estimates.json");
-    let modified = std::fs::metadata(&path).ok()?.modified().ok()?;
-    if modified < since {
-        return None;
-    }
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
-    json["median"]["point_estimate"].as_f64()
-}
+use crate::support::{Rt, median_ns, quick, report_path, w4_results_path};
 
 /// One row of a table: a number per implementation.
 type Row = BTreeMap<&'static str, f64>;
