@@ -4,8 +4,10 @@
 mod gate;
 pub mod seeds;
 pub mod seeds_api;
+mod trace_log;
 
 pub use gate::{Gate, Wait};
+pub use trace_log::TraceLog;
 
 use std::sync::{Arc, Mutex};
 

@@ -9,9 +9,9 @@
 //! process-wide.
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use scopes::{Error, supervisor_scope};
+use scopes_workspace::TraceLog;
 
 const CASE: &str = "SCOPES_DEFAULT_HANDLER_CASE";
 const STDERR_LINE: &str = "scopes: unhandled failure in a supervised child: ";
@@ -33,41 +33,11 @@ fn unhandled_failure() {
         .unwrap();
 }
 
-/// Records the events seen on this thread, fields included.
-#[derive(Clone, Default)]
-struct EventLog(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for EventLog {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut fields = Fields(event.metadata().level().to_string());
-        event.record(&mut fields);
-        self.0.lock().unwrap().push(fields.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[test]
 fn r4_with_a_subscriber_the_failure_is_an_error_event() {
-    let log = EventLog::default();
+    let log = TraceLog::default();
     tracing::subscriber::with_default(log.clone(), unhandled_failure);
-    let events = log.0.lock().unwrap().clone();
+    let events = log.events();
     assert_eq!(
         events,
         [
@@ -106,9 +76,9 @@ fn report_in_child_process() {
     match std::env::var(CASE).as_deref() {
         Ok("no-subscriber") => unhandled_failure(),
         Ok("subscriber") => {
-            let log = EventLog::default();
+            let log = TraceLog::default();
             tracing::subscriber::with_default(log.clone(), unhandled_failure);
-            assert_eq!(log.0.lock().unwrap().len(), 1);
+            assert_eq!(log.events().len(), 1);
         }
         _ => {}
     }

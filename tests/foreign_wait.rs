@@ -8,42 +8,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use scopes::{Error, coroutine_scope, delay, yield_now};
-
-/// Records the warning events on this thread, fields and all.
-#[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() == tracing::Level::WARN {
-            let mut fields = Fields(String::new());
-            event.record(&mut fields);
-            self.0.lock().unwrap().push(fields.0);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
+use scopes_workspace::TraceLog;
 
 #[test]
 fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
-    let warnings = Warnings::default();
+    let log = TraceLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -51,7 +20,7 @@ fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
         .unwrap();
     let dumps = Arc::new(Mutex::new(Vec::new()));
     let seen = dumps.clone();
-    let result = tracing::subscriber::with_default(warnings.clone(), || {
+    let result = tracing::subscriber::with_default(log.clone(), || {
         runtime.block_on(coroutine_scope(|s| {
             Box::pin(async move {
                 let lock = Arc::new(tokio::sync::Mutex::new(()));
@@ -85,7 +54,11 @@ fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
         "{dump}"
     );
     assert!(line("aware worker").ends_with("[active]"), "{dump}");
-    let warnings = warnings.0.lock().unwrap().clone();
+    let warnings: Vec<String> = log
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("WARN"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("job=stuck worker"), "{warnings:?}");
     assert!(

@@ -3,43 +3,12 @@
 //! caches callsite interest process-wide, which other tests on other
 //! threads (without a subscriber) would disturb.
 
-use std::sync::{Arc, Mutex};
-
 use scopes::coroutine_scope;
-
-/// Records the spans created on this thread: name and fields.
-#[derive(Clone, Default)]
-struct SpanLog(Arc<Mutex<Vec<String>>>);
-
-struct Fields(String);
-
-impl tracing::field::Visit for Fields {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!(" {}={:?}", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for SpanLog {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut fields = Fields(span.metadata().name().to_owned());
-        span.record(&mut fields);
-        let mut log = self.0.lock().unwrap();
-        log.push(fields.0);
-        tracing::span::Id::from_u64(log.len() as u64)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {}
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
+use scopes_workspace::TraceLog;
 
 #[test]
 fn each_scope_and_child_runs_in_a_span_with_name_and_id() {
-    let spans = SpanLog::default();
+    let spans = TraceLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -53,7 +22,7 @@ fn each_scope_and_child_runs_in_a_span_with_name_and_id() {
         }))
     })
     .unwrap();
-    let spans = spans.0.lock().unwrap().clone();
+    let spans = spans.spans();
     assert_eq!(spans.len(), 2, "{spans:?}");
     assert!(spans[0].starts_with("scope name=coroutine_scope at tests/tracing_spans.rs:"));
     assert!(spans[0].contains(" id="));
