@@ -21,11 +21,11 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
+use criterion::{Criterion, Throughput};
 
-use support::{Rt, criterion_dir, expected_sum, median_ns, quick, run, target_dir};
+use support::{Rt, criterion_dir, expected_sum, flat_sampling, median_ns, quick, run, target_dir};
 
 /// The capacities measured; `usize::MAX` is unbounded.
 const CAPACITIES: [usize; 3] = [0, 64, usize::MAX];
@@ -150,7 +150,7 @@ fn bench_channel(c: &mut Criterion, capacity: usize) {
     let n = items();
     let mut group = c.benchmark_group(group_name(capacity));
     group.throughput(Throughput::Elements(n));
-    timing(&mut group);
+    flat_sampling(&mut group, 10);
     let expected = expected_sum(n);
     for name in IMPLS {
         group.bench_function(name, |b| {
@@ -167,21 +167,6 @@ fn bench_channel(c: &mut Criterion, capacity: usize) {
         });
     }
     group.finish();
-}
-
-/// Flat sampling (every sample the same number of iterations, medians
-/// reported), as in `limit.rs`.
-fn timing(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let (samples, warm_up, measure) = if quick() {
-        (10, 0.5, 2.0)
-    } else {
-        (10, 1.0, 5.0)
-    };
-    group
-        .sample_size(samples)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs_f64(warm_up))
-        .measurement_time(Duration::from_secs_f64(measure));
 }
 
 // ---------------------------------------------------------------------------

@@ -14,15 +14,16 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
+use criterion::{Criterion, Throughput};
 use futures_util::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use support::{
-    Ctx, Rt, criterion_dir, expected_sum, leaf, median_ns, quick, run, scopes_leaf, target_dir,
+    Ctx, Rt, criterion_dir, expected_sum, flat_sampling, leaf, median_ns, quick, run, scopes_leaf,
+    target_dir,
 };
 
 /// Children per run.
@@ -119,7 +120,7 @@ fn bench_limit(c: &mut Criterion, n: usize) {
     let rt = Rt::CurrentThread.build();
     let mut group = c.benchmark_group(format!("limit_{n}_current_thread"));
     group.throughput(Throughput::Elements(CHILDREN));
-    timing(&mut group);
+    flat_sampling(&mut group, 20);
     let expected = expected_sum(CHILDREN);
     for name in IMPLS {
         group.bench_function(name, |b| {
@@ -136,21 +137,6 @@ fn bench_limit(c: &mut Criterion, n: usize) {
         });
     }
     group.finish();
-}
-
-/// Flat sampling (every sample the same number of iterations, medians
-/// reported); full mode takes twice the samples and measures 2.5× longer.
-fn timing(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let (samples, warm_up, measure) = if quick() {
-        (10, 0.5, 2.0)
-    } else {
-        (20, 1.0, 5.0)
-    };
-    group
-        .sample_size(samples)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs_f64(warm_up))
-        .measurement_time(Duration::from_secs_f64(measure));
 }
 
 // ---------------------------------------------------------------------------

@@ -154,3 +154,23 @@ pub fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> 
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
     json["median"]["point_estimate"].as_f64()
 }
+
+/// Flat sampling (every sample the same number of iterations, medians
+/// reported) for a bench whose iterations are long: 10 samples, 0.5 s of
+/// warm-up and 2 s of measurement in quick mode; `full_samples`, 1 s and
+/// 5 s otherwise.
+pub fn flat_sampling(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    full_samples: usize,
+) {
+    let (samples, warm_up, measure) = if quick() {
+        (10, 0.5, 2.0)
+    } else {
+        (full_samples, 1.0, 5.0)
+    };
+    group
+        .sample_size(samples)
+        .sampling_mode(criterion::SamplingMode::Flat)
+        .warm_up_time(std::time::Duration::from_secs_f64(warm_up))
+        .measurement_time(std::time::Duration::from_secs_f64(measure));
+}

@@ -19,6 +19,24 @@ pub(crate) struct ChildOptions {
     pub(crate) parallel: bool,
 }
 
+/// Each option with its name, the first time the name appears; a later one
+/// is an error on its name ("duplicate option").
+fn first_of_each<'a>(raw: &'a [RawOption], errors: &mut Errors) -> Vec<(&'a RawOption, String)> {
+    let mut seen: Vec<(&RawOption, String)> = Vec::new();
+    for option in raw {
+        let key = option.key.to_string();
+        if seen.iter().any(|(_, k)| *k == key) {
+            errors.push(diag::error(
+                option.key.span(),
+                format!("duplicate option `{key}`: remove one of them"),
+            ));
+        } else {
+            seen.push((option, key));
+        }
+    }
+    seen
+}
+
 const EXPECTED: &str = "expected `name = \"..\"`, `start = lazy` or `parallel`";
 
 // Input:  name = "x", start = lazy, name = "y", color = red
@@ -29,17 +47,7 @@ const EXPECTED: &str = "expected `name = \"..\"`, `start = lazy` or `parallel`";
 pub(crate) fn options(raw: &[RawOption]) -> (ChildOptions, Option<syn::Error>) {
     let mut options = ChildOptions::default();
     let mut errors = Errors::default();
-    let mut seen: Vec<String> = Vec::new();
-    for option in raw {
-        let key = option.key.to_string();
-        if seen.contains(&key) {
-            errors.push(diag::error(
-                option.key.span(),
-                format!("duplicate option `{key}`: remove one of them"),
-            ));
-            continue;
-        }
-        seen.push(key.clone());
+    for (option, key) in first_of_each(raw, &mut errors) {
         let value = option.value.as_ref().map(|(_, value)| value);
         let checked = match (key.as_str(), value) {
             ("name", Some(value)) => name(value).map(|name| options.name = Some(name)),
@@ -125,17 +133,7 @@ pub(crate) struct ScopeOptions {
 pub(crate) fn scope_options(raw: &[RawOption]) -> (ScopeOptions, Option<syn::Error>) {
     let mut options = ScopeOptions::default();
     let mut errors = Errors::default();
-    let mut seen: Vec<String> = Vec::new();
-    for option in raw {
-        let key = option.key.to_string();
-        if seen.contains(&key) {
-            errors.push(diag::error(
-                option.key.span(),
-                format!("duplicate option `{key}`: remove one of them"),
-            ));
-            continue;
-        }
-        seen.push(key.clone());
+    for (option, key) in first_of_each(raw, &mut errors) {
         let value = option.value.as_ref().map(|(_, value)| value);
         let checked = match (key.as_str(), value) {
             ("limit", Some(value)) => limit(value).map(|()| options.limit = Some(value.clone())),
