@@ -436,3 +436,36 @@ async fn a_stale_wake_of_a_reused_slot_does_not_run_a_new_child_early() {
     .unwrap();
     assert_eq!(log.take(), ["A", "B"]);
 }
+
+/// R7 for a scope run as the work of `cancel_on` (a job that is not a
+/// scope's unit, so the scope drains its own children as a root): when the
+/// signal fires, the scope is pending while its children clean up (10 ms
+/// in `non_cancellable`), so the work is not dropped there, and `cancel_on`
+/// returns once the cleanup is done.
+#[tokio::test(start_paused = true)]
+async fn a_scope_under_cancel_on_lets_its_children_clean_up_when_the_signal_fires() {
+    let log = Log::default();
+    let start = Instant::now();
+    let stopped = scopes::cancel_on(
+        delay(Duration::from_millis(100)),
+        coroutine_scope(|s| {
+            let log = log.clone();
+            Box::pin(async move {
+                s.launch(async move {
+                    let waited = delay(Duration::from_secs(60)).await;
+                    scopes::non_cancellable(async {
+                        delay(Duration::from_millis(10)).await?;
+                        log.push(format!("cleaned up, cancelled: {}", waited.is_err()));
+                        Ok(())
+                    })
+                    .await
+                });
+                Ok(())
+            })
+        }),
+    )
+    .await;
+    assert!(matches!(stopped, Ok(None)), "the signal stopped the work");
+    assert_eq!(Instant::now() - start, Duration::from_millis(110));
+    assert_eq!(log.take(), ["cleaned up, cancelled: true"]);
+}

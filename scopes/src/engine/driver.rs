@@ -54,7 +54,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use futures_util::task::waker_ref;
 
@@ -135,13 +135,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let this = self.project();
         if this.driver.is_none() {
-            let Some(new) = this.new.take() else {
-                return Poll::Pending; // polled after completion
-            };
-            *this.driver = Some(Driver::start(new, this.span));
+            *this.driver = Driver::start(this.new, this.span);
         }
         let Some(driver) = this.driver else {
-            return Poll::Pending;
+            return Poll::Pending; // polled after completion
         };
         let _entered = this.span.enter();
         driver.poll(cx)
@@ -214,6 +211,10 @@ struct Driver<'s, T, B: Boxes> {
     kind: Kind,
     /// The scope's own job: the body runs in it.
     job: Arc<JobCore>,
+    /// The body's waker (the job's), made once: a poll of the body builds
+    /// no waker on the stack, which a tower of nested scopes pays per
+    /// level (SPEC §6 W8).
+    waker: Waker,
     shared: Arc<Shared<'s, B>>,
     /// The job the scope was entered in, whose cancellation it follows.
     parent: Option<Arc<JobCore>>,
@@ -244,11 +245,17 @@ struct Driver<'s, T, B: Boxes> {
 impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Sets the scope up where it is first polled: it follows the job it
     /// is entered in and takes the handler in force there.
+    ///
+    /// Out of line, and it takes the parts from where they wait: a frame
+    /// that held them would be paid at every level of a tower of scopes
+    /// (SPEC §6 W8). `None` when polled after completion.
     #[inline(never)]
-    fn start<F>((kind, options, name, body): (Kind, Options, Name, F), span: &mut Span) -> Box<Self>
+    #[allow(clippy::type_complexity)]
+    fn start<F>(new: &mut Option<(Kind, Options, Name, F)>, span: &mut Span) -> Option<Box<Self>>
     where
         F: FnOnce(Arc<Shared<'s, B>>) -> BodyFuture<'s, B, Result<T>>,
     {
+        let (kind, options, name, body) = new.take()?;
         let queue = ReadyQueue::new();
         let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
         job.place(BODY);
@@ -261,8 +268,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         });
         *span = Span::scope(&job.name, job.id);
         let body = body(shared.clone());
-        Box::new(Driver {
+        Some(Box::new(Driver {
             kind,
+            waker: futures_util::task::waker(job.clone()),
             job,
             shared,
             parent,
@@ -285,25 +293,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             failure: None,
             suppressed: Vec::new(),
             registration,
-        })
+        }))
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let _handler = handler::enter_scope(&self.handler);
         let queue = &self.shared.queue;
-        let polled = if queue.is_nested() {
-            self.poll_nested(cx)
-        } else if queue.is_root() || !self.nest(cx) {
-            self.poll_root(cx)
-        } else {
-            self.poll_nested(cx)
-        };
-        if polled.is_pending() {
-            // A nested scope that is pending must not be cut short by its
-            // parent's cancellation: its own body and children meet R7 here.
-            context::mark_shielded();
+        if !queue.is_nested() && (queue.is_root() || !self.nest(cx)) {
+            return self.poll_root(cx);
         }
-        polled
+        self.poll_nested(cx)
     }
 
     /// At the first poll: nests the scope in the job polling it, when that
@@ -324,22 +323,42 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     /// A visit of a nested scope: the first runs the body; one on a route
     /// runs the job the route names here.
+    ///
+    /// A tree of nested scopes recurses through here once per level, on
+    /// the way down (first visits) and on every route (SPEC §6 W8): what
+    /// the step to the next level does not need is out of line, so that
+    /// this frame stays small.
     fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         self.follow_parent();
         if !self.entered {
-            // Its host job's waker, which does not change: registered once.
-            self.shared.queue.register(cx.waker());
-            self.entered = true;
+            self.enter_nested(cx);
             self.poll_body(true);
         } else if let Some((entry, target)) = self.shared.queue.take_hop() {
             // On the way to the target: one frame less per level of
-            // nesting than through `run_entry` (SPEC §6 W8).
+            // nesting than through `run_entry`.
             match (target, entry.slot) {
                 (true, _) => self.run_target(entry),
                 (false, BODY) => self.poll_body(false),
-                (false, _) => self.poll_child(entry, false),
+                (false, _) => self.hop_child(entry),
             }
         }
+        self.after_visit()
+    }
+
+    /// The first visit of a nested scope: registers its host job's waker,
+    /// which does not change. The body runs next (Kotlin's
+    /// `coroutineScope` starts its block undispatched).
+    #[inline(never)]
+    fn enter_nested(&mut self, cx: &Context<'_>) {
+        self.shared.queue.register(cx.waker());
+        self.entered = true;
+    }
+
+    /// What a visit of a nested scope does after its job ran: adopts the
+    /// children started meanwhile, and returns once everything has ended.
+    /// Out of line: the next level's frames are gone by then.
+    #[inline(never)]
+    fn after_visit(&mut self) -> Poll<Result<T>> {
         if self.shared.queue.take_starts() || !self.incoming.is_empty() {
             self.adopt_nested();
         }
@@ -347,6 +366,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if self.body.is_none() && self.slots.len() == 0 && self.is_done() {
             return Poll::Ready(self.finish());
         }
+        // A nested scope that is pending must not be cut short by its
+        // host's cancellation: its own body and children meet R7 here.
+        context::mark_shielded();
         Poll::Pending
     }
 
@@ -357,6 +379,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let mut fifo = self.fifo.take().unwrap_or_else(Fifo::take);
         let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.spare));
         let polled = self.drain(cx, &queue, &mut fifo);
+        if polled.is_pending() {
+            // A scope that is pending must not be cut short by a
+            // cancellation of the job polling it (a root polled by a
+            // combinator inside a job): it meets R7 on its own.
+            context::mark_shielded();
+        }
         fifo.spare = draining.exit();
         if fifo.spare.capacity() > RETAINED {
             fifo.spare = Vec::new(); // give back a burst's memory
@@ -518,9 +546,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Runs the body or a child; `target`: the entry is this job's own
     /// (false: the job is polled on the way to a nested scope's job).
     fn run_entry(&mut self, entry: Entry, target: bool) {
-        match entry.slot {
-            BODY => self.poll_body(target),
-            _ => self.poll_child(entry, target),
+        match (entry.slot, target) {
+            (BODY, _) => self.poll_body(target),
+            (_, true) => self.poll_child(entry),
+            (_, false) => self.hop_child(entry),
         }
     }
 
@@ -530,6 +559,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             && parent.is_cancelled()
             && !self.job.is_cancelled()
         {
+            self.cancel_with_parent();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn cancel_with_parent(&mut self) {
+        if let Some(parent) = &self.parent {
             let cause = parent.cancellation_error();
             self.cancel_scope(&cause);
         }
@@ -543,20 +580,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             return;
         };
         let was_cancelled = target && self.job.is_cancelled();
-        let waker = waker_ref(&self.job);
-        let mut cx = Context::from_waker(&waker);
-        let Poll::Ready(ended) =
+        let mut cx = Context::from_waker(&self.waker);
+        if let Poll::Ready(ended) =
             context::resume(&self.job, body.as_mut(), &mut cx, was_cancelled, true)
-        else {
-            return;
-        };
-        self.body_ended(ended.and_then(|result| result));
+        {
+            self.body_ended(ended);
+        }
     }
 
     /// The body has returned (or panicked, or was dropped after its
     /// cancellation): R2, R5, R6 decide what that means for the scope.
     #[inline(never)]
-    fn body_ended(&mut self, result: Result<T>) {
+    fn body_ended(&mut self, result: Result<Result<T>>) {
+        let result = result.and_then(|result| result);
         let dropped = drop_caught(self.body.take());
         self.body_completed(result);
         if let Some(panic) = dropped {
@@ -694,10 +730,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         Entry { slot, job: id }
     }
 
-    /// Polls a child; `target`: this is the child's own entry (false: it is
-    /// polled on the way to a nested scope's job, and its queue state and
-    /// R7's resume-once step are left to its own entry).
-    fn poll_child(&mut self, entry: Entry, target: bool) {
+    /// Runs a child's own entry: its queue state first (a child cancelled
+    /// before it first ran never runs, R7; a first run may wait for a
+    /// place under the limit), then R7's resume-once step.
+    fn poll_child(&mut self, entry: Entry) {
         let idx = entry.slot;
         let Some(slot) = self.slots.get_mut(idx) else {
             return; // a late wake of a child that has completed
@@ -705,15 +741,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if slot.job.id != entry.job {
             return; // a late wake of an earlier child in this slot
         }
-        let dequeued = if target {
-            slot.job.dequeue()
-        } else {
-            Dequeued::Poll {
-                cancelled: false,
-                first: false,
-            }
-        };
-        let was_cancelled = match dequeued {
+        let was_cancelled = match slot.job.dequeue() {
             Dequeued::Poll { cancelled, first } => {
                 if first && let Some(limit) = &mut self.limit {
                     if limit.running >= limit.most {
@@ -732,6 +760,28 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 return self.complete(idx, Err(cancelled));
             }
             Dequeued::NotStarted => return,
+        };
+        self.resume_child(idx, was_cancelled);
+    }
+
+    /// Polls a child on the way to a nested scope's job (a hop of a
+    /// route): its queue state and R7's resume-once step are left to its
+    /// own entry. A tree recurses through here once per level (W6, W8).
+    fn hop_child(&mut self, entry: Entry) {
+        if self
+            .slots
+            .get(entry.slot)
+            .is_some_and(|slot| slot.job.id == entry.job)
+        {
+            self.resume_child(entry.slot, false);
+        }
+    }
+
+    /// Polls the child in slot `idx` (there is one) as its job's code;
+    /// `was_cancelled`: this is its resume after a cancellation (R7).
+    fn resume_child(&mut self, idx: usize, was_cancelled: bool) {
+        let Some(slot) = self.slots.get_mut(idx) else {
+            return;
         };
         let waker = waker_ref(&slot.job);
         let mut cx = Context::from_waker(&waker);
