@@ -362,6 +362,9 @@ impl JobCore {
             .lock()
             .unwrap_or_else(|e| e.into_inner());
         list.retain(|w| w.strong_count() > 0);
+        // Most jobs enter one scope at a time: room for one, not the four a
+        // first push makes (SPEC §6 W7 counts this per nested scope).
+        list.reserve_exact(1);
         list.push(attached);
         self.flags.fetch_or(HOSTS, Ordering::AcqRel);
     }
