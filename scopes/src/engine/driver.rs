@@ -328,6 +328,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// the way down (first visits) and on every route (SPEC §6 W8): what
     /// the step to the next level does not need is out of line, so that
     /// this frame stays small.
+    #[inline(always)]
     fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         self.follow_parent();
         if !self.entered {
