@@ -1,12 +1,14 @@
 //! Runs the seed scenarios S1–S6 of SPEC §4 and prints, for each, what the
-//! Kotlin program prints, the outcome and the virtual time it took.
+//! Kotlin program prints, the outcome and the virtual time it took. It is
+//! the `scopes-seeds` package's example (seeds/Cargo.toml), so running it
+//! builds only scopes, its macros and tokio.
 //!
 //! ```text
 //! cargo run --example seeds              # paused clock: instant
 //! cargo run --example seeds -- --real-time   # on the wall clock (~63 s)
 //! ```
 
-use scopes_workspace::{Log, seeds};
+use scopes_seeds::{Log, dsl};
 use tokio::time::Instant;
 
 fn main() {
@@ -23,10 +25,10 @@ fn main() {
             "virtual time"
         };
         println!("seed scenarios ({clock})\n");
-        for seed in &seeds::SEEDS {
+        for seed in &dsl::SEEDS {
             let log = Log::default();
             let start = Instant::now();
-            let outcome = seeds::run(seed.id, &log).await;
+            let outcome = dsl::run(seed.id, &log).await;
             let took = start.elapsed();
             println!("{}  {}", seed.id, seed.about);
             for line in log.take() {

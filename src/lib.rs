@@ -1,39 +1,18 @@
 //! Support shared by the workspace's integration tests, examples and
-//! benchmarks (the `scopes` crate itself lives in `scopes/`).
+//! benchmarks (the `scopes` crate itself lives in `scopes/`, the seed
+//! scenarios and [`Log`] in `seeds/`).
 
 mod gate;
-pub mod seeds;
-pub mod seeds_api;
 mod trace_log;
 
 pub use gate::{Gate, Wait};
 pub use trace_log::TraceLog;
 
-use std::sync::{Arc, Mutex};
+/// The log of side effects, defined beside the seed scenarios (the
+/// `scopes-seeds` package, which `cargo run --example seeds` builds alone).
+pub use scopes_seeds::Log;
 
-/// An ordered log of side effects that children can append to from any
-/// thread; tests compare it with the sequence the rules predict.
-///
-/// ```
-/// let log = scopes_workspace::Log::default();
-/// log.push("a");
-/// log.push(format!("b{}", 1));
-/// assert_eq!(log.take(), ["a", "b1"]);
-/// ```
-#[derive(Clone, Default, Debug)]
-pub struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    /// Appends one entry.
-    pub fn push(&self, entry: impl Into<String>) {
-        self.0.lock().unwrap().push(entry.into());
-    }
-
-    /// Returns every entry so far and clears the log.
-    pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
+use std::sync::Mutex;
 
 /// Keeps expected panics off stderr. The first call installs (once per
 /// process) a panic hook that hides panics whose message starts with one of

@@ -4,17 +4,17 @@
 
 use std::time::Duration;
 
-use scopes_workspace::{Log, seeds, seeds_api};
+use scopes_seeds::{Log, api, dsl};
 use tokio::time::Instant;
 
 /// Runs `id` in both versions; they must agree on everything.
 async fn run(id: &str) -> (scopes::Result<String>, Vec<String>, Duration) {
     let log = Log::default();
     let start = Instant::now();
-    let result = seeds::run(id, &log).await;
+    let result = dsl::run(id, &log).await;
     let dsl = (result, log.take(), start.elapsed());
     let start = Instant::now();
-    let result = seeds_api::run(id, &log).await;
+    let result = api::run(id, &log).await;
     let api = (result, log.take(), start.elapsed());
     // The chain, the child and the suppressed failures (`{:?}` would show
     // where each child started too, which differs between the versions).

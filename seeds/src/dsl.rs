@@ -1,6 +1,6 @@
 //! The seed scenarios S1–S6 of SPEC §4, written with the DSL. Each returns
 //! the scope's outcome; side effects (Kotlin's `println`s and handler calls)
-//! go to the [`Log`]. [`crate::seeds_api`] has the same programs on the
+//! go to the [`Log`]. [`crate::api`] has the same programs on the
 //! runtime API.
 
 use std::time::Duration;

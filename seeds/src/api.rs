@@ -1,5 +1,5 @@
 //! The seed scenarios S1–S6 of SPEC §4 written on the runtime API, by hand:
-//! the same programs as [`crate::seeds`] without macros, kept as tests of
+//! the same programs as [`crate::dsl`] without macros, kept as tests of
 //! what the macros lower to.
 
 use std::time::Duration;
