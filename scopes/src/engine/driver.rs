@@ -200,6 +200,13 @@ struct Limit {
     held: VecDeque<Entry>,
 }
 
+/// The first failure of a scope (R2, R6) and those that came while it
+/// cancelled the rest.
+struct Failure {
+    first: Error,
+    suppressed: Vec<Error>,
+}
+
 /// A child in its scope's slab. Its waker is made from `job` for each
 /// poll, by reference (`waker_ref`), so a slot holds no waker of its own.
 struct ChildSlot<'s, B: Boxes> {
@@ -237,8 +244,8 @@ struct Driver<'s, T, B: Boxes> {
     /// carry one word for it.
     limit: Option<Box<Limit>>,
     /// The first failure (R2, R6) and those that came while cancelling.
-    failure: Option<Error>,
-    suppressed: Vec<Error>,
+    /// Boxed: most scopes never fail, and carry one word for it.
+    failure: Option<Box<Failure>>,
     registration: registry::Registration,
 }
 
@@ -291,7 +298,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 })
             }),
             failure: None,
-            suppressed: Vec::new(),
             registration,
         }))
     }
@@ -863,13 +869,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Records a failure of the scope: the first one cancels everything
     /// (R2, R5); later ones are suppressed by it (R6).
     fn fail(&mut self, error: Error) {
-        match &self.failure {
+        match &mut self.failure {
             None => {
                 let cause = Error::cancelled_by(&error);
-                self.failure = Some(error);
+                self.failure = Some(Box::new(Failure {
+                    first: error,
+                    suppressed: Vec::new(),
+                }));
                 self.cancel_scope(&cause);
             }
-            Some(first) if !first.same_failure(&error) => self.suppressed.push(error),
+            Some(failure) if !failure.first.same_failure(&error) => failure.suppressed.push(error),
             Some(_) => {}
         }
     }
@@ -886,7 +895,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         self.shared.queue.close();
         self.job.complete(Outcome::Ok);
         if let Some(failure) = self.failure.take() {
-            return Err(failure.with_suppressed(std::mem::take(&mut self.suppressed)));
+            let Failure { first, suppressed } = *failure;
+            return Err(first.with_suppressed(suppressed));
         }
         if self.job.is_cancelled() {
             return Err(self.job.cancellation_error());
@@ -910,7 +920,9 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             drop_caught(Some(fut));
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }
-        self.job.complete(Outcome::Cancelled(Error::cancelled()));
+        if !self.job.is_completed() {
+            self.job.complete(Outcome::Cancelled(Error::cancelled()));
+        }
     }
 }
 

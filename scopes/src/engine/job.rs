@@ -478,6 +478,11 @@ impl JobCore {
     /// Records how the job ended and wakes everyone waiting for it. A job
     /// that was cancelled and still returned `Ok` ends cancelled (R11).
     pub(crate) fn complete(&self, outcome: Outcome) -> Outcome {
+        // Completed already (a scope's job, when its future is dropped after
+        // it returned): the first outcome stays, and nothing is allocated.
+        if let Some(first) = self.outcome() {
+            return first;
+        }
         let outcome = match outcome {
             Outcome::Ok => match self.ended(Ok(())) {
                 Ok(()) => Outcome::Ok,

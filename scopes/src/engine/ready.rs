@@ -81,6 +81,8 @@ thread_local! {
     /// in the FIFO: the target runs them too, in order, on the same visit
     /// (children of one scope woken or started together cost one route).
     static RUN: RefCell<VecDeque<Entry>> = const { RefCell::new(VecDeque::new()) };
+    /// Scratch for `resolve_starts` (empty between calls).
+    static RESOLVING: Cell<Vec<Noted>> = const { Cell::new(Vec::new()) };
 }
 
 const NEW: u8 = 0;
@@ -358,8 +360,11 @@ impl ReadyQueue {
         // Taken out of the cell: adopting a child into a cancelled scope
         // queues it, which notes a wake in this list meanwhile.
         let mut list = LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()));
-        let rest = list.split_off(first);
-        for noted in rest {
+        // The tail is moved through a scratch list kept per thread: a
+        // nested scope's visit that started children allocates nothing.
+        let mut rest = RESOLVING.take();
+        rest.extend(list.drain(first..));
+        for noted in rest.drain(..) {
             match noted {
                 Noted::Started {
                     scope: Some(s),
@@ -375,6 +380,9 @@ impl ReadyQueue {
                 }
                 other => list.push(other),
             }
+        }
+        if rest.capacity() <= 1024 {
+            RESOLVING.set(rest); // a burst's memory is given back
         }
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();

@@ -52,6 +52,11 @@ enum Entry<T> {
 }
 
 pub(crate) struct Slab<T> {
+    /// The first chunk (empty until the first insert): apart from the
+    /// others, so that a scope with a few children allocates one chunk and
+    /// no list of chunks.
+    first: Box<[Entry<T>]>,
+    /// The chunks after the first.
     chunks: Vec<Box<[Entry<T>]>>,
     /// The most recently freed slot, or `NONE`.
     next_free: usize,
@@ -61,9 +66,35 @@ pub(crate) struct Slab<T> {
 impl<T> Slab<T> {
     pub(crate) fn new() -> Self {
         Self {
+            first: Box::new([]),
             chunks: Vec::new(),
             next_free: NONE,
             len: 0,
+        }
+    }
+
+    /// How many chunks are allocated.
+    fn chunk_count(&self) -> usize {
+        if self.first.is_empty() {
+            0
+        } else {
+            1 + self.chunks.len()
+        }
+    }
+
+    #[inline]
+    fn chunk(&self, k: usize) -> Option<&[Entry<T>]> {
+        match k {
+            0 => Some(&self.first),
+            _ => self.chunks.get(k - 1).map(|chunk| &chunk[..]),
+        }
+    }
+
+    #[inline]
+    fn chunk_mut(&mut self, k: usize) -> Option<&mut [Entry<T>]> {
+        match k {
+            0 => Some(&mut self.first),
+            _ => self.chunks.get_mut(k - 1).map(|chunk| &mut chunk[..]),
         }
     }
 
@@ -76,11 +107,16 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn vacant(&mut self) -> usize {
         if self.next_free == NONE {
-            let (first, len) = chunk_span(self.chunks.len());
+            let k = self.chunk_count();
+            let (first, len) = chunk_span(k);
             let chunk = (first..first + len).map(|idx| Entry::Vacant(idx + 1));
             let mut chunk: Box<[Entry<T>]> = chunk.collect();
             chunk[len - 1] = Entry::Vacant(NONE);
-            self.chunks.push(chunk);
+            if k == 0 {
+                self.first = chunk;
+            } else {
+                self.chunks.push(chunk);
+            }
             self.next_free = first;
         }
         self.next_free
@@ -90,7 +126,7 @@ impl<T> Slab<T> {
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let idx = self.vacant();
         let (k, offset) = locate(idx);
-        let entry = &mut self.chunks[k][offset];
+        let entry = &mut self.chunk_mut(k).expect("a vacant slot's chunk")[offset];
         let Entry::Vacant(next) = *entry else {
             unreachable!("the free list holds only vacant slots");
         };
@@ -103,7 +139,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn get(&self, idx: usize) -> Option<&T> {
         let (k, offset) = locate(idx);
-        match self.chunks.get(k)?.get(offset)? {
+        match self.chunk(k)?.get(offset)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
@@ -112,7 +148,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
         let (k, offset) = locate(idx);
-        match self.chunks.get_mut(k)?.get_mut(offset)? {
+        match self.chunk_mut(k)?.get_mut(offset)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
@@ -121,11 +157,12 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn remove(&mut self, idx: usize) -> Option<T> {
         let (k, offset) = locate(idx);
-        let entry = self.chunks.get_mut(k)?.get_mut(offset)?;
+        let next_free = self.next_free;
+        let entry = self.chunk_mut(k)?.get_mut(offset)?;
         if let Entry::Vacant(_) = entry {
             return None;
         }
-        let Entry::Occupied(value) = std::mem::replace(entry, Entry::Vacant(self.next_free)) else {
+        let Entry::Occupied(value) = std::mem::replace(entry, Entry::Vacant(next_free)) else {
             unreachable!("checked above");
         };
         self.next_free = idx;
@@ -134,7 +171,8 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        self.chunks.iter().flat_map(|chunk| {
+        let chunks = std::iter::once(&self.first).chain(&self.chunks);
+        chunks.flat_map(|chunk| {
             chunk.iter().filter_map(|entry| match entry {
                 Entry::Occupied(value) => Some(value),
                 Entry::Vacant(_) => None,
@@ -146,12 +184,14 @@ impl<T> Slab<T> {
     pub(crate) fn take_all(&mut self) -> Vec<T> {
         if self.len == 0 {
             // The usual end of a scope: nothing left, skip the walk.
+            self.first = Box::new([]);
             self.chunks.clear();
             self.next_free = NONE;
             return Vec::new();
         }
         let mut taken = Vec::with_capacity(self.len);
-        for chunk in std::mem::take(&mut self.chunks) {
+        let first = std::mem::replace(&mut self.first, Box::new([]));
+        for chunk in std::iter::once(first).chain(std::mem::take(&mut self.chunks)) {
             for entry in chunk {
                 if let Entry::Occupied(value) = entry {
                     taken.push(value);
