@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Wake, Waker};
 
 use futures_util::task::ArcWake;
+use once_cell::race::OnceBox;
 
 use super::name::Name;
 use super::ready::{Entry, Place, ReadyQueue};
@@ -86,7 +87,11 @@ pub(crate) struct JobCore {
     /// The slot index in the scope that polls it, or `TASK`.
     idx: AtomicU32,
     queue: Option<Arc<ReadyQueue>>,
-    cold: OnceLock<Box<Cold>>,
+    cold: OnceBox<Cold>,
+    /// What was entered in this job and is cancelled with it: scopes, the
+    /// work of timeouts. Apart from `cold`, which a job hosting a scope
+    /// rarely needs (SPEC §6 W7 counts what a nested scope costs its host).
+    attached: OnceBox<Mutex<Vec<Weak<dyn Attached>>>>,
 }
 
 #[derive(Default)]
@@ -98,8 +103,6 @@ struct Cold {
     waiters: Mutex<Vec<Waker>>,
     /// The child's `tracing` span, when a subscriber wants it.
     span: OnceLock<Span>,
-    /// What was entered in this job and is cancelled with it.
-    attached: Mutex<Vec<Weak<dyn Attached>>>,
     /// For the work of a timeout: the scope's unit of work it runs in.
     within: OnceLock<Arc<JobCore>>,
 }
@@ -157,7 +160,8 @@ impl JobCore {
             flags: AtomicU16::new(if lazy { 0 } else { STARTED }),
             idx: AtomicU32::new(idx),
             queue,
-            cold: OnceLock::new(),
+            cold: OnceBox::new(),
+            attached: OnceBox::new(),
         })
     }
 
@@ -356,11 +360,8 @@ impl JobCore {
 
     /// Attaches what was entered in this job, to be cancelled with it.
     pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
-        let mut list = self
-            .cold()
-            .attached
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let list = self.attached.get_or_init(Box::default);
+        let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
         list.retain(|w| w.strong_count() > 0);
         // Most jobs enter one scope at a time: room for one, not the four a
         // first push makes (SPEC §6 W7 counts this per nested scope).
@@ -371,12 +372,11 @@ impl JobCore {
 
     fn cancel_attached(&self) {
         let cause = self.cancellation_error();
+        let Some(list) = self.attached.get() else {
+            return;
+        };
         let attached: Vec<Arc<dyn Attached>> = {
-            let list = self
-                .cold()
-                .attached
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let list = list.lock().unwrap_or_else(|e| e.into_inner());
             list.iter().filter_map(Weak::upgrade).collect()
         };
         for attached in attached {
