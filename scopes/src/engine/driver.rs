@@ -236,8 +236,6 @@ struct Driver<'s, T, B: Boxes> {
     /// Started children taken from the start list, not yet adopted; last
     /// started first, so that the next to adopt is popped off the end.
     incoming: Vec<NewChild<'s, B>>,
-    /// Slots of children adopted but not yet published to `debug::dump`.
-    adopted: Vec<usize>,
     /// Children adopted so far (a start ordinal, for `cancel_children`).
     adopted_total: u64,
     /// The `limit` option's bookkeeping; most scopes have no limit and
@@ -288,7 +286,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             slots: Slab::new(),
             fifo: None,
             incoming: Vec::new(),
-            adopted: Vec::new(),
             adopted_total: 0,
             limit: options.limit.map(|most| {
                 Box::new(Limit {
@@ -690,16 +687,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     /// Shows the children just adopted in `debug::dump`, before any runs.
     fn publish_adopted(&mut self) {
-        if self.adopted.is_empty() {
-            return;
-        }
         let slots = &self.slots;
-        let placed = self.adopted.drain(..);
-        let placed = placed.filter_map(|idx| Some((idx, &slots.get(idx)?.job)));
-        self.registration.publish(placed);
-        if self.adopted.capacity() > RETAINED {
-            self.adopted = Vec::new();
-        }
+        self.registration
+            .publish(|idx| slots.get(idx).map(|slot| &slot.job));
     }
 
     fn next_started(&mut self) -> Option<NewChild<'s, B>> {
@@ -719,7 +709,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Entry {
         let idx = self.slots.vacant();
         job.place(idx);
-        self.adopted.push(idx);
+        self.registration.adopted(idx);
         let ordinal = self.adopted_total;
         self.adopted_total += 1;
         if self.job.is_cancelled() {

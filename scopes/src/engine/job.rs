@@ -91,7 +91,15 @@ pub(crate) struct JobCore {
     /// What was entered in this job and is cancelled with it: scopes, the
     /// work of timeouts. Apart from `cold`, which a job hosting a scope
     /// rarely needs (SPEC §6 W7 counts what a nested scope costs its host).
-    attached: OnceBox<Mutex<Vec<Weak<dyn Attached>>>>,
+    attached: OnceBox<Mutex<Attachments>>,
+}
+
+/// What is attached to a job. The first in place: a job usually hosts one
+/// scope at a time, which then costs its host one allocation.
+#[derive(Default)]
+struct Attachments {
+    first: Option<Weak<dyn Attached>>,
+    more: Vec<Weak<dyn Attached>>,
 }
 
 #[derive(Default)]
@@ -362,11 +370,19 @@ impl JobCore {
     pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
         let list = self.attached.get_or_init(Box::default);
         let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
-        list.retain(|w| w.strong_count() > 0);
-        // Most jobs enter one scope at a time: room for one, not the four a
-        // first push makes (SPEC §6 W7 counts this per nested scope).
-        list.reserve_exact(1);
-        list.push(attached);
+        // What has ended since is let go, so that a long-lived job entering
+        // scope after scope keeps a short list.
+        list.more.retain(|w| w.strong_count() > 0);
+        if list.first.as_ref().is_some_and(|w| w.strong_count() == 0) {
+            // The oldest still attached moves up: a cancel reaches them in
+            // the order they were attached.
+            list.first = (!list.more.is_empty()).then(|| list.more.remove(0));
+        }
+        if list.first.is_none() {
+            list.first = Some(attached);
+        } else {
+            list.more.push(attached);
+        }
         self.flags.fetch_or(HOSTS, Ordering::AcqRel);
     }
 
@@ -377,7 +393,8 @@ impl JobCore {
         };
         let attached: Vec<Arc<dyn Attached>> = {
             let list = list.lock().unwrap_or_else(|e| e.into_inner());
-            list.iter().filter_map(Weak::upgrade).collect()
+            let all = list.first.iter().chain(&list.more);
+            all.filter_map(Weak::upgrade).collect()
         };
         for attached in attached {
             attached.cancel_with(&cause);

@@ -37,9 +37,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A scope's entry in the registry; removed when dropped.
 pub(crate) struct Registration {
     entry: Arc<ScopeEntry>,
-    /// Slots whose child completed since the last flush.
-    completed: Vec<usize>,
+    /// Changes not yet made to the entry's list, by slot: children adopted
+    /// (published before any of them runs) and children completed (cleared
+    /// in batches), the latter marked with `DONE`. One list, so a scope
+    /// allocates one for both.
+    pending: Vec<usize>,
+    /// How many of `pending` are adoptions.
+    adopted: usize,
 }
+
+/// Marks a slot in `pending` whose child completed.
+const DONE: usize = 1 << (usize::BITS - 1);
 
 /// Registers a scope (its job and queue), attached to the job it was
 /// entered in (`parent`), so that cancelling that job cancels the scope.
@@ -61,7 +69,8 @@ pub(crate) fn register(
     }
     Registration {
         entry,
-        completed: Vec::new(),
+        pending: Vec::new(),
+        adopted: 0,
     }
 }
 
@@ -97,13 +106,33 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
 const FLUSH_BATCH: usize = 32;
 
 impl Registration {
-    /// Publishes children just placed in the given slots, under one lock.
-    /// Children placed while the scope was being cancelled from elsewhere
-    /// (another thread) are cancelled here, now that a cancel sees them.
-    pub(crate) fn publish<'a>(&self, placed: impl Iterator<Item = (usize, &'a Arc<JobCore>)>) {
+    /// Notes that a child was placed in slot `idx`; published at the next
+    /// `publish`.
+    pub(crate) fn adopted(&mut self, idx: usize) {
+        self.pending.push(idx);
+        self.adopted += 1;
+    }
+
+    /// Publishes the children adopted since the last call (`job_at` finds
+    /// the job in a slot), under one lock, with the completions noted so
+    /// far. Children placed while the scope was being cancelled from
+    /// elsewhere (another thread) are cancelled here, now that a cancel
+    /// sees them.
+    pub(crate) fn publish<'a>(&mut self, job_at: impl Fn(usize) -> Option<&'a Arc<JobCore>>) {
+        if self.adopted == 0 {
+            return;
+        }
         let mut children = lock(&self.entry.children);
         let cancelled = self.entry.job.is_cancelled();
-        for (idx, job) in placed {
+        for pending in self.pending.drain(..) {
+            let idx = pending & !DONE;
+            if pending & DONE != 0 {
+                clear_completed(&mut children, idx);
+                continue;
+            }
+            let Some(job) = job_at(idx) else {
+                continue; // completed meanwhile, and its slot is empty
+            };
             if children.len() <= idx {
                 children.resize(idx + 1, None);
             }
@@ -112,6 +141,9 @@ impl Registration {
             }
             children[idx] = Some(job.clone());
         }
+        drop(children);
+        self.adopted = 0;
+        self.give_back_room();
     }
 
     /// Cancels the scope: its body and every child (R7).
@@ -121,29 +153,40 @@ impl Registration {
 
     /// Notes that the child at `idx` completed; cleared at the next flush.
     pub(crate) fn remove(&mut self, idx: usize) {
-        self.completed.push(idx);
+        self.pending.push(idx | DONE);
     }
 
     /// Clears the completed children's entries, as a poll of the scope
     /// ends. A slot reused meanwhile holds its new child, which stays.
     pub(crate) fn flush(&mut self) {
         // In batches: one lock for many completions (a nested scope is
-        // visited once per entry of its children).
-        if self.completed.len() < FLUSH_BATCH {
+        // visited once per entry of its children). Adoptions are never
+        // left pending here: they are published before the poll goes on.
+        if self.pending.len() < FLUSH_BATCH || self.adopted != 0 {
             return;
         }
         let mut children = lock(&self.entry.children);
-        for idx in self.completed.drain(..) {
-            if let Some(entry) = children.get_mut(idx)
-                && entry.as_ref().is_some_and(|job| job.is_completed())
-            {
-                *entry = None;
-            }
+        for pending in self.pending.drain(..) {
+            clear_completed(&mut children, pending & !DONE);
         }
         drop(children);
-        if self.completed.capacity() > 1024 {
-            self.completed = Vec::new(); // give back a burst's memory
+        self.give_back_room();
+    }
+
+    fn give_back_room(&mut self) {
+        if self.pending.capacity() > 1024 {
+            self.pending = Vec::new(); // give back a burst's memory
         }
+    }
+}
+
+/// Clears the entry of slot `idx` if its child has completed (a slot reused
+/// since holds its new child, which stays).
+fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
+    if let Some(entry) = children.get_mut(idx)
+        && entry.as_ref().is_some_and(|job| job.is_completed())
+    {
+        *entry = None;
     }
 }
 
