@@ -20,6 +20,7 @@ use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use tokio::task::JoinHandle;
+use tokio::task::coop::unconstrained;
 
 use crate::engine::context;
 use crate::engine::handler::{self, Handler};
@@ -53,7 +54,12 @@ impl<F, T> Unpin for Proxy<F, T> {}
 
 /// The proxy's hold on the running task.
 struct Task<T> {
-    handle: JoinHandle<Result<T>>,
+    /// `None` once the task has ended. Polled outside tokio's cooperative
+    /// budget: waiting for the task is the scope's bookkeeping, not work,
+    /// and a spent budget would turn each poll into a self-wake and a
+    /// re-queue (the scope already bounds what it runs per poll, and stops
+    /// when the budget that its children's own work spends runs out).
+    handle: Option<JoinHandle<Result<T>>>,
     /// The task's waker, registered by the task: how the job's
     /// cancellation wakes it.
     waker: Arc<AtomicWaker>,
@@ -65,7 +71,9 @@ struct Task<T> {
 /// R10: dropping the child (its scope's future dropped) aborts the task.
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        self.handle.abort();
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
     }
 }
 
@@ -83,13 +91,14 @@ where
             let remote = Remote {
                 job: this.job.clone(),
                 waker: waker.clone(),
+                registered: false,
                 // The handler in force where the child was polled: the
                 // scope's, as for a child polled in place.
                 handler: handler::current_handler(),
                 work: Some(work),
             };
             this.task = Some(Task {
-                handle: tokio::spawn(remote),
+                handle: Some(tokio::spawn(remote)),
                 waker,
                 woken_for_cancel: false,
             });
@@ -104,7 +113,14 @@ where
             task.woken_for_cancel = true;
             task.waker.wake();
         }
-        match Pin::new(&mut task.handle).poll(cx) {
+        let Some(handle) = &mut task.handle else {
+            return Poll::Pending; // polled after it ended
+        };
+        let joined = Pin::new(&mut unconstrained(handle)).poll(cx);
+        if joined.is_ready() {
+            task.handle = None; // ended: nothing left to abort
+        }
+        match joined {
             Poll::Ready(Ok(result)) => Poll::Ready(result),
             // The work's panics are caught in the task; this is one raised
             // while dropping the work.
@@ -127,6 +143,8 @@ pin_project_lite::pin_project! {
     struct Remote<F> {
         job: Arc<JobCore>,
         waker: Arc<AtomicWaker>,
+        // The task's waker has been registered in `waker`.
+        registered: bool,
         handler: Option<Handler>,
         #[pin]
         work: Option<F>,
@@ -139,8 +157,12 @@ impl<T, F: Future<Output = Result<T>>> Future for Remote<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let mut this = self.project();
         // Registered before the cancelled flag is read below: a cancel
-        // either finds this waker or is seen by this poll.
-        this.waker.register(cx.waker());
+        // either finds this waker or is seen by this poll. Once: this is a
+        // tokio task's own future, always polled with that task's waker.
+        if !*this.registered {
+            *this.registered = true;
+            this.waker.register(cx.waker());
+        }
         let _span = this.job.span().map(Span::enter);
         let _handler = handler::enter_scope(this.handler);
         let Some(work) = this.work.as_mut().as_pin_mut() else {
