@@ -110,8 +110,8 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     where
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let proxy = parallel::child(self.name.clone(), fut);
         let job = self.new_job();
+        let proxy = parallel::child(job.clone(), fut);
         self.start_child(job, L::send_child(Launched { fut: proxy }))
     }
 
@@ -122,8 +122,8 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let proxy = parallel::child(self.name.clone(), fut);
         let job = self.new_job();
+        let proxy = parallel::child(job.clone(), fut);
         let slot = Slot::new();
         let fut = Computing {
             fut: proxy,

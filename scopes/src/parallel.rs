@@ -1,74 +1,129 @@
 //! `parallel` children: spawned on tokio's thread pool, still children.
 //!
-//! The scope polls a proxy in place; the proxy spawns the real work as a
-//! tokio task that runs as a job of its own, passes the proxy's
-//! cancellation on to it, and aborts it when dropped (R10).
+//! The scope polls a proxy in place, as any child; at its first poll (so
+//! R14's order and R7's "cancelled before it runs never runs" hold as for
+//! other children) the proxy moves the work into a tokio task. Proxy and
+//! task share the child's one job record: the task runs the work as that
+//! job's code, so a cancel of the job is seen by the work at once (its
+//! next cancellation-aware call fails), and the proxy, which the cancel
+//! queues in its scope, wakes the task so that work suspended anywhere is
+//! resumed with it (R7). Dropping the proxy aborts the task (R10).
+//!
+//! Per child this costs the job record and the proxy's box (what every
+//! child costs), the tokio task, and one small shared waker slot; the work
+//! future is not boxed again (tokio's task holds it).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use futures_util::task::AtomicWaker;
 use tokio::task::JoinHandle;
+use tokio::task::coop::unconstrained;
 
-use crate::engine::child::BoxFuture;
 use crate::engine::context;
-use crate::engine::handler::{Handler, HandlerGuard};
-use crate::engine::job::{Host, JobCore};
-use crate::engine::name::Name;
-use crate::engine::ready::ReadyQueue;
+use crate::engine::handler::{self, Handler};
+use crate::engine::job::JobCore;
 use crate::engine::trace::Span;
 use crate::error::{Error, Result};
 
-/// The in-place side of a `parallel` child.
-pub(crate) fn child<T, F>(name: Name, fut: F) -> Proxy<T>
+/// The in-place side of a `parallel` child whose job record is `job`.
+pub(crate) fn child<T, F>(job: Arc<JobCore>, fut: F) -> Proxy<F, T>
 where
     F: Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
     Proxy {
-        remote: JobCore::new(name, Host::Task(ReadyQueue::new()), false),
-        work: Some(Box::pin(fut)),
-        handle: None,
+        job,
+        work: Some(fut),
+        task: None,
     }
 }
 
-pub(crate) struct Proxy<T: Send + 'static> {
-    remote: Arc<JobCore>,
-    work: Option<BoxFuture<'static, Result<T>>>,
-    handle: Option<AbortOnDrop<T>>,
+pub(crate) struct Proxy<F, T> {
+    job: Arc<JobCore>,
+    /// The work, until the first poll moves it (never polled) into its task.
+    work: Option<F>,
+    task: Option<Task<T>>,
 }
 
-struct AbortOnDrop<T>(JoinHandle<Result<T>>);
+/// The proxy never pins its work: the work is only moved, unpolled, into
+/// the task, which pins it there. So the proxy may move freely.
+impl<F, T> Unpin for Proxy<F, T> {}
 
-impl<T> Drop for AbortOnDrop<T> {
+/// The proxy's hold on the running task.
+struct Task<T> {
+    /// `None` once the task has ended. Polled outside tokio's cooperative
+    /// budget: waiting for the task is the scope's bookkeeping, not work,
+    /// and a spent budget would turn each poll into a self-wake and a
+    /// re-queue (the scope already bounds what it runs per poll, and stops
+    /// when the budget that its children's own work spends runs out).
+    handle: Option<JoinHandle<Result<T>>>,
+    /// The task's waker, registered by the task: how the job's
+    /// cancellation wakes it.
+    waker: Arc<AtomicWaker>,
+    /// The task has been woken for the job's cancellation (once is enough:
+    /// from then on it sees the job cancelled at every poll).
+    woken_for_cancel: bool,
+}
+
+/// R10: dropping the child (its scope's future dropped) aborts the task.
+impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(handle) = &self.handle {
+            handle.abort();
+        }
     }
 }
 
-impl<T: Send + 'static> Future for Proxy<T> {
+impl<F, T> Future for Proxy<F, T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
     type Output = Result<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let this = &mut *self;
-        if let Some(cancelled) = context::cancellation() {
-            this.remote.cancel(Some(&cancelled));
-        }
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let this = self.get_mut();
         if let Some(work) = this.work.take() {
-            let task = Remote {
-                span: Span::child(&this.remote.name, this.remote.id),
-                job: this.remote.clone(),
+            let waker = Arc::new(AtomicWaker::new());
+            let remote = Remote {
+                job: this.job.clone(),
+                waker: waker.clone(),
+                registered: false,
+                // The handler in force where the child was polled: the
+                // scope's, as for a child polled in place.
+                handler: handler::current_handler(),
                 work: Some(work),
-                handler: crate::engine::handler::current_handler(),
             };
-            this.handle = Some(AbortOnDrop(tokio::spawn(task)));
+            this.task = Some(Task {
+                handle: Some(tokio::spawn(remote)),
+                waker,
+                woken_for_cancel: false,
+            });
         }
-        let Some(AbortOnDrop(handle)) = &mut this.handle else {
-            return Poll::Pending;
+        let Some(task) = &mut this.task else {
+            return Poll::Pending; // unreachable: the first poll spawned it
         };
-        match Pin::new(handle).poll(cx) {
+        // The scope polls the proxy when its job is cancelled (the cancel
+        // queues it): pass the wake on to the task, whose work may be
+        // suspended where only a wake resumes it.
+        if !task.woken_for_cancel && this.job.is_cancelled() {
+            task.woken_for_cancel = true;
+            task.waker.wake();
+        }
+        let Some(handle) = &mut task.handle else {
+            return Poll::Pending; // polled after it ended
+        };
+        let joined = Pin::new(&mut unconstrained(handle)).poll(cx);
+        if joined.is_ready() {
+            task.handle = None; // ended: nothing left to abort
+        }
+        match joined {
             Poll::Ready(Ok(result)) => Poll::Ready(result),
+            // The work's panics are caught in the task; this is one raised
+            // while dropping the work.
             Poll::Ready(Err(join)) if join.is_panic() => {
                 Poll::Ready(Err(Error::panic(join.into_panic())))
             }
@@ -82,32 +137,43 @@ impl<T: Send + 'static> Future for Proxy<T> {
     }
 }
 
-/// The tokio task of a `parallel` child.
-struct Remote<T> {
-    span: Span,
-    job: Arc<JobCore>,
-    work: Option<BoxFuture<'static, Result<T>>>,
-    handler: Option<Handler>,
+pin_project_lite::pin_project! {
+    /// The tokio task of a `parallel` child: the work itself, not boxed
+    /// again (the task is tokio's box), run as the child's job.
+    struct Remote<F> {
+        job: Arc<JobCore>,
+        waker: Arc<AtomicWaker>,
+        // The task's waker has been registered in `waker`.
+        registered: bool,
+        handler: Option<Handler>,
+        #[pin]
+        work: Option<F>,
+    }
 }
 
-impl<T> Future for Remote<T> {
+impl<T, F: Future<Output = Result<T>>> Future for Remote<F> {
     type Output = Result<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let this = &mut *self;
-        this.job.register_task(cx.waker());
-        let _span = this.span.enter();
-        let _handler = HandlerGuard::enter(this.handler.clone());
-        let Some(work) = &mut this.work else {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        let mut this = self.project();
+        // Registered before the cancelled flag is read below: a cancel
+        // either finds this waker or is seen by this poll. Once: this is a
+        // tokio task's own future, always polled with that task's waker.
+        if !*this.registered {
+            *this.registered = true;
+            this.waker.register(cx.waker());
+        }
+        let _span = this.job.span().map(Span::enter);
+        let _handler = handler::enter_scope(this.handler);
+        let Some(work) = this.work.as_mut().as_pin_mut() else {
             return Poll::Pending;
         };
         let was_cancelled = this.job.is_cancelled();
-        let Poll::Ready(ended) =
-            context::resume(&this.job, work.as_mut(), cx, was_cancelled, false)
-        else {
+        let Poll::Ready(ended) = context::resume(this.job, work, cx, was_cancelled, false) else {
             return Poll::Pending;
         };
-        this.work = None;
+        this.work.set(None);
+        // R11: cancelled and still `Ok` ends cancelled.
         Poll::Ready(this.job.ended(ended.and_then(|result| result)))
     }
 }

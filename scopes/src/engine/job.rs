@@ -42,15 +42,11 @@ const ADMITTED: u16 = 8192;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
-/// The job is a `parallel` child's task: waking wakes the task.
-const TASK: u32 = u32::MAX - 1;
 
 /// Who runs a job's future, and so what waking the job means.
 pub(crate) enum Host {
     /// Polled in place by a scope: waking queues its slot index there.
     InPlace(Arc<ReadyQueue>),
-    /// A `parallel` child's tokio task, woken through the queue's waker.
-    Task(Arc<ReadyQueue>),
     /// Polled by whoever owns it (`with_timeout`): it is woken through the
     /// future it wraps.
     Inline,
@@ -84,7 +80,7 @@ pub(crate) struct JobCore {
     pub(crate) id: u64,
     pub(crate) name: Name,
     flags: AtomicU16,
-    /// The slot index in the scope that polls it, or `TASK`.
+    /// The slot index in the scope that polls it.
     idx: AtomicU32,
     queue: Option<Arc<ReadyQueue>>,
     cold: OnceBox<Cold>,
@@ -159,7 +155,6 @@ impl JobCore {
     pub(crate) fn new(name: Name, host: Host, lazy: bool) -> Arc<Self> {
         let (queue, idx) = match host {
             Host::InPlace(queue) => (Some(queue), UNPLACED),
-            Host::Task(queue) => (Some(queue), TASK),
             Host::Inline => (None, UNPLACED),
         };
         Arc::new(Self {
@@ -343,7 +338,7 @@ impl JobCore {
         // A child placed in its scope is queued in the same atomic step
         // (cancelling a thousand children is a thousand steps, not two).
         let placed = match self.idx.load(Ordering::Acquire) {
-            UNPLACED | TASK => None,
+            UNPLACED => None,
             idx => self.queue.as_ref().map(|queue| (queue, idx)),
         };
         let queued = if placed.is_some() { QUEUED } else { 0 };
@@ -438,7 +433,7 @@ impl JobCore {
     pub(crate) fn placement(&self) -> Option<Place> {
         let queue = self.queue.as_ref()?;
         match self.idx.load(Ordering::Acquire) {
-            UNPLACED | TASK => None,
+            UNPLACED => None,
             idx => Some(Place {
                 queue: queue.clone(),
                 entry: self.entry(idx),
@@ -464,7 +459,6 @@ impl JobCore {
         };
         match self.idx.load(Ordering::Acquire) {
             UNPLACED => {}
-            TASK => queue.wake_task(),
             idx => {
                 // Once completed, a job's slot may hold another child: a
                 // late wake queues nothing (and the scope checks the id of
@@ -482,13 +476,6 @@ impl JobCore {
         Entry {
             slot: idx as usize,
             job: self.id,
-        }
-    }
-
-    /// Records the task of a `parallel` child, for [`schedule`](Self::schedule).
-    pub(crate) fn register_task(&self, waker: &Waker) {
-        if let Some(queue) = &self.queue {
-            queue.register(waker);
         }
     }
 

@@ -248,11 +248,6 @@ impl ReadyQueue {
         self.waker.register(waker);
     }
 
-    /// Wakes a `parallel` child's task (its queue is only a waker).
-    pub(crate) fn wake_task(&self) {
-        self.waker.wake();
-    }
-
     /// Wakes whoever polls the scope, unless it is draining right now.
     pub(crate) fn wake_scope(&self) {
         if !self.draining.load(Ordering::SeqCst) {
