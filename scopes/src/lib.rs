@@ -141,9 +141,10 @@
 //!   a bigger stack (`tokio::runtime::Builder::thread_stack_size`).
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
 //! - **Heap per scope.** A nested scope whose body waits holds about
-//!   1.1 KiB, its host child included (a plain waiting child: 140 B); with
-//!   one waiting child, 1.5 KiB (`tests/tree_memory.rs`): the scope's job
-//!   and queue, its driver, its registry entry, the host job's attachment.
+//!   1.0 KiB, its host child included (a plain waiting child: 140 B); with
+//!   one waiting child, 1.3 KiB (`tests/tree_memory.rs`): the scope's job
+//!   and queue, its driver, its shared part and registry entry, and the
+//!   host job's list of what is attached to it, each an allocation.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
 //!
