@@ -265,7 +265,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
         job.place(BODY);
         let parent = context::cancellable_parent();
-        let registration = registry::register(&job, &queue, parent.as_ref());
+        let registration = registry::register(&job, parent.as_ref());
         let shared = Arc::new(Shared {
             queue,
             job: job.clone(),

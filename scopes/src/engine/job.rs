@@ -430,6 +430,12 @@ impl JobCore {
     }
 
     /// Where the job sits in its scope, once placed there.
+    /// The queue this job's wakes go to: its scope's (a scope's own job:
+    /// that scope's).
+    pub(crate) fn queue(&self) -> Option<&Arc<ReadyQueue>> {
+        self.queue.as_ref()
+    }
+
     pub(crate) fn placement(&self) -> Option<Place> {
         let queue = self.queue.as_ref()?;
         match self.idx.load(Ordering::Acquire) {

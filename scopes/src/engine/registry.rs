@@ -17,13 +17,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use super::job::{Attached, JobCore};
-use super::ready::ReadyQueue;
 use crate::error::Error;
 
 struct ScopeEntry {
+    /// The scope's own job, whose queue is the scope's.
     job: Arc<JobCore>,
-    queue: Arc<ReadyQueue>,
-    parent: Option<u64>,
+    /// The id of the job it was entered in; 0: none (ids start at 1).
+    parent: u64,
     /// Children by slot index; completed ones may linger until a flush.
     children: Mutex<Vec<Option<Arc<JobCore>>>>,
 }
@@ -49,17 +49,13 @@ pub(crate) struct Registration {
 /// Marks a slot in `pending` whose child completed.
 const DONE: usize = 1 << (usize::BITS - 1);
 
-/// Registers a scope (its job and queue), attached to the job it was
-/// entered in (`parent`), so that cancelling that job cancels the scope.
-pub(crate) fn register(
-    job: &Arc<JobCore>,
-    queue: &Arc<ReadyQueue>,
-    parent: Option<&Arc<JobCore>>,
-) -> Registration {
+/// Registers a scope (its own job, whose queue is the scope's), attached
+/// to the job it was entered in (`parent`), so that cancelling that job
+/// cancels the scope.
+pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
-        queue: queue.clone(),
-        parent: parent.map(|p| p.id),
+        parent: parent.map_or(0, |p| p.id),
         children: Mutex::new(Vec::new()),
     });
     lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
@@ -81,7 +77,9 @@ impl Attached for ScopeEntry {
         if !self.job.cancel(Some(cause)) {
             return;
         }
-        self.queue.set_cancellation(cause);
+        if let Some(queue) = self.job.queue() {
+            queue.set_cancellation(cause);
+        }
         for child in lock(&self.children).iter().flatten() {
             child.cancel_by_scope();
         }
@@ -95,7 +93,9 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
     let Some(scope) = lock(&REGISTRY).get(&job.id).and_then(Weak::upgrade) else {
         return false;
     };
-    scope.queue.cancel_children_started_so_far();
+    if let Some(queue) = scope.job.queue() {
+        queue.cancel_children_started_so_far();
+    }
     for child in lock(&scope.children).iter().flatten() {
         child.cancel(None);
     }
@@ -211,7 +211,7 @@ pub(crate) fn views() -> Vec<ScopeView> {
         .iter()
         .map(|scope| ScopeView {
             job: scope.job.clone(),
-            parent: scope.parent,
+            parent: (scope.parent != 0).then_some(scope.parent),
             children: lock(&scope.children)
                 .iter()
                 .flatten()
