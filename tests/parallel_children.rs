@@ -126,3 +126,38 @@ async fn fail_fast_resumes_every_parallel_sibling_once() {
     assert_eq!(result.unwrap_err().to_string(), "failed");
     assert_eq!(resumed.load(Ordering::SeqCst), SLEEPERS);
 }
+
+/// A parallel child whose work waits on a future that is not
+/// cancellation-aware is shown in a foreign wait by `debug::dump`, like an
+/// in-place child: the task keeps that mark on the job it shares with the
+/// proxy, whose own polls leave it alone.
+#[tokio::test]
+async fn a_parallel_child_in_a_foreign_wait_is_marked_in_the_dump() {
+    let notify = Arc::new(tokio::sync::Notify::new());
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let (n, w) = (notify.clone(), waiting.clone());
+    let dump = coroutine_scope(move |s| {
+        Box::pin(async move {
+            s.child().name("remote waiter").launch_parallel(async move {
+                w.store(1, Ordering::SeqCst);
+                n.notified().await; // a foreign wait
+                Ok(())
+            });
+            // On this current-thread runtime the task runs to its wait in
+            // one poll, so once it has begun it is suspended there.
+            while waiting.load(Ordering::SeqCst) == 0 {
+                yield_now().await?;
+            }
+            let dump = scopes::debug::dump();
+            notify.notify_one();
+            Ok(dump)
+        })
+    })
+    .await
+    .unwrap();
+    let line = dump
+        .lines()
+        .find(|l| l.contains("remote waiter"))
+        .unwrap_or_else(|| panic!("not in:\n{dump}"));
+    assert!(line.ends_with("[active, foreign wait]"), "{dump}");
+}

@@ -130,7 +130,10 @@ where
             Poll::Ready(Err(_aborted)) => Poll::Ready(Err(Error::cancelled())),
             Poll::Pending => {
                 // The task meets R7 on its own; the proxy must wait for it.
-                context::mark_shielded();
+                // The job's foreign-wait mark is the task's to keep: the
+                // proxy's poll (on another thread, maybe after the task's)
+                // must not clear it.
+                context::mark_delegated();
                 Poll::Pending
             }
         }
