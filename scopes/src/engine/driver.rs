@@ -642,9 +642,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 // A nested scope turns its markers into entries before its
                 // poll returns; one left over is adopted as a foreign start.
                 Noted::Started {
-                    scope: Some(scope),
-                    run,
-                } => scope.note_foreign_starts(run),
+                    scope: Some(scope), ..
+                } => scope.note_foreign_starts(),
             }
         }
         fifo.local = local;

@@ -90,12 +90,13 @@ pub(crate) struct JobCore {
     attached: OnceBox<Mutex<Attachments>>,
 }
 
-/// What is attached to a job. The first in place: a job usually hosts one
-/// scope at a time, which then costs its host one allocation.
+/// What is attached to a job. The first in place, the rest boxed: a job
+/// usually hosts one scope at a time, which then costs its host one small
+/// allocation.
 #[derive(Default)]
 struct Attachments {
     first: Option<Weak<dyn Attached>>,
-    more: Vec<Weak<dyn Attached>>,
+    more: Option<Box<Vec<Weak<dyn Attached>>>>,
 }
 
 #[derive(Default)]
@@ -365,18 +366,24 @@ impl JobCore {
     pub(crate) fn attach(&self, attached: Weak<dyn Attached>) {
         let list = self.attached.get_or_init(Box::default);
         let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
+        let Attachments { first, more } = &mut *list;
         // What has ended since is let go, so that a long-lived job entering
         // scope after scope keeps a short list.
-        list.more.retain(|w| w.strong_count() > 0);
-        if list.first.as_ref().is_some_and(|w| w.strong_count() == 0) {
+        if let Some(more) = more {
+            more.retain(|w| w.strong_count() > 0);
+        }
+        if first.as_ref().is_some_and(|w| w.strong_count() == 0) {
             // The oldest still attached moves up: a cancel reaches them in
             // the order they were attached.
-            list.first = (!list.more.is_empty()).then(|| list.more.remove(0));
+            *first = more
+                .as_mut()
+                .filter(|more| !more.is_empty())
+                .map(|more| more.remove(0));
         }
-        if list.first.is_none() {
-            list.first = Some(attached);
+        if first.is_none() {
+            *first = Some(attached);
         } else {
-            list.more.push(attached);
+            more.get_or_insert_default().push(attached);
         }
         self.flags.fetch_or(HOSTS, Ordering::AcqRel);
     }
@@ -388,7 +395,10 @@ impl JobCore {
         };
         let attached: Vec<Arc<dyn Attached>> = {
             let list = list.lock().unwrap_or_else(|e| e.into_inner());
-            let all = list.first.iter().chain(&list.more);
+            let all = list
+                .first
+                .iter()
+                .chain(list.more.iter().flat_map(|more| more.iter()));
             all.filter_map(Weak::upgrade).collect()
         };
         for attached in attached {

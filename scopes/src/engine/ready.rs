@@ -23,11 +23,12 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
+use once_cell::race::OnceBox;
 
 use crate::error::Error;
 
@@ -91,35 +92,55 @@ const NESTED: u8 = 2;
 
 /// The queue of one scope. A root keeps the entries that arrive from
 /// outside its drain here; a nested scope forwards everything to its root.
+///
+/// What only a root needs (its locked queue) and what only a cancelled
+/// scope needs are allocated when first needed: a nested scope carries a
+/// word for each (SPEC §6 W7 counts what a nested scope costs).
 pub(crate) struct ReadyQueue {
     mode: AtomicU8,
-    /// Nested: the root whose FIFO holds this scope's entries.
-    root: OnceLock<Arc<ReadyQueue>>,
-    /// Nested: where this scope sits in its parent (the job whose poll
-    /// polls it), to build routes.
-    host: OnceLock<Place>,
-    queue: Mutex<VecDeque<Ready>>,
-    waker: AtomicWaker,
     /// Set while a root drains: a wake then needs no task wake, the root
     /// looks at the queue again before it returns.
     draining: AtomicBool,
     /// Set once the scope has returned or was dropped: an entry of it
     /// still in the FIFO (a late wake) is skipped.
     closed: AtomicBool,
-    /// Children started outside a drain of the tree (another thread, the
-    /// body closure), which have no start marker.
-    foreign_starts: AtomicUsize,
     /// Some child was started since the scope last looked: a visit of a
     /// nested scope skips adopting when nothing was.
     starts: AtomicBool,
-    /// Children started so far, and how many of the first of them a
-    /// `cancel_children` call covered (those not adopted yet are cancelled
-    /// as they are adopted, in start order).
+    /// Some child was started outside a drain of the tree (another thread,
+    /// the body closure) and has no start marker: the scope adopts every
+    /// waiting child at its next poll.
+    foreign_starts: AtomicBool,
+    /// Nested: the root whose FIFO holds this scope's entries, and where
+    /// this scope sits in its parent.
+    nest: OnceLock<Nest>,
+    /// A root's queue of entries from outside its drain; made when the
+    /// scope becomes a root.
+    queue: OnceBox<Mutex<VecDeque<Ready>>>,
+    waker: AtomicWaker,
+    /// Children started so far (a start ordinal, for `cancel_children`).
     started_total: AtomicU64,
-    cancel_before: AtomicU64,
+    /// Made when the scope cancels its children.
+    cancels: OnceBox<Cancels>,
+}
+
+/// Where a nested scope runs: its root, and its place in its parent (the
+/// job whose poll polls it), to build routes.
+struct Nest {
+    root: Arc<ReadyQueue>,
+    host: Place,
+}
+
+/// What a scope keeps once it cancels its children.
+#[derive(Default)]
+struct Cancels {
+    /// How many of the first children started a `cancel_children` call
+    /// covered (those not adopted yet are cancelled as they are adopted,
+    /// in start order).
+    before: AtomicU64,
     /// Why the scope cancelled its children: kept once here rather than in
-    /// each child, so cancelling a thousand children allocates nothing.
-    cancellation: OnceLock<Error>,
+    /// each child, so cancelling a thousand children allocates once.
+    cause: OnceLock<Error>,
 }
 
 /// The place of a nested scope: the queue of the scope that polls it, and
@@ -137,23 +158,24 @@ impl ReadyQueue {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
             mode: AtomicU8::new(NEW),
-            root: OnceLock::new(),
-            host: OnceLock::new(),
-            queue: Mutex::new(VecDeque::new()),
-            waker: AtomicWaker::new(),
             draining: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            foreign_starts: AtomicUsize::new(0),
             starts: AtomicBool::new(false),
+            foreign_starts: AtomicBool::new(false),
+            nest: OnceLock::new(),
+            queue: OnceBox::new(),
+            waker: AtomicWaker::new(),
             started_total: AtomicU64::new(0),
-            cancel_before: AtomicU64::new(0),
-            cancellation: OnceLock::new(),
+            cancels: OnceBox::new(),
         })
     }
 
     fn locked(&self) -> std::sync::MutexGuard<'_, VecDeque<Ready>> {
-        // Nothing panics while the lock is held; recover anyway.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+        // Made by `become_root` before the mode says root; a nested scope
+        // never takes it. Nothing panics while the lock is held; recover
+        // anyway.
+        let queue = self.queue.get_or_init(Box::default);
+        queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn is_root(&self) -> bool {
@@ -175,6 +197,8 @@ impl ReadyQueue {
 
     /// Makes this scope a root: it drains its own queue from now on.
     pub(crate) fn become_root(&self) {
+        // The queue first: whoever sees the mode sees the queue.
+        self.queue.get_or_init(Box::default);
         self.mode.store(ROOT, Ordering::Release);
     }
 
@@ -184,8 +208,8 @@ impl ReadyQueue {
     pub(crate) fn become_nested(&self, host: Place) -> bool {
         let root = match host.queue.mode.load(Ordering::Acquire) {
             ROOT => host.queue.clone(),
-            NESTED => match host.queue.root.get() {
-                Some(root) => root.clone(),
+            NESTED => match host.queue.nest.get() {
+                Some(nest) => nest.root.clone(),
                 None => return false,
             },
             _ => return false,
@@ -193,8 +217,7 @@ impl ReadyQueue {
         if address(&root) != DRAINING.get() {
             return false;
         }
-        let _ = self.root.set(root);
-        let _ = self.host.set(host);
+        let _ = self.nest.set(Nest { root, host });
         self.mode.store(NESTED, Ordering::Release);
         true
     }
@@ -208,7 +231,7 @@ impl ReadyQueue {
     fn tree(&self) -> Option<&ReadyQueue> {
         match self.mode.load(Ordering::Acquire) {
             ROOT => Some(self),
-            NESTED => self.root.get().map(|root| &**root),
+            NESTED => self.nest.get().map(|nest| &*nest.root),
             _ => None,
         }
     }
@@ -217,8 +240,8 @@ impl ReadyQueue {
     pub(crate) fn push(self: &Arc<Self>, entry: Entry) {
         let (root, scope) = match self.mode.load(Ordering::Acquire) {
             ROOT => (&**self, None),
-            NESTED => match self.root.get() {
-                Some(root) => (&**root, Some(self.clone())),
+            NESTED => match self.nest.get() {
+                Some(nest) => (&*nest.root, Some(self.clone())),
                 None => return,
             },
             // Not polled yet: its first poll runs its body, and it has no
@@ -236,11 +259,12 @@ impl ReadyQueue {
 
     /// Records why the scope cancels its children (the first reason stays).
     pub(crate) fn set_cancellation(&self, cause: &Error) {
-        self.cancellation.get_or_init(|| cause.clone());
+        let cancels = self.cancels.get_or_init(Box::default);
+        cancels.cause.get_or_init(|| cause.clone());
     }
 
     pub(crate) fn cancellation(&self) -> Option<&Error> {
-        self.cancellation.get()
+        self.cancels.get()?.cause.get()
     }
 
     /// Registers the task (or host job) that polls this queue's owner.
@@ -281,15 +305,15 @@ impl ReadyQueue {
             });
             return true;
         }
-        self.note_foreign_starts(1);
+        self.note_foreign_starts();
         false
     }
 
-    /// Records `run` children started without a marker; the scope adopts
-    /// them at its next poll.
-    pub(crate) fn note_foreign_starts(&self, run: usize) {
+    /// Records that children were started without a marker; the scope
+    /// adopts them at its next poll.
+    pub(crate) fn note_foreign_starts(&self) {
         self.starts.store(true, Ordering::Release);
-        self.foreign_starts.fetch_add(run, Ordering::AcqRel);
+        self.foreign_starts.store(true, Ordering::Release);
         self.wake_scope();
     }
 
@@ -297,12 +321,14 @@ impl ReadyQueue {
     /// not adopted yet are cancelled as they are.
     pub(crate) fn cancel_children_started_so_far(&self) {
         let started = self.started_total.load(Ordering::Acquire);
-        self.cancel_before.fetch_max(started, Ordering::AcqRel);
+        let cancels = self.cancels.get_or_init(Box::default);
+        cancels.before.fetch_max(started, Ordering::AcqRel);
     }
 
     /// How many of the first children started a `cancel_children` covered.
     pub(crate) fn children_cancelled_before(&self) -> u64 {
-        self.cancel_before.load(Ordering::Acquire)
+        let cancels = self.cancels.get();
+        cancels.map_or(0, |cancels| cancels.before.load(Ordering::Acquire))
     }
 
     /// Whether children were started since the last call.
@@ -315,8 +341,8 @@ impl ReadyQueue {
     pub(crate) fn take_foreign_starts(&self) -> bool {
         // Read before the swap: this runs after every poll, foreign starts
         // are rare, and a plain load costs no exclusive cache line.
-        self.foreign_starts.load(Ordering::Acquire) != 0
-            && self.foreign_starts.swap(0, Ordering::AcqRel) != 0
+        self.foreign_starts.load(Ordering::Acquire)
+            && self.foreign_starts.swap(false, Ordering::AcqRel)
     }
 
     /// Marks the root as draining on this thread until the guard exits or
@@ -407,7 +433,7 @@ impl ReadyQueue {
             route.push((address(target), entry));
             let mut scope = target;
             loop {
-                let host = scope.host.get()?;
+                let host = &scope.nest.get()?.host;
                 if std::ptr::eq(&*host.queue, self) {
                     return Some(host.entry);
                 }
