@@ -214,6 +214,30 @@ struct ChildSlot<'s, B: Boxes> {
     fut: ChildFuture<'s, B>,
 }
 
+/// What a scope keeps once it has children: an empty scope carries one
+/// word for all of it (SPEC §6 W7).
+struct Children<'s, B: Boxes> {
+    slots: Slab<ChildSlot<'s, B>>,
+    /// Started children taken from the start list, not yet adopted; last
+    /// started first, so that the next to adopt is popped off the end.
+    incoming: Vec<NewChild<'s, B>>,
+    /// Children adopted so far (a start ordinal, for `cancel_children`).
+    adopted_total: u64,
+    /// Adoptions and completions not yet shown in the registry.
+    changes: registry::Changes,
+}
+
+impl<B: Boxes> Children<'_, B> {
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            slots: Slab::new(),
+            incoming: Vec::new(),
+            adopted_total: 0,
+            changes: registry::Changes::default(),
+        })
+    }
+}
+
 struct Driver<'s, T, B: Boxes> {
     kind: Kind,
     /// The scope's own job: the body runs in it.
@@ -230,14 +254,10 @@ struct Driver<'s, T, B: Boxes> {
     /// Whether the body has been polled once (the first poll runs it).
     entered: bool,
     value: Option<T>,
-    slots: Slab<ChildSlot<'s, B>>,
+    /// Made at the first adoption.
+    children: Option<Box<Children<'s, B>>>,
     /// A root's FIFO and lists; a nested scope has none.
     fifo: Option<Box<Fifo>>,
-    /// Started children taken from the start list, not yet adopted; last
-    /// started first, so that the next to adopt is popped off the end.
-    incoming: Vec<NewChild<'s, B>>,
-    /// Children adopted so far (a start ordinal, for `cancel_children`).
-    adopted_total: u64,
     /// The `limit` option's bookkeeping; most scopes have no limit and
     /// carry one word for it.
     limit: Option<Box<Limit>>,
@@ -283,10 +303,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             body: Some(body),
             entered: false,
             value: None,
-            slots: Slab::new(),
+            children: None,
             fifo: None,
-            incoming: Vec::new(),
-            adopted_total: 0,
             limit: options.limit.map(|most| {
                 Box::new(Limit {
                     most,
@@ -363,11 +381,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Out of line: the next level's frames are gone by then.
     #[inline(never)]
     fn after_visit(&mut self) -> Poll<Result<T>> {
-        if self.shared.queue.take_starts() || !self.incoming.is_empty() {
+        if self.shared.queue.take_starts() || self.has_incoming() {
             self.adopt_nested();
         }
-        self.registration.flush();
-        if self.body.is_none() && self.slots.len() == 0 && self.is_done() {
+        self.flush_registry();
+        if self.body.is_none() && self.child_count() == 0 && self.is_done() {
             return Poll::Ready(self.finish());
         }
         // A nested scope that is pending must not be cut short by its
@@ -422,7 +440,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 if budget == 0 || !tokio::task::coop::has_budget_remaining() {
                     fifo.batch.push_front(ready);
                     queue.end_drain();
-                    self.registration.flush();
+                    self.flush_registry();
                     cx.waker().wake_by_ref();
                     return Poll::Pending;
                 }
@@ -434,11 +452,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 }
                 self.take_local(fifo);
             }
-            if !queue.end_drain() && self.incoming.is_empty() && self.no_child_waiting() {
+            if !queue.end_drain() && !self.has_incoming() && self.no_child_waiting() {
                 break;
             }
         }
-        self.registration.flush();
+        self.flush_registry();
         self.give_back(fifo);
         if self.is_done() {
             return Poll::Ready(self.finish());
@@ -451,8 +469,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if fifo.batch.is_empty() && fifo.batch.capacity() > RETAINED {
             fifo.batch = VecDeque::new();
         }
-        if self.incoming.is_empty() && self.incoming.capacity() > RETAINED {
-            self.incoming = Vec::new();
+        if let Some(kids) = &mut self.children
+            && kids.incoming.is_empty()
+            && kids.incoming.capacity() > RETAINED
+        {
+            kids.incoming = Vec::new();
         }
         if fifo.local.capacity() > RETAINED {
             fifo.local = Vec::new();
@@ -461,9 +482,28 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     fn is_done(&self) -> bool {
         self.body.is_none()
-            && self.slots.len() == 0
-            && self.incoming.is_empty()
+            && self.child_count() == 0
+            && !self.has_incoming()
             && self.no_child_waiting()
+    }
+
+    /// Children placed in the slab and not yet completed.
+    fn child_count(&self) -> usize {
+        self.children.as_ref().map_or(0, |kids| kids.slots.len())
+    }
+
+    /// Whether started children wait to be adopted in `incoming`.
+    fn has_incoming(&self) -> bool {
+        self.children
+            .as_ref()
+            .is_some_and(|kids| !kids.incoming.is_empty())
+    }
+
+    /// Clears completed children from the registry (in batches).
+    fn flush_registry(&mut self) {
+        if let Some(kids) = &mut self.children {
+            self.registration.flush(&mut kids.changes);
+        }
     }
 
     fn no_child_waiting(&self) -> bool {
@@ -533,7 +573,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn run_target(&mut self, entry: Entry) {
         self.run_entry(entry, true);
         while tokio::task::coop::has_budget_remaining() {
-            if self.shared.queue.take_starts() || !self.incoming.is_empty() {
+            if self.shared.queue.take_starts() || self.has_incoming() {
                 self.adopt_nested();
             }
             if self.is_done() || ReadyQueue::started_elsewhere(&self.shared.queue) {
@@ -617,7 +657,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// R11: lazy children never started by the time the body returns are
     /// cancelled, so that they cannot hang the scope.
     fn cancel_unstarted(&mut self) {
-        for slot in self.slots.iter() {
+        let Some(kids) = &self.children else { return };
+        for slot in kids.slots.iter() {
             if !slot.job.is_started() {
                 slot.job.cancel(None);
             }
@@ -647,7 +688,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
         }
         fifo.local = local;
-        if self.shared.queue.take_foreign_starts() || !self.incoming.is_empty() {
+        if self.shared.queue.take_foreign_starts() || self.has_incoming() {
             while self.adopt_next(fifo) {}
         }
         self.publish_adopted();
@@ -670,7 +711,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn adopt_nested(&mut self) {
         let queue = self.shared.queue.clone();
         queue.resolve_starts(|| self.adopt_started());
-        if queue.take_foreign_starts() || !self.incoming.is_empty() {
+        if queue.take_foreign_starts() || self.has_incoming() {
             while let Some(entry) = self.adopt_started() {
                 queue.note_entry(entry);
             }
@@ -686,34 +727,43 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     /// Shows the children just adopted in `debug::dump`, before any runs.
     fn publish_adopted(&mut self) {
-        let slots = &self.slots;
-        self.registration
-            .publish(|idx| slots.get(idx).map(|slot| &slot.job));
+        if let Some(kids) = &mut self.children {
+            let Children { slots, changes, .. } = &mut **kids;
+            self.registration
+                .publish(changes, |idx| slots.get(idx).map(|slot| &slot.job));
+        }
     }
 
     fn next_started(&mut self) -> Option<NewChild<'s, B>> {
-        if self.incoming.is_empty() {
-            if self.incoming.capacity() > RETAINED {
-                self.incoming = Vec::new(); // give back a burst's memory
-            }
-            // Swap rather than take: the start list keeps a buffer with room.
-            std::mem::swap(&mut *self.shared.started(), &mut self.incoming);
-            self.incoming.reverse();
+        let kids = match &mut self.children {
+            Some(kids) if !kids.incoming.is_empty() => return kids.incoming.pop(),
+            Some(kids) => kids,
+            // The first child: the scope makes room for children now.
+            None if self.shared.started().is_empty() => return None,
+            None => self.children.insert(Children::new()),
+        };
+        if kids.incoming.capacity() > RETAINED {
+            kids.incoming = Vec::new(); // give back a burst's memory
         }
-        self.incoming.pop()
+        // Swap rather than take: the start list keeps a buffer with room.
+        std::mem::swap(&mut *self.shared.started(), &mut kids.incoming);
+        kids.incoming.reverse();
+        kids.incoming.pop()
     }
 
     /// Takes a started child into the slab. A lazy one waits to be started;
     /// one started into a cancelled scope never runs.
     fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Entry {
-        let idx = self.slots.vacant();
+        let body_returned = self.body.is_none();
+        let kids = self.children.get_or_insert_with(Children::new);
+        let idx = kids.slots.vacant();
         job.place(idx);
-        self.registration.adopted(idx);
-        let ordinal = self.adopted_total;
-        self.adopted_total += 1;
+        kids.changes.adopted(idx);
+        let ordinal = kids.adopted_total;
+        kids.adopted_total += 1;
         if self.job.is_cancelled() {
             job.cancel_by_scope();
-        } else if (self.body.is_none() && !job.is_started())
+        } else if (body_returned && !job.is_started())
             || ordinal < self.shared.queue.children_cancelled_before()
         {
             // A lazy child never started by the time the body returned
@@ -722,7 +772,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
-        let slot = self.slots.insert(ChildSlot { job, fut });
+        let slot = kids.slots.insert(ChildSlot { job, fut });
         Entry { slot, job: id }
     }
 
@@ -731,7 +781,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// place under the limit), then R7's resume-once step.
     fn poll_child(&mut self, entry: Entry) {
         let idx = entry.slot;
-        let Some(slot) = self.slots.get_mut(idx) else {
+        let kids = self.children.as_mut();
+        let Some(slot) = kids.and_then(|kids| kids.slots.get_mut(idx)) else {
             return; // a late wake of a child that has completed
         };
         if slot.job.id != entry.job {
@@ -764,19 +815,23 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// route): its queue state and R7's resume-once step are left to its
     /// own entry. A tree recurses through here once per level (W6, W8).
     fn hop_child(&mut self, entry: Entry) {
-        if self
-            .slots
-            .get(entry.slot)
-            .is_some_and(|slot| slot.job.id == entry.job)
-        {
+        if self.child_at(entry).is_some() {
             self.resume_child(entry.slot, false);
         }
+    }
+
+    /// The child `entry` names, if it is still in its slot (a late wake of
+    /// a completed child, or of an earlier child in the slot, finds none).
+    fn child_at(&self, entry: Entry) -> Option<&ChildSlot<'s, B>> {
+        let slot = self.children.as_ref()?.slots.get(entry.slot)?;
+        (slot.job.id == entry.job).then_some(slot)
     }
 
     /// Polls the child in slot `idx` (there is one) as its job's code;
     /// `was_cancelled`: this is its resume after a cancellation (R7).
     fn resume_child(&mut self, idx: usize, was_cancelled: bool) {
-        let Some(slot) = self.slots.get_mut(idx) else {
+        let kids = self.children.as_mut();
+        let Some(slot) = kids.and_then(|kids| kids.slots.get_mut(idx)) else {
             return;
         };
         let waker = waker_ref(&slot.job);
@@ -792,10 +847,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     #[inline(never)]
     fn complete(&mut self, idx: usize, result: Result<()>) {
-        let Some(slot) = self.slots.remove(idx) else {
+        let Some(kids) = &mut self.children else {
             return;
         };
-        self.registration.remove(idx);
+        let Some(slot) = kids.slots.remove(idx) else {
+            return;
+        };
+        kids.changes.remove(idx);
         let ChildSlot { job, fut } = slot;
         if let Some(limit) = &mut self.limit
             && job.took_a_place()
@@ -837,9 +895,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             let Some(entry) = limit.held.pop_front() else {
                 return;
             };
-            let waiting = self
-                .slots
-                .get(entry.slot)
+            let kids = self.children.as_ref();
+            let waiting = kids
+                .and_then(|kids| kids.slots.get(entry.slot))
                 .filter(|slot| slot.job.id == entry.job);
             if waiting.is_some_and(|slot| slot.job.admit()) {
                 limit.running += 1;
@@ -902,9 +960,19 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
         self.shared.queue.close();
         drop_caught(self.body.take());
         let started = std::mem::take(&mut *self.shared.started());
-        let incoming = std::mem::take(&mut self.incoming);
+        let (placed, incoming) = match self.children.take() {
+            Some(kids) => {
+                let Children {
+                    mut slots,
+                    incoming,
+                    ..
+                } = *kids;
+                (slots.take_all(), incoming)
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let waiting = (incoming.into_iter().rev().chain(started)).map(|new| (new.job, new.fut));
-        let placed = self.slots.take_all().into_iter();
+        let placed = placed.into_iter();
         for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));
             job.complete(Outcome::Cancelled(Error::cancelled()));

@@ -37,10 +37,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A scope's entry in the registry; removed when dropped.
 pub(crate) struct Registration {
     entry: Arc<ScopeEntry>,
-    /// Changes not yet made to the entry's list, by slot: children adopted
-    /// (published before any of them runs) and children completed (cleared
-    /// in batches), the latter marked with `DONE`. One list, so a scope
-    /// allocates one for both.
+}
+
+/// Changes to a scope's list of children not made yet, kept by the scope
+/// with its children (a scope without children carries none).
+#[derive(Default)]
+pub(crate) struct Changes {
+    /// By slot: children adopted (published before any of them runs) and
+    /// children completed (cleared in batches), the latter marked with
+    /// `DONE`. One list, so a scope allocates one for both.
     pending: Vec<usize>,
     /// How many of `pending` are adoptions.
     adopted: usize,
@@ -63,11 +68,7 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
         let attached: Arc<dyn Attached> = entry.clone();
         parent.attach(Arc::downgrade(&attached));
     }
-    Registration {
-        entry,
-        pending: Vec::new(),
-        adopted: 0,
-    }
+    Registration { entry }
 }
 
 /// R7: cancels the scope's job (its body) and every child, in slot order;
@@ -105,7 +106,7 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
 /// Completed children cleared from a scope's list at a time.
 const FLUSH_BATCH: usize = 32;
 
-impl Registration {
+impl Changes {
     /// Notes that a child was placed in slot `idx`; published at the next
     /// `publish`.
     pub(crate) fn adopted(&mut self, idx: usize) {
@@ -113,18 +114,35 @@ impl Registration {
         self.adopted += 1;
     }
 
+    /// Notes that the child at `idx` completed; cleared at the next flush.
+    pub(crate) fn remove(&mut self, idx: usize) {
+        self.pending.push(idx | DONE);
+    }
+
+    fn give_back_room(&mut self) {
+        if self.pending.capacity() > 1024 {
+            self.pending = Vec::new(); // give back a burst's memory
+        }
+    }
+}
+
+impl Registration {
     /// Publishes the children adopted since the last call (`job_at` finds
     /// the job in a slot), under one lock, with the completions noted so
     /// far. Children placed while the scope was being cancelled from
     /// elsewhere (another thread) are cancelled here, now that a cancel
     /// sees them.
-    pub(crate) fn publish<'a>(&mut self, job_at: impl Fn(usize) -> Option<&'a Arc<JobCore>>) {
-        if self.adopted == 0 {
+    pub(crate) fn publish<'a>(
+        &self,
+        changes: &mut Changes,
+        job_at: impl Fn(usize) -> Option<&'a Arc<JobCore>>,
+    ) {
+        if changes.adopted == 0 {
             return;
         }
         let mut children = lock(&self.entry.children);
         let cancelled = self.entry.job.is_cancelled();
-        for pending in self.pending.drain(..) {
+        for pending in changes.pending.drain(..) {
             let idx = pending & !DONE;
             if pending & DONE != 0 {
                 clear_completed(&mut children, idx);
@@ -142,8 +160,8 @@ impl Registration {
             children[idx] = Some(job.clone());
         }
         drop(children);
-        self.adopted = 0;
-        self.give_back_room();
+        changes.adopted = 0;
+        changes.give_back_room();
     }
 
     /// Cancels the scope: its body and every child (R7).
@@ -151,32 +169,21 @@ impl Registration {
         self.entry.cancel_with(cause);
     }
 
-    /// Notes that the child at `idx` completed; cleared at the next flush.
-    pub(crate) fn remove(&mut self, idx: usize) {
-        self.pending.push(idx | DONE);
-    }
-
     /// Clears the completed children's entries, as a poll of the scope
     /// ends. A slot reused meanwhile holds its new child, which stays.
-    pub(crate) fn flush(&mut self) {
+    pub(crate) fn flush(&self, changes: &mut Changes) {
         // In batches: one lock for many completions (a nested scope is
         // visited once per entry of its children). Adoptions are never
         // left pending here: they are published before the poll goes on.
-        if self.pending.len() < FLUSH_BATCH || self.adopted != 0 {
+        if changes.pending.len() < FLUSH_BATCH || changes.adopted != 0 {
             return;
         }
         let mut children = lock(&self.entry.children);
-        for pending in self.pending.drain(..) {
+        for pending in changes.pending.drain(..) {
             clear_completed(&mut children, pending & !DONE);
         }
         drop(children);
-        self.give_back_room();
-    }
-
-    fn give_back_room(&mut self) {
-        if self.pending.capacity() > 1024 {
-            self.pending = Vec::new(); // give back a burst's memory
-        }
+        changes.give_back_room();
     }
 }
 

@@ -10,9 +10,9 @@
 //! threaded through the vacant slots themselves, so freeing a burst of
 //! children allocates nothing either.
 
-/// Slots in the first chunk; each next one doubles, up to `LARGEST`. A
-/// scope with one child (a scope per node of a tree, a `#[scoped]` fn with
-/// a helper task) holds one small chunk.
+/// Slots in the first chunk, which the slab holds in place; each next one
+/// doubles, up to `LARGEST`. A scope with a few children (a scope per node
+/// of a tree, a `#[scoped]` fn with a helper task) allocates no chunk.
 const FIRST: usize = 4;
 /// Chunks that double: 16, 32, .., 1024 slots.
 const DOUBLING: usize = 9;
@@ -52,10 +52,9 @@ enum Entry<T> {
 }
 
 pub(crate) struct Slab<T> {
-    /// The first chunk (empty until the first insert): apart from the
-    /// others, so that a scope with a few children allocates one chunk and
-    /// no list of chunks.
-    first: Box<[Entry<T>]>,
+    /// The first chunk, in place: a scope with a few children allocates no
+    /// chunk and no list of chunks.
+    first: [Entry<T>; FIRST],
     /// The chunks after the first.
     chunks: Vec<Box<[Entry<T>]>>,
     /// The most recently freed slot, or `NONE`.
@@ -66,20 +65,21 @@ pub(crate) struct Slab<T> {
 impl<T> Slab<T> {
     pub(crate) fn new() -> Self {
         Self {
-            first: Box::new([]),
+            first: Self::first_chunk(),
             chunks: Vec::new(),
-            next_free: NONE,
+            next_free: 0,
             len: 0,
         }
     }
 
-    /// How many chunks are allocated.
+    /// The first chunk, every slot free, in order.
+    fn first_chunk() -> [Entry<T>; FIRST] {
+        std::array::from_fn(|idx| Entry::Vacant(if idx + 1 < FIRST { idx + 1 } else { NONE }))
+    }
+
+    /// How many chunks there are, the first included.
     fn chunk_count(&self) -> usize {
-        if self.first.is_empty() {
-            0
-        } else {
-            1 + self.chunks.len()
-        }
+        1 + self.chunks.len()
     }
 
     #[inline]
@@ -112,11 +112,7 @@ impl<T> Slab<T> {
             let chunk = (first..first + len).map(|idx| Entry::Vacant(idx + 1));
             let mut chunk: Box<[Entry<T>]> = chunk.collect();
             chunk[len - 1] = Entry::Vacant(NONE);
-            if k == 0 {
-                self.first = chunk;
-            } else {
-                self.chunks.push(chunk);
-            }
+            self.chunks.push(chunk);
             self.next_free = first;
         }
         self.next_free
@@ -171,7 +167,7 @@ impl<T> Slab<T> {
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
-        let chunks = std::iter::once(&self.first).chain(&self.chunks);
+        let chunks = std::iter::once(&self.first[..]).chain(self.chunks.iter().map(|c| &c[..]));
         chunks.flat_map(|chunk| {
             chunk.iter().filter_map(|entry| match entry {
                 Entry::Occupied(value) => Some(value),
@@ -184,21 +180,20 @@ impl<T> Slab<T> {
     pub(crate) fn take_all(&mut self) -> Vec<T> {
         if self.len == 0 {
             // The usual end of a scope: nothing left, skip the walk.
-            self.first = Box::new([]);
+            self.first = Self::first_chunk();
             self.chunks.clear();
-            self.next_free = NONE;
+            self.next_free = 0;
             return Vec::new();
         }
         let mut taken = Vec::with_capacity(self.len);
-        let first = std::mem::replace(&mut self.first, Box::new([]));
-        for chunk in std::iter::once(first).chain(std::mem::take(&mut self.chunks)) {
-            for entry in chunk {
-                if let Entry::Occupied(value) = entry {
-                    taken.push(value);
-                }
+        let first = std::mem::replace(&mut self.first, Self::first_chunk());
+        let rest = std::mem::take(&mut self.chunks).into_iter();
+        for entry in first.into_iter().chain(rest.flat_map(Vec::from)) {
+            if let Entry::Occupied(value) = entry {
+                taken.push(value);
             }
         }
-        self.next_free = NONE;
+        self.next_free = 0;
         self.len = 0;
         taken
     }
