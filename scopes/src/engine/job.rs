@@ -96,6 +96,9 @@ pub(crate) struct JobCore {
 #[derive(Default)]
 struct Attachments {
     first: Option<Weak<dyn Attached>>,
+    // One word rather than a `Vec`'s three: the list is rarely needed, and
+    // every job that hosts a scope carries it (SPEC §6 W7).
+    #[allow(clippy::box_collection)]
     more: Option<Box<Vec<Weak<dyn Attached>>>>,
 }
 
