@@ -51,7 +51,10 @@ impl<'s, B: Boxes> Shared<'s, B> {
     /// scope adopts it in order after the poll; from elsewhere, the scope
     /// is woken to adopt it.
     pub(crate) fn start(&self, new: NewChild<'s, B>) {
-        self.started().push(new);
+        let mut started = self.started();
+        started.push(new);
+        self.queue.count_start();
+        drop(started);
         self.queue.note_started();
     }
 

@@ -671,20 +671,22 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// elsewhere (another thread, the body closure) follow.
     fn take_local(&mut self, fifo: &mut Fifo) {
         let mut local = std::mem::take(&mut fifo.local);
-        ReadyQueue::take_local(&mut local);
-        for noted in local.drain(..) {
-            match noted {
-                Noted::Woken(ready) => fifo.batch.push_back(ready),
-                Noted::Started { scope: None, run } => {
-                    for _ in 0..run {
-                        self.adopt_next(fifo);
+        if ReadyQueue::take_local(&mut local) {
+            for noted in local.drain(..) {
+                match noted {
+                    Noted::Woken(ready) => fifo.batch.push_back(ready),
+                    Noted::Started { scope: None, run } => {
+                        for _ in 0..run {
+                            self.adopt_next(fifo);
+                        }
                     }
+                    // A nested scope turns its markers into entries before
+                    // its poll returns; one left over is adopted as a
+                    // foreign start.
+                    Noted::Started {
+                        scope: Some(scope), ..
+                    } => scope.note_foreign_starts(),
                 }
-                // A nested scope turns its markers into entries before its
-                // poll returns; one left over is adopted as a foreign start.
-                Noted::Started {
-                    scope: Some(scope), ..
-                } => scope.note_foreign_starts(),
             }
         }
         fifo.local = local;

@@ -118,7 +118,8 @@ pub(crate) struct ReadyQueue {
     /// scope becomes a root.
     queue: OnceBox<Mutex<VecDeque<Ready>>>,
     waker: AtomicWaker,
-    /// Children started so far (a start ordinal, for `cancel_children`).
+    /// Children started so far (a start ordinal, for `cancel_children`);
+    /// written under the lock of the scope's start list.
     started_total: AtomicU64,
     /// Made when the scope cancels its children.
     cancels: OnceBox<Cancels>,
@@ -286,7 +287,6 @@ impl ReadyQueue {
         if !self.starts.load(Ordering::Relaxed) {
             self.starts.store(true, Ordering::Release);
         }
-        self.started_total.fetch_add(1, Ordering::AcqRel);
         let tree = self.tree().map_or(0, address);
         if tree != 0 && DRAINING.get() == tree {
             let nested = tree != address(self);
@@ -307,6 +307,14 @@ impl ReadyQueue {
         }
         self.note_foreign_starts();
         false
+    }
+
+    /// Counts a start, for `cancel_children`. Called under the lock of the
+    /// scope's start list, which orders the starts: a plain load and store,
+    /// not a read-modify-write (a child's start takes one atomic step less).
+    pub(crate) fn count_start(&self) {
+        let total = self.started_total.load(Ordering::Relaxed);
+        self.started_total.store(total + 1, Ordering::Release);
     }
 
     /// Records that children were started without a marker; the scope
@@ -363,9 +371,17 @@ impl ReadyQueue {
     }
 
     /// Moves the wakes and starts this thread noted since the last call,
-    /// oldest first, into `scratch` (empty; buffers are swapped).
-    pub(crate) fn take_local(scratch: &mut Vec<Noted>) {
-        LOCAL.with(|local| std::mem::swap(&mut *local.borrow_mut(), scratch));
+    /// oldest first, into `scratch` (empty; buffers are swapped); false if
+    /// there were none (then nothing moves: many entries note nothing).
+    pub(crate) fn take_local(scratch: &mut Vec<Noted>) -> bool {
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if local.is_empty() {
+                return false;
+            }
+            std::mem::swap(&mut *local, scratch);
+            true
+        })
     }
 
     /// Turns this nested scope's start markers in the thread's list into
