@@ -136,9 +136,11 @@ pub(crate) fn hosting_unit(waker: &Waker) -> Option<Arc<JobCore>> {
 /// cancellation. Code suspended in a section that must finish shields the
 /// code polling it too.
 ///
-/// One function, one frame per level of nesting: a tree of nested scopes
-/// recurses through here once per level (SPEC §6 W8).
-// Inlined into its callers: one frame less per level of nesting.
+/// One frame per level of nesting: a tree of nested scopes recurses
+/// through here once per level (SPEC §6 W8). Inlined into its callers (one
+/// frame less per level); what follows the poll is a function of its own
+/// in a debug build, whose frames keep every temporary: there it is not on
+/// the stack while the code below runs.
 #[inline(always)]
 pub(crate) fn resume<F: Future + ?Sized>(
     job: &Arc<JobCore>,
@@ -159,6 +161,19 @@ pub(crate) fn resume<F: Future + ?Sized>(
         })
     });
     let flags = FLAGS.replace(saved);
+    settle(job, result, flags, resumed)
+}
+
+/// R7's step after the poll: what `resume` returns, given how the poll
+/// went and the marks it left (`flags`).
+#[cfg_attr(not(debug_assertions), inline(always))]
+#[cfg_attr(debug_assertions, inline(never))]
+fn settle<T>(
+    job: &JobCore,
+    result: std::thread::Result<Poll<T>>,
+    flags: u8,
+    resumed: bool,
+) -> Poll<Result<T, Error>> {
     let shielded = flags & SHIELDED != 0;
     match result {
         Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
