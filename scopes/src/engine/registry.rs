@@ -16,6 +16,8 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
+use smallvec::SmallVec;
+
 use super::job::{Attached, JobCore};
 use crate::error::Error;
 
@@ -25,7 +27,9 @@ struct ScopeEntry {
     /// The id of the job it was entered in; 0: none (ids start at 1).
     parent: u64,
     /// Children by slot index; completed ones may linger until a flush.
-    children: Mutex<Vec<Option<Arc<JobCore>>>>,
+    /// The first two in place: as small as a `Vec`, and a scope with one
+    /// or two children allocates no list.
+    children: Mutex<SmallVec<[Option<Arc<JobCore>>; 2]>>,
 }
 
 static REGISTRY: Mutex<BTreeMap<u64, Weak<ScopeEntry>>> = Mutex::new(BTreeMap::new());
@@ -45,8 +49,9 @@ pub(crate) struct Registration {
 pub(crate) struct Changes {
     /// By slot: children adopted (published before any of them runs) and
     /// children completed (cleared in batches), the latter marked with
-    /// `DONE`. One list, so a scope allocates one for both.
-    pending: Vec<usize>,
+    /// `DONE`. One list, so a scope allocates one for both, and only past
+    /// the first few (a scope per node of a tree allocates none).
+    pending: SmallVec<[usize; 4]>,
     /// How many of `pending` are adoptions.
     adopted: usize,
 }
@@ -61,7 +66,7 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
         parent: parent.map_or(0, |p| p.id),
-        children: Mutex::new(Vec::new()),
+        children: Mutex::new(SmallVec::new()),
     });
     lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
     if let Some(parent) = parent {
@@ -121,7 +126,7 @@ impl Changes {
 
     fn give_back_room(&mut self) {
         if self.pending.capacity() > 1024 {
-            self.pending = Vec::new(); // give back a burst's memory
+            self.pending = SmallVec::new(); // give back a burst's memory
         }
     }
 }
@@ -151,13 +156,17 @@ impl Registration {
             let Some(job) = job_at(idx) else {
                 continue; // completed meanwhile, and its slot is empty
             };
-            if children.len() <= idx {
-                children.resize(idx + 1, None);
-            }
             if cancelled {
                 job.cancel_by_scope();
             }
-            children[idx] = Some(job.clone());
+            // Fresh slots come in order: the list usually grows by one.
+            while children.len() < idx {
+                children.push(None);
+            }
+            match children.get_mut(idx) {
+                Some(entry) => *entry = Some(job.clone()),
+                None => children.push(Some(job.clone())),
+            }
         }
         drop(children);
         changes.adopted = 0;
