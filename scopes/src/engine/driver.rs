@@ -70,6 +70,10 @@ use super::slab::Slab;
 use super::trace::Span;
 use crate::error::{Error, Result};
 
+/// Children adopted in one burst that are shown in `debug::dump` together;
+/// a longer burst is shown in parts of this size.
+const PUBLISH_BATCH: usize = 1024;
+
 /// Entries a root runs per poll before it yields to its tokio worker.
 const POLL_BUDGET: usize = 256;
 
@@ -218,9 +222,10 @@ struct ChildSlot<'s, B: Boxes> {
 /// word for all of it (SPEC §6 W7).
 struct Children<'s, B: Boxes> {
     slots: Slab<ChildSlot<'s, B>>,
-    /// Started children taken from the start list, not yet adopted; last
-    /// started first, so that the next to adopt is popped off the end.
-    incoming: Vec<NewChild<'s, B>>,
+    /// Started children taken from the start list, not yet adopted, in
+    /// start order. A `VecDeque` made from the list's `Vec` in place: no
+    /// pass over a burst to reverse it (W5: a million children).
+    incoming: VecDeque<NewChild<'s, B>>,
     /// Children adopted so far (a start ordinal, for `cancel_children`).
     adopted_total: u64,
     /// Adoptions and completions not yet shown in the registry.
@@ -231,7 +236,7 @@ impl<B: Boxes> Children<'_, B> {
     fn new() -> Box<Self> {
         Box::new(Self {
             slots: Slab::new(),
-            incoming: Vec::new(),
+            incoming: VecDeque::new(),
             adopted_total: 0,
             changes: registry::Changes::default(),
         })
@@ -473,7 +478,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             && kids.incoming.is_empty()
             && kids.incoming.capacity() > RETAINED
         {
-            kids.incoming = Vec::new();
+            kids.incoming = VecDeque::new();
         }
         if fifo.local.capacity() > RETAINED {
             fifo.local = Vec::new();
@@ -738,19 +743,22 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     fn next_started(&mut self) -> Option<NewChild<'s, B>> {
         let kids = match &mut self.children {
-            Some(kids) if !kids.incoming.is_empty() => return kids.incoming.pop(),
+            Some(kids) if !kids.incoming.is_empty() => return kids.incoming.pop_front(),
             Some(kids) => kids,
             // The first child: the scope makes room for children now.
             None if self.shared.started().is_empty() => return None,
             None => self.children.insert(Children::new()),
         };
         if kids.incoming.capacity() > RETAINED {
-            kids.incoming = Vec::new(); // give back a burst's memory
+            kids.incoming = VecDeque::new(); // give back a burst's memory
         }
-        // Swap rather than take: the start list keeps a buffer with room.
-        std::mem::swap(&mut *self.shared.started(), &mut kids.incoming);
-        kids.incoming.reverse();
-        kids.incoming.pop()
+        // Swap rather than take: the start list keeps a buffer with room
+        // (both conversions keep the buffer: the deque is empty).
+        let mut started = self.shared.started();
+        let spare = Vec::from(std::mem::take(&mut kids.incoming));
+        kids.incoming = VecDeque::from(std::mem::replace(&mut *started, spare));
+        drop(started);
+        kids.incoming.pop_front()
     }
 
     /// Takes a started child into the slab. A lazy one waits to be started;
@@ -775,6 +783,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
         let slot = kids.slots.insert(ChildSlot { job, fut });
+        if kids.changes.adoptions() >= PUBLISH_BATCH {
+            // A long burst is shown in parts, each while its jobs are still
+            // in the cache (W5: a million children adopted at once).
+            let Children { slots, changes, .. } = &mut **kids;
+            self.registration
+                .publish(changes, |idx| slots.get(idx).map(|slot| &slot.job));
+        }
         Entry { slot, job: id }
     }
 
@@ -971,9 +986,9 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
                 } = *kids;
                 (slots.take_all(), incoming)
             }
-            None => (Vec::new(), Vec::new()),
+            None => (Vec::new(), VecDeque::new()),
         };
-        let waiting = (incoming.into_iter().rev().chain(started)).map(|new| (new.job, new.fut));
+        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
         let placed = placed.into_iter();
         for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
             drop_caught(Some(fut));

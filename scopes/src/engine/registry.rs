@@ -119,6 +119,11 @@ impl Changes {
         self.adopted += 1;
     }
 
+    /// Adoptions not yet published.
+    pub(crate) fn adoptions(&self) -> usize {
+        self.adopted
+    }
+
     /// Notes that the child at `idx` completed; cleared at the next flush.
     pub(crate) fn remove(&mut self, idx: usize) {
         self.pending.push(idx | DONE);
