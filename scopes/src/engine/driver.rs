@@ -825,31 +825,25 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
             Dequeued::NotStarted => return,
         };
-        self.resume_child(idx, was_cancelled);
+        self.resume_child(entry, was_cancelled);
     }
 
     /// Polls a child on the way to a nested scope's job (a hop of a
     /// route): its queue state and R7's resume-once step are left to its
     /// own entry. A tree recurses through here once per level (W6, W8).
     fn hop_child(&mut self, entry: Entry) {
-        if self.child_at(entry).is_some() {
-            self.resume_child(entry.slot, false);
-        }
+        self.resume_child(entry, false);
     }
 
-    /// The child `entry` names, if it is still in its slot (a late wake of
-    /// a completed child, or of an earlier child in the slot, finds none).
-    fn child_at(&self, entry: Entry) -> Option<&ChildSlot<'s, B>> {
-        let slot = self.children.as_ref()?.slots.get(entry.slot)?;
-        (slot.job.id == entry.job).then_some(slot)
-    }
-
-    /// Polls the child in slot `idx` (there is one) as its job's code;
-    /// `was_cancelled`: this is its resume after a cancellation (R7).
-    fn resume_child(&mut self, idx: usize, was_cancelled: bool) {
+    /// Polls the child `entry` names (if it is still in its slot) as its
+    /// job's code; `was_cancelled`: this is its resume after a
+    /// cancellation (R7).
+    fn resume_child(&mut self, entry: Entry, was_cancelled: bool) {
+        let idx = entry.slot;
         let kids = self.children.as_mut();
-        let Some(slot) = kids.and_then(|kids| kids.slots.get_mut(idx)) else {
-            return;
+        let slot = kids.and_then(|kids| kids.slots.get_mut(idx));
+        let Some(slot) = slot.filter(|slot| slot.job.id == entry.job) else {
+            return; // a late wake of a completed child, or of an earlier one
         };
         let waker = waker_ref(&slot.job);
         let mut cx = Context::from_waker(&waker);

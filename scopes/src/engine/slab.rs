@@ -82,20 +82,24 @@ impl<T> Slab<T> {
         1 + self.chunks.len()
     }
 
+    /// The entry of slot `idx`, if its chunk exists. Slots of the first
+    /// chunk (all of a small scope's) skip the chunk arithmetic.
     #[inline]
-    fn chunk(&self, k: usize) -> Option<&[Entry<T>]> {
-        match k {
-            0 => Some(&self.first),
-            _ => self.chunks.get(k - 1).map(|chunk| &chunk[..]),
+    fn entry(&self, idx: usize) -> Option<&Entry<T>> {
+        if idx < FIRST {
+            return self.first.get(idx);
         }
+        let (k, offset) = locate(idx);
+        self.chunks.get(k - 1)?.get(offset)
     }
 
     #[inline]
-    fn chunk_mut(&mut self, k: usize) -> Option<&mut [Entry<T>]> {
-        match k {
-            0 => Some(&mut self.first),
-            _ => self.chunks.get_mut(k - 1).map(|chunk| &mut chunk[..]),
+    fn entry_mut(&mut self, idx: usize) -> Option<&mut Entry<T>> {
+        if idx < FIRST {
+            return self.first.get_mut(idx);
         }
+        let (k, offset) = locate(idx);
+        self.chunks.get_mut(k - 1)?.get_mut(offset)
     }
 
     /// Live entries.
@@ -121,8 +125,7 @@ impl<T> Slab<T> {
     #[inline]
     pub(crate) fn insert(&mut self, value: T) -> usize {
         let idx = self.vacant();
-        let (k, offset) = locate(idx);
-        let entry = &mut self.chunk_mut(k).expect("a vacant slot's chunk")[offset];
+        let entry = self.entry_mut(idx).expect("a vacant slot's chunk");
         let Entry::Vacant(next) = *entry else {
             unreachable!("the free list holds only vacant slots");
         };
@@ -134,8 +137,7 @@ impl<T> Slab<T> {
 
     #[inline]
     pub(crate) fn get(&self, idx: usize) -> Option<&T> {
-        let (k, offset) = locate(idx);
-        match self.chunk(k)?.get(offset)? {
+        match self.entry(idx)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
@@ -143,8 +145,7 @@ impl<T> Slab<T> {
 
     #[inline]
     pub(crate) fn get_mut(&mut self, idx: usize) -> Option<&mut T> {
-        let (k, offset) = locate(idx);
-        match self.chunk_mut(k)?.get_mut(offset)? {
+        match self.entry_mut(idx)? {
             Entry::Occupied(value) => Some(value),
             Entry::Vacant(_) => None,
         }
@@ -152,9 +153,8 @@ impl<T> Slab<T> {
 
     #[inline]
     pub(crate) fn remove(&mut self, idx: usize) -> Option<T> {
-        let (k, offset) = locate(idx);
         let next_free = self.next_free;
-        let entry = self.chunk_mut(k)?.get_mut(offset)?;
+        let entry = self.entry_mut(idx)?;
         if let Entry::Vacant(_) = entry {
             return None;
         }
