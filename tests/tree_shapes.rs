@@ -85,11 +85,11 @@ async fn nested_waiting_child_is_polled_o1_times_per_wake() {
 
 /// Levels of nested scopes that must complete on a 2 MiB thread. SPEC §6
 /// W8 asks for 2,000 in debug and 5,000 in release. Measured (README,
-/// "Performance"): 1,194 in debug (from 679 before the tree engine; nested
+/// "Performance"): 1,228 in debug (from 679 before the tree engine; nested
 /// `FuturesUnordered` reaches 1,650) and 5,935 in release, so a release run
 /// checks the SPEC's target and a debug run the measured depth, less a
 /// little room, until its target is met.
-const W8_LEVELS: u32 = if cfg!(debug_assertions) { 1_100 } else { 5_000 };
+const W8_LEVELS: u32 = if cfg!(debug_assertions) { 1_150 } else { 5_000 };
 
 /// Set in the child process that does the nesting.
 const W8_CHILD: &str = "SCOPES_TREE_SHAPES_W8_CHILD";

@@ -136,15 +136,19 @@
 //!   `catch_unwind` and the scoped thread-local that installs the running
 //!   job cost 0.5 KiB of it), counting the body's own future. On a 2 MiB
 //!   thread (tokio's default for workers, and the test harness's) that is
-//!   about 5,900 levels in release, 1,190 in debug (`tests/tree_shapes.rs`;
-//!   nested `FuturesUnordered` reaches 7,250 and 1,650); deeper trees need
-//!   a bigger stack (`tokio::runtime::Builder::thread_stack_size`).
+//!   about 5,900 levels in release, 1,220 in debug (`tests/tree_shapes.rs`;
+//!   nested `FuturesUnordered` reaches 6,900–7,250 and 1,650); deeper trees
+//!   need a bigger stack (`tokio::runtime::Builder::thread_stack_size`).
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
 //! - **Heap per scope.** A nested scope whose body waits holds about
-//!   1.0 KiB, its host child included (a plain waiting child: 140 B); with
-//!   one waiting child, 1.3 KiB (`tests/tree_memory.rs`): the scope's job
-//!   and queue, its driver, its shared part and registry entry, and the
-//!   host job's list of what is attached to it, each an allocation.
+//!   780 B, its host child included (a plain waiting child: 230 B); with
+//!   one waiting child, about 1.1 KiB (`tests/tree_memory.rs`). The parts:
+//!   the scope's job, its queue, its driver, its shared part and registry
+//!   entry, and the host job's list of what is attached to it, each an
+//!   allocation; what only a scope with children needs (child storage,
+//!   start buffer, pending registry changes) is one more, made at its
+//!   first child; what only a root or a cancelled scope needs, made when
+//!   it is needed.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
 //!
