@@ -53,7 +53,7 @@ impl<'s, B: Boxes> Shared<'s, B> {
     pub(crate) fn start(&self, new: NewChild<'s, B>) {
         let mut started = self.started();
         started.push(new);
-        self.queue.count_start();
+        self.queue.count_start(&started);
         drop(started);
         self.queue.note_started();
     }

@@ -24,7 +24,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
@@ -175,6 +175,7 @@ impl ReadyQueue {
         // Made by `become_root` before the mode says root; a nested scope
         // never takes it. Nothing panics while the lock is held; recover
         // anyway.
+        debug_assert!(self.is_root(), "only a root keeps a locked queue");
         let queue = self.queue.get_or_init(Box::default);
         queue.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -309,10 +310,11 @@ impl ReadyQueue {
         false
     }
 
-    /// Counts a start, for `cancel_children`. Called under the lock of the
-    /// scope's start list, which orders the starts: a plain load and store,
-    /// not a read-modify-write (a child's start takes one atomic step less).
-    pub(crate) fn count_start(&self) {
+    /// Counts a start, for `cancel_children`. Under the lock of the scope's
+    /// start list (its guard is the proof), which orders the starts: a
+    /// plain load and store, not a read-modify-write (a child's start takes
+    /// one atomic step less).
+    pub(crate) fn count_start<L>(&self, _start_list: &MutexGuard<'_, L>) {
         let total = self.started_total.load(Ordering::Relaxed);
         self.started_total.store(total + 1, Ordering::Release);
     }

@@ -130,7 +130,9 @@ impl Changes {
     }
 
     fn give_back_room(&mut self) {
-        if self.pending.capacity() > 1024 {
+        // Above what a burst's published parts (1,024) and a flush's batch
+        // leave: only a burst's memory is given back, not a part's.
+        if self.pending.capacity() > 4096 {
             self.pending = SmallVec::new(); // give back a burst's memory
         }
     }
