@@ -469,3 +469,104 @@ async fn a_scope_under_cancel_on_lets_its_children_clean_up_when_the_signal_fire
     assert_eq!(Instant::now() - start, Duration::from_millis(110));
     assert_eq!(log.take(), ["cleaned up, cancelled: true"]);
 }
+
+/// Children in one burst: more than the registry shows at once (1,024),
+/// so a burst is published in parts.
+const BURST: usize = 3_500;
+
+/// R14 across published parts of a burst: the children of a long burst run
+/// in start order, in a root scope and in a nested one, and
+/// `cancel_children()` covers exactly those started before it (they never
+/// run, R7), the later ones running in order.
+#[tokio::test(start_paused = true)]
+async fn a_burst_longer_than_a_published_part_keeps_start_order_and_cancel_children_covers_it() {
+    for nested in [false, true] {
+        let log = std::sync::Mutex::new(Vec::new());
+        let log = &log;
+        let burst = move || {
+            coroutine_scope(move |s| {
+                Box::pin(async move {
+                    for i in 0..BURST {
+                        s.launch(async move {
+                            log.lock().unwrap().push(i);
+                            Ok(())
+                        });
+                    }
+                    scopes::cancel_children();
+                    yield_now().await?;
+                    for i in BURST..2 * BURST {
+                        s.launch(async move {
+                            log.lock().unwrap().push(i);
+                            Ok(())
+                        });
+                    }
+                    Ok(())
+                })
+            })
+        };
+        if nested {
+            coroutine_scope(|outer| {
+                Box::pin(async move {
+                    outer.launch(async move { burst().await });
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        } else {
+            burst().await.unwrap();
+        }
+        let ran = log.lock().unwrap().clone();
+        assert_eq!(
+            ran,
+            (BURST..2 * BURST).collect::<Vec<_>>(),
+            "nested: {nested}"
+        );
+    }
+}
+
+/// R10 mid-burst: dropping a scope whose children are in every stage of
+/// adoption (placed, taken from the start list but not placed, still in
+/// the start list) drops each child's future exactly once.
+#[tokio::test(start_paused = true)]
+async fn dropping_a_scope_mid_burst_drops_every_child_once() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    for n in [0, 1, 4, 5, 1_024, 1_025, 3_000] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = drops.clone();
+        let scope = coroutine_scope(move |s| {
+            Box::pin(async move {
+                for _ in 0..n {
+                    let counted = Counted(counter.clone());
+                    s.launch(async move {
+                        let _counted = counted;
+                        delay(Duration::from_secs(3600)).await
+                    });
+                }
+                // A child that starts `n` more while it runs: they wait in
+                // the start list when the scope is dropped.
+                let handle = s.clone();
+                let more = counter.clone();
+                s.launch(async move {
+                    for _ in 0..n {
+                        let counted = Counted(more.clone());
+                        handle.launch(async move {
+                            let _counted = counted;
+                            Ok(())
+                        });
+                    }
+                    std::future::pending::<Result<()>>().await
+                });
+                delay(Duration::from_secs(3600)).await
+            })
+        });
+        let timed_out = tokio::time::timeout(Duration::from_millis(20), scope).await;
+        assert!(timed_out.is_err(), "the scope waits for an hour");
+        assert_eq!(drops.load(Ordering::SeqCst), 2 * n, "n = {n}");
+    }
+}
