@@ -825,7 +825,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
             Dequeued::NotStarted => return,
         };
-        self.resume_child(entry, was_cancelled);
+        // The slot found above is polled: one lookup per entry.
+        if let Poll::Ready(ended) = resume_slot(slot, was_cancelled) {
+            self.complete(idx, ended.and_then(|result| result));
+        }
     }
 
     /// Polls a child on the way to a nested scope's job (a hop of a
@@ -845,13 +848,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let Some(slot) = slot.filter(|slot| slot.job.id == entry.job) else {
             return; // a late wake of a completed child, or of an earlier one
         };
-        let waker = waker_ref(&slot.job);
-        let mut cx = Context::from_waker(&waker);
-        let polled = {
-            let _entered = slot.job.span().map(Span::enter);
-            context::resume(&slot.job, slot.fut.as_mut(), &mut cx, was_cancelled, true)
-        };
-        if let Poll::Ready(ended) = polled {
+        if let Poll::Ready(ended) = resume_slot(slot, was_cancelled) {
             self.complete(idx, ended.and_then(|result| result));
         }
     }
@@ -992,6 +989,20 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             self.job.complete(Outcome::Cancelled(Error::cancelled()));
         }
     }
+}
+
+/// Polls the child in `slot` as its job's code, in its span, through R7's
+/// resume-once step; `was_cancelled`: this is its resume after a
+/// cancellation. Inlined: a tree recurses through here once per level.
+#[inline(always)]
+fn resume_slot<B: Boxes>(
+    slot: &mut ChildSlot<'_, B>,
+    was_cancelled: bool,
+) -> Poll<Result<Result<()>>> {
+    let waker = waker_ref(&slot.job);
+    let mut cx = Context::from_waker(&waker);
+    let _entered = slot.job.span().map(Span::enter);
+    context::resume(&slot.job, slot.fut.as_mut(), &mut cx, was_cancelled, true)
 }
 
 /// Drops a future, catching a panic of a `Drop` impl inside it: a panic
