@@ -70,14 +70,6 @@ pub(crate) enum Noted {
 type Hop = (usize, Entry);
 
 thread_local! {
-    /// The locked queue of the last root that ended on this thread, for the
-    /// next root. A timer that fires for a whole level of a tree queues
-    /// tens of thousands of wakes there at once; growing that buffer anew
-    /// for each tree, and freeing it, cost a dozen large allocations per
-    /// tree, each of which makes glibc's allocator sweep its caches of
-    /// small freed blocks: W6 at 4^8 leaves ran up to 2.5 times slower in
-    /// the trees after the first.
-    static SPARE_QUEUE: Cell<VecDeque<Ready>> = const { Cell::new(VecDeque::new()) };
     /// The root queue draining on this thread right now (its address, only
     /// compared), or 0.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
@@ -199,29 +191,7 @@ impl ReadyQueue {
     /// Marks the scope as gone (returned or dropped).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
-        self.give_back_queue();
     }
-
-    /// Entries a kept root queue may hold room for (about 3 MiB); beyond,
-    /// a burst's memory is given back.
-    const KEPT: usize = 1 << 17;
-
-    /// A root's locked queue when the scope ends: its buffer is kept for
-    /// the next root on this thread (late wakes in it are dropped: the
-    /// scope has ended).
-    fn give_back_queue(&self) {
-        let Some(queue) = self.queue.get() else {
-            return; // not a root
-        };
-        let mut queue = std::mem::take(&mut *queue.lock().unwrap_or_else(|e| e.into_inner()));
-        queue.clear();
-        if queue.capacity() > Self::SMALL && queue.capacity() <= Self::KEPT {
-            SPARE_QUEUE.set(queue);
-        }
-    }
-
-    /// Below this much room, a queue is not worth keeping.
-    const SMALL: usize = 1024;
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
@@ -229,10 +199,8 @@ impl ReadyQueue {
 
     /// Makes this scope a root: it drains its own queue from now on.
     pub(crate) fn become_root(&self) {
-        // The queue first: whoever sees the mode sees the queue. It takes
-        // the room the last root on this thread left.
-        self.queue
-            .get_or_init(|| Box::new(Mutex::new(SPARE_QUEUE.take())));
+        // The queue first: whoever sees the mode sees the queue.
+        self.queue.get_or_init(Box::default);
         self.mode.store(ROOT, Ordering::Release);
     }
 
