@@ -133,7 +133,7 @@ impl Attached for JobCore {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Ids a thread hands out before it takes a new block from `NEXT_ID`.
-const ID_BLOCK: u64 = 1024;
+pub(crate) const ID_BLOCK: u64 = 1024;
 
 thread_local! {
     /// This thread's block of ids: the next one, and the end of the block.

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use smallvec::SmallVec;
 
-use super::job::{Attached, JobCore};
+use super::job::{Attached, ID_BLOCK, JobCore};
 use crate::error::Error;
 
 struct ScopeEntry {
@@ -32,7 +32,19 @@ struct ScopeEntry {
     children: Mutex<SmallVec<[Option<Arc<JobCore>>; 2]>>,
 }
 
-static REGISTRY: Mutex<BTreeMap<u64, Weak<ScopeEntry>>> = Mutex::new(BTreeMap::new());
+/// Live scopes by their job's id, in shards: worker threads take ids in
+/// blocks of their own (`job.rs`), so scopes opened on different threads
+/// (a scope per request on a multi-thread runtime) mostly take different
+/// locks.
+static REGISTRY: [Mutex<BTreeMap<u64, Weak<ScopeEntry>>>; SHARDS] =
+    [const { Mutex::new(BTreeMap::new()) }; SHARDS];
+
+const SHARDS: usize = 8;
+
+/// The shard holding the scope whose job has id `id`.
+fn shard(id: u64) -> MutexGuard<'static, BTreeMap<u64, Weak<ScopeEntry>>> {
+    lock(&REGISTRY[(id / ID_BLOCK) as usize % SHARDS])
+}
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -68,7 +80,7 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
         parent: parent.map_or(0, |p| p.id),
         children: Mutex::new(SmallVec::new()),
     });
-    lock(&REGISTRY).insert(job.id, Arc::downgrade(&entry));
+    shard(job.id).insert(job.id, Arc::downgrade(&entry));
     if let Some(parent) = parent {
         let attached: Arc<dyn Attached> = entry.clone();
         parent.attach(Arc::downgrade(&attached));
@@ -96,7 +108,7 @@ impl Attached for ScopeEntry {
 /// (the code is that scope's body), cancels every child of that scope,
 /// started so far, not the scope. False when `job` is not a scope's.
 pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
-    let Some(scope) = lock(&REGISTRY).get(&job.id).and_then(Weak::upgrade) else {
+    let Some(scope) = shard(job.id).get(&job.id).and_then(Weak::upgrade) else {
         return false;
     };
     if let Some(queue) = scope.job.queue() {
@@ -215,7 +227,7 @@ fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock(&REGISTRY).remove(&self.entry.job.id);
+        shard(self.entry.job.id).remove(&self.entry.job.id);
     }
 }
 
@@ -229,7 +241,12 @@ pub(crate) struct ScopeView {
 
 /// Every live scope, with its live children.
 pub(crate) fn views() -> Vec<ScopeView> {
-    let scopes: Vec<Arc<ScopeEntry>> = lock(&REGISTRY).values().filter_map(Weak::upgrade).collect();
+    // In id order, as one map gave them.
+    let mut scopes: Vec<Arc<ScopeEntry>> = Vec::new();
+    for shard in &REGISTRY {
+        scopes.extend(lock(shard).values().filter_map(Weak::upgrade));
+    }
+    scopes.sort_unstable_by_key(|scope| scope.job.id);
     scopes
         .iter()
         .map(|scope| ScopeView {
