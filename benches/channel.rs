@@ -25,19 +25,16 @@ use std::time::SystemTime;
 
 use criterion::{Criterion, Throughput};
 
-use support::{Rt, criterion_dir, expected_sum, flat_sampling, median_ns, quick, run, target_dir};
+use support::{
+    Rt, bench_mode, cell, criterion_main, expected_sum, flat_sampling, median_ns, quick, ratio,
+    run, write_report,
+};
 
 /// The capacities measured; `usize::MAX` is unbounded.
 const CAPACITIES: [usize; 3] = [0, 64, usize::MAX];
 
 /// Implementations, in report order.
 const IMPLS: [&str; 3] = ["scopes", "tokio_mpsc", "async_channel"];
-
-/// `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
-/// criterion runs each implementation once, and there is no report.
-fn bench_mode() -> bool {
-    std::env::args().any(|arg| arg == "--bench")
-}
 
 /// Items per run: 1M, 100k in quick mode, 1000 under `cargo test` (a smoke
 /// test of an unoptimized build).
@@ -179,21 +176,6 @@ fn ns_per_item(group: &str, function: &str, since: SystemTime) -> Option<f64> {
     Some(median_ns(group, function, since)? / items() as f64)
 }
 
-fn cell(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v >= 100.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.1}"),
-        None => "—".to_owned(),
-    }
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}×", a / b),
-        _ => "—".to_owned(),
-    }
-}
-
 fn report(since: SystemTime) {
     let mut out = format!(
         "# Channel throughput: ns per item (1 producer → 1 consumer, {} items; \
@@ -224,24 +206,16 @@ fn report(since: SystemTime) {
             ratio(async_channel, tokio),
         ));
     }
-    println!("\n{out}");
-    let path = target_dir().join("bench-channel.md");
-    if let Err(e) = std::fs::write(&path, &out) {
-        eprintln!("could not write {}: {e}", path.display());
-    }
+    write_report("bench-channel.md", &out);
 }
 
 fn main() {
-    let started = SystemTime::now();
-    let bench = bench_mode();
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    for capacity in CAPACITIES {
-        bench_channel(&mut c, capacity);
-    }
-    if bench {
-        c.final_summary();
-        report(started);
-    }
+    criterion_main(
+        |c| {
+            for capacity in CAPACITIES {
+                bench_channel(c, capacity);
+            }
+        },
+        report,
+    );
 }

@@ -22,8 +22,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use support::{
-    Ctx, Rt, criterion_dir, expected_sum, flat_sampling, leaf, median_ns, quick, run, scopes_leaf,
-    target_dir,
+    Ctx, Rt, cell, criterion_main, expected_sum, flat_sampling, leaf, median_ns, quick, ratio, run,
+    scope_of_leaves, scopes_leaf, write_report,
 };
 
 /// Children per run.
@@ -63,17 +63,7 @@ async fn scopes_limit(n: usize) -> u64 {
 
 async fn scopes_no_limit() -> u64 {
     let ctx = Ctx::default();
-    let ctx = &ctx;
-    scopes::coroutine_scope(|s| {
-        Box::pin(async move {
-            for i in 0..CHILDREN {
-                s.launch(scopes_leaf(ctx, i));
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
+    scope_of_leaves(&ctx, CHILDREN).await;
     ctx.sum()
 }
 
@@ -149,21 +139,6 @@ fn ns_per_child(group: &str, function: &str, since: SystemTime) -> Option<f64> {
     Some(median_ns(group, function, since)? / CHILDREN as f64)
 }
 
-fn cell(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v >= 100.0 => format!("{v:.0}"),
-        Some(v) => format!("{v:.1}"),
-        None => "—".to_owned(),
-    }
-}
-
-fn ratio(a: Option<f64>, b: Option<f64>) -> String {
-    match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}×", a / b),
-        _ => "—".to_owned(),
-    }
-}
-
 fn report(since: SystemTime) {
     let mut out = String::from(
         "# `limit = n`: ns per child (100k children, each yields once; \
@@ -192,26 +167,16 @@ fn report(since: SystemTime) {
             ratio(scopes, buffered),
         ));
     }
-    println!("\n{out}");
-    let path = target_dir().join("bench-limit.md");
-    if let Err(e) = std::fs::write(&path, &out) {
-        eprintln!("could not write {}: {e}", path.display());
-    }
+    write_report("bench-limit.md", &out);
 }
 
 fn main() {
-    let started = SystemTime::now();
-    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
-    // criterion runs each implementation once, and there is no report.
-    let bench = std::env::args().any(|arg| arg == "--bench");
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    for n in LIMITS {
-        bench_limit(&mut c, n);
-    }
-    if bench {
-        c.final_summary();
-        report(started);
-    }
+    criterion_main(
+        |c| {
+            for n in LIMITS {
+                bench_limit(c, n);
+            }
+        },
+        report,
+    );
 }

@@ -26,7 +26,8 @@ use futures_util::stream::FuturesUnordered;
 use tokio::task::JoinSet;
 
 use support::{
-    Ctx, Rt, criterion_dir, flat_sampling, leaf, median_ns, quick, run, scopes_leaf, target_dir,
+    Ctx, Rt, cell, criterion_main, flat_sampling, leaf, median_ns, quick, ratio, run,
+    scope_of_leaves, write_report,
 };
 
 /// Requests per run.
@@ -44,17 +45,7 @@ fn expected() -> u64 {
 }
 
 async fn scopes_request(ctx: Arc<Ctx>) {
-    let ctx = &*ctx;
-    scopes::coroutine_scope(|s| {
-        Box::pin(async move {
-            for i in 0..CHILDREN {
-                s.launch(scopes_leaf(ctx, i));
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
+    scope_of_leaves(&ctx, CHILDREN).await;
 }
 
 async fn join_set_request(ctx: Arc<Ctx>) {
@@ -114,11 +105,6 @@ fn report(since: SystemTime) {
     let per_request =
         |name: &str| median_ns("requests_multi_thread", name, since).map(|ns| ns / REQUESTS as f64);
     let [scopes, join_set, unordered] = IMPLS.map(per_request);
-    let cell = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0}"));
-    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => format!("{:.2}×", a / b),
-        _ => "—".to_owned(),
-    };
     let out = format!(
         "# A scope per request: ns per request (10,000 requests of 4 children, \
          2-worker multi_thread runtime; medians)\n\n\
@@ -133,24 +119,9 @@ fn report(since: SystemTime) {
         ratio(scopes, join_set),
         ratio(scopes, unordered),
     );
-    println!("\n{out}");
-    let path = target_dir().join("bench-requests.md");
-    if let Err(e) = std::fs::write(&path, &out) {
-        eprintln!("could not write {}: {e}", path.display());
-    }
+    write_report("bench-requests.md", &out);
 }
 
 fn main() {
-    let started = SystemTime::now();
-    // `cargo bench` passes `--bench`; `cargo test -p scopes-benches --benches` does not: then
-    // criterion runs each implementation once, and there is no report.
-    let bench = std::env::args().any(|arg| arg == "--bench");
-    let mut c = Criterion::default()
-        .output_directory(&criterion_dir())
-        .configure_from_args();
-    bench_requests(&mut c);
-    if bench {
-        c.final_summary();
-        report(started);
-    }
+    criterion_main(bench_requests, report);
 }

@@ -26,7 +26,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use support::{Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scopes_leaf};
+use support::{
+    Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scope_of_leaves, scopes_leaf,
+};
 
 #[path = "support/report.rs"]
 mod report;
@@ -87,17 +89,7 @@ async fn tracked(ctx: Arc<Ctx>, i: u64) {
 
 async fn w1_scopes(n: u64) -> u64 {
     let ctx = Ctx::default();
-    let ctx = &ctx;
-    scopes::coroutine_scope(|s| {
-        Box::pin(async move {
-            for i in 0..n {
-                s.launch(scopes_leaf(ctx, i));
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
+    scope_of_leaves(&ctx, n).await;
     ctx.sum()
 }
 

@@ -48,6 +48,21 @@ pub async fn scopes_leaf(ctx: &Ctx, i: u64) -> scopes::Result<()> {
     Ok(())
 }
 
+/// A `coroutine_scope` whose body launches `n` scopes leaves (W1's
+/// children, `limit`'s reference, a request's work).
+pub async fn scope_of_leaves(ctx: &Ctx, n: u64) {
+    scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..n {
+                s.launch(scopes_leaf(ctx, i));
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+}
+
 /// The runtimes every workload runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rt {
@@ -173,4 +188,56 @@ pub fn flat_sampling(
         .sampling_mode(criterion::SamplingMode::Flat)
         .warm_up_time(std::time::Duration::from_secs_f64(warm_up))
         .measurement_time(std::time::Duration::from_secs_f64(measure));
+}
+
+/// Whether this is a `cargo bench` run (which passes `--bench`); under
+/// `cargo test -p scopes-benches --benches` criterion runs each
+/// implementation once, and there is no report.
+pub fn bench_mode() -> bool {
+    std::env::args().any(|arg| arg == "--bench")
+}
+
+/// A criterion bench binary's `main`: runs `benches`, then, in a bench run,
+/// criterion's summary and `report` of what this run measured (the results
+/// since it started).
+pub fn criterion_main(
+    benches: impl FnOnce(&mut criterion::Criterion),
+    report: impl FnOnce(SystemTime),
+) {
+    let started = SystemTime::now();
+    let mut c = criterion::Criterion::default()
+        .output_directory(&criterion_dir())
+        .configure_from_args();
+    benches(&mut c);
+    if bench_mode() {
+        c.final_summary();
+        report(started);
+    }
+}
+
+/// Prints a side-by-side report and writes it to `<target>/<file>`.
+pub fn write_report(file: &str, report: &str) {
+    println!("\n{report}");
+    let path = target_dir().join(file);
+    if let Err(e) = std::fs::write(&path, report) {
+        eprintln!("could not write {}: {e}", path.display());
+    }
+}
+
+/// A report's cell: a median in nanoseconds, or a dash if this run did not
+/// measure it.
+pub fn cell(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v >= 100.0 => format!("{v:.0}"),
+        Some(v) => format!("{v:.1}"),
+        None => "—".to_owned(),
+    }
+}
+
+/// A report's ratio `a ÷ b`, or a dash.
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
+    match (a, b) {
+        (Some(a), Some(b)) => format!("{:.2}×", a / b),
+        _ => "—".to_owned(),
+    }
 }
