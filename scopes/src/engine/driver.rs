@@ -786,9 +786,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if kids.changes.adoptions() >= PUBLISH_BATCH {
             // A long burst is shown in parts, each while its jobs are still
             // in the cache (W5: a million children adopted at once).
-            let Children { slots, changes, .. } = &mut **kids;
-            self.registration
-                .publish(changes, |idx| slots.get(idx).map(|slot| &slot.job));
+            self.publish_adopted();
         }
         Entry { slot, job: id }
     }
