@@ -69,12 +69,66 @@ pub(crate) enum Noted {
 /// A step of a route: the scope (by address) and the entry it must poll.
 type Hop = (usize, Entry);
 
+/// What this thread noted during the current entry, oldest first, and
+/// where its first start marker is. Markers are few next to wakes, and a
+/// nested scope looks for them after each entry of a run: scanning every
+/// wake noted so far would make a run of entries quadratic (a scope whose
+/// children all yield noted one wake per child).
+pub(crate) struct Notes {
+    list: Vec<Noted>,
+    /// The index of the first `Noted::Started` in `list`, or `NO_MARKER`.
+    first_marker: usize,
+}
+
+const NO_MARKER: usize = usize::MAX;
+
+impl Notes {
+    const fn new() -> Self {
+        Self {
+            list: Vec::new(),
+            first_marker: NO_MARKER,
+        }
+    }
+
+    fn woken(&mut self, ready: Ready) {
+        self.list.push(Noted::Woken(ready));
+    }
+
+    /// Notes a start in `scope` (`None`: the root); a run of starts in one
+    /// scope is one marker, and the scope is cloned only for a new one.
+    fn started(&mut self, scope: &Arc<ReadyQueue>, nested: bool) {
+        if let Some(Noted::Started { scope: last, run }) = self.list.last_mut()
+            && same(last.as_deref(), nested.then_some(&**scope))
+        {
+            *run += 1;
+            return;
+        }
+        if self.first_marker == NO_MARKER {
+            self.first_marker = self.list.len();
+        }
+        let scope = nested.then(|| scope.clone());
+        self.list.push(Noted::Started { scope, run: 1 });
+    }
+
+    /// The notes from the first marker on (none if there is no marker).
+    fn since_first_marker(&self) -> &[Noted] {
+        self.list.get(self.first_marker..).unwrap_or_default()
+    }
+
+    /// Puts `list` in place of the notes, with its first marker at
+    /// `first_marker`; returns the notes replaced and theirs.
+    fn replace(&mut self, list: Vec<Noted>, first_marker: usize) -> (Vec<Noted>, usize) {
+        let old = std::mem::replace(&mut self.list, list);
+        (old, std::mem::replace(&mut self.first_marker, first_marker))
+    }
+}
+
 thread_local! {
     /// The root queue draining on this thread right now (its address, only
     /// compared), or 0.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
     /// The wakes and starts noted during the current entry.
-    static LOCAL: RefCell<Vec<Noted>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: RefCell<Notes> = const { RefCell::new(Notes::new()) };
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
@@ -252,7 +306,7 @@ impl ReadyQueue {
         };
         let ready = Ready { entry, scope };
         if DRAINING.get() == address(root) {
-            LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(ready)));
+            LOCAL.with(|local| local.borrow_mut().woken(ready));
             return;
         }
         root.locked().push_back(ready);
@@ -291,19 +345,7 @@ impl ReadyQueue {
         let tree = self.tree().map_or(0, address);
         if tree != 0 && DRAINING.get() == tree {
             let nested = tree != address(self);
-            LOCAL.with(|local| {
-                let mut local = local.borrow_mut();
-                // A run of starts is one marker: the scope is cloned only
-                // for a new one.
-                if let Some(Noted::Started { scope: last, run }) = local.last_mut()
-                    && same(last.as_deref(), nested.then_some(&**self))
-                {
-                    *run += 1;
-                    return;
-                }
-                let scope = nested.then(|| self.clone());
-                local.push(Noted::Started { scope, run: 1 });
-            });
+            LOCAL.with(|local| local.borrow_mut().started(self, nested));
             return true;
         }
         self.note_foreign_starts();
@@ -360,7 +402,7 @@ impl ReadyQueue {
     /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
     pub(crate) fn enter(&self, waker: &Waker, buffer: Vec<Noted>) -> Draining {
         self.waker.register(waker);
-        let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), buffer));
+        let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
         let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
         let outer_run = RUN.with(|run| std::mem::take(&mut *run.borrow_mut()));
         Draining {
@@ -378,10 +420,11 @@ impl ReadyQueue {
     pub(crate) fn take_local(scratch: &mut Vec<Noted>) -> bool {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            if local.is_empty() {
+            if local.list.is_empty() {
                 return false;
             }
-            std::mem::swap(&mut *local, scratch);
+            let (noted, _) = local.replace(std::mem::take(scratch), NO_MARKER);
+            *scratch = noted;
             true
         })
     }
@@ -389,16 +432,29 @@ impl ReadyQueue {
     /// Turns this nested scope's start markers in the thread's list into
     /// entries, in place: `adopt` takes the next started child and gives
     /// its first entry. Runs when a poll that went through this scope
-    /// returns to it, so the list holds only what that poll noted.
+    /// returns to it: the scope's markers are all from that poll, and the
+    /// search starts at the list's first marker, not at the wakes noted
+    /// before it.
     pub(crate) fn resolve_starts(self: &Arc<Self>, mut adopt: impl FnMut() -> Option<Entry>) {
         let mine = |noted: &Noted| matches!(noted, Noted::Started { scope: Some(s), .. } if Arc::ptr_eq(s, self));
-        let first = LOCAL.with(|local| local.borrow().iter().position(mine));
+        let first = LOCAL.with(|local| {
+            let local = local.borrow();
+            let at = local.since_first_marker().iter().position(mine)?;
+            Some(local.first_marker + at)
+        });
         let Some(first) = first else {
             return;
         };
         // Taken out of the cell: adopting a child into a cancelled scope
         // queues it, which notes a wake in this list meanwhile.
-        let mut list = LOCAL.with(|local| std::mem::take(&mut *local.borrow_mut()));
+        let (mut list, first_marker) =
+            LOCAL.with(|local| local.borrow_mut().replace(Vec::new(), NO_MARKER));
+        // A marker before this scope's first stays where it is.
+        let mut kept_marker = if first_marker < first {
+            first_marker
+        } else {
+            NO_MARKER
+        };
         // The tail is moved through a scratch list kept per thread: a
         // nested scope's visit that started children allocates nothing.
         let mut rest = RESOLVING.take();
@@ -417,7 +473,12 @@ impl ReadyQueue {
                         }));
                     }
                 }
-                other => list.push(other),
+                other => {
+                    if matches!(other, Noted::Started { .. }) && kept_marker == NO_MARKER {
+                        kept_marker = list.len();
+                    }
+                    list.push(other);
+                }
             }
         }
         if rest.capacity() <= 1024 {
@@ -425,8 +486,12 @@ impl ReadyQueue {
         }
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            list.append(&mut local);
-            *local = list;
+            let (mut meanwhile, its_marker) = local.replace(Vec::new(), NO_MARKER);
+            if kept_marker == NO_MARKER && its_marker != NO_MARKER {
+                kept_marker = list.len() + its_marker;
+            }
+            list.append(&mut meanwhile);
+            local.replace(list, kept_marker);
         });
     }
 
@@ -437,7 +502,7 @@ impl ReadyQueue {
             entry,
             scope: Some(self.clone()),
         };
-        LOCAL.with(|local| local.borrow_mut().push(Noted::Woken(ready)));
+        LOCAL.with(|local| local.borrow_mut().woken(ready));
     }
 
     /// Starts following the route from this root to `entry` of the nested
@@ -486,7 +551,8 @@ impl ReadyQueue {
     /// `scope` (one that adopts its children when the route returns to it).
     pub(crate) fn started_elsewhere(scope: &Arc<ReadyQueue>) -> bool {
         LOCAL.with(|local| {
-            local.borrow().iter().any(|noted| match noted {
+            let local = local.borrow();
+            local.since_first_marker().iter().any(|noted| match noted {
                 Noted::Started { scope: Some(s), .. } => !Arc::ptr_eq(s, scope),
                 Noted::Started { scope: None, .. } => true,
                 Noted::Woken(_) => false,
@@ -558,7 +624,8 @@ fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
 /// another's drain, through a foreign combinator or as its own task).
 pub(crate) struct Draining {
     outer: usize,
-    outer_local: Vec<Noted>,
+    /// The enclosing root's notes and where their first marker is.
+    outer_local: (Vec<Noted>, usize),
     outer_route: Vec<Hop>,
     outer_run: VecDeque<Entry>,
     exited: bool,
@@ -578,8 +645,9 @@ impl Draining {
         ROUTE.with(|route| *route.borrow_mut() = outer_route);
         let outer_run = std::mem::take(&mut self.outer_run);
         RUN.with(|run| *run.borrow_mut() = outer_run);
-        let outer = std::mem::take(&mut self.outer_local);
-        let mut own = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), outer));
+        let (outer, first_marker) =
+            std::mem::replace(&mut self.outer_local, (Vec::new(), NO_MARKER));
+        let (mut own, _) = LOCAL.with(|local| local.borrow_mut().replace(outer, first_marker));
         own.clear();
         own
     }
