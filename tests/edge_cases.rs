@@ -133,6 +133,46 @@ async fn join_twice_and_await_after_cancel() {
     assert!(result.unwrap());
 }
 
+/// A fan-in: many children await clones of one `Deferred`. Each gets the
+/// value when it completes, at the exact virtual time, and is polled twice
+/// (its first run, and once the value is there), however many wait.
+#[tokio::test(start_paused = true)]
+async fn a_deferred_awaited_by_many_children_gives_each_its_value_once_ready() {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    const WAITING: u64 = 5_000;
+    let start = Instant::now();
+    let (sum, polls) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (sum, polls) = (&sum, &polls);
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let shared = s.r#async(async {
+                delay(Duration::from_millis(10)).await?;
+                Ok(3u64)
+            });
+            for _ in 0..WAITING {
+                let shared = shared.clone();
+                s.launch(async move {
+                    let mut shared = std::pin::pin!(shared);
+                    let value = std::future::poll_fn(|cx| {
+                        polls.fetch_add(1, Relaxed);
+                        shared.as_mut().poll(cx)
+                    })
+                    .await?;
+                    assert_eq!(Instant::now() - start, Duration::from_millis(10));
+                    sum.fetch_add(value, Relaxed);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(sum.load(Relaxed), 3 * WAITING);
+    assert_eq!(polls.load(Relaxed), 2 * WAITING);
+}
+
 #[tokio::test(start_paused = true)]
 async fn deeply_nested_scopes_unwind_cancellation() {
     fn nest<'a>(depth: usize, log: &'a Log) -> scopes::BoxFuture<'a, Result<()>> {

@@ -12,6 +12,7 @@ use once_cell::race::OnceBox;
 use super::name::Name;
 use super::ready::{Entry, Place, ReadyQueue};
 use super::trace::Span;
+use super::waiters::Waiters;
 use crate::error::{Error, Result};
 
 const CANCELLED: u16 = 1;
@@ -108,7 +109,7 @@ struct Cold {
     cancellation: OnceLock<Error>,
     /// The error it ended with, if it did not end `Ok`.
     ended_with: OnceLock<Error>,
-    waiters: Mutex<Vec<Waker>>,
+    waiters: Mutex<Waiters>,
     /// The child's `tracing` span, when a subscriber wants it.
     span: OnceLock<Span>,
     /// For the work of a timeout: the scope's unit of work it runs in.
@@ -176,7 +177,7 @@ impl JobCore {
         self.cold.get_or_init(Box::default)
     }
 
-    fn waiters(&self) -> MutexGuard<'_, Vec<Waker>> {
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
         // A panic never happens while the lock is held; recover anyway.
         self.cold()
             .waiters
@@ -538,7 +539,7 @@ impl JobCore {
             return self.outcome().unwrap_or(outcome);
         }
         if flags & WAITED_ON != 0 {
-            let waiters = std::mem::take(&mut *self.waiters());
+            let waiters = self.waiters().take();
             waiters.into_iter().for_each(Waker::wake);
         }
         outcome
@@ -580,9 +581,7 @@ impl JobCore {
             return Some(outcome);
         }
         let mut waiters = self.waiters();
-        if !waiters.iter().any(|w| w.will_wake(waker)) {
-            waiters.push(waker.clone());
-        }
+        waiters.register(waker);
         // Set under the lock: a completion that sees the mark takes the lock
         // after this registration and wakes it; one that does not has set
         // COMPLETED first, which the next read sees.

@@ -7,6 +7,7 @@
 //! - `name`: a job's name; `trace`: its `tracing` span.
 //! - `ready`: the tree's FIFO (R14) — which job runs next, routes to
 //!   nested scopes.
+//! - `waiters`: who waits for a job to complete.
 //! - `job`: the job record (flags, cancellation, completion, waiters),
 //!   which is also the job's waker, and what is attached to it.
 //! - `handler`, `context`: the exception handler and the job a piece of
@@ -28,4 +29,5 @@ pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod slab;
 pub(crate) mod trace;
+pub(crate) mod waiters;
 pub(crate) mod watch;

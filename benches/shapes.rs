@@ -1,0 +1,219 @@
+//! Shapes a user writes, each at 1×, 10× and 100× the size, so that a cost
+//! that grows faster than the work shows as a growth above 1.0 (SPEC §6
+//! measures flat shapes; these are the ones that once grew quadratically):
+//!
+//! - `fan_in`: N children await one shared result. `scopes`: N `launch`
+//!   children, each awaiting a clone of one `Deferred` (an `async` child
+//!   that yields 3 times). Peers: N futures in a `FuturesUnordered`, each
+//!   awaiting a clone of one `futures::future::Shared`; N `JoinSet` tasks
+//!   doing the same.
+//! - `nested_wide`: N children that yield once, in one scope nested in a
+//!   child of the root (`scopes nested`), beside the same N in the root
+//!   scope (`scopes flat`) and a `FuturesUnordered` inside a
+//!   `FuturesUnordered`.
+//!
+//! Time per child, `current_thread` runtime, the parent a spawned task. At
+//! the end the run writes `<target>/bench-shapes.md`. Quick mode:
+//! `SCOPES_BENCH_QUICK=1 cargo bench -p scopes-benches --bench shapes`.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::SystemTime;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use futures_util::future::{FutureExt, Shared};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::task::JoinSet;
+
+use support::{
+    Ctx, Rt, cell, criterion_main, expected_sum, flat_sampling, leaf, median_ns, quick, run,
+    scope_of_leaves, write_report,
+};
+
+/// The sizes each shape runs at: 1×, 10×, 100×.
+const SIZES: [u64; 3] = [1_000, 10_000, 100_000];
+
+/// The shared result.
+const VALUE: u64 = 7;
+
+const FAN_IN: [&str; 3] = ["scopes", "FuturesUnordered", "JoinSet"];
+const NESTED_WIDE: [&str; 3] = ["scopes nested", "scopes flat", "FuturesUnordered"];
+
+async fn fan_in_scopes(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let shared = ctx.clone();
+    scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            let result = s.r#async(async {
+                for _ in 0..3 {
+                    scopes::yield_now().await?;
+                }
+                Ok(VALUE)
+            });
+            for _ in 0..n {
+                let (result, ctx) = (result.clone(), shared.clone());
+                s.launch(async move {
+                    ctx.sum.fetch_add(result.await?, Relaxed);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+/// The peers' shared result: a future that yields 3 times, shared.
+fn shared_result() -> Shared<futures_util::future::BoxFuture<'static, u64>> {
+    async {
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        VALUE
+    }
+    .boxed()
+    .shared()
+}
+
+async fn fan_in_futures_unordered(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    let result = shared_result();
+    let mut waiting: FuturesUnordered<_> = (0..n)
+        .map(|_| {
+            let (result, ctx) = (result.clone(), &ctx);
+            async move { ctx.sum.fetch_add(result.await, Relaxed) }
+        })
+        .collect();
+    while waiting.next().await.is_some() {}
+    ctx.sum()
+}
+
+async fn fan_in_join_set(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let result = shared_result();
+    let mut set = JoinSet::new();
+    for _ in 0..n {
+        let (result, ctx) = (result.clone(), ctx.clone());
+        set.spawn(async move { ctx.sum.fetch_add(result.await, Relaxed) });
+    }
+    while let Some(done) = set.join_next().await {
+        done.expect("task panicked");
+    }
+    ctx.sum()
+}
+
+async fn nested_wide_scopes(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let shared = ctx.clone();
+    scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            s.launch(async move {
+                scope_of_leaves(&shared, n).await;
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+async fn flat_scopes(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    scope_of_leaves(&ctx, n).await;
+    ctx.sum()
+}
+
+async fn nested_wide_futures_unordered(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    let ctx = &ctx;
+    let inner = async move {
+        let mut leaves: FuturesUnordered<_> = (0..n).map(|i| leaf(ctx, i)).collect();
+        while let Some(done) = leaves.next().await {
+            done.expect("child failed");
+        }
+    };
+    let mut outer: FuturesUnordered<_> = std::iter::once(inner).collect();
+    while outer.next().await.is_some() {}
+    ctx.sum()
+}
+
+fn bench_shapes(c: &mut Criterion) {
+    let rt = Rt::CurrentThread.build();
+    let mut group = c.benchmark_group("fan_in");
+    flat_sampling(&mut group, 20);
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n));
+        for name in FAN_IN {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter(|| {
+                    let sum = match name {
+                        "scopes" => run(&rt, fan_in_scopes(n)),
+                        "FuturesUnordered" => run(&rt, fan_in_futures_unordered(n)),
+                        _ => run(&rt, fan_in_join_set(n)),
+                    };
+                    assert_eq!(sum, n * VALUE, "{name}: wrong sum");
+                })
+            });
+        }
+    }
+    group.finish();
+    let mut group = c.benchmark_group("nested_wide");
+    flat_sampling(&mut group, 20);
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n));
+        for name in NESTED_WIDE {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter(|| {
+                    let sum = match name {
+                        "scopes nested" => run(&rt, nested_wide_scopes(n)),
+                        "scopes flat" => run(&rt, flat_scopes(n)),
+                        _ => run(&rt, nested_wide_futures_unordered(n)),
+                    };
+                    assert_eq!(sum, expected_sum(n), "{name}: wrong sum");
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+/// A report row: ns per child at each size, and the growth (100× ÷ 1×).
+fn row(group: &str, name: &str, since: SystemTime) -> String {
+    let per_child = SIZES.map(|n| {
+        let id = format!("{name}/{n}");
+        median_ns(group, &id, since).map(|ns| ns / n as f64)
+    });
+    let growth = match (per_child[0], per_child[2]) {
+        (Some(small), Some(large)) => format!("{:.2}", large / small),
+        _ => "—".to_owned(),
+    };
+    let cells = per_child.map(cell).join(" | ");
+    format!("| {group} | {name} | {cells} | {growth} |\n")
+}
+
+fn report(since: SystemTime) {
+    let mut out = format!(
+        "# Shapes at 1×, 10×, 100×: ns per child (current_thread; medians)\n\n\
+         Mode: {}. Written by `cargo bench -p scopes-benches --bench shapes`.\n\n\
+         | shape | implementation | 1,000 | 10,000 | 100,000 | growth |\n\
+         |---|---|---|---|---|---|\n",
+        if quick() { "quick" } else { "full" },
+    );
+    for name in FAN_IN {
+        out += &row("fan_in", name, since);
+    }
+    for name in NESTED_WIDE {
+        out += &row("nested_wide", name, since);
+    }
+    write_report("bench-shapes.md", &out);
+}
+
+fn main() {
+    criterion_main(bench_shapes, report);
+}
