@@ -11,6 +11,9 @@
 //!   child of the root (`scopes nested`), beside the same N in the root
 //!   scope (`scopes flat`) and a `FuturesUnordered` inside a
 //!   `FuturesUnordered`.
+//! - `join_all_scopes`: one child awaits a `join_all` of N scopes, all
+//!   alive at once (each body waits at a `Barrier` of N), so N scopes are
+//!   attached to one job. Peer: the same `join_all` of N plain futures.
 //!
 //! Time per child, `current_thread` runtime, the parent a spawned task. At
 //! the end the run writes `<target>/bench-shapes.md`. Quick mode:
@@ -21,6 +24,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::SystemTime;
+use tokio::sync::Barrier;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use futures_util::future::{FutureExt, Shared};
@@ -40,6 +44,7 @@ const VALUE: u64 = 7;
 
 const FAN_IN: [&str; 3] = ["scopes", "FuturesUnordered", "JoinSet"];
 const NESTED_WIDE: [&str; 3] = ["scopes nested", "scopes flat", "FuturesUnordered"];
+const JOIN_ALL_SCOPES: [&str; 2] = ["scopes", "join_all"];
 
 async fn fan_in_scopes(n: u64) -> u64 {
     let ctx = Arc::new(Ctx::default());
@@ -143,6 +148,48 @@ async fn nested_wide_futures_unordered(n: u64) -> u64 {
     ctx.sum()
 }
 
+async fn join_all_scopes(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let shared = ctx.clone();
+    scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            s.launch(async move {
+                let barrier = Barrier::new(n as usize);
+                let (barrier, ctx) = (&barrier, &shared);
+                let all = (0..n).map(|i| {
+                    scopes::coroutine_scope(move |_s| {
+                        Box::pin(async move {
+                            barrier.wait().await;
+                            ctx.sum.fetch_add(i, Relaxed);
+                            Ok(())
+                        })
+                    })
+                });
+                for done in futures_util::future::join_all(all).await {
+                    done?;
+                }
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+async fn join_all_plain(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    let barrier = Barrier::new(n as usize);
+    let (barrier, ctx_ref) = (&barrier, &ctx);
+    let all = (0..n).map(|i| async move {
+        barrier.wait().await;
+        ctx_ref.sum.fetch_add(i, Relaxed);
+    });
+    futures_util::future::join_all(all).await;
+    ctx.sum()
+}
+
 fn bench_shapes(c: &mut Criterion) {
     let rt = Rt::CurrentThread.build();
     let mut group = c.benchmark_group("fan_in");
@@ -181,6 +228,23 @@ fn bench_shapes(c: &mut Criterion) {
         }
     }
     group.finish();
+    let mut group = c.benchmark_group("join_all_scopes");
+    flat_sampling(&mut group, 20);
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n));
+        for name in JOIN_ALL_SCOPES {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter(|| {
+                    let sum = match name {
+                        "scopes" => run(&rt, join_all_scopes(n)),
+                        _ => run(&rt, join_all_plain(n)),
+                    };
+                    assert_eq!(sum, expected_sum(n), "{name}: wrong sum");
+                })
+            });
+        }
+    }
+    group.finish();
 }
 
 /// A report row: ns per child at each size, and the growth (100× ÷ 1×).
@@ -210,6 +274,9 @@ fn report(since: SystemTime) {
     }
     for name in NESTED_WIDE {
         out += &row("nested_wide", name, since);
+    }
+    for name in JOIN_ALL_SCOPES {
+        out += &row("join_all_scopes", name, since);
     }
     write_report("bench-shapes.md", &out);
 }

@@ -2,6 +2,7 @@
 //! completion and who waits for it. It is also the job's waker.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Wake, Waker};
@@ -97,11 +98,25 @@ pub(crate) struct JobCore {
 #[derive(Default)]
 struct Attachments {
     first: Option<Weak<dyn Attached>>,
-    // One word rather than a `Vec`'s three: the list is rarely needed, and
-    // every job that hosts a scope carries it (SPEC §6 W7).
-    #[allow(clippy::box_collection)]
-    more: Option<Box<Vec<Weak<dyn Attached>>>>,
+    // One word: the rest are rarely needed, and every job that hosts a
+    // scope carries this (SPEC §6 W7).
+    more: Option<Box<More>>,
 }
+
+/// The attachments after the first, oldest first, and when to let go of
+/// those that have ended.
+#[derive(Default)]
+struct More {
+    list: VecDeque<Weak<dyn Attached>>,
+    /// The length at which ended attachments are let go next: twice what
+    /// was left the last time, so that each attach costs O(1) however many
+    /// are attached at once (a job awaiting a `join_all` of 100,000 scopes;
+    /// letting go at every attach made that quadratic).
+    purge_at: usize,
+}
+
+/// Below this many, ended attachments are kept until there are this many.
+const PURGE_MIN: usize = 8;
 
 #[derive(Default)]
 struct Cold {
@@ -371,23 +386,24 @@ impl JobCore {
         let list = self.attached.get_or_init(Box::default);
         let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
         let Attachments { first, more } = &mut *list;
+        let ended = |w: &Weak<dyn Attached>| w.strong_count() == 0;
         // What has ended since is let go, so that a long-lived job entering
         // scope after scope keeps a short list.
-        if let Some(more) = more {
-            more.retain(|w| w.strong_count() > 0);
+        if let Some(more) = more
+            && more.list.len() >= more.purge_at
+        {
+            more.list.retain(|w| !ended(w));
+            more.purge_at = (2 * more.list.len()).max(PURGE_MIN);
         }
-        if first.as_ref().is_some_and(|w| w.strong_count() == 0) {
-            // The oldest still attached moves up: a cancel reaches them in
-            // the order they were attached.
-            *first = more
-                .as_mut()
-                .filter(|more| !more.is_empty())
-                .map(|more| more.remove(0));
+        // The oldest still attached moves up: a cancel reaches them in the
+        // order they were attached.
+        while first.as_ref().is_some_and(ended) {
+            *first = more.as_mut().and_then(|more| more.list.pop_front());
         }
         if first.is_none() {
             *first = Some(attached);
         } else {
-            more.get_or_insert_default().push(attached);
+            more.get_or_insert_default().list.push_back(attached);
         }
         self.flags.fetch_or(HOSTS, Ordering::AcqRel);
     }
@@ -402,7 +418,7 @@ impl JobCore {
             let all = list
                 .first
                 .iter()
-                .chain(list.more.iter().flat_map(|more| more.iter()));
+                .chain(list.more.iter().flat_map(|more| more.list.iter()));
             all.filter_map(Weak::upgrade).collect()
         };
         for attached in attached {
@@ -606,5 +622,80 @@ impl Wake for JobCore {
 impl ArcWake for JobCore {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         arc_self.schedule();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, Weak};
+
+    use super::{Attached, Host, JobCore, PURGE_MIN};
+    use crate::engine::name::Name;
+    use crate::error::Error;
+
+    /// An attachment that records, in a shared log, when it is cancelled.
+    struct Logged {
+        id: usize,
+        log: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Attached for Logged {
+        fn cancel_with(&self, _cause: &Error) {
+            self.log.lock().unwrap().push(self.id);
+        }
+    }
+
+    fn attached_len(job: &JobCore) -> usize {
+        let list = job.attached.get().expect("attached").lock().unwrap();
+        usize::from(list.first.is_some()) + list.more.as_ref().map_or(0, |more| more.list.len())
+    }
+
+    /// Attaches `ids` to `job`; the attachments stay alive while the
+    /// returned handles do.
+    fn attach(
+        job: &JobCore,
+        ids: impl Iterator<Item = usize>,
+        log: &Arc<Mutex<Vec<usize>>>,
+    ) -> Vec<Arc<dyn Attached>> {
+        ids.map(|id| {
+            let item: Arc<dyn Attached> = Arc::new(Logged {
+                id,
+                log: log.clone(),
+            });
+            job.attach(Arc::downgrade(&item) as Weak<dyn Attached>);
+            item
+        })
+        .collect()
+    }
+
+    #[test]
+    fn a_cancel_reaches_the_live_attachments_in_the_order_they_were_attached() {
+        let job = JobCore::new(Name::Timeout, Host::Inline, false);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut alive = attach(&job, 0..100, &log);
+        // Every other one ends, the first among them.
+        let ended: Vec<_> = (0..100).step_by(2).collect();
+        for at in ended.iter().rev() {
+            alive.remove(*at);
+        }
+        alive.extend(attach(&job, 100..110, &log));
+        assert!(job.cancel(None));
+        let expected: Vec<usize> = (1..100).step_by(2).chain(100..110).collect();
+        assert_eq!(*log.lock().unwrap(), expected);
+    }
+
+    #[test]
+    fn ended_attachments_are_let_go_so_the_list_stays_within_twice_the_live_ones() {
+        let job = JobCore::new(Name::Timeout, Host::Inline, false);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut alive = Vec::new();
+        // A job entering scope after scope, ten alive at a time.
+        for round in 0..1_000 {
+            alive.extend(attach(&job, round * 10..round * 10 + 10, &log));
+            if alive.len() > 10 {
+                alive.drain(..10);
+            }
+            assert!(attached_len(&job) <= 2 * alive.len() + PURGE_MIN + 1);
+        }
     }
 }
