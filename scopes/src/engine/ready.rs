@@ -402,6 +402,7 @@ impl ReadyQueue {
     /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
     pub(crate) fn enter(&self, waker: &Waker, buffer: Vec<Noted>) -> Draining {
         self.waker.register(waker);
+        debug_assert!(buffer.is_empty(), "a fresh list has no marker to find");
         let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
         let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
         let outer_run = RUN.with(|run| std::mem::take(&mut *run.borrow_mut()));
@@ -423,6 +424,7 @@ impl ReadyQueue {
             if local.list.is_empty() {
                 return false;
             }
+            debug_assert!(scratch.is_empty(), "a fresh list has no marker to find");
             let (noted, _) = local.replace(std::mem::take(scratch), NO_MARKER);
             *scratch = noted;
             true

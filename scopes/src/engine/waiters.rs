@@ -17,8 +17,10 @@ const SCAN: usize = 8;
 #[derive(Default)]
 pub(crate) struct Waiters {
     wakers: Vec<Waker>,
-    /// Past `SCAN` wakers, the identity of each (see [`identity`]).
-    index: Option<HashSet<(usize, usize)>>,
+    /// Past `SCAN` wakers, the identity of each (see [`identity`]). Boxed:
+    /// a job that anyone awaits carries this, and few have many waiters.
+    #[allow(clippy::box_collection, reason = "one word in every awaited job's record")]
+    index: Option<Box<HashSet<(usize, usize)>>>,
 }
 
 impl Waiters {
@@ -36,7 +38,7 @@ impl Waiters {
         }
         self.wakers.push(waker.clone());
         if self.wakers.len() > SCAN {
-            self.index = Some(self.wakers.iter().map(identity).collect());
+            self.index = Some(Box::new(self.wakers.iter().map(identity).collect()));
         }
     }
 
