@@ -59,6 +59,7 @@ use std::task::{Context, Poll};
 use crate::engine::context;
 use crate::error::{Error, Result};
 
+mod line;
 mod produce;
 mod state;
 

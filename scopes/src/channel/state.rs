@@ -9,7 +9,8 @@
 //! dropping an item or cancelling a producer (any of which may run user
 //! code that touches the channel again).
 //!
-//! Waiters are kept by id. Ids grow, and a waiting sender's item is only
+//! Waiters are kept by id, in lines (`line.rs`) where finding or removing
+//! one costs O(log n) at most. Ids grow, and a waiting sender's item is only
 //! ever taken from the front of its list, so "has my item been taken?" is
 //! `id <= last_taken`: a sender needs no slot of its own to learn it.
 //! Receivers never hold an item: a `send` that finds one waiting puts the
@@ -17,7 +18,7 @@
 //! runs. So a receiver that is cancelled before it runs loses nothing; it
 //! hands its wake-up to the next waiting receiver.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
@@ -25,6 +26,7 @@ use crate::engine::job::JobCore;
 use crate::error::{Error, Result};
 
 use super::ChannelClosed;
+use super::line::Line;
 
 /// A channel's state, shared by every `Sender` and `Receiver` clone.
 pub(super) struct Chan<T> {
@@ -37,12 +39,12 @@ struct State<T> {
     capacity: usize,
     /// Senders waiting for room (or, at capacity 0, for a receiver), with
     /// their items, in arrival order.
-    senders: VecDeque<WaitingSender<T>>,
-    /// Receivers waiting for an item, in arrival order.
-    receivers: VecDeque<WaitingReceiver>,
+    senders: Line<WaitingSender<T>>,
+    /// Receivers waiting for an item, in arrival order: their wakers.
+    receivers: Line<Waker>,
     /// Receivers woken for an item they have not taken yet: the item is in
     /// the buffer (beyond the capacity, at capacity 0) until they run.
-    handed: Vec<u64>,
+    handed: HashSet<u64>,
     /// The id of the last waiting sender whose item was taken.
     last_taken: u64,
     next_id: u64,
@@ -54,14 +56,8 @@ struct State<T> {
 }
 
 struct WaitingSender<T> {
-    id: u64,
     waker: Waker,
     item: T,
-}
-
-struct WaitingReceiver {
-    id: u64,
-    waker: Waker,
 }
 
 enum End {
@@ -102,9 +98,9 @@ impl<T> Chan<T> {
             state: Mutex::new(State {
                 buffer: VecDeque::new(),
                 capacity,
-                senders: VecDeque::new(),
-                receivers: VecDeque::new(),
-                handed: Vec::new(),
+                senders: Line::default(),
+                receivers: Line::default(),
+                handed: HashSet::new(),
                 last_taken: 0,
                 next_id: 1,
                 end: End::Open,
@@ -130,11 +126,11 @@ impl<T> Chan<T> {
             return Offered::Refused(refusal);
         }
         if state.senders.is_empty() {
-            if let Some(receiver) = state.receivers.pop_front() {
+            if let Some((receiver, waker)) = state.receivers.pop_front() {
                 state.buffer.push_back(item);
-                state.handed.push(receiver.id);
+                state.handed.insert(receiver);
                 drop(state);
-                receiver.waker.wake();
+                waker.wake();
                 return Offered::Sent;
             }
             if state.has_room() {
@@ -143,11 +139,8 @@ impl<T> Chan<T> {
             }
         }
         let id = state.next_id();
-        state.senders.push_back(WaitingSender {
-            id,
-            waker: waker.clone(),
-            item,
-        });
+        let waker = waker.clone();
+        state.senders.push_back(id, WaitingSender { waker, item });
         Offered::Waiting(id)
     }
 
@@ -160,7 +153,7 @@ impl<T> Chan<T> {
         if let End::Cancelled(cancelled) = &state.end {
             return Poll::Ready(Err(cancelled.clone()));
         }
-        if let Some(sender) = state.senders.iter_mut().find(|s| s.id == id) {
+        if let Some(sender) = state.senders.get_mut(id) {
             sender.waker.clone_from(waker);
         }
         Poll::Pending
@@ -170,10 +163,7 @@ impl<T> Chan<T> {
     /// here, leaves with it.
     pub(super) fn abandon_send(&self, id: u64) {
         let mut state = self.lock();
-        let item = match state.senders.iter().position(|s| s.id == id) {
-            Some(pos) => state.senders.remove(pos),
-            None => None,
-        };
+        let item = state.senders.remove(id);
         drop(state);
         drop(item);
     }
@@ -187,9 +177,9 @@ impl<T> Chan<T> {
     ) -> Poll<Result<Option<T>>> {
         let mut state = self.lock();
         if let Some(id) = *waiting {
-            if let Some(receiver) = state.receivers.iter_mut().find(|r| r.id == id) {
+            if let Some(receiver) = state.receivers.get_mut(id) {
                 // Not woken for anything yet: keep its place in the line.
-                receiver.waker.clone_from(waker);
+                receiver.clone_from(waker);
                 return Poll::Pending;
             }
             state.unhand(id);
@@ -213,10 +203,7 @@ impl<T> Chan<T> {
             return Poll::Ready(Ok(None));
         }
         let id = state.next_id();
-        state.receivers.push_back(WaitingReceiver {
-            id,
-            waker: waker.clone(),
-        });
+        state.receivers.push_back(id, waker.clone());
         *waiting = Some(id);
         Poll::Pending
     }
@@ -225,17 +212,16 @@ impl<T> Chan<T> {
     /// woken for an item, the next waiting receiver is woken instead.
     pub(super) fn abandon_recv(&self, id: u64) {
         let mut state = self.lock();
-        if let Some(pos) = state.receivers.iter().position(|r| r.id == id) {
-            state.receivers.remove(pos);
+        if state.receivers.remove(id).is_some() {
             return;
         }
         if !state.unhand(id) || state.buffer.is_empty() {
             return;
         }
-        if let Some(next) = state.receivers.pop_front() {
-            state.handed.push(next.id);
+        if let Some((next, waker)) = state.receivers.pop_front() {
+            state.handed.insert(next);
             drop(state);
-            next.waker.wake();
+            waker.wake();
         }
     }
 
@@ -260,7 +246,7 @@ impl<T> Chan<T> {
         }
         state.end = End::Cancelled(Error::cancelled());
         let buffer = std::mem::take(&mut state.buffer);
-        let senders = std::mem::take(&mut state.senders);
+        let senders: Vec<_> = state.senders.drain().collect();
         let mut wakes = state.wake_receivers();
         state.handed.clear();
         let producer = state.producer.take();
@@ -372,32 +358,26 @@ impl<T> State<T> {
     fn take(&mut self, wakes: &mut Wakes) -> Option<T> {
         if let Some(item) = self.buffer.pop_front() {
             if self.buffer.len() < self.capacity
-                && let Some(sender) = self.senders.pop_front()
+                && let Some((id, sender)) = self.senders.pop_front()
             {
-                self.last_taken = sender.id;
+                self.last_taken = id;
                 self.buffer.push_back(sender.item);
                 wakes.0.push(sender.waker);
             }
             return Some(item);
         }
-        let sender = self.senders.pop_front()?;
-        self.last_taken = sender.id;
+        let (id, sender) = self.senders.pop_front()?;
+        self.last_taken = id;
         wakes.0.push(sender.waker);
         Some(sender.item)
     }
 
     /// Forgets that receiver `id` was woken for an item; `true` if it was.
     fn unhand(&mut self, id: u64) -> bool {
-        match self.handed.iter().position(|&h| h == id) {
-            Some(pos) => {
-                self.handed.swap_remove(pos);
-                true
-            }
-            None => false,
-        }
+        self.handed.remove(&id)
     }
 
     fn wake_receivers(&mut self) -> Wakes {
-        Wakes(self.receivers.drain(..).map(|r| r.waker).collect())
+        Wakes(self.receivers.drain().collect())
     }
 }

@@ -19,7 +19,10 @@ pub(crate) struct Waiters {
     wakers: Vec<Waker>,
     /// Past `SCAN` wakers, the identity of each (see [`identity`]). Boxed:
     /// a job that anyone awaits carries this, and few have many waiters.
-    #[allow(clippy::box_collection, reason = "one word in every awaited job's record")]
+    #[allow(
+        clippy::box_collection,
+        reason = "one word in every awaited job's record"
+    )]
     index: Option<Box<HashSet<(usize, usize)>>>,
 }
 
