@@ -14,6 +14,10 @@
 //! - `join_all_scopes`: one child awaits a `join_all` of N scopes, all
 //!   alive at once (each body waits at a `Barrier` of N), so N scopes are
 //!   attached to one job. Peer: the same `join_all` of N plain futures.
+//! - `channel_give_up`: N children wait to receive from one channel, each
+//!   in `with_timeout_or_none` with its own deadline (a pseudo-random
+//!   order, paused clock), so they give up out of arrival order; `scopes`
+//!   only (tokio's channels have one receiver).
 //!
 //! Time per child, `current_thread` runtime, the parent a spawned task. At
 //! the end the run writes `<target>/bench-shapes.md`. Quick mode:
@@ -23,7 +27,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 use tokio::sync::Barrier;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
@@ -45,6 +49,7 @@ const VALUE: u64 = 7;
 const FAN_IN: [&str; 3] = ["scopes", "FuturesUnordered", "JoinSet"];
 const NESTED_WIDE: [&str; 3] = ["scopes nested", "scopes flat", "FuturesUnordered"];
 const JOIN_ALL_SCOPES: [&str; 2] = ["scopes", "join_all"];
+const CHANNEL_GIVE_UP: [&str; 1] = ["scopes"];
 
 async fn fan_in_scopes(n: u64) -> u64 {
     let ctx = Arc::new(Ctx::default());
@@ -190,6 +195,33 @@ async fn join_all_plain(n: u64) -> u64 {
     ctx.sum()
 }
 
+async fn channel_give_up(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    // The sender lives as long as the scope: nothing is sent, nothing ends.
+    let (_tx, rx) = scopes::channel::channel::<u64>(0);
+    let (ctx_ref, rx) = (&ctx, &rx);
+    scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            for i in 0..n {
+                // Deadlines in a scrambled order (i × an odd constant, mod a
+                // power of two, is a permutation).
+                let ms = 1 + (i.wrapping_mul(2_654_435_761) % (1 << 20));
+                s.launch(async move {
+                    let wait = Duration::from_millis(ms);
+                    let got = scopes::with_timeout_or_none(wait, rx.recv()).await?;
+                    assert!(got.is_none(), "nothing is ever sent");
+                    ctx_ref.sum.fetch_add(i, Relaxed);
+                    Ok(())
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
 fn bench_shapes(c: &mut Criterion) {
     let rt = Rt::CurrentThread.build();
     let mut group = c.benchmark_group("fan_in");
@@ -245,6 +277,22 @@ fn bench_shapes(c: &mut Criterion) {
         }
     }
     group.finish();
+    let paused = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("tokio runtime");
+    let mut group = c.benchmark_group("channel_give_up");
+    flat_sampling(&mut group, 20);
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n));
+        for name in CHANNEL_GIVE_UP {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter(|| assert_eq!(run(&paused, channel_give_up(n)), expected_sum(n)))
+            });
+        }
+    }
+    group.finish();
 }
 
 /// A report row: ns per child at each size, and the growth (100× ÷ 1×).
@@ -277,6 +325,9 @@ fn report(since: SystemTime) {
     }
     for name in JOIN_ALL_SCOPES {
         out += &row("join_all_scopes", name, since);
+    }
+    for name in CHANNEL_GIVE_UP {
+        out += &row("channel_give_up", name, since);
     }
     write_report("bench-shapes.md", &out);
 }
