@@ -32,11 +32,19 @@ impl<W> Default for Line<W> {
 }
 
 impl<W> Line<W> {
+    #[inline]
     pub(super) fn is_empty(&self) -> bool {
         self.waiting == 0
     }
 
+    /// Waiters in line.
+    #[inline]
+    pub(super) fn len(&self) -> usize {
+        self.waiting
+    }
+
     /// Puts a waiter at the back; `id` is larger than any before it.
+    #[inline]
     pub(super) fn push_back(&mut self, id: u64, waiter: W) {
         debug_assert!(self.entries.back().is_none_or(|&(last, _)| last < id));
         self.entries.push_back((id, Some(waiter)));
@@ -44,6 +52,7 @@ impl<W> Line<W> {
     }
 
     /// The oldest waiter, and its id.
+    #[inline]
     pub(super) fn pop_front(&mut self) -> Option<(u64, W)> {
         while let Some((id, waiter)) = self.entries.pop_front() {
             if let Some(waiter) = waiter {
@@ -54,13 +63,18 @@ impl<W> Line<W> {
         None
     }
 
-    /// The waiter `id`, if it is still in line.
+    /// The waiter `id`, if it is still in line. Out of line, as are the
+    /// other steps of a waiter that is polled again or gives up: the steps
+    /// every item takes (`push_back`, `pop_front`) stay small enough to
+    /// inline into a send and a receive.
+    #[inline(never)]
     pub(super) fn get_mut(&mut self, id: u64) -> Option<&mut W> {
         let at = self.position(id)?;
         self.entries[at].1.as_mut()
     }
 
     /// Takes the waiter `id` out of line, if it is still in it.
+    #[inline(never)]
     pub(super) fn remove(&mut self, id: u64) -> Option<W> {
         let at = self.position(id)?;
         let waiter = self.entries[at].1.take()?;
@@ -75,6 +89,7 @@ impl<W> Line<W> {
     }
 
     /// Every waiter, oldest first; the line is left empty.
+    #[inline(never)]
     pub(super) fn drain(&mut self) -> impl Iterator<Item = W> + use<W> {
         self.waiting = 0;
         std::mem::take(&mut self.entries)
@@ -83,7 +98,14 @@ impl<W> Line<W> {
     }
 
     fn position(&self, id: u64) -> Option<usize> {
-        self.entries.binary_search_by_key(&id, |&(id, _)| id).ok()
+        // Waiters mostly leave from the front: looked at first.
+        match self.entries.front() {
+            Some(&(first, _)) if first == id => Some(0),
+            Some(&(first, _)) if first < id => {
+                self.entries.binary_search_by_key(&id, |&(id, _)| id).ok()
+            }
+            _ => None,
+        }
     }
 }
 

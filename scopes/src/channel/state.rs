@@ -18,7 +18,7 @@
 //! runs. So a receiver that is cancelled before it runs loses nothing; it
 //! hands its wake-up to the next waiting receiver.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
@@ -43,8 +43,9 @@ struct State<T> {
     /// Receivers waiting for an item, in arrival order: their wakers.
     receivers: Line<Waker>,
     /// Receivers woken for an item they have not taken yet: the item is in
-    /// the buffer (beyond the capacity, at capacity 0) until they run.
-    handed: HashSet<u64>,
+    /// the buffer (beyond the capacity, at capacity 0) until they run. A
+    /// line too: they are woken in arrival order, and usually run in it.
+    handed: Line<()>,
     /// The id of the last waiting sender whose item was taken.
     last_taken: u64,
     next_id: u64,
@@ -100,7 +101,7 @@ impl<T> Chan<T> {
                 capacity,
                 senders: Line::default(),
                 receivers: Line::default(),
-                handed: HashSet::new(),
+                handed: Line::default(),
                 last_taken: 0,
                 next_id: 1,
                 end: End::Open,
@@ -118,6 +119,7 @@ impl<T> Chan<T> {
     }
 
     /// A `send`'s first step: hand the item over, buffer it, or wait.
+    #[inline]
     pub(super) fn offer(&self, item: T, waker: &Waker) -> Offered {
         let mut state = self.lock();
         if let Some(refusal) = state.refusal() {
@@ -128,7 +130,7 @@ impl<T> Chan<T> {
         if state.senders.is_empty() {
             if let Some((receiver, waker)) = state.receivers.pop_front() {
                 state.buffer.push_back(item);
-                state.handed.insert(receiver);
+                state.handed.push_back(receiver, ());
                 drop(state);
                 waker.wake();
                 return Offered::Sent;
@@ -170,6 +172,7 @@ impl<T> Chan<T> {
 
     /// A `recv`: an item, the end of the channel, or a wait registered
     /// under `waiting`.
+    #[inline]
     pub(super) fn poll_recv(
         &self,
         waiting: &mut Option<u64>,
@@ -219,7 +222,7 @@ impl<T> Chan<T> {
             return;
         }
         if let Some((next, waker)) = state.receivers.pop_front() {
-            state.handed.insert(next);
+            state.handed.push_back(next, ());
             drop(state);
             waker.wake();
         }
@@ -248,7 +251,7 @@ impl<T> Chan<T> {
         let buffer = std::mem::take(&mut state.buffer);
         let senders: Vec<_> = state.senders.drain().collect();
         let mut wakes = state.wake_receivers();
-        state.handed.clear();
+        state.handed = Line::default();
         let producer = state.producer.take();
         drop(state);
         // The producer first: woken below, it is resumed as cancelled.
@@ -374,7 +377,7 @@ impl<T> State<T> {
 
     /// Forgets that receiver `id` was woken for an item; `true` if it was.
     fn unhand(&mut self, id: u64) -> bool {
-        self.handed.remove(&id)
+        self.handed.remove(id).is_some()
     }
 
     fn wake_receivers(&mut self) -> Wakes {
