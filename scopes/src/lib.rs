@@ -151,6 +151,15 @@
 //!   it is needed.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
+//! - **Costs that stay flat as a program grows.** Awaiting one `Deferred`
+//!   (or joining one job) from N children, entering N scopes in one job
+//!   (a `join_all` of scopes), N senders or receivers waiting on one
+//!   channel and giving up in any order, and N children in one nested
+//!   scope each cost the same per item at N = 1,000 and 100,000
+//!   (`benches/shapes.rs`). One cost does not:
+//!   [`cancel_children`](fn@cancel_children) visits every slot its scope
+//!   has used, so after a burst of 100,000 children has ended each call
+//!   still walks the burst's slots (a few instructions each).
 //!
 //! # Decisions where Kotlin and Rust differ
 //!
