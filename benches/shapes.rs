@@ -30,6 +30,7 @@
 
 mod support;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering::Relaxed;
@@ -122,21 +123,32 @@ async fn fan_in_join_set(n: u64) -> u64 {
     ctx.sum()
 }
 
-async fn nested_wide_scopes(n: u64) -> u64 {
+/// The shape of a nested scope's host: a root scope whose one child runs
+/// `work` (given the children's shared context); the children's sum.
+async fn in_one_child<W, Fut>(work: W) -> u64
+where
+    W: FnOnce(Arc<Ctx>) -> Fut + Send + 'static,
+    Fut: Future<Output = scopes::Result<()>> + Send + 'static,
+{
     let ctx = Arc::new(Ctx::default());
     let shared = ctx.clone();
     scopes::coroutine_scope(move |s| {
         Box::pin(async move {
-            s.launch(async move {
-                scope_of_leaves(&shared, n).await;
-                Ok(())
-            });
+            s.launch(work(shared));
             Ok(())
         })
     })
     .await
     .expect("scope failed");
     ctx.sum()
+}
+
+async fn nested_wide_scopes(n: u64) -> u64 {
+    in_one_child(move |ctx| async move {
+        scope_of_leaves(&ctx, n).await;
+        Ok(())
+    })
+    .await
 }
 
 async fn flat_scopes(n: u64) -> u64 {
@@ -202,33 +214,24 @@ impl Gate {
 }
 
 async fn join_all_scopes(n: u64) -> u64 {
-    let ctx = Arc::new(Ctx::default());
-    let shared = ctx.clone();
-    scopes::coroutine_scope(move |s| {
-        Box::pin(async move {
-            s.launch(async move {
-                let gate = Gate::new(n);
-                let (gate, ctx) = (&gate, &shared);
-                let all = (0..n).map(|i| {
-                    scopes::coroutine_scope(move |_s| {
-                        Box::pin(async move {
-                            gate.arrive().await;
-                            ctx.sum.fetch_add(i, Relaxed);
-                            Ok(())
-                        })
-                    })
-                });
-                for done in futures_util::future::join_all(all).await {
-                    done?;
-                }
-                Ok(())
-            });
-            Ok(())
-        })
+    in_one_child(move |ctx| async move {
+        let gate = Gate::new(n);
+        let (gate, ctx) = (&gate, &ctx);
+        let all = (0..n).map(|i| {
+            scopes::coroutine_scope(move |_s| {
+                Box::pin(async move {
+                    gate.arrive().await;
+                    ctx.sum.fetch_add(i, Relaxed);
+                    Ok(())
+                })
+            })
+        });
+        for done in futures_util::future::join_all(all).await {
+            done?;
+        }
+        Ok(())
     })
     .await
-    .expect("scope failed");
-    ctx.sum()
 }
 
 async fn join_all_plain(n: u64) -> u64 {
@@ -270,77 +273,67 @@ async fn channel_give_up(n: u64) -> u64 {
     ctx.sum()
 }
 
+/// Runs every implementation of one shape at every size; `shape` runs one
+/// (by name) on `rt` and gives the children's sum, checked against
+/// `expected`.
+fn bench_group(
+    c: &mut Criterion,
+    group: &str,
+    impls: &[&str],
+    shape: impl Fn(&str, u64) -> u64,
+    expected: impl Fn(u64) -> u64,
+) {
+    let mut group = c.benchmark_group(group);
+    flat_sampling(&mut group, 20);
+    for n in SIZES {
+        group.throughput(Throughput::Elements(n));
+        for &name in impls {
+            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter(|| assert_eq!(shape(name, n), expected(n), "{name}: wrong sum"))
+            });
+        }
+    }
+    group.finish();
+}
+
 fn bench_shapes(c: &mut Criterion) {
     let rt = Rt::CurrentThread.build();
-    let mut group = c.benchmark_group("fan_in");
-    flat_sampling(&mut group, 20);
-    for n in SIZES {
-        group.throughput(Throughput::Elements(n));
-        for name in FAN_IN {
-            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter(|| {
-                    let sum = match name {
-                        "scopes" => run(&rt, fan_in_scopes(n)),
-                        "FuturesUnordered" => run(&rt, fan_in_futures_unordered(n)),
-                        _ => run(&rt, fan_in_join_set(n)),
-                    };
-                    assert_eq!(sum, n * VALUE, "{name}: wrong sum");
-                })
-            });
-        }
-    }
-    group.finish();
-    let mut group = c.benchmark_group("nested_wide");
-    flat_sampling(&mut group, 20);
-    for n in SIZES {
-        group.throughput(Throughput::Elements(n));
-        for name in NESTED_WIDE {
-            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter(|| {
-                    let sum = match name {
-                        "scopes nested" => run(&rt, nested_wide_scopes(n)),
-                        "scopes flat" => run(&rt, flat_scopes(n)),
-                        _ => run(&rt, nested_wide_futures_unordered(n)),
-                    };
-                    assert_eq!(sum, expected_sum(n), "{name}: wrong sum");
-                })
-            });
-        }
-    }
-    group.finish();
-    let mut group = c.benchmark_group("join_all_scopes");
-    flat_sampling(&mut group, 20);
-    for n in SIZES {
-        group.throughput(Throughput::Elements(n));
-        for name in JOIN_ALL_SCOPES {
-            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter(|| {
-                    let sum = match name {
-                        "scopes" => run(&rt, join_all_scopes(n)),
-                        _ => run(&rt, join_all_plain(n)),
-                    };
-                    assert_eq!(sum, expected_sum(n), "{name}: wrong sum");
-                })
-            });
-        }
-    }
-    group.finish();
+    let fan_in = |name: &str, n| match name {
+        "scopes" => run(&rt, fan_in_scopes(n)),
+        "FuturesUnordered" => run(&rt, fan_in_futures_unordered(n)),
+        _ => run(&rt, fan_in_join_set(n)),
+    };
+    bench_group(c, "fan_in", &FAN_IN, fan_in, |n| n * VALUE);
+    let nested_wide = |name: &str, n| match name {
+        "scopes nested" => run(&rt, nested_wide_scopes(n)),
+        "scopes flat" => run(&rt, flat_scopes(n)),
+        _ => run(&rt, nested_wide_futures_unordered(n)),
+    };
+    bench_group(c, "nested_wide", &NESTED_WIDE, nested_wide, expected_sum);
+    let join_all = |name: &str, n| match name {
+        "scopes" => run(&rt, join_all_scopes(n)),
+        _ => run(&rt, join_all_plain(n)),
+    };
+    bench_group(
+        c,
+        "join_all_scopes",
+        &JOIN_ALL_SCOPES,
+        join_all,
+        expected_sum,
+    );
     let paused = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
         .build()
         .expect("tokio runtime");
-    let mut group = c.benchmark_group("channel_give_up");
-    flat_sampling(&mut group, 20);
-    for n in SIZES {
-        group.throughput(Throughput::Elements(n));
-        for name in CHANNEL_GIVE_UP {
-            group.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
-                b.iter(|| assert_eq!(run(&paused, channel_give_up(n)), expected_sum(n)))
-            });
-        }
-    }
-    group.finish();
+    let give_up = |_: &str, n| run(&paused, channel_give_up(n));
+    bench_group(
+        c,
+        "channel_give_up",
+        &CHANNEL_GIVE_UP,
+        give_up,
+        expected_sum,
+    );
 }
 
 /// A report row: ns per child at each size, and the growth (100× ÷ 1×).
