@@ -570,3 +570,49 @@ async fn dropping_a_scope_mid_burst_drops_every_child_once() {
         assert_eq!(drops.load(Ordering::SeqCst), 2 * n, "n = {n}");
     }
 }
+
+/// After a burst of children has ended, the scope's slots start over: the
+/// next children take the lowest slots. A late wake of a burst's child
+/// (its slot now beyond the storage) is skipped, and `cancel_children`
+/// reaches the children started after the burst.
+#[tokio::test(start_paused = true)]
+async fn after_a_burst_has_ended_new_children_run_and_cancel_children_reaches_them() {
+    let late = std::sync::Mutex::new(None::<Waker>);
+    let late = &late;
+    let cancelled = AtomicUsize::new(0);
+    let cancelled = &cancelled;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..5_000 {
+                s.launch(async move {
+                    if i == 4_999 {
+                        // Keeps its waker: woken after the burst has ended.
+                        std::future::poll_fn(|cx| {
+                            *late.lock().unwrap() = Some(cx.waker().clone());
+                            std::task::Poll::Ready(())
+                        })
+                        .await;
+                    }
+                    yield_now().await
+                });
+            }
+            delay(Duration::from_millis(1)).await?;
+            for _ in 0..3 {
+                s.launch(async move {
+                    let ended = delay(Duration::from_secs(3600)).await;
+                    assert!(ended.unwrap_err().is_cancellation());
+                    cancelled.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                });
+            }
+            yield_now().await?;
+            late.lock().unwrap().take().expect("parked").wake();
+            yield_now().await?;
+            scopes::cancel_children();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(cancelled.load(Ordering::Relaxed), 3);
+}

@@ -860,6 +860,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             return;
         };
         kids.changes.remove(idx);
+        if kids.slots.shrink_if_empty() {
+            self.registration.forget_children(&mut kids.changes);
+        }
         let ChildSlot { job, fut } = slot;
         if let Some(limit) = &mut self.limit
             && job.took_a_place()

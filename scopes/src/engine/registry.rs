@@ -192,6 +192,16 @@ impl Registration {
         changes.give_back_room();
     }
 
+    /// Every child has ended and the scope's slots start over from 0
+    /// (after a burst): the list of children is emptied, a burst's memory
+    /// given back, and the changes not made yet are moot. So a cancel, or
+    /// `debug::dump`, walks the children there are, not the burst's slots.
+    pub(crate) fn forget_children(&self, changes: &mut Changes) {
+        *lock(&self.entry.children) = SmallVec::new();
+        changes.pending = SmallVec::new();
+        changes.adopted = 0;
+    }
+
     /// Cancels the scope: its body and every child (R7).
     pub(crate) fn cancel(&self, cause: &Error) {
         self.entry.cancel_with(cause);

@@ -45,6 +45,9 @@ fn locate(idx: usize) -> (usize, usize) {
 /// End of the free list.
 const NONE: usize = usize::MAX;
 
+/// Slots an emptied slab keeps; beyond, it gives its chunks back.
+const KEPT: usize = 1024;
+
 enum Entry<T> {
     /// Free; holds the next free index.
     Vacant(usize),
@@ -105,6 +108,34 @@ impl<T> Slab<T> {
     /// Live entries.
     pub(crate) fn len(&self) -> usize {
         self.len
+    }
+
+    /// Slots in the chunks made so far.
+    fn capacity(&self) -> usize {
+        chunk_span(self.chunk_count()).0
+    }
+
+    /// Once a burst has ended (the slab is empty and holds more than
+    /// `KEPT` slots), gives its chunks back and starts the free list over
+    /// from slot 0: slots are reused most recently freed first, so without
+    /// this a scope's next children would take the burst's highest slots,
+    /// and whatever is indexed by slot (the registry's list of children)
+    /// would stay as long as the burst. True if it did.
+    #[inline]
+    pub(crate) fn shrink_if_empty(&mut self) -> bool {
+        if self.len != 0 || self.chunks.is_empty() || self.capacity() <= KEPT {
+            return false;
+        }
+        self.shrink();
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn shrink(&mut self) {
+        self.first = Self::first_chunk();
+        self.chunks = Vec::new();
+        self.next_free = 0;
     }
 
     /// The index the next `insert` will use.
@@ -201,7 +232,7 @@ impl<T> Slab<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{DOUBLED, LARGEST, Slab, chunk_span, locate};
+    use super::{DOUBLED, KEPT, LARGEST, Slab, chunk_span, locate};
 
     #[test]
     fn every_slot_maps_to_one_place_in_chunks_that_double_then_stay() {
@@ -255,5 +286,31 @@ mod tests {
         assert_eq!(slab.iter().copied().collect::<Vec<_>>(), vec![1001, 1000]);
         assert_eq!(slab.take_all(), vec![1001, 1000]);
         assert_eq!(slab.insert(1), 0, "an emptied slab starts again from 0");
+    }
+
+    #[test]
+    fn a_slab_emptied_after_a_burst_gives_its_chunks_back_and_starts_from_slot_0() {
+        let mut slab = Slab::new();
+        // A small scope keeps its chunks: nothing to give back.
+        let few: Vec<usize> = (0..100).map(|i| slab.insert(i)).collect();
+        few.iter()
+            .for_each(|&idx| assert!(slab.remove(idx).is_some()));
+        assert!(!slab.shrink_if_empty());
+        assert_eq!(slab.insert(0), 99, "kept: last freed first");
+        assert!(slab.remove(99).is_some());
+        // A burst beyond KEPT slots, all ended.
+        let burst: Vec<usize> = (0..3 * KEPT).map(|i| slab.insert(i)).collect();
+        assert!(!slab.shrink_if_empty(), "not while children are live");
+        burst
+            .iter()
+            .for_each(|&idx| assert!(slab.remove(idx).is_some()));
+        assert!(slab.shrink_if_empty());
+        assert_eq!((slab.chunk_count(), slab.len()), (1, 0));
+        assert!(
+            slab.get(3 * KEPT - 1).is_none(),
+            "a late entry's slot is gone"
+        );
+        assert_eq!((slab.insert(7), slab.insert(8)), (0, 1));
+        assert!(!slab.shrink_if_empty());
     }
 }
