@@ -156,10 +156,11 @@
 //!   (a `join_all` of scopes), N senders or receivers waiting on one
 //!   channel and giving up in any order, and N children in one nested
 //!   scope each cost the same per item at N = 1,000 and 100,000
-//!   (`benches/shapes.rs`). One cost does not:
-//!   [`cancel_children`](fn@cancel_children) visits every slot its scope
-//!   has used, so after a burst of 100,000 children has ended each call
-//!   still walks the burst's slots (a few instructions each).
+//!   (`benches/shapes.rs`). So does
+//!   [`cancel_children`](fn@cancel_children) once a burst of children has
+//!   ended: the scope's slots start over. One case does not: while a
+//!   child stays alive through a burst, the scope keeps the burst's slots,
+//!   and each `cancel_children` walks them (a few instructions each).
 //!
 //! # Decisions where Kotlin and Rust differ
 //!
