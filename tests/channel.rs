@@ -759,3 +759,128 @@ fn debug_shows_the_state() {
     );
     assert_eq!(format!("{:?}", rx.recv()), "Recv { waiting: false }");
 }
+
+/// Deterministic pseudo-random numbers (a linear congruential generator).
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// 300 receivers wait with `with_timeout_or_none` and random deadlines,
+/// so they give up (leave their place in line) in random order, while 600
+/// items are sent: each item is received exactly once, and the scope ends.
+async fn receivers_giving_up_at_random(capacity: usize, seed: u64) {
+    const ITEMS: usize = 600;
+    const RECEIVERS: u64 = 300;
+    let got = std::sync::Mutex::new(vec![0usize; ITEMS]);
+    let got = &got;
+    let (tx, rx) = channel::<usize>(capacity);
+    let rx = &rx;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            for r in 0..RECEIVERS {
+                s.launch(async move {
+                    let mut rng = Rng(seed * 1000 + r);
+                    loop {
+                        let wait = Duration::from_micros(1 + rng.below(50));
+                        match scopes::with_timeout_or_none(wait, rx.recv()).await? {
+                            None => {} // gave up: waits again, at the back
+                            Some(Some(i)) => {
+                                got.lock().unwrap()[i] += 1;
+                                if rng.below(3) == 0 {
+                                    delay(Duration::from_micros(rng.below(20))).await?;
+                                }
+                            }
+                            Some(None) => return Ok(()),
+                        }
+                    }
+                });
+            }
+            let mut rng = Rng(seed);
+            for i in 0..ITEMS {
+                if rng.below(4) == 0 {
+                    delay(Duration::from_micros(rng.below(30))).await?;
+                }
+                tx.send(i).await?;
+            }
+            drop(tx);
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    for (i, &n) in got.lock().unwrap().iter().enumerate() {
+        assert_eq!(
+            n, 1,
+            "item {i} received {n} times (capacity {capacity}, seed {seed})"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn receivers_giving_up_in_random_order_at_a_rendezvous_receive_each_item_once() {
+    for seed in 1..6 {
+        receivers_giving_up_at_random(0, seed).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn receivers_giving_up_in_random_order_at_a_buffer_receive_each_item_once() {
+    for seed in 1..6 {
+        receivers_giving_up_at_random(3, seed).await;
+    }
+}
+
+/// Receivers handed an item (woken for it, not yet run) and cancelled
+/// before they run pass it on at once: every item sent reaches one
+/// receiver while the channel is still open.
+#[tokio::test(start_paused = true)]
+async fn an_item_handed_to_a_receiver_cancelled_before_it_runs_goes_to_the_next() {
+    for capacity in [0usize, 1, 4] {
+        let got = std::sync::Mutex::new(Vec::new());
+        let got = &got;
+        let (tx, rx) = channel::<usize>(capacity);
+        let rx = &rx;
+        coroutine_scope(|s| {
+            Box::pin(async move {
+                let mut jobs = Vec::new();
+                for _ in 0..50 {
+                    jobs.push(s.launch(async move {
+                        if let Some(v) = rx.recv().await? {
+                            got.lock().unwrap().push(v);
+                        }
+                        Ok(())
+                    }));
+                }
+                yield_now().await?; // all 50 wait
+                // Ten are handed an item each; a third of all, handed or
+                // waiting, are cancelled before they run.
+                for i in 0..10 {
+                    tx.send(i).await?;
+                }
+                for (k, job) in jobs.iter().enumerate() {
+                    if k % 3 == 1 {
+                        job.cancel();
+                    }
+                }
+                delay(Duration::from_millis(1)).await?;
+                // Passed on at once, not when the channel closes.
+                assert_eq!(got.lock().unwrap().len(), 10, "capacity {capacity}");
+                drop(tx);
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        let mut got = got.lock().unwrap().clone();
+        got.sort_unstable();
+        assert_eq!(got, (0..10).collect::<Vec<_>>(), "capacity {capacity}");
+    }
+}
