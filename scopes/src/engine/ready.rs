@@ -74,7 +74,7 @@ type Hop = (usize, Entry);
 /// nested scope looks for them after each entry of a run: scanning every
 /// wake noted so far would make a run of entries quadratic (a scope whose
 /// children all yield noted one wake per child).
-pub(crate) struct Notes {
+struct Notes {
     list: Vec<Noted>,
     /// The index of the first `Noted::Started` in `list`, or `NO_MARKER`.
     first_marker: usize,
