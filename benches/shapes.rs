@@ -44,7 +44,7 @@ use tokio::task::JoinSet;
 
 use support::{
     Ctx, Rt, cell, criterion_main, expected_sum, flat_sampling, leaf, median_ns, quick, run,
-    scope_of_leaves, write_report,
+    scope_of_leaves, w1_scopes, write_report,
 };
 
 /// The sizes each shape runs at: 1×, 10×, 100×.
@@ -149,12 +149,6 @@ async fn nested_wide_scopes(n: u64) -> u64 {
         Ok(())
     })
     .await
-}
-
-async fn flat_scopes(n: u64) -> u64 {
-    let ctx = Ctx::default();
-    scope_of_leaves(&ctx, n).await;
-    ctx.sum()
 }
 
 async fn nested_wide_futures_unordered(n: u64) -> u64 {
@@ -306,7 +300,7 @@ fn bench_shapes(c: &mut Criterion) {
     bench_group(c, "fan_in", &FAN_IN, fan_in, |n| n * VALUE);
     let nested_wide = |name: &str, n| match name {
         "scopes nested" => run(&rt, nested_wide_scopes(n)),
-        "scopes flat" => run(&rt, flat_scopes(n)),
+        "scopes flat" => run(&rt, w1_scopes(n)),
         _ => run(&rt, nested_wide_futures_unordered(n)),
     };
     bench_group(c, "nested_wide", &NESTED_WIDE, nested_wide, expected_sum);

@@ -26,9 +26,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use support::{
-    Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scope_of_leaves, scopes_leaf,
-};
+use support::{Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scopes_leaf, w1_scopes};
 
 #[path = "support/report.rs"]
 mod report;
@@ -86,12 +84,6 @@ async fn tracked(ctx: Arc<Ctx>, i: u64) {
 
 // ---------------------------------------------------------------------------
 // W1: start and join n trivial children (each yields once, adds to a sum).
-
-async fn w1_scopes(n: u64) -> u64 {
-    let ctx = Ctx::default();
-    scope_of_leaves(&ctx, n).await;
-    ctx.sum()
-}
 
 /// W1 on a local scope: the same children, the engine's `Local` kind.
 async fn w1_scopes_local(n: u64) -> u64 {

@@ -63,6 +63,14 @@ pub async fn scope_of_leaves(ctx: &Ctx, n: u64) {
     .expect("scope failed");
 }
 
+/// W1 for scopes: a scope of `n` leaves (the parent of `scope_of_leaves`);
+/// the children's sum.
+pub async fn w1_scopes(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    scope_of_leaves(&ctx, n).await;
+    ctx.sum()
+}
+
 /// The runtimes every workload runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rt {
