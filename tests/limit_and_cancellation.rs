@@ -85,6 +85,108 @@ async fn limit_cancelling_a_waiting_child_completes_it_at_once_and_it_never_runs
     assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
+/// A child launched while every place is taken waits from its launch, not
+/// from when the scope first gets to it: cancelled before the body next
+/// suspends, it completes at once and never runs.
+#[tokio::test(start_paused = true)]
+async fn limit_cancelling_a_child_launched_into_a_full_limit_completes_it_at_once() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    let start = Instant::now();
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            let first = s.launch(async { delay(ms(100)).await });
+            yield_now().await?; // `first` runs and takes the only place
+            let waiting = s.launch(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            waiting.cancel();
+            assert!(waiting.is_completed() && waiting.is_cancelled());
+            waiting.join().await?; // completed: no suspension, no time
+            assert_eq!(start.elapsed(), ms(0));
+            assert!(first.is_active());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    assert_eq!(start.elapsed(), ms(100));
+}
+
+/// A lazy child started while every place is taken waits for one;
+/// cancelling it completes it at once.
+#[tokio::test(start_paused = true)]
+async fn limit_cancelling_a_started_lazy_child_waiting_for_a_place_completes_it_at_once() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            s.launch(async { delay(ms(100)).await });
+            let lazy = s.child().start(Start::Lazy).launch(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            yield_now().await?;
+            assert!(lazy.start());
+            lazy.cancel();
+            assert!(lazy.is_completed() && lazy.is_cancelled());
+            assert!(!lazy.start(), "a completed child does not start again");
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
+/// `cancel_children` completes at once the children waiting for a place,
+/// also those launched since the body last suspended (the scope has not
+/// taken them yet), and lets the running one clean up.
+#[tokio::test(start_paused = true)]
+async fn limit_cancel_children_completes_waiting_children_at_once() {
+    let ran = AtomicUsize::new(0);
+    let ran = &ran;
+    let start = Instant::now();
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            let running = s.launch(async {
+                let cancelled = delay(ms(100)).await;
+                non_cancellable(delay(ms(5))).await?; // cleanup
+                cancelled
+            });
+            let held = s.launch(async move {
+                ran.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            yield_now().await?; // `running` runs, `held` is held
+            let fresh: Vec<_> = (0..3)
+                .map(|_| {
+                    s.launch(async move {
+                        ran.fetch_add(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                })
+                .collect();
+            cancel_children();
+            assert!(held.is_completed());
+            assert!(
+                fresh
+                    .iter()
+                    .all(|job| job.is_completed() && job.is_cancelled())
+            );
+            assert!(running.is_cancelled() && !running.is_completed());
+            running.join().await?; // its cleanup runs
+            assert_eq!(start.elapsed(), ms(5));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn limit_a_waiting_child_never_counts_towards_fail_fast_until_it_runs() {
     let ran = AtomicUsize::new(0);

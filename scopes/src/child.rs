@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, Slot};
 use crate::engine::child::{ChildFuture, ChildTask, FailureSink, NewChild, Shared};
-use crate::engine::job::{Host, JobCore};
+use crate::engine::job::JobCore;
 use crate::engine::name::Name;
 use crate::error::Result;
 use crate::job::Job;
@@ -87,8 +87,8 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     /// The job record of the child about to start. Made before its future
     /// is boxed: the hot path allocates the two in this order.
     fn new_job(&self) -> Arc<JobCore> {
-        let host = Host::InPlace(self.shared.queue.clone());
-        JobCore::new(self.name.clone(), host, self.start == Start::Lazy)
+        let queue = self.shared.queue.clone();
+        JobCore::new_child(self.name.clone(), queue, self.start == Start::Lazy)
     }
 
     /// Starts the child `job` running `fut`: the same code for both kinds,

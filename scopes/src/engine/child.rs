@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::handler::Handler;
 use super::job::JobCore;
-use super::ready::ReadyQueue;
+use super::ready::{ReadyQueue, Unadopted};
 use crate::error::{Error, Result};
 
 /// A boxed, `Send` future living for `'s`: what a scope body is.
@@ -52,6 +52,11 @@ impl<'s, B: Boxes> Shared<'s, B> {
     /// is woken to adopt it.
     pub(crate) fn start(&self, new: NewChild<'s, B>) {
         let mut started = self.started();
+        if self.queue.is_limited() {
+            // It waits for a place: `cancel_children` completes it at once.
+            let child: Arc<dyn Unadopted> = new.job.clone();
+            self.queue.note_unadopted(Arc::downgrade(&child), &started);
+        }
         started.push(new);
         self.queue.count_start(&started);
         drop(started);

@@ -286,7 +286,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         F: FnOnce(Arc<Shared<'s, B>>) -> BodyFuture<'s, B, Result<T>>,
     {
         let (kind, options, name, body) = new.take()?;
-        let queue = ReadyQueue::new();
+        let queue = ReadyQueue::new(options.limit.is_some());
         let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
         job.place(BODY);
         let parent = context::cancellable_parent();
@@ -757,6 +757,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let mut started = self.shared.started();
         let spare = Vec::from(std::mem::take(&mut kids.incoming));
         kids.incoming = VecDeque::from(std::mem::replace(&mut *started, spare));
+        if self.limit.is_some() {
+            self.shared.queue.took_unadopted(&started);
+        }
         drop(started);
         kids.incoming.pop_front()
     }

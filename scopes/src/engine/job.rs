@@ -11,7 +11,7 @@ use futures_util::task::ArcWake;
 use once_cell::race::OnceBox;
 
 use super::name::Name;
-use super::ready::{Entry, Place, ReadyQueue};
+use super::ready::{Entry, Place, ReadyQueue, Unadopted};
 use super::trace::Span;
 use super::waiters::Waiters;
 use crate::error::{Error, Result};
@@ -41,6 +41,9 @@ const FOREIGN_WAIT: u16 = 2048;
 const HELD: u16 = 4096;
 /// Given a place under its scope's `limit`: its first run is counted.
 const ADMITTED: u16 = 8192;
+/// A child of a scope with a `limit`: until its first run it waits for a
+/// place, and a cancel completes it at once (SPEC §2b).
+const LIMITED: u16 = 16384;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -173,15 +176,27 @@ fn next_id() -> u64 {
 
 impl JobCore {
     pub(crate) fn new(name: Name, host: Host, lazy: bool) -> Arc<Self> {
-        let (queue, idx) = match host {
-            Host::InPlace(queue) => (Some(queue), UNPLACED),
-            Host::Inline => (None, UNPLACED),
+        let queue = match host {
+            Host::InPlace(queue) => Some(queue),
+            Host::Inline => None,
         };
+        Self::with_flags(name, queue, if lazy { 0 } else { STARTED })
+    }
+
+    /// The job of a child of the scope whose queue is `queue`; under the
+    /// scope's `limit` it waits for a place until its first run.
+    pub(crate) fn new_child(name: Name, queue: Arc<ReadyQueue>, lazy: bool) -> Arc<Self> {
+        let started = if lazy { 0 } else { STARTED };
+        let limited = if queue.is_limited() { LIMITED } else { 0 };
+        Self::with_flags(name, Some(queue), started | limited)
+    }
+
+    fn with_flags(name: Name, queue: Option<Arc<ReadyQueue>>, flags: u16) -> Arc<Self> {
         Arc::new(Self {
             id: next_id(),
             name,
-            flags: AtomicU16::new(if lazy { 0 } else { STARTED }),
-            idx: AtomicU32::new(idx),
+            flags: AtomicU16::new(flags),
+            idx: AtomicU32::new(UNPLACED),
             queue,
             cold: OnceBox::new(),
             attached: OnceBox::new(),
@@ -257,6 +272,14 @@ impl JobCore {
     pub(crate) fn hold(&self) {
         self.flags.fetch_and(!POLLED, Ordering::AcqRel);
         self.flags.fetch_or(HELD, Ordering::AcqRel);
+    }
+
+    /// Whether the job waits for a place under its scope's limit: held
+    /// there, or not run yet (its scope has not got to it: its place is
+    /// decided at its first run, in start order).
+    fn waits_for_a_place(&self) -> bool {
+        let flags = self.flags.load(Ordering::Acquire);
+        flags & HELD != 0 || (flags & LIMITED != 0 && flags & (POLLED | ADMITTED) == 0)
     }
 
     /// Gives a held job its place and queues its first run; false if it
@@ -340,10 +363,10 @@ impl JobCore {
         if !self.mark_cancelled(CANCELLED) {
             return false;
         }
-        // A lazy job never started, or one waiting under its scope's limit,
-        // has nothing to resume: it completes at once, as in Kotlin (R11);
-        // its scope drops it without running it.
-        if !self.is_started() || self.has(HELD) {
+        // A lazy job never started, or one waiting for a place under its
+        // scope's limit, has nothing to resume: it completes at once, as in
+        // Kotlin (R11, SPEC §2b); its scope drops it without running it.
+        if !self.is_started() || self.waits_for_a_place() {
             self.complete(Outcome::Cancelled(self.cancellation_error()));
         }
         true
@@ -622,6 +645,14 @@ impl Wake for JobCore {
 impl ArcWake for JobCore {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         arc_self.schedule();
+    }
+}
+
+/// A child started under its scope's `limit` and not yet taken by the
+/// scope: `cancel_children` cancels it, which completes it at once.
+impl Unadopted for JobCore {
+    fn cancel_waiting(&self) {
+        self.cancel(None);
     }
 }
 

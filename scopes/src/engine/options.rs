@@ -38,8 +38,12 @@ impl ScopeOptions {
 
     /// At most `n` children of the scope run at once; the others wait, in
     /// start order, for one to complete. A waiting child has not run: it
-    /// cannot fail, and cancelling it completes it at once. `n` of 0 is
-    /// taken as 1 (a scope always lets one child run).
+    /// cannot fail, and cancelling it (`Job::cancel`, `cancel_children`)
+    /// completes it at once. A child counts as waiting from its launch
+    /// until its first run: its place is decided when the scope gets to
+    /// it, in start order, so one cancelled before then completes at once
+    /// even if a place was free. `n` of 0 is taken as 1 (a scope always
+    /// lets one child run).
     #[must_use]
     pub const fn limit(mut self, n: usize) -> Self {
         self.limit = Some(if n == 0 { 1 } else { n });

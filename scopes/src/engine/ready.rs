@@ -24,7 +24,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
 
 use futures_util::task::AtomicWaker;
@@ -152,6 +152,9 @@ const NESTED: u8 = 2;
 /// word for each (SPEC §6 W7 counts what a nested scope costs).
 pub(crate) struct ReadyQueue {
     mode: AtomicU8,
+    /// The scope admits its children under a `limit`: a child waits for a
+    /// place until its first run (SPEC §2b).
+    limited: bool,
     /// Set while a root drains: a wake then needs no task wake, the root
     /// looks at the queue again before it returns.
     draining: AtomicBool,
@@ -186,16 +189,28 @@ struct Nest {
     host: Place,
 }
 
-/// What a scope keeps once it cancels its children.
+/// What a scope keeps once it cancels its children, or once a child
+/// starts under its `limit`.
 #[derive(Default)]
 struct Cancels {
     /// How many of the first children started a `cancel_children` call
     /// covered (those not adopted yet are cancelled as they are adopted,
     /// in start order).
     before: AtomicU64,
+    /// Under a `limit`: the children started and not yet taken by the
+    /// scope. They wait for a place, so a `cancel_children` call completes
+    /// them at once (SPEC §2b), before the scope gets to them.
+    unadopted: Mutex<Vec<Weak<dyn Unadopted>>>,
     /// Why the scope cancelled its children: kept once here rather than in
     /// each child, so cancelling a thousand children allocates once.
     cause: OnceLock<Error>,
+}
+
+/// A child started under a scope's `limit` and not yet taken by the scope,
+/// as a `cancel_children` call reaches it.
+pub(crate) trait Unadopted: Send + Sync {
+    /// Cancels the child, which completes it at once: it has not run.
+    fn cancel_waiting(&self);
 }
 
 /// The place of a nested scope: the queue of the scope that polls it, and
@@ -210,9 +225,10 @@ fn address(queue: &ReadyQueue) -> usize {
 }
 
 impl ReadyQueue {
-    pub(crate) fn new() -> Arc<Self> {
+    pub(crate) fn new(limited: bool) -> Arc<Self> {
         Arc::new(Self {
             mode: AtomicU8::new(NEW),
+            limited,
             draining: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             starts: AtomicBool::new(false),
@@ -232,6 +248,11 @@ impl ReadyQueue {
         debug_assert!(self.is_root(), "only a root keeps a locked queue");
         let queue = self.queue.get_or_init(Box::default);
         queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the scope's children wait for a place under a `limit`.
+    pub(crate) fn is_limited(&self) -> bool {
+        self.limited
     }
 
     pub(crate) fn is_root(&self) -> bool {
@@ -375,6 +396,31 @@ impl ReadyQueue {
         let started = self.started_total.load(Ordering::Acquire);
         let cancels = self.cancels.get_or_init(Box::default);
         cancels.before.fetch_max(started, Ordering::AcqRel);
+        // Out of the lock: a cancel wakes whoever waits on the child.
+        let unadopted = std::mem::take(&mut *lock(&cancels.unadopted));
+        for child in unadopted.iter().filter_map(Weak::upgrade) {
+            child.cancel_waiting();
+        }
+    }
+
+    /// Notes a child started under the scope's `limit`, not yet taken by
+    /// the scope. Under the lock of the scope's start list (its guard),
+    /// which `took_unadopted` takes too.
+    pub(crate) fn note_unadopted<L>(
+        &self,
+        child: Weak<dyn Unadopted>,
+        _start_list: &MutexGuard<'_, L>,
+    ) {
+        let cancels = self.cancels.get_or_init(Box::default);
+        lock(&cancels.unadopted).push(child);
+    }
+
+    /// The scope took every child in its start list (under that list's
+    /// lock): a `cancel_children` call reaches them as its children now.
+    pub(crate) fn took_unadopted<L>(&self, _start_list: &MutexGuard<'_, L>) {
+        if let Some(cancels) = self.cancels.get() {
+            lock(&cancels.unadopted).clear();
+        }
     }
 
     /// How many of the first children started a `cancel_children` covered.
@@ -661,4 +707,9 @@ impl Drop for Draining {
             self.restore();
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while these locks are held; recover anyway.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
