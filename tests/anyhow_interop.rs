@@ -1,7 +1,8 @@
 //! Errors from other crates (SPEC §2e), with the `anyhow` feature (on for
 //! this package): `?` from `scopes::Error` into `anyhow::Error` in the app's
 //! fns, `#[supervised]`/`#[scoped]` on fns returning `anyhow::Result`,
-//! `Error::from_anyhow` in child bodies, and `?` into
+//! `?` from `anyhow::Error` into `scopes::Error` in scope and child bodies
+//! (and `Error::from_anyhow` where the DSL does not rewrite), and `?` into
 //! `Box<dyn Error + Send + Sync>` (no feature needed).
 
 use std::fmt;
@@ -158,6 +159,96 @@ async fn a_cancellation_through_an_anyhow_fn_stays_a_cancellation() {
     // A cancelled child is not a failure: the scope succeeds.
     result.unwrap();
     assert_eq!(log.take(), ["cancelled: true"]);
+}
+
+// ---- `?` in DSL bodies: anyhow::Error -> scopes::Error ----
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_converts_anyhow_into_scopes_error_in_a_child_body() {
+    let start = tokio::time::Instant::now();
+    let result: Result<u32> = coroutine_scope! {
+        let found = async { let v = lookup("answer").await?; Ok(v) };
+        let missing = async { let v = lookup("question").await?; Ok(v) };
+        Ok(found.await? + missing.await?)
+    };
+    let error = result.unwrap_err();
+    assert_eq!(error.to_string(), "question not found");
+    assert_eq!(
+        error.downcast_ref::<NotFound>(),
+        Some(&NotFound("question"))
+    );
+    assert_eq!(start.elapsed(), ms(10));
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_converts_anyhow_in_scope_bodies_launch_bodies_and_block_forms() {
+    let log = Log::default();
+    let log = &log;
+    let result: Result<u32> = supervisor_scope! {
+        launch {
+            lookup("question").await?; // a launch child's failure goes to the handler
+            log.push("unreachable");
+        };
+        let timed = with_timeout(ms(50)) { Ok(lookup("answer").await? + 1) }?;
+        let body = lookup("answer").await?; // in the scope body itself
+        Ok(body + timed)
+    };
+    assert_eq!(result.unwrap(), 85);
+    assert!(log.take().is_empty());
+}
+
+#[scoped]
+async fn scoped_body_with_anyhow(key: &'static str) -> anyhow::Result<u32> {
+    // `?` on an anyhow error in an annotated fn's body, and in a child of it.
+    let first = lookup("answer").await?;
+    let second = async { Ok(lookup(key).await? * 2) };
+    Ok(first + second.await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_converts_anyhow_in_an_annotated_fn_and_gives_the_original_back() {
+    assert_eq!(scoped_body_with_anyhow("answer").await.unwrap(), 126);
+    let error = scoped_body_with_anyhow("question").await.unwrap_err();
+    // The anyhow error that went in comes out as it was.
+    assert_eq!(
+        error.downcast_ref::<NotFound>(),
+        Some(&NotFound("question"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_keeps_a_cancellation_through_anyhow_a_cancellation() {
+    let result: Result<()> = coroutine_scope! {
+        let job = launch {
+            // `lookup`'s `delay` is cancelled: the cancellation goes through
+            // anyhow and, through `?`, ends the child cancelled, not failed.
+            lookup("answer").await?;
+        };
+        yield_now().await?;
+        job.cancel();
+        job.join().await?;
+        assert!(job.is_cancelled());
+        Ok(())
+    };
+    result.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn question_mark_in_a_closure_or_plain_async_block_keeps_its_own_error_type() {
+    let result: Result<u32> = coroutine_scope! {
+        // Closures and `async move` blocks return their own errors: their
+        // `?` is Rust's.
+        let parse = |s: &str| -> std::result::Result<u32, std::num::ParseIntError> {
+            let n = s.parse::<u32>()?;
+            Ok(n)
+        };
+        let plain = async move {
+            let n: u32 = "7".parse()?;
+            Ok::<_, std::num::ParseIntError>(n)
+        };
+        Ok(parse("5")? + plain.await?)
+    };
+    assert_eq!(result.unwrap(), 12);
 }
 
 // ---- Box<dyn std::error::Error (+ Send + Sync)> ----

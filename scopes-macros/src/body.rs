@@ -32,6 +32,7 @@ use crate::expand;
 use crate::kotlin;
 use crate::parse::{BlockForm, BlockKind, Child, MacroRole, is_child_macro};
 use crate::produce;
+use crate::question;
 use crate::valid;
 
 /// `with_timeout!` / `with_timeout_or_none!` / `non_cancellable!` (and the
@@ -65,6 +66,7 @@ pub(crate) fn rewrite(stmts: &mut [Stmt], local: bool) -> bool {
         local,
     };
     level.visit_stmts(stmts);
+    question::convert(stmts);
     level.has_children
 }
 

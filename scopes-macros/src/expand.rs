@@ -361,7 +361,7 @@ mod tests {
             ":: scopes :: coroutine_scope (| scope | :: scopes :: __private :: Box :: pin \
              (async { let scope = scope ; scope . launch (async move \
              { let value : :: scopes :: Result < () > = \
-             { f () . await ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) })) \
+             { :: scopes :: __private :: q (f () . await) ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) })) \
              . await"
         );
     }

@@ -154,6 +154,7 @@ mod expand;
 mod kotlin;
 mod parse;
 mod produce;
+mod question;
 mod recursion;
 mod tail;
 mod valid;

@@ -221,7 +221,7 @@ mod tests {
         let output = expand_str(quote!(produce!(|tx| tx.send(1).await?;)));
         assert_eq!(
             output,
-            "scope . produce (0 , move | tx | async move { tx . send (1) . await ? ; \
+            "scope . produce (0 , move | tx | async move { :: scopes :: __private :: q (tx . send (1) . await) ? ; \
              :: scopes :: __private :: Ok (()) })"
         );
     }

@@ -520,8 +520,9 @@ impl From<Error> for Box<dyn StdError + 'static> {
 /// With the `anyhow` feature.
 #[cfg(feature = "anyhow")]
 impl Error {
-    /// Takes an `anyhow::Error` into a child body or scope (`?` cannot: an
-    /// `impl From<anyhow::Error>` would collide with the blanket
+    /// Takes an `anyhow::Error` into a `scopes::Error`: what `?` does in
+    /// the DSL's bodies, for code the macros do not write (a plain `?`
+    /// cannot: an `impl From<anyhow::Error>` would collide with the blanket
     /// `From<E: std::error::Error>`, rustc E0119). An error that came from
     /// `scopes` (a cancellation passed through an anyhow fn) comes back as
     /// it was, so a cancelled child stays cancelled; any other is kept as
