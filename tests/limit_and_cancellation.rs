@@ -270,6 +270,31 @@ async fn limit_applies_to_lazy_children_when_they_start() {
     assert_eq!(log.take(), ["lazy at 7"]);
 }
 
+/// "The rest wait in start order": a lazy child's place in that order is
+/// its start, not its launch.
+#[tokio::test(start_paused = true)]
+async fn limit_lazy_children_wait_in_the_order_they_were_started() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    coroutine_scope_with(limit(1), |s| {
+        Box::pin(async move {
+            let step = |name: &'static str| async move {
+                log.push(format!("{name} at {}", start.elapsed().as_millis()));
+                delay(ms(10)).await
+            };
+            s.launch(step("first"));
+            let a = s.child().start(Start::Lazy).launch(step("a"));
+            s.launch(step("b"));
+            assert!(a.start());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["first at 0", "b at 10", "a at 20"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn limit_in_a_nested_scope_bounds_only_that_scope() {
     let (running, most) = (AtomicUsize::new(0), AtomicUsize::new(0));

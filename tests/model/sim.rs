@@ -110,6 +110,10 @@ enum Entry {
 enum Noted {
     Woken(ScopeId, Entry),
     Started(ScopeId),
+    /// R14: a lazy job started before its scope adopted it: its first run
+    /// joins the FIFO here, when it was started (Kotlin dispatches a lazy
+    /// coroutine at `start()`), not where it was launched.
+    StartedLazy(ScopeId, JobId),
 }
 
 #[derive(Clone, Debug)]
@@ -127,6 +131,8 @@ struct Job {
     entry: Option<Entry>,
     queued: bool,
     started: bool,
+    /// Launched lazy: its first run is queued when it is started.
+    lazy: bool,
     cancelled: bool,
     completed: bool,
     /// What its cancellation-aware calls return once it is cancelled.
@@ -424,6 +430,7 @@ impl<'t> Sim<'t> {
             entry: None,
             queued: false,
             started,
+            lazy: !started,
             cancelled: false,
             completed: false,
             cancellation: None,
@@ -502,7 +509,12 @@ impl<'t> Sim<'t> {
         let job = &self.jobs[j];
         if !job.started && !job.cancelled && !job.completed {
             self.jobs[j].started = true;
-            self.schedule(j);
+            match (self.jobs[j].scope, self.jobs[j].entry) {
+                // Not adopted yet (launched in this same run): R14, its
+                // first run joins the FIFO now, after what came before.
+                (Some(sid), None) => self.noted.push(Noted::StartedLazy(sid, j)),
+                _ => self.schedule(j),
+            }
         }
     }
 
@@ -1089,8 +1101,15 @@ impl<'t> Sim<'t> {
                 Noted::Started(sid) => {
                     assert_eq!(sid, root, "a nested scope adopts its own starts");
                     let child = self.scopes[sid].started.pop_front().expect("started");
-                    let entry = self.adopt(sid, child);
-                    self.fifo.push_back((sid, entry));
+                    if let Some(entry) = self.adopt(sid, child) {
+                        self.fifo.push_back((sid, entry));
+                    }
+                }
+                Noted::StartedLazy(sid, j) => {
+                    assert_eq!(sid, root, "a nested scope adopts its own starts");
+                    if let Some(entry) = self.claim(j) {
+                        self.fifo.push_back((sid, entry));
+                    }
                 }
             }
         }
@@ -1107,8 +1126,14 @@ impl<'t> Sim<'t> {
                     let child = self.scopes[sid].started.pop_front().expect("started");
                     // Adopting into a cancelled scope queues the child: that
                     // wake is noted meanwhile, after the entry.
-                    let entry = self.adopt(sid, child);
-                    kept.push(Noted::Woken(sid, entry));
+                    if let Some(entry) = self.adopt(sid, child) {
+                        kept.push(Noted::Woken(sid, entry));
+                    }
+                }
+                Noted::StartedLazy(s, j) if s == sid => {
+                    if let Some(entry) = self.claim(j) {
+                        kept.push(Noted::Woken(sid, entry));
+                    }
                 }
                 other => kept.push(other),
             }
@@ -1170,7 +1195,14 @@ impl<'t> Sim<'t> {
     }
 
     /// A started child takes a slot (the one freed last, else a new one).
-    fn adopt(&mut self, sid: ScopeId, (job, run, is_async): (JobId, Run<'t>, bool)) -> Entry {
+    /// Places a started child in its scope; its first entry, to queue now
+    /// if it was launched eager (R14: a lazy one's first run is queued when
+    /// it is started).
+    fn adopt(
+        &mut self,
+        sid: ScopeId,
+        (job, run, is_async): (JobId, Run<'t>, bool),
+    ) -> Option<Entry> {
         let scope = &mut self.scopes[sid];
         let idx = scope.free.pop().unwrap_or_else(|| {
             scope.slots.push(None);
@@ -1194,7 +1226,26 @@ impl<'t> Sim<'t> {
             is_async,
         });
         scope.live += 1;
-        Entry::Child(idx, job)
+        // Queued now: a child launched eager (its first run), or a lazy one
+        // cancelled before it started (so that the scope lets it go); a
+        // lazy one started already is queued by its start's note.
+        let queued_now = {
+            let j = &self.jobs[job];
+            !j.lazy || (j.cancelled && !j.started)
+        };
+        queued_now.then_some(Entry::Child(idx, job))
+    }
+
+    /// Queues a job's entry in place (a started lazy job's note): marks it
+    /// queued and gives the entry, unless it is queued or done already.
+    fn claim(&mut self, j: JobId) -> Option<Entry> {
+        let job = &mut self.jobs[j];
+        let entry = job.entry?;
+        if job.queued || job.outcome.is_some() {
+            return None;
+        }
+        job.queued = true;
+        Some(entry)
     }
 
     fn poll_child(&mut self, sid: ScopeId, idx: usize, queued_by: JobId, target: bool) {

@@ -1268,6 +1268,83 @@ async fn r14_lazy_child_started_later_runs_after_earlier_eager_children() {
     assert_eq!(log.take(), ["eager 1", "eager 2", "lazy", "eager 3"]);
 }
 
+/// A lazy child started in the run that launched it (not placed in its
+/// scope yet) is dispatched at its start, as in Kotlin, not at its launch:
+/// children launched between its launch and its start run first.
+#[tokio::test(start_paused = true)]
+async fn r14_lazy_child_started_in_its_launching_run_runs_at_its_start_not_its_launch() {
+    let log = Log::default();
+    let log = &log;
+    let push = |name: &'static str| async move {
+        log.push(name);
+        Ok(())
+    };
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let a = s.child().start(Start::Lazy).launch(push("a"));
+            let c = s.child().start(Start::Lazy).launch(push("c"));
+            s.launch(push("b"));
+            assert!(c.start());
+            s.launch(push("d"));
+            assert!(a.start());
+            s.launch(push("e"));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["b", "c", "d", "a", "e"]);
+}
+
+/// Awaiting a lazy `Deferred` starts it there: it runs after the children
+/// launched before the await, also when the scope is a nested one (a child
+/// body's) and the await is in that scope's body.
+#[tokio::test(start_paused = true)]
+async fn r14_awaiting_a_lazy_deferred_dispatches_it_after_earlier_starts_at_any_depth() {
+    let log = Log::default();
+    let log = &log;
+    let push = |name: &'static str| async move {
+        log.push(name);
+        Ok(())
+    };
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        let lazy = inner.child().start(Start::Lazy).r#async(async move {
+                            log.push("inner lazy");
+                            Ok(1)
+                        });
+                        inner.launch(push("inner eager"));
+                        assert_eq!(lazy.await?, 1);
+                        log.push("inner body");
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            let lazy = s.child().start(Start::Lazy).r#async(async move {
+                log.push("lazy");
+                Ok(2)
+            });
+            s.launch(push("eager"));
+            assert_eq!(lazy.await?, 2);
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    // The FIFO after the root's body suspends: the child hosting the
+    // nested scope, "eager", "lazy"; that child's run starts the nested
+    // scope's body at once, which queues "inner eager", then "inner lazy"
+    // at its await.
+    assert_eq!(
+        log.take(),
+        ["eager", "lazy", "inner eager", "inner lazy", "inner body"]
+    );
+}
+
 /// kotlinx `JobStatesTest.testNormalCompletion`: one FIFO for the whole
 /// tree. A job whose body has ended while its child still runs is active
 /// (Kotlin's Completing); its child runs after the parent's next step.

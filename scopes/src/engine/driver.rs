@@ -678,20 +678,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let mut local = std::mem::take(&mut fifo.local);
         if ReadyQueue::take_local(&mut local) {
             for noted in local.drain(..) {
-                match noted {
-                    Noted::Woken(ready) => fifo.batch.push_back(ready),
-                    Noted::Started { scope: None, run } => {
-                        for _ in 0..run {
-                            self.adopt_next(fifo);
-                        }
-                    }
-                    // A nested scope turns its markers into entries before
-                    // its poll returns; one left over is adopted as a
-                    // foreign start.
-                    Noted::Started {
-                        scope: Some(scope), ..
-                    } => scope.note_foreign_starts(),
-                }
+                self.take_noted(noted, fifo);
             }
         }
         fifo.local = local;
@@ -701,13 +688,42 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         self.publish_adopted();
     }
 
-    /// Adopts the next started child and queues its first run; false if
-    /// none is waiting.
+    /// One note of the root's: a wake joins the FIFO; a start marker adopts
+    /// as many started children as it counts; a lazy child's start queues
+    /// its first run.
+    fn take_noted(&mut self, noted: Noted, fifo: &mut Fifo) {
+        match noted {
+            Noted::Woken(ready) => fifo.batch.push_back(ready),
+            Noted::Started { scope: None, run } => {
+                for _ in 0..run {
+                    self.adopt_next(fifo);
+                }
+            }
+            Noted::StartedLazy { scope: None, child } => {
+                if let Some(entry) = child.first_entry() {
+                    fifo.batch.push_back(Ready { entry, scope: None });
+                }
+            }
+            // A nested scope turns its markers into entries before its poll
+            // returns; one left over is adopted as a foreign start.
+            Noted::Started {
+                scope: Some(scope), ..
+            }
+            | Noted::StartedLazy {
+                scope: Some(scope), ..
+            } => scope.note_foreign_starts(),
+        }
+    }
+
+    /// Adopts the next started child and queues its first run (a lazy
+    /// one's comes with its start); false if none is waiting.
     fn adopt_next(&mut self, fifo: &mut Fifo) -> bool {
-        let Some(entry) = self.adopt_started() else {
+        let Some(first) = self.adopt_started() else {
             return false;
         };
-        fifo.batch.push_back(Ready { entry, scope: None });
+        if let Some(entry) = first {
+            fifo.batch.push_back(Ready { entry, scope: None });
+        }
         true
     }
 
@@ -719,15 +735,18 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let queue = self.shared.queue.clone();
         queue.resolve_starts(|| self.adopt_started());
         if queue.take_foreign_starts() || self.has_incoming() {
-            while let Some(entry) = self.adopt_started() {
-                queue.note_entry(entry);
+            while let Some(first) = self.adopt_started() {
+                if let Some(entry) = first {
+                    queue.note_entry(entry);
+                }
             }
         }
         self.publish_adopted();
     }
 
-    /// Adopts the next started child; its first entry.
-    fn adopt_started(&mut self) -> Option<Entry> {
+    /// Adopts the next started child (`None`: none is waiting); its first
+    /// entry to queue, if it is queued now.
+    fn adopt_started(&mut self) -> Option<Option<Entry>> {
         let new = self.next_started()?;
         Some(self.adopt(new))
     }
@@ -764,9 +783,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         kids.incoming.pop_front()
     }
 
-    /// Takes a started child into the slab. A lazy one waits to be started;
-    /// one started into a cancelled scope never runs.
-    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Entry {
+    /// Takes a started child into the slab; its first entry, to queue now
+    /// if it was started at its launch (R14: a lazy one's first run is
+    /// queued when it is started). One started into a cancelled scope
+    /// never runs.
+    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Option<Entry> {
         let body_returned = self.body.is_none();
         let kids = self.children.get_or_insert_with(Children::new);
         let idx = kids.slots.vacant();
@@ -785,13 +806,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
+        let queued_now = job.queued_at_placement();
         let slot = kids.slots.insert(ChildSlot { job, fut });
         if kids.changes.adoptions() >= PUBLISH_BATCH {
             // A long burst is shown in parts, each while its jobs are still
             // in the cache (W5: a million children adopted at once).
             self.publish_adopted();
         }
-        Entry { slot, job: id }
+        queued_now.then_some(Entry { slot, job: id })
     }
 
     /// Runs a child's own entry: its queue state first (a child cancelled

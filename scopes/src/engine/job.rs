@@ -11,7 +11,7 @@ use futures_util::task::ArcWake;
 use once_cell::race::OnceBox;
 
 use super::name::Name;
-use super::ready::{Entry, Place, ReadyQueue, Unadopted};
+use super::ready::{Entry, Place, Placed, ReadyQueue, Unadopted};
 use super::trace::Span;
 use super::waiters::Waiters;
 use crate::error::{Error, Result};
@@ -44,6 +44,9 @@ const ADMITTED: u16 = 8192;
 /// A child of a scope with a `limit`: until its first run it waits for a
 /// place, and a cancel completes it at once (SPEC §2b).
 const LIMITED: u16 = 16384;
+/// A lazy child started before its scope took it: its first run was
+/// noted in the tree's FIFO at its start (R14), not at its creation.
+const START_NOTED: u16 = 32768;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -477,9 +480,36 @@ impl JobCore {
             })
             .is_ok();
         if started {
-            self.schedule();
+            self.schedule_start();
         }
         started
+    }
+
+    /// R14: a started lazy child's first run joins the FIFO now, as a
+    /// launched child's does at its launch. Not placed yet (started in the
+    /// run that created it), it is queued through a note in the tree's
+    /// list, which its scope resolves once it has placed it; from outside
+    /// the tree's drain, its scope queues it when it takes it.
+    fn schedule_start(self: &Arc<Self>) {
+        if self.idx.load(Ordering::Acquire) != UNPLACED {
+            return self.schedule();
+        }
+        let Some(queue) = &self.queue else { return };
+        self.flags.fetch_or(START_NOTED, Ordering::AcqRel);
+        let child: Arc<dyn Placed> = self.clone();
+        if !queue.note_lazy_start(child) {
+            self.flags.fetch_and(!START_NOTED, Ordering::AcqRel);
+        }
+    }
+
+    /// Whether the job's entry is queued when its scope places it: a child
+    /// started at its launch (its first run), or one cancelled before it
+    /// was placed (so that its scope lets it go). A lazy one started in
+    /// its launching run is queued by its start's note instead, and one
+    /// never started waits for its start.
+    pub(crate) fn queued_at_placement(&self) -> bool {
+        let flags = self.flags.load(Ordering::Acquire);
+        flags & START_NOTED == 0 && flags & (STARTED | CANCELLED) != 0
     }
 
     /// Where the job sits in its scope, once placed there.
@@ -513,19 +543,21 @@ impl JobCore {
     /// Asks whoever polls the job to poll it again.
     #[inline]
     pub(crate) fn schedule(&self) {
-        let Some(queue) = &self.queue else {
-            return;
-        };
+        if let (Some(queue), Some(entry)) = (&self.queue, self.claim_entry()) {
+            queue.push(entry);
+        }
+    }
+
+    /// The job's entry to queue: none if it is not placed, or already
+    /// queued, or completed. Once completed, a job's slot may hold another
+    /// child: a late wake queues nothing (and the scope checks the id of
+    /// what it takes off the queue against the slot's child).
+    fn claim_entry(&self) -> Option<Entry> {
         match self.idx.load(Ordering::Acquire) {
-            UNPLACED => {}
+            UNPLACED => None,
             idx => {
-                // Once completed, a job's slot may hold another child: a
-                // late wake queues nothing (and the scope checks the id of
-                // what it takes off the queue against the slot's child).
                 let prior = self.flags.fetch_or(QUEUED, Ordering::AcqRel);
-                if prior & (QUEUED | COMPLETED) == 0 {
-                    queue.push(self.entry(idx));
-                }
+                (prior & (QUEUED | COMPLETED) == 0).then(|| self.entry(idx))
             }
         }
     }
@@ -645,6 +677,14 @@ impl Wake for JobCore {
 impl ArcWake for JobCore {
     fn wake_by_ref(arc_self: &Arc<Self>) {
         arc_self.schedule();
+    }
+}
+
+/// A lazy child started before its scope placed it: its note in the
+/// tree's list gives its first entry.
+impl Placed for JobCore {
+    fn first_entry(&self) -> Option<Entry> {
+        self.claim_entry()
     }
 }
 

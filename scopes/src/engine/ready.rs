@@ -64,6 +64,33 @@ pub(crate) enum Noted {
         scope: Option<Arc<ReadyQueue>>,
         run: usize,
     },
+    /// A lazy child of `scope` started before the scope took it from its
+    /// start list: its first run is queued here, when it was started (as
+    /// Kotlin dispatches a lazy coroutine at `start()`), not where it was
+    /// created. Its own start marker comes earlier, so the scope has
+    /// placed it by the time it reaches this note.
+    StartedLazy {
+        scope: Option<Arc<ReadyQueue>>,
+        child: Arc<dyn Placed>,
+    },
+}
+
+impl Noted {
+    /// The scope whose start list a marker (`Started`, `StartedLazy`)
+    /// refers to (`Some(None)`: the root's); `None` for a wake.
+    fn marker_scope(&self) -> Option<Option<&Arc<ReadyQueue>>> {
+        match self {
+            Noted::Woken(_) => None,
+            Noted::Started { scope, .. } | Noted::StartedLazy { scope, .. } => Some(scope.as_ref()),
+        }
+    }
+}
+
+/// A started lazy child, as its `StartedLazy` note reaches it.
+pub(crate) trait Placed: Send + Sync {
+    /// Its first entry, once placed in its scope and not queued or
+    /// completed meanwhile (a cancel may have queued it already).
+    fn first_entry(&self) -> Option<Entry>;
 }
 
 /// A step of a route: the scope (by address) and the entry it must poll.
@@ -108,6 +135,16 @@ impl Notes {
         }
         let scope = nested.then(|| scope.clone());
         self.list.push(Noted::Started { scope, run: 1 });
+    }
+
+    /// Notes that a lazy child of `scope` (`nested`: a nested scope's;
+    /// else the root's) was started before its scope took it.
+    fn started_lazy(&mut self, scope: &Arc<ReadyQueue>, nested: bool, child: Arc<dyn Placed>) {
+        if self.first_marker == NO_MARKER {
+            self.first_marker = self.list.len();
+        }
+        let scope = nested.then(|| scope.clone());
+        self.list.push(Noted::StartedLazy { scope, child });
     }
 
     /// The notes from the first marker on (none if there is no marker).
@@ -373,6 +410,21 @@ impl ReadyQueue {
         false
     }
 
+    /// Notes that `child`, a lazy child of this queue's scope not taken
+    /// from its start list yet, was started: its first run is queued at
+    /// this point of the tree's FIFO. False (nothing noted) outside a
+    /// drain of its tree on this thread: the scope then queues it when it
+    /// takes it.
+    pub(crate) fn note_lazy_start(self: &Arc<Self>, child: Arc<dyn Placed>) -> bool {
+        let tree = self.tree().map_or(0, address);
+        if tree == 0 || DRAINING.get() != tree {
+            return false;
+        }
+        let nested = tree != address(self);
+        LOCAL.with(|local| local.borrow_mut().started_lazy(self, nested, child));
+        true
+    }
+
     /// Counts a start, for `cancel_children`. Under the lock of the scope's
     /// start list (its guard is the proof), which orders the starts: a
     /// plain load and store, not a read-modify-write (a child's start takes
@@ -483,8 +535,12 @@ impl ReadyQueue {
     /// returns to it: the scope's markers are all from that poll, and the
     /// search starts at the list's first marker, not at the wakes noted
     /// before it.
-    pub(crate) fn resolve_starts(self: &Arc<Self>, mut adopt: impl FnMut() -> Option<Entry>) {
-        let mine = |noted: &Noted| matches!(noted, Noted::Started { scope: Some(s), .. } if Arc::ptr_eq(s, self));
+    pub(crate) fn resolve_starts(
+        self: &Arc<Self>,
+        mut adopt: impl FnMut() -> Option<Option<Entry>>,
+    ) {
+        let mine =
+            |noted: &Noted| matches!(noted.marker_scope(), Some(Some(s)) if Arc::ptr_eq(s, self));
         let first = LOCAL.with(|local| {
             let local = local.borrow();
             let at = local.since_first_marker().iter().position(mine)?;
@@ -514,7 +570,20 @@ impl ReadyQueue {
                     run,
                 } if Arc::ptr_eq(&s, self) => {
                     for _ in 0..run {
-                        let Some(entry) = adopt() else { break };
+                        let Some(first) = adopt() else { break };
+                        if let Some(entry) = first {
+                            list.push(Noted::Woken(Ready {
+                                entry,
+                                scope: Some(self.clone()),
+                            }));
+                        }
+                    }
+                }
+                Noted::StartedLazy {
+                    scope: Some(s),
+                    child,
+                } if Arc::ptr_eq(&s, self) => {
+                    if let Some(entry) = child.first_entry() {
                         list.push(Noted::Woken(Ready {
                             entry,
                             scope: Some(self.clone()),
@@ -522,7 +591,7 @@ impl ReadyQueue {
                     }
                 }
                 other => {
-                    if matches!(other, Noted::Started { .. }) && kept_marker == NO_MARKER {
+                    if other.marker_scope().is_some() && kept_marker == NO_MARKER {
                         kept_marker = list.len();
                     }
                     list.push(other);
@@ -600,11 +669,14 @@ impl ReadyQueue {
     pub(crate) fn started_elsewhere(scope: &Arc<ReadyQueue>) -> bool {
         LOCAL.with(|local| {
             let local = local.borrow();
-            local.since_first_marker().iter().any(|noted| match noted {
-                Noted::Started { scope: Some(s), .. } => !Arc::ptr_eq(s, scope),
-                Noted::Started { scope: None, .. } => true,
-                Noted::Woken(_) => false,
-            })
+            local
+                .since_first_marker()
+                .iter()
+                .any(|noted| match noted.marker_scope() {
+                    Some(Some(s)) => !Arc::ptr_eq(s, scope),
+                    Some(None) => true,
+                    None => false,
+                })
         })
     }
 
