@@ -365,3 +365,50 @@ async fn dropping_a_local_scope_drops_every_child() {
     assert_eq!(drops.get(), 3);
     rx.await.expect("the parallel child's task was aborted");
 }
+
+/// `produce` in a local scope (SPEC §2c, §2d): a producer of `Rc` items,
+/// cancelled at once while in `delay` when its receiver is dropped, its
+/// cleanup run; the DSL's `produce!` in a `local` scope body alike.
+#[tokio::test(start_paused = true)]
+async fn produce_in_a_local_scope_sends_non_send_items_and_is_cancelled_with_its_receiver() {
+    let log: RcLog = Rc::default();
+    let start = Instant::now();
+    let firsts = coroutine_scope_local(|s| {
+        let log = log.clone();
+        Box::pin(async move {
+            let rx = s.produce(0, |tx| async move {
+                for i in 1.. {
+                    tx.send(Rc::new(i)).await?;
+                    if let Err(cancelled) = delay(ms(10)).await {
+                        push(
+                            &log,
+                            format!("cancelled at {}", start.elapsed().as_millis()),
+                        );
+                        return Err(cancelled);
+                    }
+                }
+                Ok(())
+            });
+            let mut firsts = Vec::new();
+            while firsts.len() < 3 {
+                firsts.extend(rx.recv().await?.map(|i| *i));
+            }
+            Ok(firsts) // `rx` dropped: the producer is cancelled in `delay`
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(firsts, [1, 2, 3]);
+    assert_eq!(*log.borrow(), ["cancelled at 20"]);
+    assert_eq!(start.elapsed(), ms(20));
+
+    let total: Result<i32> = scopes::coroutine_scope!(local;
+        let rx = produce!(|tx| { tx.send(Rc::new(4)).await?; tx.send(Rc::new(5)).await?; });
+        let mut total = 0;
+        while let Some(item) = rx.recv().await? {
+            total += *item;
+        }
+        Ok(total)
+    );
+    assert_eq!(total.unwrap(), 9);
+}

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 use super::{Receiver, Sender, channel};
 use crate::child::ChildBuilder;
 use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::local::Local;
 use crate::scope::Scope;
 
 impl<'s> Scope<'s, '_> {
@@ -92,17 +94,97 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         Fut: Future<Output = Result<()>> + Send + 's,
         T: Send + 's,
     {
-        let (tx, rx) = channel(capacity);
-        let closer = Closer(Some(tx.clone()));
-        let job = self.launch(Producing {
-            fut: body(tx),
-            closer,
-        });
-        // What `Job::cancel` does, kept past `'s`: the receiver may outlive
-        // the scope (it still holds the items), the job record does too.
-        rx.chan.set_producer(job.core.clone());
-        rx
+        start_producer(capacity, body, |producing| self.launch(producing))
     }
+}
+
+impl<'s> Scope<'s, '_, Local> {
+    /// Starts a producer child in a local scope: as [`Scope::produce`] in
+    /// a plain one, but neither its body nor the items need be `Send`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> scopes::Result<()> {
+    /// use std::rc::Rc;
+    ///
+    /// let total = scopes::coroutine_scope_local(|s| Box::pin(async move {
+    ///     let rx = s.produce(1, |tx| async move {
+    ///         for i in 1..=3 {
+    ///             tx.send(Rc::new(i)).await?; // `Rc` is not `Send`
+    ///         }
+    ///         Ok(())
+    ///     });
+    ///     let mut total = 0;
+    ///     while let Some(item) = rx.recv().await? {
+    ///         total += *item;
+    ///     }
+    ///     Ok(total)
+    /// }))
+    /// .await?;
+    /// assert_eq!(total, 6);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn produce<T, F, Fut>(&self, capacity: usize, body: F) -> Receiver<T>
+    where
+        F: FnOnce(Sender<T>) -> Fut,
+        Fut: Future<Output = Result<()>> + 's,
+        T: 's,
+    {
+        self.child().produce(capacity, body)
+    }
+}
+
+impl<'s> ChildBuilder<'_, 's, '_, Local> {
+    /// Starts the child as a producer in a local scope; see
+    /// [`Scope::produce`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> scopes::Result<()> {
+    /// scopes::coroutine_scope_local(|s| Box::pin(async move {
+    ///     let rx = s.child().name("letters").produce(0, |tx| async move {
+    ///         tx.send(std::rc::Rc::from("a")).await
+    ///     });
+    ///     assert_eq!(rx.recv().await?.as_deref(), Some("a"));
+    ///     assert_eq!(rx.recv().await?, None); // closed when the body ended
+    ///     Ok(())
+    /// }))
+    /// .await
+    /// # }
+    /// ```
+    pub fn produce<T, F, Fut>(self, capacity: usize, body: F) -> Receiver<T>
+    where
+        F: FnOnce(Sender<T>) -> Fut,
+        Fut: Future<Output = Result<()>> + 's,
+        T: 's,
+    {
+        start_producer(capacity, body, |producing| self.launch(producing))
+    }
+}
+
+/// A producer: its channel, its body given the sending side, started as a
+/// child by `launch` (of either kind of scope).
+fn start_producer<'s, T, F, Fut>(
+    capacity: usize,
+    body: F,
+    launch: impl FnOnce(Producing<Fut, T>) -> Job<'s>,
+) -> Receiver<T>
+where
+    F: FnOnce(Sender<T>) -> Fut,
+    Fut: Future<Output = Result<()>>,
+{
+    let (tx, rx) = channel(capacity);
+    let closer = Closer(Some(tx.clone()));
+    let job = launch(Producing {
+        fut: body(tx),
+        closer,
+    });
+    // What `Job::cancel` does, kept past `'s`: the receiver may outlive the
+    // scope (it still holds the items), the job record does too.
+    rx.chan.set_producer(job.core.clone());
+    rx
 }
 
 pin_project_lite::pin_project! {
