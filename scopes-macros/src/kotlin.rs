@@ -33,6 +33,44 @@ pub(crate) fn rewrite(input: TokenStream) -> (TokenStream, Option<syn::Error>) {
     (output, errors.0)
 }
 
+/// The first Kotlin-look child form in `body` (outside nested scope
+/// macros), as an error saying what to write instead: in an annotated fn's
+/// body it is not Rust, which rustc has already reported where it stands,
+/// without saying what to do.
+pub(crate) fn kotlin_look_in_fn(body: TokenStream) -> Option<syn::Error> {
+    let (rewritten, _) = rewrite(body);
+    let keyword = first_marker_keyword(rewritten)?;
+    let form = keyword.to_string();
+    let message = format!(
+        "the Kotlin look `{form} {{ .. }}` / `{form}(..) {{ .. }}` is not Rust, so an annotated \
+         fn's body cannot hold it: write `{bang}! {{ .. }}`, with options \
+         `{bang}!(name = \"x\"; ..)`",
+        bang = if form == "async" { "r#async" } else { "launch" },
+    );
+    Some(diag::error(keyword.span(), message))
+}
+
+/// The keyword of the first marker in `tokens` (`__scopes_dsl! { launch .. }`).
+fn first_marker_keyword(tokens: TokenStream) -> Option<Ident> {
+    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, token) in tokens.iter().enumerate() {
+        match (token, tokens.get(i + 2)) {
+            (TokenTree::Ident(name), Some(TokenTree::Group(group))) if name == MARKER => {
+                if let Some(TokenTree::Ident(keyword)) = group.stream().into_iter().next() {
+                    return Some(keyword);
+                }
+            }
+            (TokenTree::Group(group), _) => {
+                if let Some(keyword) = first_marker_keyword(group.stream()) {
+                    return Some(keyword);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The stand-in body of a malformed form, beside its error (so it never
 /// runs): `{}` for a `launch` (`Ok(())`), a panic for an `async` (any type).
 fn stand_in_body(keyword: &Ident, span: proc_macro2::Span) -> Group {

@@ -545,6 +545,14 @@ fn scoped_fn(
     item: TokenStream2,
 ) -> TokenStream2 {
     let Some((scoped, args_error)) = ScopedFn::parse(args, item.clone()) else {
+        // A slip in the body (a missing `;`, the Kotlin look, which is not
+        // Rust there): rustc reports it, and a stand-in with the fn's
+        // signature keeps this macro and the `launch!`s in the body from
+        // adding errors that are not the user's mistake.
+        if let Some((broken, body)) = parse::fn_with_broken_body(item.clone()) {
+            let hint = kotlin::kotlin_look_in_fn(body);
+            return expand::item_with_errors(expand::stand_in(broken), hint);
+        }
         let message = format!("`#[{}]` can only be applied to an `async fn`", attr.0);
         let error = diag::error(Span::call_site(), message);
         return expand::item_with_errors(item, Some(error));

@@ -459,6 +459,22 @@ impl ScopedFn {
     }
 }
 
+/// A fn whose body is not valid Rust (rustc has reported where already):
+/// the fn with an empty body, for a stand-in, and the body's tokens;
+/// `None` if the item is not a fn, or its body parses (its error is
+/// elsewhere).
+pub(crate) fn fn_with_broken_body(item: TokenStream) -> Option<(ItemFn, TokenStream)> {
+    let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    let body = match tokens.pop()? {
+        TokenTree::Group(body) if body.delimiter() == proc_macro2::Delimiter::Brace => body,
+        _ => return None,
+    };
+    Block::parse_within.parse2(body.stream()).err()?;
+    let head: TokenStream = tokens.into_iter().collect();
+    let item = syn::parse2(quote::quote!(#head {})).ok()?;
+    Some((item, body.stream()))
+}
+
 /// `launch! { }`, `r#async!(..)` or the Kotlin look's marker: a child form
 /// (`body.rs` rewrites them, `expand.rs` sees one as a body's tail).
 pub(crate) fn is_child_macro(mac: &Macro) -> bool {
