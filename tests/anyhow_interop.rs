@@ -233,6 +233,22 @@ async fn question_mark_keeps_a_cancellation_through_anyhow_a_cancellation() {
     result.unwrap();
 }
 
+#[supervised]
+async fn check(n: u32) -> anyhow::Result<u32> {
+    if n == 0 {
+        // `anyhow::bail!` returns an anyhow::Error from the scope body; this
+        // is the spelling that converts.
+        Err(anyhow::anyhow!("n must not be 0"))?;
+    }
+    Ok(n)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_anyhow_error_raised_in_a_body_converts_through_question_mark() {
+    assert_eq!(check(3).await.unwrap(), 3);
+    assert_eq!(check(0).await.unwrap_err().to_string(), "n must not be 0");
+}
+
 #[tokio::test(start_paused = true)]
 async fn question_mark_in_a_closure_or_plain_async_block_keeps_its_own_error_type() {
     let result: Result<u32> = coroutine_scope! {
