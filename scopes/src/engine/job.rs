@@ -494,11 +494,11 @@ impl JobCore {
         if self.idx.load(Ordering::Acquire) != UNPLACED {
             return self.schedule();
         }
-        let Some(queue) = &self.queue else { return };
-        self.flags.fetch_or(START_NOTED, Ordering::AcqRel);
-        let child: Arc<dyn Placed> = self.clone();
-        if !queue.note_lazy_start(child) {
-            self.flags.fetch_and(!START_NOTED, Ordering::AcqRel);
+        // Its scope places it on the thread where its tree drains: seen
+        // there, the mark is set before the scope can place it.
+        if let Some(queue) = self.queue.as_ref().filter(|queue| queue.drains_here()) {
+            self.flags.fetch_or(START_NOTED, Ordering::AcqRel);
+            queue.note_lazy_start(self.clone());
         }
     }
 

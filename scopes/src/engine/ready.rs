@@ -410,19 +410,23 @@ impl ReadyQueue {
         false
     }
 
+    /// Whether this scope's tree is draining on this thread (what it does
+    /// is noted in the thread's list).
+    pub(crate) fn drains_here(&self) -> bool {
+        self.tree()
+            .is_some_and(|tree| DRAINING.get() == address(tree))
+    }
+
     /// Notes that `child`, a lazy child of this queue's scope not taken
     /// from its start list yet, was started: its first run is queued at
-    /// this point of the tree's FIFO. False (nothing noted) outside a
-    /// drain of its tree on this thread: the scope then queues it when it
-    /// takes it.
-    pub(crate) fn note_lazy_start(self: &Arc<Self>, child: Arc<dyn Placed>) -> bool {
-        let tree = self.tree().map_or(0, address);
-        if tree == 0 || DRAINING.get() != tree {
-            return false;
-        }
-        let nested = tree != address(self);
+    /// this point of the tree's FIFO. Only while the tree drains on this
+    /// thread (`drains_here`); else the scope queues it when it takes it.
+    pub(crate) fn note_lazy_start(self: &Arc<Self>, child: Arc<dyn Placed>) {
+        debug_assert!(self.drains_here(), "noted where its tree drains");
+        let nested = self
+            .tree()
+            .is_some_and(|tree| address(tree) != address(self));
         LOCAL.with(|local| local.borrow_mut().started_lazy(self, nested, child));
-        true
     }
 
     /// Counts a start, for `cancel_children`. Under the lock of the scope's
