@@ -381,29 +381,63 @@ fn reject_child_as_future(call: &mut syn::ExprCall) {
     let Expr::Path(path) = &*call.func else {
         return;
     };
-    let segments = &path.path.segments;
-    let scopes_path = match segments.len() {
-        1 => path.path.leading_colon.is_none(),
-        2 => segments[0].ident == "scopes",
-        _ => false,
-    };
-    let Some(name) = segments.last().map(|s| s.ident.to_string()) else {
+    let Some(message) = future_taker(&path.path) else {
         return;
     };
-    if !scopes_path || !TAKES_A_FUTURE.contains(&name.as_str()) {
-        return;
-    }
     for arg in call.args.iter_mut() {
         if let Expr::Async(block) = arg
             && block.capture.is_none()
         {
-            let message = format!(
-                "this `async {{ .. }}` starts a child, not a future for `{name}`: \
-                 write `async move {{ .. }}`"
-            );
-            *arg = expand::error_expr(diag::error(block.async_token.span, message));
+            let error = diag::error(block.async_token.span, message.clone());
+            *arg = expand::error_expr(error);
         }
     }
+}
+
+/// tokio's fns that take a future to run as a task, or to time: a child's
+/// `Deferred` there would be spawned or timed in place of the work (a
+/// timeout then stops waiting, but the child runs on; SPEC §2a: never
+/// silently a plain future).
+const TOKIO_TAKES_A_FUTURE: [(&str, &str); 3] = [
+    ("spawn", "task"),
+    ("spawn_local", "task"),
+    ("timeout", "time"),
+];
+
+/// What to say for a non-`move` `async { }` passed to the fn at `path`, if
+/// it is one that wants a future: one of the runtime's (`with_timeout`,
+/// `scopes::cancellable`, ..), or tokio's (`tokio::spawn`,
+/// `tokio::time::timeout`, or their last segment alone).
+fn future_taker(path: &syn::Path) -> Option<String> {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let (name, before) = segments.split_last()?;
+    let before: Vec<&str> = before.iter().map(String::as_str).collect();
+    let bare = before.is_empty() && path.leading_colon.is_none();
+    if TAKES_A_FUTURE.contains(&name.as_str()) && (bare || before == ["scopes"]) {
+        return Some(format!(
+            "this `async {{ .. }}` starts a child, not a future for `{name}`: \
+             write `async move {{ .. }}`"
+        ));
+    }
+    let (_, module) = TOKIO_TAKES_A_FUTURE.iter().find(|(n, _)| n == name)?;
+    let tokio_path = bare
+        || before == ["tokio"] && *name == "spawn"
+        || before == ["tokio", module]
+        || before == [*module];
+    if !tokio_path {
+        return None;
+    }
+    Some(match name.as_str() {
+        "timeout" => "this `async { .. }` starts a child, so `timeout` would time the child's \
+                      handle and the child would run on: write `with_timeout(d) { .. }`, which \
+                      cancels the work (R9), or `async move { .. }`"
+            .to_owned(),
+        _ => format!(
+            "this `async {{ .. }}` starts a child of the scope, not a task for `{name}`: \
+             write `async move {{ .. }}` for a task, or `launch(parallel) {{ .. }}` for a child \
+             on the thread pool"
+        ),
+    })
 }
 
 fn macro_name(mac: &Macro) -> String {
