@@ -8,7 +8,8 @@
 //! between threads safely"): they hold an `Rc` across their awaits. A
 //! lookup that misses fetches the user (50 ms) and fills the cache, so the
 //! second wave fetches only the user it has not seen; a user that fails to
-//! load fails only its own page (a supervisor scope).
+//! load fails only its own page (a supervisor scope). Last, a local
+//! producer streams the cached names to a consumer.
 //!
 //! `cargo run --example local_cache`
 
@@ -114,6 +115,31 @@ fn main() -> Result<()> {
         assert_eq!(cache.users.borrow().len(), 4);
         // Each wave waits for one round of fetches.
         assert_eq!(elapsed, Duration::from_millis(100));
+
+        // A local producer (SPEC §2c with §2d) streams the cached names,
+        // `Rc<str>` items that could not cross threads, to its consumer.
+        let names = coroutine_scope_local(|s| {
+            let cache = cache.clone();
+            Box::pin(async move {
+                let rx = s.produce(0, |tx| async move {
+                    let mut ids: Vec<u32> = cache.users.borrow().keys().copied().collect();
+                    ids.sort_unstable();
+                    for id in ids {
+                        let name = cache.users.borrow()[&id].clone();
+                        tx.send(name).await?;
+                    }
+                    Ok(())
+                });
+                let mut names = Vec::new();
+                while let Some(name) = rx.recv().await? {
+                    names.push(name.to_string());
+                }
+                Ok(names)
+            })
+        })
+        .await?;
+        println!("cached: {}", names.join(", "));
+        assert_eq!(names, ["user-1", "user-2", "user-3", "user-4"]);
         Ok(())
     })
 }
