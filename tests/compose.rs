@@ -304,7 +304,21 @@ async fn race_of_no_children_is_an_error() {
     let err = coroutine_scope(|_s| Box::pin(async move { race::<u8, _>([]).await }))
         .await
         .unwrap_err();
-    assert_eq!(err.to_string(), "a race needs at least one child");
+    assert_eq!(
+        err.to_string(),
+        "`race` needs at least one child: it got none"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_success_of_no_children_is_an_error_that_names_it() {
+    let err = coroutine_scope(|_s| Box::pin(async move { first_success::<u8, _>([]).await }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`first_success` needs at least one child: it got none"
+    );
 }
 
 // -------------------------------------------------------- first_success

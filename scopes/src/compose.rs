@@ -207,7 +207,8 @@ impl Future for JoinAll<'_> {
 /// The first child to complete decides, with its value or its failure; the
 /// others are cancelled, and have completed (their cleanup has run) when
 /// `race` returns. If the caller is cancelled first, every child is
-/// cancelled and waited for, and `race` returns the cancellation.
+/// cancelled and waited for, and `race` returns the cancellation. With no
+/// children there is no winner: it fails at once, saying so.
 ///
 /// # Examples
 ///
@@ -233,7 +234,7 @@ where
     I: IntoIterator<Item = Deferred<'s, T>>,
 {
     Race {
-        contest: Contest::new(ds),
+        contest: Contest::new("race", ds),
     }
 }
 
@@ -263,8 +264,9 @@ impl<T> Future for Race<'_, T> {
 /// The first child to succeed wins; the others are cancelled and have
 /// completed when it returns. If every child fails, the first failure (in
 /// completion order) is returned with the others in
-/// [`suppressed`](Error::suppressed). Meant for a `supervisor_scope` (in a
-/// `coroutine_scope`, the first failure already fails the scope).
+/// [`suppressed`](Error::suppressed); with no children, it fails at once,
+/// saying so. Meant for a `supervisor_scope` (in a `coroutine_scope`, the
+/// first failure already fails the scope).
 ///
 /// # Examples
 ///
@@ -289,7 +291,7 @@ where
     I: IntoIterator<Item = Deferred<'s, T>>,
 {
     FirstSuccess {
-        contest: Contest::new(ds),
+        contest: Contest::new("first_success", ds),
         failures: Vec::new(),
     }
 }
@@ -332,6 +334,8 @@ fn all_failed(mut failures: Vec<Error>) -> Error {
 /// What [`race`] and [`first_success`] share: wait for outcomes until one
 /// decides, then cancel the rest and wait until they have completed.
 struct Contest<'s, T> {
+    /// The combinator's name, for the error of a contest without children.
+    name: &'static str,
     waits: Waits<'s, T>,
     decided: Option<Result<T>>,
     /// The children before it have completed (after the decision).
@@ -339,8 +343,9 @@ struct Contest<'s, T> {
 }
 
 impl<'s, T> Contest<'s, T> {
-    fn new(ds: impl IntoIterator<Item = Deferred<'s, T>>) -> Self {
+    fn new(name: &'static str, ds: impl IntoIterator<Item = Deferred<'s, T>>) -> Self {
         Self {
+            name,
             waits: Waits::new(ds),
             decided: None,
             next: 0,
@@ -355,7 +360,8 @@ impl<'s, T> Contest<'s, T> {
         mut decide: impl FnMut(bool, Result<T>) -> Option<Result<T>>,
     ) -> Poll<Result<T>> {
         if self.waits.jobs.is_empty() {
-            return Poll::Ready(Err(Error::msg("a race needs at least one child")));
+            let message = format!("`{}` needs at least one child: it got none", self.name);
+            return Poll::Ready(Err(Error::msg(message)));
         }
         while self.decided.is_none() {
             match self.waits.pending.poll_next_unpin(cx) {
