@@ -21,6 +21,32 @@ async fn scope_evaluates_to_the_body_result() {
     assert_eq!(e.unwrap_err().to_string(), "body failed");
 }
 
+/// A scope block that ends without a value means `Ok(())`, as a `launch`
+/// body does: once its children have completed. One that returns stays
+/// as it is.
+#[tokio::test(start_paused = true)]
+async fn scope_block_ending_without_a_value_means_ok_after_its_children() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let result: Result<()> = coroutine_scope! {
+        launch {
+            delay(ms(10)).await?;
+            log.push("child");
+        };
+        log.push("body");
+    };
+    result.unwrap();
+    assert_eq!(log.take(), ["body", "child"]);
+    assert_eq!(start.elapsed(), ms(10));
+
+    let returned: Result<u32> = supervisor_scope! {
+        let a = async { Ok(5) };
+        return a.await;
+    };
+    assert_eq!(returned.unwrap(), 5);
+}
+
 #[tokio::test(start_paused = true)]
 async fn spec_example_fails_with_the_first_failure() {
     async fn compute() -> Result<String> {

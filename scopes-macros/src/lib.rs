@@ -526,7 +526,14 @@ fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
     let (tokens, rewrite_error) = kotlin::rewrite(input.body);
     errors = diag::combine(errors, rewrite_error);
     let scope = syn::Block::parse_within.parse2(tokens).map(|mut stmts| {
+        // A block that ends without a value means `Ok(())`, as a `launch`
+        // body and the block forms do (`tail.rs`).
+        let implicit_ok = expand::implicit_ok(&mut stmts);
         body::rewrite(&mut stmts, options.local);
+        if implicit_ok {
+            let ok: syn::Expr = syn::parse_quote!(::scopes::__private::Ok(()));
+            stmts.push(syn::Stmt::Expr(ok, None));
+        }
         expand::scope(kind, &options, &stmts)
     });
     expand::with_errors(scope, errors)

@@ -1,7 +1,7 @@
 //! Whether a body ends without a value, so that it means `Ok(())`.
 //!
-//! A `launch` body and a block form (`non_cancellable { .. }`, ...)
-//! evaluate to `scopes::Result<T>`. Written as Rust statements, one that
+//! A `launch` body, a block form (`non_cancellable { .. }`, ...) and the
+//! block of a scope macro evaluate to `scopes::Result<T>`. Written as Rust statements, one that
 //! ends with `;` has no value; so do tails that cannot be a `Result`: a
 //! `for`/`while` loop, a `loop` left by a plain `break`, an assignment,
 //! `x?`, a `print!`-like macro, an `if` without `else`, and an
