@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use super::handler::Handler;
 use super::job::JobCore;
-use super::ready::{ReadyQueue, Unadopted};
+use super::ready::{ReadyQueue, Unplaced};
 use crate::error::{Error, Result};
 
 /// A boxed, `Send` future living for `'s`: what a scope body is.
@@ -54,7 +54,7 @@ impl<'s, B: Boxes> Shared<'s, B> {
         let mut started = self.started();
         if self.queue.is_limited() {
             // It waits for a place: `cancel_children` completes it at once.
-            let child: Arc<dyn Unadopted> = new.job.clone();
+            let child: Arc<dyn Unplaced> = new.job.clone();
             self.queue.note_unadopted(Arc::downgrade(&child), &started);
         }
         started.push(new);

@@ -11,7 +11,7 @@ use futures_util::task::ArcWake;
 use once_cell::race::OnceBox;
 
 use super::name::Name;
-use super::ready::{Entry, Place, Placed, ReadyQueue, Unadopted};
+use super::ready::{Entry, Place, ReadyQueue, Unplaced};
 use super::trace::Span;
 use super::waiters::Waiters;
 use crate::error::{Error, Result};
@@ -680,17 +680,14 @@ impl ArcWake for JobCore {
     }
 }
 
-/// A lazy child started before its scope placed it: its note in the
-/// tree's list gives its first entry.
-impl Placed for JobCore {
+/// A child its scope has not placed yet: a lazy one's start note gives its
+/// first entry; under a `limit`, `cancel_children` cancels it, which
+/// completes it at once.
+impl Unplaced for JobCore {
     fn first_entry(&self) -> Option<Entry> {
         self.claim_entry()
     }
-}
 
-/// A child started under its scope's `limit` and not yet taken by the
-/// scope: `cancel_children` cancels it, which completes it at once.
-impl Unadopted for JobCore {
     fn cancel_waiting(&self) {
         self.cancel(None);
     }

@@ -71,7 +71,7 @@ pub(crate) enum Noted {
     /// placed it by the time it reaches this note.
     StartedLazy {
         scope: Option<Arc<ReadyQueue>>,
-        child: Arc<dyn Placed>,
+        child: Arc<dyn Unplaced>,
     },
 }
 
@@ -86,11 +86,15 @@ impl Noted {
     }
 }
 
-/// A started lazy child, as its `StartedLazy` note reaches it.
-pub(crate) trait Placed: Send + Sync {
+/// A child its scope has not placed yet, as the thread's notes (a lazy
+/// child's start) and a `cancel_children` call (under a `limit`) reach it:
+/// its job record, seen from this file, which is below `job.rs`.
+pub(crate) trait Unplaced: Send + Sync {
     /// Its first entry, once placed in its scope and not queued or
     /// completed meanwhile (a cancel may have queued it already).
     fn first_entry(&self) -> Option<Entry>;
+    /// Cancels it, which completes it at once: it waits for a place.
+    fn cancel_waiting(&self);
 }
 
 /// A step of a route: the scope (by address) and the entry it must poll.
@@ -103,7 +107,8 @@ type Hop = (usize, Entry);
 /// children all yield noted one wake per child).
 struct Notes {
     list: Vec<Noted>,
-    /// The index of the first `Noted::Started` in `list`, or `NO_MARKER`.
+    /// The index of the first marker (`Noted::Started`, `StartedLazy`) in
+    /// `list`, or `NO_MARKER`.
     first_marker: usize,
 }
 
@@ -139,7 +144,7 @@ impl Notes {
 
     /// Notes that a lazy child of `scope` (`nested`: a nested scope's;
     /// else the root's) was started before its scope took it.
-    fn started_lazy(&mut self, scope: &Arc<ReadyQueue>, nested: bool, child: Arc<dyn Placed>) {
+    fn started_lazy(&mut self, scope: &Arc<ReadyQueue>, nested: bool, child: Arc<dyn Unplaced>) {
         if self.first_marker == NO_MARKER {
             self.first_marker = self.list.len();
         }
@@ -237,17 +242,10 @@ struct Cancels {
     /// Under a `limit`: the children started and not yet taken by the
     /// scope. They wait for a place, so a `cancel_children` call completes
     /// them at once (SPEC §2b), before the scope gets to them.
-    unadopted: Mutex<Vec<Weak<dyn Unadopted>>>,
+    unadopted: Mutex<Vec<Weak<dyn Unplaced>>>,
     /// Why the scope cancelled its children: kept once here rather than in
     /// each child, so cancelling a thousand children allocates once.
     cause: OnceLock<Error>,
-}
-
-/// A child started under a scope's `limit` and not yet taken by the scope,
-/// as a `cancel_children` call reaches it.
-pub(crate) trait Unadopted: Send + Sync {
-    /// Cancels the child, which completes it at once: it has not run.
-    fn cancel_waiting(&self);
 }
 
 /// The place of a nested scope: the queue of the scope that polls it, and
@@ -421,7 +419,7 @@ impl ReadyQueue {
     /// from its start list yet, was started: its first run is queued at
     /// this point of the tree's FIFO. Only while the tree drains on this
     /// thread (`drains_here`); else the scope queues it when it takes it.
-    pub(crate) fn note_lazy_start(self: &Arc<Self>, child: Arc<dyn Placed>) {
+    pub(crate) fn note_lazy_start(self: &Arc<Self>, child: Arc<dyn Unplaced>) {
         debug_assert!(self.drains_here(), "noted where its tree drains");
         let nested = self
             .tree()
@@ -464,7 +462,7 @@ impl ReadyQueue {
     /// which `took_unadopted` takes too.
     pub(crate) fn note_unadopted<L>(
         &self,
-        child: Weak<dyn Unadopted>,
+        child: Weak<dyn Unplaced>,
         _start_list: &MutexGuard<'_, L>,
     ) {
         let cancels = self.cancels.get_or_init(Box::default);
