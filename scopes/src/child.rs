@@ -9,13 +9,14 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, Slot};
-use crate::engine::child::{ChildFuture, ChildTask, FailureSink, NewChild, Shared};
+use crate::engine::child::{ChildFuture, ChildTask, NewChild, Shared, Work};
+use crate::engine::handler::FailureSink;
 use crate::engine::job::JobCore;
 use crate::engine::name::Name;
+use crate::engine::pool::{PoolChild, TaskSink, TaskWork};
 use crate::error::Result;
 use crate::job::Job;
 use crate::local::{Local, Locality, Sendable};
-use crate::parallel;
 #[cfg(doc)]
 use crate::scope::Scope;
 
@@ -91,12 +92,18 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         JobCore::new_child(self.name.clone(), queue, self.start == Start::Lazy)
     }
 
-    /// Starts the child `job` running `fut`: the same code for both kinds,
-    /// which differ only in how `fut` was boxed.
-    fn start_child(&self, job: Arc<JobCore>, fut: ChildFuture<'s, L>) -> Job<'s> {
+    /// Starts the child `job` polled in place: its future, boxed as the
+    /// scope's kind takes it.
+    fn start_here(&self, job: Arc<JobCore>, fut: ChildFuture<'s, L>) -> Job<'s> {
+        self.start_child(job, Work::Here(fut))
+    }
+
+    /// Starts the child `job` running `work`: the same code for both kinds,
+    /// which differ only in how a future is boxed.
+    fn start_child(&self, job: Arc<JobCore>, work: Work<'s, L>) -> Job<'s> {
         self.shared.start(NewChild {
             job: job.clone(),
-            fut,
+            work,
         });
         Job::new(job)
     }
@@ -111,8 +118,7 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         F: Future<Output = Result<()>> + Send + 'static,
     {
         let job = self.new_job();
-        let proxy = parallel::child(job.clone(), fut);
-        self.start_child(job, L::send_child(Launched { fut: proxy }))
+        self.start_child(job, Work::Pool(PoolChild::new(Launched { fut })))
     }
 
     /// Starts an `async` child on tokio's thread pool; see
@@ -123,13 +129,12 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         T: Send + 'static,
     {
         let job = self.new_job();
-        let proxy = parallel::child(job.clone(), fut);
         let slot = Slot::new();
-        let fut = Computing {
-            fut: proxy,
+        let work = PoolChild::new(Computing {
+            fut,
             slot: slot.clone(),
-        };
-        Deferred::new(self.start_child(job, L::send_child(fut)), slot)
+        });
+        Deferred::new(self.start_child(job, Work::Pool(work)), slot)
     }
 }
 
@@ -140,7 +145,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
         F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
     {
         let job = self.new_job();
-        self.start_child(job, Box::pin(Launched { fut }))
+        self.start_here(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async`; see `Scope::async`.
@@ -155,7 +160,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_child(job, fut), slot)
+        Deferred::new(self.start_here(job, fut), slot)
     }
 }
 
@@ -185,7 +190,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
         F: Future<Output = Result<()>> + 's,
     {
         let job = self.new_job();
-        self.start_child(job, Box::pin(Launched { fut }))
+        self.start_here(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async` in a local scope; neither it nor its
@@ -215,7 +220,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_child(job, fut), slot)
+        Deferred::new(self.start_here(job, fut), slot)
     }
 }
 
@@ -241,6 +246,12 @@ impl<'s, F: Future<Output = Result<()>>> ChildTask<'s> for Launched<F> {
     }
 }
 
+impl<F: Future<Output = Result<()>> + Send + 'static> TaskWork for Launched<F> {
+    fn task_sink(&self) -> Option<TaskSink> {
+        None
+    }
+}
+
 pin_project_lite::pin_project! {
     /// An `async` child's future: leaves its value in the `Deferred` slot.
     struct Computing<F, T> {
@@ -261,6 +272,14 @@ impl<T, F: Future<Output = Result<T>>> Future for Computing<F, T> {
 
 impl<'s, T: 's, F: Future<Output = Result<T>>> ChildTask<'s> for Computing<F, T> {
     fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
+        Some(self.slot.clone())
+    }
+}
+
+impl<T: Send + 'static, F: Future<Output = Result<T>> + Send + 'static> TaskWork
+    for Computing<F, T>
+{
+    fn task_sink(&self) -> Option<TaskSink> {
         Some(self.slot.clone())
     }
 }

@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use crate::engine::child::FailureSink;
 use crate::engine::context;
+use crate::engine::handler::FailureSink;
 use crate::engine::handler::{self, Handler};
 use crate::engine::job::Outcome;
 use crate::error::{Error, Result};

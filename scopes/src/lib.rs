@@ -204,7 +204,6 @@ mod error;
 mod handler;
 mod job;
 mod local;
-mod parallel;
 pub mod prelude;
 mod scope;
 pub mod sync;

@@ -10,10 +10,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use super::handler::Handler;
+use super::handler::FailureSink;
 use super::job::JobCore;
+use super::pool::PoolChild;
 use super::ready::{ReadyQueue, Unplaced};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A boxed, `Send` future living for `'s`: what a scope body is.
 pub type BoxFuture<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
@@ -31,10 +32,6 @@ pub trait Boxes: 'static {
     type Body<'s, T>: ?Sized + Future<Output = T>;
     /// A child's future.
     type Child<'s>: ?Sized + ChildTask<'s> + 's;
-
-    /// Boxes a child that is `Send` (a `parallel` child's proxy), which
-    /// every kind takes.
-    fn send_child<'s, C: ChildTask<'s> + Send + 's>(child: C) -> ChildFuture<'s, Self>;
 }
 
 /// The part of a scope its handles share: where new children wait until the
@@ -86,12 +83,28 @@ pub trait ChildTask<'s>: Future<Output = Result<()>> {
 /// A child started and not yet adopted by its scope.
 pub(crate) struct NewChild<'s, B: Boxes> {
     pub(crate) job: Arc<JobCore>,
-    pub(crate) fut: ChildFuture<'s, B>,
+    pub(crate) work: Work<'s, B>,
 }
 
-/// The type-erased side of a `Deferred`'s slot its scope needs.
-pub trait FailureSink {
-    /// The child failed in a `supervisor_scope`: report it unless a handle
-    /// awaits it.
-    fn supervised_failure(&self, error: &Error, handler: Option<Handler>);
+/// What runs a child's code. Two words, as a boxed future alone is.
+pub(crate) enum Work<'s, B: Boxes> {
+    /// Its future, polled in place by the scope.
+    Here(ChildFuture<'s, B>),
+    /// A tokio task (a `parallel` child), spawned at its first run.
+    Pool(PoolChild),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Work;
+    use crate::local::{Local, Sendable};
+
+    /// A `parallel` child's storage adds nothing to every child's slot: the
+    /// work is two words, as a boxed future alone is (SPEC §6 W4, W7).
+    #[test]
+    fn a_child_s_work_is_two_words_for_both_kinds() {
+        let two_words = 2 * std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Work<'static, Sendable>>(), two_words);
+        assert_eq!(std::mem::size_of::<Work<'static, Local>>(), two_words);
+    }
 }

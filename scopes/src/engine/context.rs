@@ -29,9 +29,6 @@ const SHIELDED: u8 = 2;
 const UNIT: u8 = 4;
 /// Set during a poll by a cancellation-aware primitive that is pending.
 const AWARE: u8 = 8;
-/// Set with `SHIELDED` by a `parallel` child's proxy: the job's code runs
-/// in a task of its own, which keeps the job's foreign-wait mark.
-const DELEGATED: u8 = 16;
 
 scoped_tls::scoped_thread_local! {
     /// The job being polled; unset outside any scope. Scoped: the poller
@@ -79,13 +76,6 @@ pub(crate) fn cancellable_parent() -> Option<Arc<JobCore>> {
 /// Marks the job being polled as suspended in a section that must finish.
 pub(crate) fn mark_shielded() {
     FLAGS.set(FLAGS.get() | SHIELDED);
-}
-
-/// Marks the job being polled as waiting for its code running elsewhere (a
-/// `parallel` child's proxy waiting for its task): shielded, and the job's
-/// foreign-wait mark is left to the task, which runs the code.
-pub(crate) fn mark_delegated() {
-    FLAGS.set(FLAGS.get() | SHIELDED | DELEGATED);
 }
 
 /// What a cancellation-aware primitive returns: `poll`, noting when it is
@@ -180,9 +170,7 @@ fn settle<T>(
         Err(payload) => Poll::Ready(Err(panicked(payload))),
         Ok(Poll::Pending) if resumed && !shielded => Poll::Ready(Err(dropped(job))),
         Ok(Poll::Pending) => {
-            if flags & DELEGATED == 0 {
-                job.set_foreign_wait(flags & (SHIELDED | AWARE) == 0);
-            }
+            job.set_foreign_wait(flags & (SHIELDED | AWARE) == 0);
             if shielded {
                 mark_shielded();
             } else if flags & AWARE != 0 {

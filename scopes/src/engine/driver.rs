@@ -58,12 +58,14 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::task::waker_ref;
 
-use super::child::{BodyFuture, Boxes, ChildFuture, ChildTask, FailureSink, NewChild, Shared};
+use super::child::{BodyFuture, Boxes, ChildFuture, ChildTask, NewChild, Shared, Work};
 use super::context;
+use super::handler::FailureSink;
 use super::handler::{self, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
+use super::pool::TaskSink;
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -215,7 +217,7 @@ struct Failure {
 /// poll, by reference (`waker_ref`), so a slot holds no waker of its own.
 struct ChildSlot<'s, B: Boxes> {
     job: Arc<JobCore>,
-    fut: ChildFuture<'s, B>,
+    work: Work<'s, B>,
 }
 
 /// What a scope keeps once it has children: an empty scope carries one
@@ -787,7 +789,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// if it was started at its launch (R14: a lazy one's first run is
     /// queued when it is started). One started into a cancelled scope
     /// never runs.
-    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Option<Entry> {
+    fn adopt(&mut self, NewChild { job, work }: NewChild<'s, B>) -> Option<Entry> {
         let body_returned = self.body.is_none();
         let kids = self.children.get_or_insert_with(Children::new);
         let idx = kids.slots.vacant();
@@ -806,8 +808,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
-        let queued_now = job.queued_at_placement();
-        let slot = kids.slots.insert(ChildSlot { job, fut });
+        let mut queued_now = job.queued_at_placement();
+        if queued_now
+            && self.limit.is_none()
+            && !job.is_cancelled()
+            && let Work::Pool(task) = &work
+            && task.spawn(&job, self.handler.clone())
+        {
+            // A `parallel` child's first run is its spawn, now that its
+            // parent has suspended (R14); its task runs on the pool.
+            job.mark_run();
+            queued_now = false;
+        }
+        let slot = kids.slots.insert(ChildSlot { job, work });
         if kids.changes.adoptions() >= PUBLISH_BATCH {
             // A long burst is shown in parts, each while its jobs are still
             // in the cache (W5: a million children adopted at once).
@@ -849,8 +862,26 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             Dequeued::NotStarted => return,
         };
         // The slot found above is polled: one lookup per entry.
-        if let Poll::Ready(ended) = resume_slot(slot, was_cancelled) {
-            self.complete(idx, ended.and_then(|result| result));
+        let ChildSlot { job, work } = slot;
+        match work {
+            Work::Here(fut) => {
+                if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled) {
+                    self.complete(idx, ended.and_then(|result| result));
+                }
+            }
+            // Its first run (a lazy child started, one admitted under the
+            // limit): its task is spawned.
+            Work::Pool(task) if task.spawn(job, self.handler.clone()) => {}
+            Work::Pool(task) => {
+                if was_cancelled {
+                    task.wake_for_cancel();
+                }
+                let waker = waker_ref(job);
+                if let Poll::Ready((result, sink)) = task.poll_end(&mut Context::from_waker(&waker))
+                {
+                    self.complete_with(idx, result, sink);
+                }
+            }
         }
     }
 
@@ -871,13 +902,27 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let Some(slot) = slot.filter(|slot| slot.job.id == entry.job) else {
             return; // a late wake of a completed child, or of an earlier one
         };
-        if let Poll::Ready(ended) = resume_slot(slot, was_cancelled) {
+        // Only a child polled in place hosts a scope of this tree.
+        let ChildSlot {
+            job,
+            work: Work::Here(fut),
+        } = slot
+        else {
+            return;
+        };
+        if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled) {
             self.complete(idx, ended.and_then(|result| result));
         }
     }
 
-    #[inline(never)]
     fn complete(&mut self, idx: usize, result: Result<()>) {
+        self.complete_with(idx, result, None);
+    }
+
+    /// Completes the child in slot `idx` with `result`; `task_sink`: where
+    /// a `parallel` child's task sent a supervised failure.
+    #[inline(never)]
+    fn complete_with(&mut self, idx: usize, result: Result<()>, task_sink: Option<TaskSink>) {
         let Some(kids) = &mut self.children else {
             return;
         };
@@ -888,7 +933,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if kids.slots.shrink_if_empty() {
             self.registration.forget_children(&mut kids.changes);
         }
-        let ChildSlot { job, fut } = slot;
+        let ChildSlot { job, work } = slot;
         if let Some(limit) = &mut self.limit
             && job.took_a_place()
         {
@@ -896,11 +941,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             self.admit_held();
         }
         // Only a supervisor sends a failure anywhere but to itself.
-        let sink = match self.kind {
-            Kind::Supervisor => fut.failure_sink(),
-            Kind::Coroutine => None,
+        let sink = match (self.kind, &work) {
+            (Kind::Supervisor, Work::Here(fut)) => fut.failure_sink(),
+            (Kind::Supervisor, _) => task_sink.map(|sink| sink as Arc<dyn FailureSink + 's>),
+            (Kind::Coroutine, _) => None,
         };
-        let dropped = drop_caught(Some(fut));
+        let dropped = drop_caught(Some(work));
         // A panic while the child's future is dropped is a failure too.
         let outcome = match (result, dropped) {
             (Err(e), Some(panic)) if !e.is_cancellation() => {
@@ -1005,10 +1051,11 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             }
             None => (Vec::new(), VecDeque::new()),
         };
-        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.fut));
+        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.work));
         let placed = placed.into_iter();
-        for (job, fut) in placed.map(|slot| (slot.job, slot.fut)).chain(waiting) {
-            drop_caught(Some(fut));
+        // Dropping a `parallel` child's task aborts it.
+        for (job, work) in placed.map(|slot| (slot.job, slot.work)).chain(waiting) {
+            drop_caught(Some(work));
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }
         if !self.job.is_completed() {
@@ -1022,13 +1069,14 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
 /// cancellation. Inlined: a tree recurses through here once per level.
 #[inline(always)]
 fn resume_slot<B: Boxes>(
-    slot: &mut ChildSlot<'_, B>,
+    job: &Arc<JobCore>,
+    fut: &mut ChildFuture<'_, B>,
     was_cancelled: bool,
 ) -> Poll<Result<Result<()>>> {
-    let waker = waker_ref(&slot.job);
+    let waker = waker_ref(job);
     let mut cx = Context::from_waker(&waker);
-    let _entered = slot.job.span().map(Span::enter);
-    context::resume(&slot.job, slot.fut.as_mut(), &mut cx, was_cancelled, true)
+    let _entered = job.span().map(Span::enter);
+    context::resume(job, fut.as_mut(), &mut cx, was_cancelled, true)
 }
 
 /// Drops a future, catching a panic of a `Drop` impl inside it: a panic

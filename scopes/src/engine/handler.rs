@@ -10,6 +10,14 @@ use crate::error::Error;
 
 pub(crate) type Handler = Arc<dyn Fn(&Error) + Send + Sync>;
 
+/// Where a supervised `async` child's failure goes: the type-erased side of
+/// its `Deferred`'s slot, which reports it unless a handle awaits it.
+pub trait FailureSink {
+    /// The child failed in a `supervisor_scope`: report it to `handler`
+    /// unless a handle awaits it.
+    fn supervised_failure(&self, error: &Error, handler: Option<Handler>);
+}
+
 thread_local! {
     /// The handler installed by the nearest `with_exception_handler`.
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };

@@ -300,6 +300,13 @@ impl JobCore {
         admitted
     }
 
+    /// Marks the job as run: a `parallel` child whose task was spawned at
+    /// its adoption, without an entry of its own (from then on a cancel
+    /// resumes it rather than completing it as never run).
+    pub(crate) fn mark_run(&self) {
+        self.flags.fetch_or(POLLED, Ordering::AcqRel);
+    }
+
     /// Whether the job took a place under its scope's limit: it ran, or
     /// was admitted to.
     pub(crate) fn took_a_place(&self) -> bool {

@@ -13,6 +13,7 @@
 //! - `handler`, `context`: the exception handler and the job a piece of
 //!   code runs in (thread-local), and `resume`, the one place R7's
 //!   resume-once step is applied to a poll.
+//! - `pool`: a `parallel` child's tokio task, which its scope tracks.
 //! - `registry`: live scopes and their children (`debug::dump`, and a
 //!   cancel reaching a scope at once).
 //! - `child`, `slab`: a child as a scope keeps it; `options`: a scope's.
@@ -25,6 +26,7 @@ pub(crate) mod handler;
 pub(crate) mod job;
 pub(crate) mod name;
 pub(crate) mod options;
+pub(crate) mod pool;
 pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod slab;

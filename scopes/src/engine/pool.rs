@@ -1,0 +1,219 @@
+//! `parallel` children: tokio tasks their scope tracks directly.
+//!
+//! A `parallel` child is one job record and one tokio task, as a child of
+//! `JoinSet` is one task. Its first run spawns its work, where an in-place
+//! child would first be polled: at its adoption for a child started at its
+//! launch (so it first runs once its parent suspends, in start order:
+//! R14), at its start for a lazy one, at its admission under a `limit`. A
+//! child cancelled before that never runs (R7).
+//!
+//! The scope keeps a [`PoolChild`]: the work until its first run, then the
+//! task's handle, and the slot where the task leaves its waker. The task
+//! runs the work as the child's job, so a cancel of the job is seen by the
+//! work at once (its next cancellation-aware call fails); the cancel also
+//! queues the job in its scope, which wakes the task through that slot, so
+//! that work suspended anywhere is resumed with it (R7). The task queues
+//! the job once more as it ends, and the scope then takes its outcome from
+//! the handle and completes the child as any other. Dropping the child
+//! aborts the task (R10).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures_util::task::AtomicWaker;
+use tokio::task::JoinHandle;
+use tokio::task::coop::unconstrained;
+
+use super::context;
+use super::handler::{self, FailureSink, Handler};
+use super::job::JobCore;
+use super::trace::Span;
+use crate::error::{Error, Result};
+
+/// Where a supervised failure of a `parallel` `async` child goes: its
+/// `Deferred`'s slot, sent back from the task with the outcome.
+pub(crate) type TaskSink = Arc<dyn FailureSink + Send + Sync>;
+
+/// How a `parallel` child's task ended: its outcome, and where a
+/// supervised failure goes (`async` children).
+pub(crate) type TaskEnd = (Result<()>, Option<TaskSink>);
+
+/// The work of a `parallel` child, as its task runs it: a `launch` or
+/// `async` child's future (the latter leaves its value in its `Deferred`).
+pub(crate) trait TaskWork: Future<Output = Result<()>> + Send + 'static {
+    /// Where a failure in a `supervisor_scope` is kept (`async` children).
+    fn task_sink(&self) -> Option<TaskSink>;
+}
+
+/// A `parallel` child's work before its first run, boxed while it waits;
+/// its first run spawns it.
+trait Spawn: Send + 'static {
+    /// Spawns the work as the task of `job`, under `handler` (the scope's,
+    /// as for a child polled in place), leaving its waker in `link`.
+    fn spawn(
+        self: Box<Self>,
+        job: Arc<JobCore>,
+        handler: Option<Handler>,
+        link: Arc<Link>,
+    ) -> JoinHandle<TaskEnd>;
+}
+
+impl<W: TaskWork> Spawn for W {
+    fn spawn(
+        self: Box<Self>,
+        job: Arc<JobCore>,
+        handler: Option<Handler>,
+        link: Arc<Link>,
+    ) -> JoinHandle<TaskEnd> {
+        tokio::spawn(Task {
+            job,
+            link,
+            registered: false,
+            handler,
+            work: Some(*self),
+        })
+    }
+}
+
+/// A `parallel` child as its scope keeps it: one word in the child's slot
+/// (a slot stays the size of an in-place child's).
+pub(crate) struct PoolChild {
+    link: Arc<Link>,
+}
+
+/// What the scope and the task share: where the task leaves its waker,
+/// and the work (until its first run) or the task's handle. Only the scope
+/// takes the lock.
+struct Link {
+    waker: AtomicWaker,
+    state: Mutex<State>,
+}
+
+enum State {
+    Unspawned(Box<dyn Spawn>),
+    Running(JoinHandle<TaskEnd>),
+    Ended,
+}
+
+impl PoolChild {
+    /// The child running `work`, spawned at its first run.
+    pub(crate) fn new<W: TaskWork>(work: W) -> Self {
+        let link = Link {
+            waker: AtomicWaker::new(),
+            state: Mutex::new(State::Unspawned(Box::new(work))),
+        };
+        Self {
+            link: Arc::new(link),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // Nothing panics while the lock is held; recover anyway.
+        self.link.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Its first run: spawns the work as the task of `job` under `handler`;
+    /// false if it runs already (or has ended).
+    pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> bool {
+        let mut state = self.state();
+        if !matches!(*state, State::Unspawned(_)) {
+            return false;
+        }
+        let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) else {
+            return false;
+        };
+        *state = State::Running(work.spawn(job.clone(), handler, self.link.clone()));
+        true
+    }
+
+    /// Wakes the task for the job's cancellation: its work is resumed with
+    /// it wherever it is suspended (R7). Once is enough, and later calls do
+    /// nothing: the task leaves no new waker, and from then on sees the job
+    /// cancelled at every poll.
+    pub(crate) fn wake_for_cancel(&self) {
+        self.link.waker.wake();
+    }
+
+    /// How the task ended, once it has; until then the job (whose waker
+    /// `cx` holds) is woken when it does.
+    pub(crate) fn poll_end(&self, cx: &mut Context<'_>) -> Poll<TaskEnd> {
+        let mut state = self.state();
+        let State::Running(handle) = &mut *state else {
+            return Poll::Pending; // not spawned, or polled after it ended
+        };
+        // Outside tokio's cooperative budget: reading the outcome is the
+        // scope's bookkeeping, not work, and a spent budget would turn the
+        // read into a self-wake and a re-queue.
+        let Poll::Ready(joined) = Pin::new(&mut unconstrained(handle)).poll(cx) else {
+            return Poll::Pending;
+        };
+        *state = State::Ended;
+        Poll::Ready(match joined {
+            Ok(end) => end,
+            // The work's panics are caught in the task; this is one raised
+            // while dropping the work.
+            Err(join) if join.is_panic() => (Err(Error::panic(join.into_panic())), None),
+            // Aborted by the runtime's shutdown.
+            Err(_aborted) => (Err(Error::cancelled()), None),
+        })
+    }
+}
+
+/// R10: a child dropped with its scope's future aborts its task; one never
+/// spawned drops its work.
+impl Drop for PoolChild {
+    fn drop(&mut self) {
+        let state = std::mem::replace(&mut *self.state(), State::Ended);
+        if let State::Running(handle) = &state {
+            handle.abort();
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The tokio task of a `parallel` child: the work itself, not boxed
+    /// again (the task is tokio's box), run as the child's job.
+    struct Task<W> {
+        job: Arc<JobCore>,
+        link: Arc<Link>,
+        // The task's waker has been left in the link.
+        registered: bool,
+        handler: Option<Handler>,
+        #[pin]
+        work: Option<W>,
+    }
+}
+
+impl<W: TaskWork> Future for Task<W> {
+    type Output = TaskEnd;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskEnd> {
+        let mut this = self.project();
+        // Left before the cancelled flag is read below: a cancel either
+        // finds this waker or is seen by this poll. Once: this is a tokio
+        // task's own future, always polled with that task's waker.
+        if !*this.registered {
+            *this.registered = true;
+            this.link.waker.register(cx.waker());
+        }
+        let _span = this.job.span().map(Span::enter);
+        let _handler = handler::enter_scope(this.handler);
+        let Some(work) = this.work.as_mut().as_pin_mut() else {
+            return Poll::Pending; // polled after it ended
+        };
+        let was_cancelled = this.job.is_cancelled();
+        let Poll::Ready(ended) = context::resume(this.job, work, cx, was_cancelled, false) else {
+            return Poll::Pending;
+        };
+        let sink = this.work.as_ref().as_pin_ref().and_then(|w| w.task_sink());
+        this.work.set(None);
+        // The scope takes the outcome from the task's handle: the job is
+        // queued there for it (its slot is known: the task was spawned
+        // after the scope placed it).
+        this.job.schedule();
+        // R11: cancelled and still `Ok` ends cancelled.
+        Poll::Ready((this.job.ended(ended.and_then(|result| result)), sink))
+    }
+}
