@@ -1,7 +1,9 @@
-//! What one `parallel` child allocates: its job record and its proxy's box
-//! (what every child of a scope costs), its tokio task (which holds the
-//! work itself, not boxed again) and the small slot through which a cancel
-//! wakes that task: four allocations, one job record.
+//! What one `parallel` child allocates: its job record, the box holding its
+//! work until its first run spawns it (freed then), its tokio task (which
+//! holds the work itself, not boxed again) and the small link its scope
+//! shares with the task (where the task leaves the waker a cancel wakes it
+//! through, and the task's handle): four allocations, one job record; three
+//! live while it runs.
 //!
 //! This binary counts every allocation (`stats_alloc` as the global
 //! allocator) and holds a single test, so that nothing else runs while it

@@ -129,8 +129,8 @@ async fn fail_fast_resumes_every_parallel_sibling_once() {
 
 /// A parallel child whose work waits on a future that is not
 /// cancellation-aware is shown in a foreign wait by `debug::dump`, like an
-/// in-place child: the task keeps that mark on the job it shares with the
-/// proxy, whose own polls leave it alone.
+/// in-place child: the task keeps that mark on the child's job, which its
+/// scope reads but never polls.
 #[tokio::test]
 async fn a_parallel_child_in_a_foreign_wait_is_marked_in_the_dump() {
     let notify = Arc::new(tokio::sync::Notify::new());

@@ -86,7 +86,15 @@
 //!   ends touches nothing but its flags.
 //! - Only `parallel` children are `tokio::spawn`ed (they must be
 //!   `Send + 'static`); they are still children: waited for, cancelled with
-//!   their scope and aborted if the scope's future is dropped.
+//!   their scope and aborted if the scope's future is dropped. The scope
+//!   tracks the task itself (one job record and one task per child, as
+//!   `JoinSet` has one task), and spawns it at the child's first run, as
+//!   R14 places it: when its parent next suspends, in start order (a lazy
+//!   one at its start, one under a `limit` when it gets a place). So a
+//!   `parallel` child cancelled right after its launch never runs (R7), as
+//!   an in-place one; once spawned, it runs on the workers at once, beside
+//!   its parent, and the scope only sees it again when it is cancelled or
+//!   ends.
 //!
 //! The current job is found through thread-local state set for the length
 //! of each poll, which is how `delay`, `yield_now` and the other

@@ -809,10 +809,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
         let mut queued_now = job.queued_at_placement();
-        if queued_now
+        if let Work::Pool(task) = &work
+            && queued_now
             && self.limit.is_none()
             && !job.is_cancelled()
-            && let Work::Pool(task) = &work
             && task.spawn(&job, self.handler.clone())
         {
             // A `parallel` child's first run is its spawn, now that its
