@@ -161,3 +161,63 @@ async fn a_parallel_child_in_a_foreign_wait_is_marked_in_the_dump() {
         .unwrap_or_else(|| panic!("not in:\n{dump}"));
     assert!(line.ends_with("[active, foreign wait]"), "{dump}");
 }
+
+/// R7 for a `parallel` child: cancelled after its task was spawned but
+/// before the task first ran, its work never runs, as an in-place child
+/// cancelled before its first poll (Kotlin checks a dispatched coroutine
+/// for cancellation before it runs its body). On one thread the task can
+/// only run once the scope yields to tokio, after the body's cancel.
+#[tokio::test]
+async fn a_parallel_child_cancelled_before_its_task_first_ran_never_runs() {
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let cancelled = coroutine_scope(move |s| {
+        Box::pin(async move {
+            let job = s.child().launch_parallel(async move {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            });
+            // The child's first run (its spawn) comes before the body's
+            // resumption (R14); its task has not run when the body resumes.
+            yield_now().await?;
+            job.cancel();
+            job.join().await;
+            Ok(job.is_cancelled())
+        })
+    })
+    .await
+    .unwrap();
+    assert!(cancelled);
+    assert_eq!(
+        ran.load(Ordering::SeqCst),
+        0,
+        "the cancelled child's work ran"
+    );
+}
+
+/// A scope polled outside a tokio runtime cannot spawn a `parallel` child:
+/// the child fails with an error that says why, and so does its scope
+/// (R2), instead of a panic out of the scope's poll.
+#[test]
+fn a_parallel_child_outside_a_tokio_runtime_fails_with_an_error_that_says_why() {
+    use std::future::Future;
+    use std::task::{Context, Poll};
+
+    let mut scope = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.child().launch_parallel(async { Ok(()) });
+            Ok(())
+        })
+    });
+    let waker = futures_util::task::noop_waker();
+    let polled = std::pin::Pin::new(&mut scope).poll(&mut Context::from_waker(&waker));
+    let Poll::Ready(Err(error)) = polled else {
+        panic!("the scope did not fail at its first poll");
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("its scope must be polled inside a tokio runtime"),
+        "{error}"
+    );
+}

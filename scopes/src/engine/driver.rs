@@ -65,7 +65,7 @@ use super::handler::{self, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
-use super::pool::TaskSink;
+use super::pool::{FirstRun, PoolChild, TaskEnd, TaskSink};
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -813,7 +813,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             && queued_now
             && self.limit.is_none()
             && !job.is_cancelled()
-            && task.spawn(&job, self.handler.clone())
+            && let FirstRun::Spawned = task.spawn(&job, self.handler.clone())
         {
             // A `parallel` child's first run is its spawn, now that its
             // parent has suspended (R14); its task runs on the pool.
@@ -869,19 +869,17 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                     self.complete(idx, ended.and_then(|result| result));
                 }
             }
-            // Its first run (a lazy child started, one admitted under the
-            // limit): its task is spawned.
-            Work::Pool(task) if task.spawn(job, self.handler.clone()) => {}
-            Work::Pool(task) => {
-                if was_cancelled {
-                    task.wake_for_cancel();
+            Work::Pool(task) => match task.spawn(job, self.handler.clone()) {
+                // Its first run (a lazy child started, one admitted under
+                // the limit): its task is spawned.
+                FirstRun::Spawned => {}
+                FirstRun::NoRuntime(error) => self.complete(idx, Err(error)),
+                FirstRun::Running => {
+                    if let Poll::Ready((result, sink)) = poll_task(job, task, was_cancelled) {
+                        self.complete_with(idx, result, sink);
+                    }
                 }
-                let waker = waker_ref(job);
-                if let Poll::Ready((result, sink)) = task.poll_end(&mut Context::from_waker(&waker))
-                {
-                    self.complete_with(idx, result, sink);
-                }
-            }
+            },
         }
     }
 
@@ -1077,6 +1075,16 @@ fn resume_slot<B: Boxes>(
     let mut cx = Context::from_waker(&waker);
     let _entered = job.span().map(Span::enter);
     context::resume(job, fut.as_mut(), &mut cx, was_cancelled, true)
+}
+
+/// An entry of a `parallel` child whose task runs: a cancel wakes the task
+/// (R7); once it has ended, its outcome.
+fn poll_task(job: &Arc<JobCore>, task: &PoolChild, was_cancelled: bool) -> Poll<TaskEnd> {
+    if was_cancelled {
+        task.wake_for_cancel();
+    }
+    let waker = waker_ref(job);
+    task.poll_end(&mut Context::from_waker(&waker))
 }
 
 /// Drops a future, catching a panic of a `Drop` impl inside it: a panic

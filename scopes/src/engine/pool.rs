@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
+use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 use tokio::task::coop::unconstrained;
 
@@ -50,10 +51,12 @@ pub(crate) trait TaskWork: Future<Output = Result<()>> + Send + 'static {
 /// A `parallel` child's work before its first run, boxed while it waits;
 /// its first run spawns it.
 trait Spawn: Send + 'static {
-    /// Spawns the work as the task of `job`, under `handler` (the scope's,
-    /// as for a child polled in place), leaving its waker in `link`.
+    /// Spawns the work as the task of `job` on `runtime`, under `handler`
+    /// (the scope's, as for a child polled in place), leaving its waker in
+    /// `link`.
     fn spawn(
         self: Box<Self>,
+        runtime: &Handle,
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
@@ -63,18 +66,30 @@ trait Spawn: Send + 'static {
 impl<W: TaskWork> Spawn for W {
     fn spawn(
         self: Box<Self>,
+        runtime: &Handle,
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
     ) -> JoinHandle<TaskEnd> {
-        tokio::spawn(Task {
+        runtime.spawn(Task {
             job,
             link,
-            registered: false,
+            ran: false,
             handler,
             work: Some(*self),
         })
     }
+}
+
+/// What a child's first run did.
+pub(crate) enum FirstRun {
+    /// Spawned its task.
+    Spawned,
+    /// Nothing: its task runs already, or has ended.
+    Running,
+    /// It could not be spawned: the scope is polled outside a tokio
+    /// runtime. The child fails with this error.
+    NoRuntime(Error),
 }
 
 /// A `parallel` child as its scope keeps it: one word in the child's slot
@@ -114,18 +129,23 @@ impl PoolChild {
         self.link.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Its first run: spawns the work as the task of `job` under `handler`;
-    /// false if it runs already (or has ended).
-    pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> bool {
+    /// Its first run: spawns the work as the task of `job` under `handler`.
+    pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> FirstRun {
         let mut state = self.state();
         if !matches!(*state, State::Unspawned(_)) {
-            return false;
+            return FirstRun::Running;
         }
-        let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) else {
-            return false;
+        let Ok(runtime) = Handle::try_current() else {
+            return FirstRun::NoRuntime(Error::msg(
+                "a `parallel` child runs as a tokio task: its scope must be polled inside a tokio runtime",
+            ));
         };
-        *state = State::Running(work.spawn(job.clone(), handler, self.link.clone()));
-        true
+        let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) else {
+            return FirstRun::Running;
+        };
+        let link = self.link.clone();
+        *state = State::Running(work.spawn(&runtime, job.clone(), handler, link));
+        FirstRun::Spawned
     }
 
     /// Wakes the task for the job's cancellation: its work is resumed with
@@ -178,8 +198,8 @@ pin_project_lite::pin_project! {
     struct Task<W> {
         job: Arc<JobCore>,
         link: Arc<Link>,
-        // The task's waker has been left in the link.
-        registered: bool,
+        // The task has been polled: its waker is in the link.
+        ran: bool,
         handler: Option<Handler>,
         #[pin]
         work: Option<W>,
@@ -194,9 +214,18 @@ impl<W: TaskWork> Future for Task<W> {
         // Left before the cancelled flag is read below: a cancel either
         // finds this waker or is seen by this poll. Once: this is a tokio
         // task's own future, always polled with that task's waker.
-        if !*this.registered {
-            *this.registered = true;
+        if !*this.ran {
+            *this.ran = true;
             this.link.waker.register(cx.waker());
+            // Cancelled before the task first ran: the work never runs
+            // (R7), as an in-place child cancelled before its first poll
+            // (Kotlin checks for cancellation as a dispatched coroutine
+            // starts).
+            if this.job.is_cancelled() {
+                this.work.set(None);
+                this.job.schedule();
+                return Poll::Ready((Err(this.job.cancellation_error()), None));
+            }
         }
         let _span = this.job.span().map(Span::enter);
         let _handler = handler::enter_scope(this.handler);
