@@ -181,7 +181,7 @@ async fn a_parallel_child_cancelled_before_its_task_first_ran_never_runs() {
             // resumption (R14); its task has not run when the body resumes.
             yield_now().await?;
             job.cancel();
-            job.join().await;
+            job.join().await?;
             Ok(job.is_cancelled())
         })
     })
