@@ -173,6 +173,20 @@ async fn return_in_a_block_ends_the_block() {
     assert_eq!(result.unwrap(), 11);
 }
 
+/// §2a: every block form is a `scopes::Result<T>`, also one whose value
+/// comes only from `return` (`non_cancellable` takes any future, so the
+/// error type is not fixed by its signature as `with_timeout`'s is).
+#[tokio::test(start_paused = true)]
+async fn a_block_whose_value_comes_from_return_is_a_scopes_result_in_every_form() {
+    let result: scopes::Result<(u8, Option<u8>, u8)> = coroutine_scope! {
+        let a: u8 = with_timeout(ms(10)) { return Ok(5); }?;
+        let b: Option<u8> = with_timeout_or_none(ms(10)) { return Ok(7); }?;
+        let c: u8 = non_cancellable { return Ok(8); }?;
+        Ok((a, b, c))
+    };
+    assert_eq!(result.unwrap(), (5, Some(7), 8));
+}
+
 #[tokio::test(start_paused = true)]
 async fn children_started_in_a_block_are_its_own() {
     let log = Log::default();

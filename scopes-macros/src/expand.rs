@@ -245,10 +245,10 @@ pub(crate) fn implicit_ok(body: &mut [Stmt]) -> bool {
 //             value
 //         }).await
 // Input:  non_cancellable! { flush().await?; }
-// Output: ::scopes::non_cancellable(async {
+// Output: ::scopes::non_cancellable(::scopes::__private::result_block(async {
 //             let value: ::scopes::Result<_> = { flush().await?; ::scopes::__private::Ok(()) };
 //             value
-//         }).await
+//         })).await
 /// The block is a non-`move` async block: it borrows like a plain block and
 /// is awaited in place. Its value is typed `scopes::Result<T>` where it
 /// ends (`non_cancellable` takes any future, so it needs that; for all, a
@@ -273,8 +273,10 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool, local: bo
         Some(duration) => quote_spanned! {keyword=>
             ::scopes::#function(#duration, async { #body }).await
         },
+        // `non_cancellable` takes any future: its block's output is typed
+        // here too, for a body that ends in `return` (see `typed`).
         None => quote_spanned! {keyword=>
-            ::scopes::#function(async { #body }).await
+            ::scopes::#function(::scopes::__private::result_block(async { #body })).await
         },
     }
 }

@@ -8,6 +8,15 @@ pub use crate::engine::child::{BoxFuture, LocalBoxFuture};
 pub use std::boxed::Box;
 pub use std::result::Result::Ok;
 
+/// A block form's future, its output typed `scopes::Result<T>`: what the
+/// macros wrap a `non_cancellable { }` body in, whose function takes any
+/// future, so that a body ending in `return Ok(v);` (whose value is not
+/// typed where it ends: that would be unreachable code) still has an error
+/// type (E0282 otherwise).
+pub fn result_block<T, F: std::future::Future<Output = crate::Result<T>>>(fut: F) -> F {
+    fut
+}
+
 /// `e?` in a scope or child body is written `q(e)?` by the macros, so that
 /// its error converts into [`Error`] from an `anyhow::Error` too (SPEC
 /// §2e), which a `From` impl cannot do: `impl From<anyhow::Error>` collides

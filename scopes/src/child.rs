@@ -89,7 +89,16 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     /// is boxed: the hot path allocates the two in this order.
     fn new_job(&self) -> Arc<JobCore> {
         let queue = self.shared.queue.clone();
-        JobCore::new_child(self.name.clone(), queue, self.start == Start::Lazy)
+        let job = JobCore::new_child(self.name.clone(), queue, self.start == Start::Lazy);
+        let scope = &self.shared.job;
+        if scope.is_cancelled() {
+            // Started in a cancelled scope: cancelled from its start, as
+            // Kotlin attaches a child to a cancelled parent (R7), so its
+            // handle says so at once; a lazy one completes (R11) and can
+            // no longer be started. It never runs.
+            job.cancel(Some(&scope.cancellation_error()));
+        }
+        job
     }
 
     /// Starts the child `job` polled in place: its future, boxed as the

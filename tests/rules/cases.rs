@@ -601,6 +601,62 @@ async fn r7_child_cancelled_before_it_first_runs_never_runs() {
     assert_eq!(ran.load(Ordering::Relaxed), 0);
 }
 
+/// R7 with R11: a child started in a scope that is already cancelled is
+/// cancelled from its start, as Kotlin attaches a child to a cancelled
+/// parent (kotlinx `JobTest.testCancelledParent`,
+/// `CancelledParentAttachTest`): its handle says so at once, a lazy one is
+/// completed and can no longer be started, and neither runs.
+#[tokio::test(start_paused = true)]
+async fn r7_a_child_started_in_a_cancelled_scope_is_cancelled_from_its_start() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let _ = delay(Duration::from_secs(60)).await; // cancelled here
+                let inner: Result<()> = coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        let eager = inner.launch(async move {
+                            log.push("eager ran");
+                            Ok(())
+                        });
+                        let lazy = inner.child().start(Start::Lazy).launch(async move {
+                            log.push("lazy ran");
+                            Ok(())
+                        });
+                        log.push(format!(
+                            "eager: active {}, cancelled {}",
+                            eager.is_active(),
+                            eager.is_cancelled()
+                        ));
+                        log.push(format!(
+                            "lazy: completed {}, started {}",
+                            lazy.is_completed(),
+                            lazy.start()
+                        ));
+                        Ok(())
+                    })
+                })
+                .await;
+                assert!(inner.unwrap_err().is_cancellation());
+                Ok(())
+            });
+            yield_now().await?;
+            job.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "eager: active false, cancelled true",
+            "lazy: completed true, started false"
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn r7_completed_deferred_is_returned_in_a_cancelled_job_but_join_fails() {
     let log = Log::default();
