@@ -869,17 +869,33 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                     self.complete(idx, ended.and_then(|result| result));
                 }
             }
-            Work::Pool(task) => match task.spawn(job, self.handler.clone()) {
-                // Its first run (a lazy child started, one admitted under
-                // the limit): its task is spawned.
-                FirstRun::Spawned => {}
-                FirstRun::NoRuntime(error) => self.complete(idx, Err(error)),
-                FirstRun::Running => {
-                    if let Poll::Ready((result, sink)) = poll_task(job, task, was_cancelled) {
-                        self.complete_with(idx, result, sink);
-                    }
+            Work::Pool(_) => self.run_task(idx, was_cancelled),
+        }
+    }
+
+    /// Runs an entry of a `parallel` child: its first run spawns its task;
+    /// later ones wake the task for a cancel (R7) and take its outcome
+    /// once it has ended. Out of line: the in-place path stays small.
+    #[inline(never)]
+    fn run_task(&mut self, idx: usize, was_cancelled: bool) {
+        let kids = self.children.as_mut();
+        let Some(ChildSlot {
+            job,
+            work: Work::Pool(task),
+        }) = kids.and_then(|kids| kids.slots.get_mut(idx))
+        else {
+            return;
+        };
+        match task.spawn(job, self.handler.clone()) {
+            // Its first run (a lazy child started, one admitted under the
+            // limit): its task is spawned.
+            FirstRun::Spawned => {}
+            FirstRun::NoRuntime(error) => self.complete(idx, Err(error)),
+            FirstRun::Running => {
+                if let Poll::Ready((result, sink)) = poll_task(job, task, was_cancelled) {
+                    self.complete_with(idx, result, sink);
                 }
-            },
+            }
         }
     }
 
@@ -944,7 +960,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             (Kind::Supervisor, _) => task_sink.map(|sink| sink as Arc<dyn FailureSink + 's>),
             (Kind::Coroutine, _) => None,
         };
-        let dropped = drop_caught(Some(work));
+        let dropped = match work {
+            Work::Here(fut) => drop_caught(Some(fut)),
+            Work::Pool(task) => drop_task(task),
+        };
         // A panic while the child's future is dropped is a failure too.
         let outcome = match (result, dropped) {
             (Err(e), Some(panic)) if !e.is_cancellation() => {
@@ -1085,6 +1104,13 @@ fn poll_task(job: &Arc<JobCore>, task: &PoolChild, was_cancelled: bool) -> Poll<
     }
     let waker = waker_ref(job);
     task.poll_end(&mut Context::from_waker(&waker))
+}
+
+/// Drops a `parallel` child's part (its work if it never ran), catching a
+/// panic. Out of line: the in-place path stays small.
+#[inline(never)]
+fn drop_task(task: PoolChild) -> Option<Error> {
+    drop_caught(Some(task))
 }
 
 /// Drops a future, catching a panic of a `Drop` impl inside it: a panic
