@@ -554,3 +554,31 @@ async fn cancel_on_the_callers_cancellation_reaches_the_work() {
     .unwrap();
     assert_eq!(log.take(), ["flushed", "caller: true"]);
 }
+
+/// §2b with R11: under a limit, a lazy child started and then cancelled in
+/// the same run of the body (before its scope took it) completes at once,
+/// and its scope still lets it go and returns, in place or `parallel`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limit_a_lazy_child_started_then_cancelled_before_its_scope_took_it_lets_the_scope_return()
+{
+    for parallel in [false, true] {
+        let scope = scopes::coroutine_scope_with(scopes::ScopeOptions::new().limit(1), move |s| {
+            Box::pin(async move {
+                let child = s.child().start(scopes::Start::Lazy);
+                let job = if parallel {
+                    child.launch_parallel(async { Ok(()) })
+                } else {
+                    child.launch(async { Ok(()) })
+                };
+                assert!(job.start());
+                job.cancel();
+                assert!(job.is_completed() && job.is_cancelled());
+                Ok(())
+            })
+        });
+        tokio::time::timeout(std::time::Duration::from_secs(10), scope)
+            .await
+            .unwrap_or_else(|_| panic!("parallel {parallel}: the scope hung"))
+            .unwrap();
+    }
+}

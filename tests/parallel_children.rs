@@ -221,3 +221,202 @@ fn a_parallel_child_outside_a_tokio_runtime_fails_with_an_error_that_says_why() 
         "{error}"
     );
 }
+
+/// A future whose own part panics when the future is dropped, after it has
+/// ended: a panic in the work's drop, outside its polls.
+struct PanicsWhenDropped<F> {
+    fut: std::pin::Pin<Box<F>>,
+    _bomb: Bomb,
+}
+
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("boom in drop");
+        }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for PanicsWhenDropped<F> {
+    type Output = F::Output;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<F::Output> {
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+fn panics_when_dropped<F: std::future::Future>(fut: F) -> PanicsWhenDropped<F> {
+    PanicsWhenDropped {
+        fut: Box::pin(fut),
+        _bomb: Bomb,
+    }
+}
+
+/// Waits, without blocking the scope, until `flag` is set by a child that
+/// runs on another worker.
+async fn until(flag: &AtomicUsize) -> Result<()> {
+    while flag.load(Ordering::SeqCst) == 0 {
+        yield_now().await?;
+    }
+    Ok(())
+}
+
+/// A panic while a parallel child's work is dropped (after it returned
+/// `Ok`) is the child's failure, as in place, and its scope returns it:
+/// the task tells its scope it has ended however it ends (here its poll
+/// panics as the work is dropped), with a limit and without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_dropping_a_parallel_child_s_work_fails_its_scope() {
+    for limit in [None, Some(1)] {
+        let options = limit.map_or(scopes::ScopeOptions::new(), |n| {
+            scopes::ScopeOptions::new().limit(n)
+        });
+        let scope = scopes::coroutine_scope_with(options, |s| {
+            Box::pin(async move {
+                s.child()
+                    .launch_parallel(panics_when_dropped(async { Ok(()) }));
+                Ok(())
+            })
+        });
+        let result = tokio::time::timeout(Duration::from_secs(10), scope)
+            .await
+            .expect("the scope never heard its child end");
+        let error = result.unwrap_err();
+        assert!(error.is_panic(), "limit {limit:?}: {error:?}");
+    }
+}
+
+/// A parallel child that fails and whose work's drop then panics keeps its
+/// own failure, with the panic suppressed by it (R6), as in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parallel_child_s_failure_stays_when_dropping_its_work_panics() {
+    for parallel in [false, true] {
+        let result = coroutine_scope(move |s| {
+            Box::pin(async move {
+                let work = panics_when_dropped(async { Err::<(), _>(scopes::Error::msg("real")) });
+                if parallel {
+                    s.child().launch_parallel(work);
+                } else {
+                    s.launch(work);
+                }
+                Ok(())
+            })
+        })
+        .await;
+        let error = result.unwrap_err();
+        assert_eq!(error.to_string(), "real", "parallel {parallel}");
+        assert_eq!(error.suppressed().len(), 1, "parallel {parallel}");
+        assert!(error.suppressed()[0].is_panic());
+    }
+}
+
+/// R4: in a `supervisor_scope`, an awaited `async_parallel` child whose
+/// work's drop panics gives the failure to its awaiter only, never also to
+/// the exception handler, as in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_awaited_parallel_child_s_drop_panic_is_not_also_reported() {
+    for parallel in [false, true] {
+        let reported = Arc::new(AtomicUsize::new(0));
+        let counted = reported.clone();
+        let scope = scopes::with_exception_handler(
+            move |_: &scopes::Error| {
+                counted.fetch_add(1, Ordering::SeqCst);
+            },
+            supervisor_scope(move |s| {
+                Box::pin(async move {
+                    let started = Arc::new(AtomicUsize::new(0));
+                    let flag = started.clone();
+                    let work = panics_when_dropped(async move {
+                        flag.store(1, Ordering::SeqCst);
+                        delay(Duration::from_secs(3600)).await?;
+                        Ok(1u32)
+                    });
+                    let deferred = if parallel {
+                        s.child().async_parallel(work)
+                    } else {
+                        s.r#async(work)
+                    };
+                    until(&started).await?;
+                    deferred.cancel();
+                    assert!(deferred.await.unwrap_err().is_panic());
+                    Ok(())
+                })
+            }),
+        );
+        tokio::time::timeout(Duration::from_secs(10), scope)
+            .await
+            .expect("the scope hung")
+            .unwrap();
+        assert_eq!(reported.load(Ordering::SeqCst), 0, "parallel {parallel}");
+    }
+}
+
+/// Polls `fut` on this thread, parking between polls.
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut fut = std::pin::pin!(fut);
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// A scope polled off its runtime's workers (inside the runtime's context)
+/// returns when the runtime shuts down under its running parallel child,
+/// or had shut down before the child was spawned: the child ends
+/// cancelled (its task was dropped), not forgotten.
+#[test]
+fn a_runtime_shutting_down_under_a_parallel_child_ends_it_and_its_scope_returns() {
+    for shut_before_spawn in [false, true] {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let handle = runtime.handle().clone();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let (done_tx, done) = mpsc::channel::<Result<bool>>();
+        if shut_before_spawn {
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        } else {
+            // Moved into the scope's thread below only to be shut down here.
+            std::thread::spawn(move || {
+                started.recv().unwrap();
+                runtime.shutdown_timeout(Duration::from_secs(5));
+            });
+        }
+        std::thread::spawn(move || {
+            let _context = handle.enter();
+            let result = block_on(coroutine_scope(move |s| {
+                Box::pin(async move {
+                    let job = s.child().launch_parallel(async move {
+                        let _ = started_tx.send(());
+                        std::future::pending::<()>().await;
+                        Ok(())
+                    });
+                    job.join().await?;
+                    Ok(job.is_cancelled())
+                })
+            }));
+            done_tx.send(result).unwrap();
+        });
+        let result = done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the scope never returned after its runtime shut down");
+        // A child that ends cancelled does not fail its scope (R2).
+        assert!(result.unwrap(), "shut before spawn: {shut_before_spawn}");
+    }
+}

@@ -65,7 +65,7 @@ use super::handler::{self, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
-use super::pool::{FirstRun, PoolChild, TaskEnd, TaskSink};
+use super::pool::{FirstRun, PoolChild};
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -459,7 +459,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 }
                 self.take_local(fifo);
             }
-            if !queue.end_drain() && !self.has_incoming() && self.no_child_waiting() {
+            if !queue.end_drain()
+                && !self.has_incoming()
+                && self.no_child_waiting()
+                && !ReadyQueue::has_local()
+            {
                 break;
             }
         }
@@ -817,7 +821,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         {
             // A `parallel` child's first run is its spawn, now that its
             // parent has suspended (R14); its task runs on the pool.
-            job.mark_run();
+            job.mark_spawned();
             queued_now = false;
         }
         let slot = kids.slots.insert(ChildSlot { job, work });
@@ -891,9 +895,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             // limit): its task is spawned.
             FirstRun::Spawned => {}
             FirstRun::NoRuntime(error) => self.complete(idx, Err(error)),
-            FirstRun::Running => {
-                if let Poll::Ready((result, sink)) = poll_task(job, task, was_cancelled) {
-                    self.complete_with(idx, result, sink);
+            FirstRun::AlreadySpawned => {
+                if let Poll::Ready(result) = poll_task(task, job, was_cancelled) {
+                    self.complete(idx, result);
                 }
             }
         }
@@ -929,14 +933,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
     }
 
-    fn complete(&mut self, idx: usize, result: Result<()>) {
-        self.complete_with(idx, result, None);
-    }
-
-    /// Completes the child in slot `idx` with `result`; `task_sink`: where
-    /// a `parallel` child's task sent a supervised failure.
     #[inline(never)]
-    fn complete_with(&mut self, idx: usize, result: Result<()>, task_sink: Option<TaskSink>) {
+    fn complete(&mut self, idx: usize, result: Result<()>) {
         let Some(kids) = &mut self.children else {
             return;
         };
@@ -957,7 +955,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // Only a supervisor sends a failure anywhere but to itself.
         let sink = match (self.kind, &work) {
             (Kind::Supervisor, Work::Here(fut)) => fut.failure_sink(),
-            (Kind::Supervisor, _) => task_sink.map(|sink| sink as Arc<dyn FailureSink + 's>),
+            (Kind::Supervisor, Work::Pool(task)) => {
+                task.sink().map(|sink| sink as Arc<dyn FailureSink + 's>)
+            }
             (Kind::Coroutine, _) => None,
         };
         let dropped = match work {
@@ -1098,7 +1098,9 @@ fn resume_slot<B: Boxes>(
 
 /// An entry of a `parallel` child whose task runs: a cancel wakes the task
 /// (R7); once it has ended, its outcome.
-fn poll_task(job: &Arc<JobCore>, task: &PoolChild, was_cancelled: bool) -> Poll<TaskEnd> {
+fn poll_task(task: &PoolChild, job: &Arc<JobCore>, was_cancelled: bool) -> Poll<Result<()>> {
+    // Every entry after a cancel says so; waking the task again does
+    // nothing (see `wake_for_cancel`).
     if was_cancelled {
         task.wake_for_cancel();
     }

@@ -23,7 +23,8 @@ const QUEUED: u16 = 8;
 const COMPLETING: u16 = 16;
 /// Someone registered a waker; completion must take the waiters' lock.
 const WAITED_ON: u16 = 32;
-/// The scope has polled the child at least once.
+/// The child has begun to run: its scope has polled it at least once, or
+/// spawned its task (a `parallel` child).
 const POLLED: u16 = 64;
 /// With COMPLETED: how it ended (neither: `Ok`).
 const FAILED: u16 = 128;
@@ -300,10 +301,10 @@ impl JobCore {
         admitted
     }
 
-    /// Marks the job as run: a `parallel` child whose task was spawned at
-    /// its adoption, without an entry of its own (from then on a cancel
+    /// Marks the job as begun: a `parallel` child whose task was spawned
+    /// at its adoption, without an entry of its own (from then on a cancel
     /// resumes it rather than completing it as never run).
-    pub(crate) fn mark_run(&self) {
+    pub(crate) fn mark_spawned(&self) {
         self.flags.fetch_or(POLLED, Ordering::AcqRel);
     }
 
@@ -516,7 +517,11 @@ impl JobCore {
     /// never started waits for its start.
     pub(crate) fn queued_at_placement(&self) -> bool {
         let flags = self.flags.load(Ordering::Acquire);
-        flags & START_NOTED == 0 && flags & (STARTED | CANCELLED) != 0
+        // One completed before it was placed (a lazy child started, then
+        // cancelled while it waited for a place) is queued whatever its
+        // start noted: its note finds it completed and queues nothing, and
+        // the scope must still let it go.
+        flags & COMPLETED != 0 || (flags & START_NOTED == 0 && flags & (STARTED | CANCELLED) != 0)
     }
 
     /// Where the job sits in its scope, once placed there.

@@ -12,12 +12,16 @@
 //! runs the work as the child's job, so a cancel of the job is seen by the
 //! work at once (its next cancellation-aware call fails); the cancel also
 //! queues the job in its scope, which wakes the task through that slot, so
-//! that work suspended anywhere is resumed with it (R7). The task queues
-//! the job once more as it ends, and the scope then takes its outcome from
-//! the handle and completes the child as any other. Dropping the child
-//! aborts the task (R10).
+//! that work suspended anywhere is resumed with it (R7). However the task
+//! ends (its work returned, its work's drop panicked, it was aborted, its
+//! runtime shut down), it queues the job once more as its future is
+//! dropped; the scope then takes the outcome from the handle (or is woken
+//! through it, when the outcome is not there yet) and completes the child
+//! as any other. Dropping the child aborts the task (R10), which stops at
+//! its next suspension point.
 
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -34,12 +38,8 @@ use super::trace::Span;
 use crate::error::{Error, Result};
 
 /// Where a supervised failure of a `parallel` `async` child goes: its
-/// `Deferred`'s slot, sent back from the task with the outcome.
+/// `Deferred`'s slot.
 pub(crate) type TaskSink = Arc<dyn FailureSink + Send + Sync>;
-
-/// How a `parallel` child's task ended: its outcome, and where a
-/// supervised failure goes (`async` children).
-pub(crate) type TaskEnd = (Result<()>, Option<TaskSink>);
 
 /// The work of a `parallel` child, as its task runs it: a `launch` or
 /// `async` child's future (the latter leaves its value in its `Deferred`).
@@ -60,7 +60,7 @@ trait Spawn: Send + 'static {
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
-    ) -> JoinHandle<TaskEnd>;
+    ) -> JoinHandle<Result<()>>;
 }
 
 impl<W: TaskWork> Spawn for W {
@@ -70,13 +70,13 @@ impl<W: TaskWork> Spawn for W {
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
-    ) -> JoinHandle<TaskEnd> {
+    ) -> JoinHandle<Result<()>> {
         runtime.spawn(Task {
-            job,
             link,
             ran: false,
             handler,
             work: Some(*self),
+            job: JobHold(job),
         })
     }
 }
@@ -85,8 +85,8 @@ impl<W: TaskWork> Spawn for W {
 pub(crate) enum FirstRun {
     /// Spawned its task.
     Spawned,
-    /// Nothing: its task runs already, or has ended.
-    Running,
+    /// Nothing: it was spawned before.
+    AlreadySpawned,
     /// It could not be spawned: the scope is polled outside a tokio
     /// runtime. The child fails with this error.
     NoRuntime(Error),
@@ -98,17 +98,20 @@ pub(crate) struct PoolChild {
     link: Arc<Link>,
 }
 
-/// What the scope and the task share: where the task leaves its waker,
-/// and the work (until its first run) or the task's handle. Only the scope
-/// takes the lock.
+/// What the scope and the task share: where the task leaves its waker; and,
+/// for the scope alone (the lock is only for `Sync`), the work until its
+/// first run, then the task's handle, and where a supervised failure goes
+/// (kept here, not sent with the outcome: a task that ends without
+/// returning one, as when its work's drop panics, still has it).
 struct Link {
     waker: AtomicWaker,
     state: Mutex<State>,
+    sink: Option<TaskSink>,
 }
 
 enum State {
     Unspawned(Box<dyn Spawn>),
-    Running(JoinHandle<TaskEnd>),
+    Running(JoinHandle<Result<()>>),
     Ended,
 }
 
@@ -117,6 +120,7 @@ impl PoolChild {
     pub(crate) fn new<W: TaskWork>(work: W) -> Self {
         let link = Link {
             waker: AtomicWaker::new(),
+            sink: work.task_sink(),
             state: Mutex::new(State::Unspawned(Box::new(work))),
         };
         Self {
@@ -133,19 +137,23 @@ impl PoolChild {
     pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> FirstRun {
         let mut state = self.state();
         if !matches!(*state, State::Unspawned(_)) {
-            return FirstRun::Running;
+            return FirstRun::AlreadySpawned;
         }
         let Ok(runtime) = Handle::try_current() else {
             return FirstRun::NoRuntime(Error::msg(
                 "a `parallel` child runs as a tokio task: its scope must be polled inside a tokio runtime",
             ));
         };
-        let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) else {
-            return FirstRun::Running;
-        };
-        let link = self.link.clone();
-        *state = State::Running(work.spawn(&runtime, job.clone(), handler, link));
+        if let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) {
+            let link = self.link.clone();
+            *state = State::Running(work.spawn(&runtime, job.clone(), handler, link));
+        }
         FirstRun::Spawned
+    }
+
+    /// Where a supervised failure goes (`async` children).
+    pub(crate) fn sink(&self) -> Option<TaskSink> {
+        self.link.sink.clone()
     }
 
     /// Wakes the task for the job's cancellation: its work is resumed with
@@ -158,7 +166,7 @@ impl PoolChild {
 
     /// How the task ended, once it has; until then the job (whose waker
     /// `cx` holds) is woken when it does.
-    pub(crate) fn poll_end(&self, cx: &mut Context<'_>) -> Poll<TaskEnd> {
+    pub(crate) fn poll_end(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let mut state = self.state();
         let State::Running(handle) = &mut *state else {
             return Poll::Pending; // not spawned, or polled after it ended
@@ -171,24 +179,41 @@ impl PoolChild {
         };
         *state = State::Ended;
         Poll::Ready(match joined {
-            Ok(end) => end,
-            // The work's panics are caught in the task; this is one raised
-            // while dropping the work.
-            Err(join) if join.is_panic() => (Err(Error::panic(join.into_panic())), None),
-            // Aborted by the runtime's shutdown.
-            Err(_aborted) => (Err(Error::cancelled()), None),
+            Ok(result) => result,
+            // The task catches its work's panics, in its polls and its
+            // drop; this one came from elsewhere in the task.
+            Err(join) if join.is_panic() => Err(Error::panic(join.into_panic())),
+            // Aborted by its runtime's shutdown before it ended.
+            Err(_aborted) => Err(Error::cancelled()),
         })
     }
 }
 
-/// R10: a child dropped with its scope's future aborts its task; one never
-/// spawned drops its work.
+/// R10: a child dropped with its scope's future aborts its task (which
+/// stops at its next suspension point: a task inside a poll finishes that
+/// poll first); one never spawned drops its work here.
 impl Drop for PoolChild {
     fn drop(&mut self) {
-        let state = std::mem::replace(&mut *self.state(), State::Ended);
+        let mut guard = self.state();
+        let state = std::mem::replace(&mut *guard, State::Ended);
+        drop(guard);
         if let State::Running(handle) = &state {
             handle.abort();
         }
+    }
+}
+
+/// The task's hold on its job. However the task ends (its work returned,
+/// the drop of its work panicked, it was aborted, its runtime shut down),
+/// dropping the hold queues the job in its scope, which takes the outcome
+/// from the task's handle then (or is woken through the handle, if the
+/// outcome is not there yet). The last field of the task: dropped after
+/// the work.
+struct JobHold(Arc<JobCore>);
+
+impl Drop for JobHold {
+    fn drop(&mut self) {
+        self.0.schedule();
     }
 }
 
@@ -196,21 +221,22 @@ pin_project_lite::pin_project! {
     /// The tokio task of a `parallel` child: the work itself, not boxed
     /// again (the task is tokio's box), run as the child's job.
     struct Task<W> {
-        job: Arc<JobCore>,
         link: Arc<Link>,
         // The task has been polled: its waker is in the link.
         ran: bool,
         handler: Option<Handler>,
         #[pin]
         work: Option<W>,
+        job: JobHold,
     }
 }
 
 impl<W: TaskWork> Future for Task<W> {
-    type Output = TaskEnd;
+    type Output = Result<()>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<TaskEnd> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let mut this = self.project();
+        let job = &this.job.0;
         // Left before the cancelled flag is read below: a cancel either
         // finds this waker or is seen by this poll. Once: this is a tokio
         // task's own future, always polled with that task's waker.
@@ -221,28 +247,38 @@ impl<W: TaskWork> Future for Task<W> {
             // (R7), as an in-place child cancelled before its first poll
             // (Kotlin checks for cancellation as a dispatched coroutine
             // starts).
-            if this.job.is_cancelled() {
-                this.work.set(None);
-                this.job.schedule();
-                return Poll::Ready((Err(this.job.cancellation_error()), None));
+            if job.is_cancelled() {
+                let cancelled = Err(job.cancellation_error());
+                return Poll::Ready(drop_work(this.work, cancelled));
             }
         }
-        let _span = this.job.span().map(Span::enter);
+        let _span = job.span().map(Span::enter);
         let _handler = handler::enter_scope(this.handler);
         let Some(work) = this.work.as_mut().as_pin_mut() else {
             return Poll::Pending; // polled after it ended
         };
-        let was_cancelled = this.job.is_cancelled();
-        let Poll::Ready(ended) = context::resume(this.job, work, cx, was_cancelled, false) else {
+        let was_cancelled = job.is_cancelled();
+        let Poll::Ready(ended) = context::resume(job, work, cx, was_cancelled, false) else {
             return Poll::Pending;
         };
-        let sink = this.work.as_ref().as_pin_ref().and_then(|w| w.task_sink());
-        this.work.set(None);
-        // The scope takes the outcome from the task's handle: the job is
-        // queued there for it (its slot is known: the task was spawned
-        // after the scope placed it).
-        this.job.schedule();
         // R11: cancelled and still `Ok` ends cancelled.
-        Poll::Ready((this.job.ended(ended.and_then(|result| result)), sink))
+        let result = job.ended(ended.and_then(|result| result));
+        Poll::Ready(drop_work(this.work, result))
+    }
+}
+
+/// Drops the task's work once it has ended with `result`, catching a
+/// panic of its drop: a failure, like a panic in its polls; with a failure
+/// of its own, that one stays and the panic is suppressed by it, as for a
+/// child polled in place.
+fn drop_work<W>(mut work: Pin<&mut Option<W>>, result: Result<()>) -> Result<()> {
+    let dropped = catch_unwind(AssertUnwindSafe(|| work.set(None)));
+    let Err(payload) = dropped else {
+        return result;
+    };
+    let panic = Error::panic(payload);
+    match result {
+        Err(e) if !e.is_cancellation() => Err(e.with_suppressed(vec![panic])),
+        _ => Err(panic),
     }
 }

@@ -515,6 +515,14 @@ impl ReadyQueue {
         }
     }
 
+    /// Whether this thread has noted wakes or starts not yet taken: a root
+    /// takes them before it ends a drain (whatever is noted while it takes
+    /// the last ones, as a task that ends as it is spawned into a runtime
+    /// shutting down, is not lost when the drain ends).
+    pub(crate) fn has_local() -> bool {
+        LOCAL.with(|local| !local.borrow().list.is_empty())
+    }
+
     /// Moves the wakes and starts this thread noted since the last call,
     /// oldest first, into `scratch` (empty; buffers are swapped); false if
     /// there were none (then nothing moves: many entries note nothing).
