@@ -836,6 +836,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// Runs a child's own entry: its queue state first (a child cancelled
     /// before it first ran never runs, R7; a first run may wait for a
     /// place under the limit), then R7's resume-once step.
+    #[inline(never)]
     fn poll_child(&mut self, entry: Entry) {
         let idx = entry.slot;
         let kids = self.children.as_mut();
