@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, Slot};
-use crate::engine::child::{ChildFuture, ChildTask, NewChild, Shared, Work};
+use crate::engine::child::{ChildFuture, ChildTask, NewChild, Shared};
 use crate::engine::handler::FailureSink;
+use crate::engine::handler::Handler;
 use crate::engine::job::JobCore;
 use crate::engine::name::Name;
-use crate::engine::pool::{PoolChild, TaskSink, TaskWork};
+use crate::engine::pool::{self, PoolChild, TaskSink, TaskWork};
 use crate::error::Result;
 use crate::job::Job;
 use crate::local::{Local, Locality, Sendable};
@@ -87,9 +88,10 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
 
     /// The job record of the child about to start. Made before its future
     /// is boxed: the hot path allocates the two in this order.
-    fn new_job(&self) -> Arc<JobCore> {
+    fn new_job(&self, parallel: bool) -> Arc<JobCore> {
         let queue = self.shared.queue.clone();
-        let job = JobCore::new_child(self.name.clone(), queue, self.start == Start::Lazy);
+        let lazy = self.start == Start::Lazy;
+        let job = JobCore::new_child(self.name.clone(), queue, lazy, parallel);
         let scope = &self.shared.job;
         if scope.is_cancelled() {
             // Started in a cancelled scope: cancelled from its start, as
@@ -101,18 +103,12 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         job
     }
 
-    /// Starts the child `job` polled in place: its future, boxed as the
-    /// scope's kind takes it.
-    fn start_here(&self, job: Arc<JobCore>, fut: ChildFuture<'s, L>) -> Job<'s> {
-        self.start_child(job, Work::Here(fut))
-    }
-
-    /// Starts the child `job` running `work`: the same code for both kinds,
-    /// which differ only in how a future is boxed.
-    fn start_child(&self, job: Arc<JobCore>, work: Work<'s, L>) -> Job<'s> {
+    /// Starts the child `job` running `fut`: the same code for both kinds,
+    /// which differ only in how `fut` was boxed.
+    fn start_child(&self, job: Arc<JobCore>, fut: ChildFuture<'s, L>) -> Job<'s> {
         self.shared.start(NewChild {
             job: job.clone(),
-            work,
+            fut,
         });
         Job::new(job)
     }
@@ -126,8 +122,8 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     where
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let job = self.new_job();
-        self.start_child(job, Work::Pool(PoolChild::new(Launched { fut })))
+        let job = self.new_job(true);
+        self.start_child(job, L::send_child(Unspawned(Some(Launched { fut }))))
     }
 
     /// Starts an `async` child on tokio's thread pool; see
@@ -137,13 +133,13 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let job = self.new_job();
+        let job = self.new_job(true);
         let slot = Slot::new();
-        let work = PoolChild::new(Computing {
+        let work = Unspawned(Some(Computing {
             fut,
             slot: slot.clone(),
-        });
-        Deferred::new(self.start_child(job, Work::Pool(work)), slot)
+        }));
+        Deferred::new(self.start_child(job, L::send_child(work)), slot)
     }
 }
 
@@ -153,8 +149,8 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
     where
         F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
     {
-        let job = self.new_job();
-        self.start_here(job, Box::pin(Launched { fut }))
+        let job = self.new_job(false);
+        self.start_child(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async`; see `Scope::async`.
@@ -163,13 +159,13 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
         F: Future<Output = Result<T>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
         T: Send + 's,
     {
-        let job = self.new_job();
+        let job = self.new_job(false);
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_here(job, fut), slot)
+        Deferred::new(self.start_child(job, fut), slot)
     }
 }
 
@@ -198,8 +194,8 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
     where
         F: Future<Output = Result<()>> + 's,
     {
-        let job = self.new_job();
-        self.start_here(job, Box::pin(Launched { fut }))
+        let job = self.new_job(false);
+        self.start_child(job, Box::pin(Launched { fut }))
     }
 
     /// Starts the child as an `async` in a local scope; neither it nor its
@@ -223,13 +219,13 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
         F: Future<Output = Result<T>> + 's,
         T: 's,
     {
-        let job = self.new_job();
+        let job = self.new_job(false);
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,
             slot: slot.clone(),
         });
-        Deferred::new(self.start_here(job, fut), slot)
+        Deferred::new(self.start_child(job, fut), slot)
     }
 }
 
@@ -290,5 +286,50 @@ impl<T: Send + 'static, F: Future<Output = Result<T>> + Send + 'static> TaskWork
 {
     fn task_sink(&self) -> Option<TaskSink> {
         Some(self.slot.clone())
+    }
+}
+
+/// A `parallel` child's work until its scope takes it (`into_task`): boxed
+/// as any child, so that the start list holds children of both kinds
+/// alike. Polled only when it could not be spawned (its scope is polled
+/// outside a tokio runtime), which fails the child saying so.
+struct Unspawned<W>(Option<W>);
+
+impl<W: TaskWork> Future for Unspawned<W> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
+        Poll::Ready(Err(pool::no_runtime()))
+    }
+}
+
+/// The work is never polled here, only moved into its task: the wrapper
+/// may move freely.
+impl<W> Unpin for Unspawned<W> {}
+
+impl<'s, W: TaskWork> ChildTask<'s> for Unspawned<W> {
+    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
+        let sink = self.0.as_ref()?.task_sink()?;
+        Some(sink)
+    }
+
+    fn into_task(
+        self: Pin<&mut Self>,
+        job: &Arc<JobCore>,
+        handler: Option<Handler>,
+        first_run: bool,
+    ) -> Option<PoolChild> {
+        let this = self.get_mut();
+        let work = this.0.take()?;
+        if !first_run {
+            return Some(pool::unspawned(work));
+        }
+        match pool::spawn(work, job, handler) {
+            Ok(task) => Some(task),
+            Err(work) => {
+                this.0 = Some(work);
+                None
+            }
+        }
     }
 }

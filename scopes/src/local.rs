@@ -14,7 +14,7 @@ use std::future::Future;
 use std::panic::Location;
 
 use crate::deferred::Deferred;
-use crate::engine::child::{Boxes, ChildTask, LocalBoxFuture};
+use crate::engine::child::{Boxes, ChildFuture, ChildTask, LocalBoxFuture};
 use crate::engine::driver::{self, Kind};
 use crate::engine::name::Name;
 use crate::engine::options::ScopeOptions;
@@ -81,11 +81,19 @@ pub enum Local {}
 impl Boxes for Sendable {
     type Body<'s, T> = dyn Future<Output = T> + Send + 's;
     type Child<'s> = dyn ChildTask<'s> + Send + 's;
+
+    fn send_child<'s, C: ChildTask<'s> + Send + 's>(child: C) -> ChildFuture<'s, Self> {
+        Box::pin(child)
+    }
 }
 
 impl Boxes for Local {
     type Body<'s, T> = dyn Future<Output = T> + 's;
     type Child<'s> = dyn ChildTask<'s> + 's;
+
+    fn send_child<'s, C: ChildTask<'s> + Send + 's>(child: C) -> ChildFuture<'s, Self> {
+        Box::pin(child)
+    }
 }
 
 impl Locality for Sendable {}

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use super::handler::FailureSink;
+use super::handler::{FailureSink, Handler};
 use super::job::JobCore;
 use super::pool::PoolChild;
 use super::ready::{ReadyQueue, Unplaced};
@@ -32,6 +32,10 @@ pub trait Boxes: 'static {
     type Body<'s, T>: ?Sized + Future<Output = T>;
     /// A child's future.
     type Child<'s>: ?Sized + ChildTask<'s> + 's;
+
+    /// Boxes a child that is `Send` (a `parallel` child's work until it is
+    /// spawned), which every kind takes.
+    fn send_child<'s, C: ChildTask<'s> + Send + 's>(child: C) -> ChildFuture<'s, Self>;
 }
 
 /// The part of a scope its handles share: where new children wait until the
@@ -78,19 +82,34 @@ pub trait ChildTask<'s>: Future<Output = Result<()>> {
     /// Where a failure in a `supervisor_scope` is kept (`async` children);
     /// `None` sends it to the exception handler (`launch` children).
     fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>>;
+
+    /// A `parallel` child taken by its scope: its work as a task of
+    /// `job`, under `handler` (the scope's), spawned now if `first_run`
+    /// (else at its first run). `None` for a child polled in place, or when
+    /// there is no tokio runtime to spawn it on: the child is then polled
+    /// in place, which fails it saying why.
+    fn into_task(
+        self: Pin<&mut Self>,
+        job: &Arc<JobCore>,
+        handler: Option<Handler>,
+        first_run: bool,
+    ) -> Option<PoolChild> {
+        let _ = (job, handler, first_run);
+        None
+    }
 }
 
 /// A child started and not yet adopted by its scope.
 pub(crate) struct NewChild<'s, B: Boxes> {
     pub(crate) job: Arc<JobCore>,
-    pub(crate) work: Work<'s, B>,
+    pub(crate) fut: ChildFuture<'s, B>,
 }
 
 /// What runs a child's code. Two words, as a boxed future alone is.
 pub(crate) enum Work<'s, B: Boxes> {
     /// Its future, polled in place by the scope.
     Here(ChildFuture<'s, B>),
-    /// A tokio task (a `parallel` child), spawned at its first run.
+    /// A `parallel` child's tokio task (or its work, until its first run).
     Pool(PoolChild),
 }
 

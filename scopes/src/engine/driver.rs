@@ -65,7 +65,7 @@ use super::handler::{self, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
-use super::pool::{FirstRun, PoolChild};
+use super::pool::{self, FirstRun, PoolChild};
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -793,7 +793,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// if it was started at its launch (R14: a lazy one's first run is
     /// queued when it is started). One started into a cancelled scope
     /// never runs.
-    fn adopt(&mut self, NewChild { job, work }: NewChild<'s, B>) -> Option<Entry> {
+    fn adopt(&mut self, NewChild { job, fut }: NewChild<'s, B>) -> Option<Entry> {
         let body_returned = self.body.is_none();
         let kids = self.children.get_or_insert_with(Children::new);
         let idx = kids.slots.vacant();
@@ -813,16 +813,15 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         job.set_span(Span::child(&job.name, job.id));
         let id = job.id;
         let mut queued_now = job.queued_at_placement();
-        if let Work::Pool(task) = &work
-            && queued_now
-            && self.limit.is_none()
-            && !job.is_cancelled()
-            && let FirstRun::Spawned = task.spawn(&job, self.handler.clone())
-        {
-            // A `parallel` child's first run is its spawn, now that its
-            // parent has suspended (R14); its task runs on the pool.
-            job.mark_spawned();
-            queued_now = false;
+        let mut work = Work::Here(fut);
+        if job.is_parallel() {
+            // A `parallel` child's first run is its spawn: now, its parent
+            // having suspended (R14), unless it is lazy, waits for a place
+            // under the limit, or was cancelled.
+            let first_run = queued_now && self.limit.is_none() && !job.is_cancelled();
+            if adopt_task(&job, &mut work, first_run, self.handler.clone()) {
+                queued_now = false;
+            }
         }
         let slot = kids.slots.insert(ChildSlot { job, work });
         if kids.changes.adoptions() >= PUBLISH_BATCH {
@@ -848,14 +847,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         let was_cancelled = match slot.job.dequeue() {
             Dequeued::Poll { cancelled, first } => {
-                if first && let Some(limit) = &mut self.limit {
-                    if limit.running >= limit.most {
-                        // Waits for a place, in start order (SPEC §2b).
-                        slot.job.hold();
-                        limit.held.push_back(entry);
-                        return;
-                    }
-                    limit.running += 1;
+                if first
+                    && let Some(limit) = &mut self.limit
+                    && !take_place(limit, &slot.job, entry)
+                {
+                    return;
                 }
                 cancelled
             }
@@ -878,9 +874,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
     }
 
-    /// Runs an entry of a `parallel` child: its first run spawns its task;
-    /// later ones wake the task for a cancel (R7) and take its outcome
-    /// once it has ended. Out of line: the in-place path stays small.
+    /// Runs an entry of a `parallel` child: its first run, when its
+    /// adoption was not (a lazy child started, one admitted under the
+    /// limit), spawns its task; later ones wake the task for a cancel (R7)
+    /// and take its outcome once it has ended. Out of line: the in-place
+    /// path stays small.
     #[inline(never)]
     fn run_task(&mut self, idx: usize, was_cancelled: bool) {
         let kids = self.children.as_mut();
@@ -892,10 +890,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             return;
         };
         match task.spawn(job, self.handler.clone()) {
-            // Its first run (a lazy child started, one admitted under the
-            // limit): its task is spawned.
             FirstRun::Spawned => {}
-            FirstRun::NoRuntime(error) => self.complete(idx, Err(error)),
+            FirstRun::NoRuntime => self.complete(idx, Err(pool::no_runtime())),
             FirstRun::AlreadySpawned => {
                 if let Poll::Ready(result) = poll_task(task, job, was_cancelled) {
                     self.complete(idx, result);
@@ -1069,7 +1065,8 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             }
             None => (Vec::new(), VecDeque::new()),
         };
-        let waiting = (incoming.into_iter().chain(started)).map(|new| (new.job, new.work));
+        let waiting =
+            (incoming.into_iter().chain(started)).map(|new| (new.job, Work::Here(new.fut)));
         let placed = placed.into_iter();
         // Dropping a `parallel` child's task aborts it.
         for (job, work) in placed.map(|slot| (slot.job, slot.work)).chain(waiting) {
@@ -1095,6 +1092,43 @@ fn resume_slot<B: Boxes>(
     let mut cx = Context::from_waker(&waker);
     let _entered = job.span().map(Span::enter);
     context::resume(job, fut.as_mut(), &mut cx, was_cancelled, true)
+}
+
+/// A child's first run under the scope's `limit`: takes a place, or holds
+/// the child until one is free, in start order (SPEC §2b); false if held.
+/// Out of line: most scopes have no limit.
+#[inline(never)]
+fn take_place(limit: &mut Limit, job: &JobCore, entry: Entry) -> bool {
+    if limit.running >= limit.most {
+        job.hold();
+        limit.held.push_back(entry);
+        return false;
+    }
+    limit.running += 1;
+    true
+}
+
+/// Takes a `parallel` child's work out of its box into a task of `job`,
+/// under the scope's `handler`: spawned now if this is its `first_run`
+/// (then true), else at its first run. Left in its box when there is no
+/// tokio runtime: its first entry polls it there, which fails it saying
+/// why. Out of line: the in-place path stays small.
+#[inline(never)]
+fn adopt_task<B: Boxes>(
+    job: &Arc<JobCore>,
+    work: &mut Work<'_, B>,
+    first_run: bool,
+    handler: Option<Handler>,
+) -> bool {
+    let Work::Here(fut) = work else { return false };
+    let Some(task) = fut.as_mut().into_task(job, handler, first_run) else {
+        return false;
+    };
+    *work = Work::Pool(task);
+    if first_run {
+        job.mark_spawned();
+    }
+    first_run
 }
 
 /// An entry of a `parallel` child whose task runs: a cancel wakes the task

@@ -3,7 +3,7 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU16, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::{Wake, Waker};
 
@@ -16,38 +16,40 @@ use super::trace::Span;
 use super::waiters::Waiters;
 use crate::error::{Error, Result};
 
-const CANCELLED: u16 = 1;
-const STARTED: u16 = 2;
-const COMPLETED: u16 = 4;
-const QUEUED: u16 = 8;
-const COMPLETING: u16 = 16;
+const CANCELLED: u32 = 1;
+const STARTED: u32 = 2;
+const COMPLETED: u32 = 4;
+const QUEUED: u32 = 8;
+const COMPLETING: u32 = 16;
 /// Someone registered a waker; completion must take the waiters' lock.
-const WAITED_ON: u16 = 32;
+const WAITED_ON: u32 = 32;
 /// The child has begun to run: its scope has polled it at least once, or
 /// spawned its task (a `parallel` child).
-const POLLED: u16 = 64;
+const POLLED: u32 = 64;
 /// With COMPLETED: how it ended (neither: `Ok`).
-const FAILED: u16 = 128;
-const ENDED_CANCELLED: u16 = 256;
+const FAILED: u32 = 128;
+const ENDED_CANCELLED: u32 = 256;
 /// Cancelled by its scope: the cause is the scope's, kept in its queue.
-const BY_SCOPE: u16 = 512;
+const BY_SCOPE: u32 = 512;
 /// Something is attached to the job (a nested scope, a timeout's work):
 /// cancelling the job cancels it too.
-const HOSTS: u16 = 1024;
+const HOSTS: u32 = 1024;
 /// Suspended, at its last poll, outside any cancellation-aware call (a
 /// *foreign wait*): a cancel would drop it there (R7).
-const FOREIGN_WAIT: u16 = 2048;
+const FOREIGN_WAIT: u32 = 2048;
 /// Waiting for a place under its scope's `limit`: it has not run, and a
 /// cancel completes it at once.
-const HELD: u16 = 4096;
+const HELD: u32 = 4096;
 /// Given a place under its scope's `limit`: its first run is counted.
-const ADMITTED: u16 = 8192;
+const ADMITTED: u32 = 8192;
 /// A child of a scope with a `limit`: until its first run it waits for a
 /// place, and a cancel completes it at once (SPEC §2b).
-const LIMITED: u16 = 16384;
+const LIMITED: u32 = 16384;
 /// A lazy child started before its scope took it: its first run was
 /// noted in the tree's FIFO at its start (R14), not at its creation.
-const START_NOTED: u16 = 32768;
+const START_NOTED: u32 = 32768;
+/// A `parallel` child: its first run spawns its work as a tokio task.
+const PARALLEL: u32 = 65536;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -85,10 +87,10 @@ pub(crate) enum Outcome {
 /// The hot path (start, poll, complete `Ok` without waiters) touches only
 /// the flags. What only cancelled, failed or awaited jobs need lives in a
 /// [`Cold`] part allocated on first use, which keeps a pending child small.
-pub(crate) struct JobCore {
+pub struct JobCore {
     pub(crate) id: u64,
     pub(crate) name: Name,
-    flags: AtomicU16,
+    flags: AtomicU32,
     /// The slot index in the scope that polls it.
     idx: AtomicU32,
     queue: Option<Arc<ReadyQueue>>,
@@ -189,17 +191,23 @@ impl JobCore {
 
     /// The job of a child of the scope whose queue is `queue`; under the
     /// scope's `limit` it waits for a place until its first run.
-    pub(crate) fn new_child(name: Name, queue: Arc<ReadyQueue>, lazy: bool) -> Arc<Self> {
+    pub(crate) fn new_child(
+        name: Name,
+        queue: Arc<ReadyQueue>,
+        lazy: bool,
+        parallel: bool,
+    ) -> Arc<Self> {
         let started = if lazy { 0 } else { STARTED };
         let limited = if queue.is_limited() { LIMITED } else { 0 };
-        Self::with_flags(name, Some(queue), started | limited)
+        let parallel = if parallel { PARALLEL } else { 0 };
+        Self::with_flags(name, Some(queue), started | limited | parallel)
     }
 
-    fn with_flags(name: Name, queue: Option<Arc<ReadyQueue>>, flags: u16) -> Arc<Self> {
+    fn with_flags(name: Name, queue: Option<Arc<ReadyQueue>>, flags: u32) -> Arc<Self> {
         Arc::new(Self {
             id: next_id(),
             name,
-            flags: AtomicU16::new(flags),
+            flags: AtomicU32::new(flags),
             idx: AtomicU32::new(UNPLACED),
             queue,
             cold: OnceBox::new(),
@@ -241,7 +249,7 @@ impl JobCore {
     }
 
     #[inline]
-    fn has(&self, flag: u16) -> bool {
+    fn has(&self, flag: u32) -> bool {
         self.flags.load(Ordering::Acquire) & flag != 0
     }
 
@@ -261,6 +269,11 @@ impl JobCore {
 
     pub(crate) fn is_started(&self) -> bool {
         self.has(STARTED)
+    }
+
+    /// A `parallel` child: its first run spawns its work as a tokio task.
+    pub(crate) fn is_parallel(&self) -> bool {
+        self.has(PARALLEL)
     }
 
     pub(crate) fn is_active(&self) -> bool {
@@ -342,7 +355,7 @@ impl JobCore {
     #[inline]
     pub(crate) fn dequeue(&self) -> Dequeued {
         let runs =
-            |flags: u16| flags & STARTED != 0 && (flags & POLLED != 0 || flags & CANCELLED == 0);
+            |flags: u32| flags & STARTED != 0 && (flags & POLLED != 0 || flags & CANCELLED == 0);
         let prior = self
             .flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
@@ -388,7 +401,7 @@ impl JobCore {
         self.mark_cancelled(CANCELLED | BY_SCOPE)
     }
 
-    fn mark_cancelled(&self, flag: u16) -> bool {
+    fn mark_cancelled(&self, flag: u32) -> bool {
         // A child placed in its scope is queued in the same atomic step
         // (cancelling a thousand children is a thousand steps, not two).
         let placed = match self.idx.load(Ordering::Acquire) {

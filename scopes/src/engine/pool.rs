@@ -1,14 +1,16 @@
 //! `parallel` children: tokio tasks their scope tracks directly.
 //!
 //! A `parallel` child is one job record and one tokio task, as a child of
-//! `JoinSet` is one task. Its first run spawns its work, where an in-place
+//! `JoinSet` is one task. Its work waits boxed as any child's future until
+//! its scope takes it; its first run spawns it ([`spawn`]), where an in-place
 //! child would first be polled: at its adoption for a child started at its
 //! launch (so it first runs once its parent suspends, in start order:
 //! R14), at its start for a lazy one, at its admission under a `limit`. A
 //! child cancelled before that never runs (R7).
 //!
-//! The scope keeps a [`PoolChild`]: the work until its first run, then the
-//! task's handle, and the slot where the task leaves its waker. The task
+//! The scope then keeps a [`PoolChild`]: the work until its first run (when
+//! that is not its adoption), then the task's handle, and the slot where
+//! the task leaves its waker. The task
 //! runs the work as the child's job, so a cancel of the job is seen by the
 //! work at once (its next cancellation-aware call fails); the cancel also
 //! queues the job in its scope, which wakes the task through that slot, so
@@ -48,12 +50,12 @@ pub(crate) trait TaskWork: Future<Output = Result<()>> + Send + 'static {
     fn task_sink(&self) -> Option<TaskSink>;
 }
 
-/// A `parallel` child's work before its first run, boxed while it waits;
-/// its first run spawns it.
+/// A `parallel` child's work waiting for its first run in its scope's
+/// slot (a lazy child, one under a `limit`): boxed again, `Send` and
+/// `'static`, so that the link can hold it.
 trait Spawn: Send + 'static {
-    /// Spawns the work as the task of `job` on `runtime`, under `handler`
-    /// (the scope's, as for a child polled in place), leaving its waker in
-    /// `link`.
+    /// Spawns the work as the task of `job` on `runtime`, under `handler`,
+    /// leaving its waker in `link`.
     fn spawn(
         self: Box<Self>,
         runtime: &Handle,
@@ -71,14 +73,60 @@ impl<W: TaskWork> Spawn for W {
         handler: Option<Handler>,
         link: Arc<Link>,
     ) -> JoinHandle<Result<()>> {
-        runtime.spawn(Task {
-            link,
-            ran: false,
-            handler,
-            work: Some(*self),
-            job: JobHold(job),
-        })
+        spawn_on(runtime, *self, job, handler, link)
     }
+}
+
+fn spawn_on<W: TaskWork>(
+    runtime: &Handle,
+    work: W,
+    job: Arc<JobCore>,
+    handler: Option<Handler>,
+    link: Arc<Link>,
+) -> JoinHandle<Result<()>> {
+    runtime.spawn(Task {
+        link,
+        ran: false,
+        handler,
+        work: Some(work),
+        job: JobHold(job),
+    })
+}
+
+/// Spawns `work` as the task of `job`, under `handler` (the scope's, as
+/// for a child polled in place): a `parallel` child's first run at its
+/// adoption. Gives the work back when there is no tokio runtime to spawn
+/// it on.
+pub(crate) fn spawn<W: TaskWork>(
+    work: W,
+    job: &Arc<JobCore>,
+    handler: Option<Handler>,
+) -> std::result::Result<PoolChild, W> {
+    let Ok(runtime) = Handle::try_current() else {
+        return Err(work);
+    };
+    let link = Arc::new(Link::new(&work, State::Ended));
+    let handle = spawn_on(&runtime, work, job.clone(), handler, link.clone());
+    *lock(&link.state) = State::Running(handle);
+    Ok(PoolChild { link })
+}
+
+/// A `parallel` child whose first run comes later (a lazy one, one under
+/// a `limit`): its work waits in the link until `PoolChild::spawn`.
+pub(crate) fn unspawned<W: TaskWork>(work: W) -> PoolChild {
+    let state = |work| State::Unspawned(Box::new(work));
+    let link = Link::new(&work, State::Ended);
+    *lock(&link.state) = state(work);
+    PoolChild {
+        link: Arc::new(link),
+    }
+}
+
+/// The error of a `parallel` child that could not be spawned.
+pub(crate) fn no_runtime() -> Error {
+    Error::msg(
+        "a `parallel` child runs as a tokio task: its scope must be polled inside a tokio runtime",
+    )
 }
 
 /// What a child's first run did.
@@ -88,19 +136,19 @@ pub(crate) enum FirstRun {
     /// Nothing: it was spawned before.
     AlreadySpawned,
     /// It could not be spawned: the scope is polled outside a tokio
-    /// runtime. The child fails with this error.
-    NoRuntime(Error),
+    /// runtime.
+    NoRuntime,
 }
 
-/// A `parallel` child as its scope keeps it: one word in the child's slot
-/// (a slot stays the size of an in-place child's).
-pub(crate) struct PoolChild {
+/// A `parallel` child as its scope keeps it once adopted: one word in the
+/// child's slot (a slot stays the size of an in-place child's).
+pub struct PoolChild {
     link: Arc<Link>,
 }
 
-/// What the scope and the task share: where the task leaves its waker; and,
-/// for the scope alone (the lock is only for `Sync`), the work until its
-/// first run, then the task's handle, and where a supervised failure goes
+/// What the scope and the task share: where the task leaves its waker;
+/// and, for the scope alone (the lock is only for `Sync`), the work until
+/// its first run or the task's handle, and where a supervised failure goes
 /// (kept here, not sent with the outcome: a task that ends without
 /// returning one, as when its work's drop panics, still has it).
 struct Link {
@@ -115,34 +163,31 @@ enum State {
     Ended,
 }
 
-impl PoolChild {
-    /// The child running `work`, spawned at its first run.
-    pub(crate) fn new<W: TaskWork>(work: W) -> Self {
-        let link = Link {
+impl Link {
+    fn new<W: TaskWork>(work: &W, state: State) -> Self {
+        Self {
             waker: AtomicWaker::new(),
             sink: work.task_sink(),
-            state: Mutex::new(State::Unspawned(Box::new(work))),
-        };
-        Self {
-            link: Arc::new(link),
+            state: Mutex::new(state),
         }
     }
+}
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        // Nothing panics while the lock is held; recover anyway.
-        self.link.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while the lock is held; recover anyway.
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
 
-    /// Its first run: spawns the work as the task of `job` under `handler`.
+impl PoolChild {
+    /// Its first run, when its adoption did not spawn it: spawns the work
+    /// as the task of `job` under `handler`.
     pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> FirstRun {
-        let mut state = self.state();
+        let mut state = lock(&self.link.state);
         if !matches!(*state, State::Unspawned(_)) {
             return FirstRun::AlreadySpawned;
         }
         let Ok(runtime) = Handle::try_current() else {
-            return FirstRun::NoRuntime(Error::msg(
-                "a `parallel` child runs as a tokio task: its scope must be polled inside a tokio runtime",
-            ));
+            return FirstRun::NoRuntime;
         };
         if let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) {
             let link = self.link.clone();
@@ -167,7 +212,7 @@ impl PoolChild {
     /// How the task ended, once it has; until then the job (whose waker
     /// `cx` holds) is woken when it does.
     pub(crate) fn poll_end(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let mut state = self.state();
+        let mut state = lock(&self.link.state);
         let State::Running(handle) = &mut *state else {
             return Poll::Pending; // not spawned, or polled after it ended
         };
@@ -194,9 +239,7 @@ impl PoolChild {
 /// poll first); one never spawned drops its work here.
 impl Drop for PoolChild {
     fn drop(&mut self) {
-        let mut guard = self.state();
-        let state = std::mem::replace(&mut *guard, State::Ended);
-        drop(guard);
+        let state = std::mem::replace(&mut *lock(&self.link.state), State::Ended);
         if let State::Running(handle) = &state {
             handle.abort();
         }
