@@ -272,6 +272,7 @@ impl JobCore {
     }
 
     /// A `parallel` child: its first run spawns its work as a tokio task.
+    #[inline]
     pub(crate) fn is_parallel(&self) -> bool {
         self.has(PARALLEL)
     }
