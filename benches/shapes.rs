@@ -23,8 +23,14 @@
 //!   in `with_timeout_or_none` with its own deadline (a pseudo-random
 //!   order, paused clock), so they give up out of arrival order; `scopes`
 //!   only (tokio's channels have one receiver).
+//! - `parallel_tree`: a tree of fanout 10 with N leaves (depth 3, 4, 5)
+//!   whose every node is a `parallel` child opening a scope of its own (a
+//!   root on a worker: a recursive walk spread over the pool), the leaves
+//!   yielding once; on the 2-worker runtime. Peer: the same tree of
+//!   `JoinSet`s.
 //!
-//! Time per child, `current_thread` runtime, the parent a spawned task. At
+//! Time per child (per leaf), `current_thread` runtime but for
+//! `parallel_tree`, the parent a spawned task. At
 //! the end the run writes `<target>/bench-shapes.md`. Quick mode:
 //! `SCOPES_BENCH_QUICK=1 cargo bench -p scopes-benches --bench shapes`.
 
@@ -44,7 +50,7 @@ use tokio::task::JoinSet;
 
 use support::{
     Ctx, Rt, cell, criterion_main, expected_sum, flat_sampling, leaf, median_ns, quick, run,
-    scope_of_leaves, w1_scopes, write_report,
+    scope_of_leaves, scopes_leaf, w1_scopes, write_report,
 };
 
 /// The sizes each shape runs at: 1×, 10×, 100×.
@@ -57,6 +63,9 @@ const FAN_IN: [&str; 3] = ["scopes", "FuturesUnordered", "JoinSet"];
 const NESTED_WIDE: [&str; 3] = ["scopes nested", "scopes flat", "FuturesUnordered"];
 const JOIN_ALL_SCOPES: [&str; 2] = ["scopes", "join_all"];
 const CHANNEL_GIVE_UP: [&str; 1] = ["scopes"];
+const PARALLEL_TREE: [&str; 2] = ["scopes", "JoinSet"];
+/// Children per node of `parallel_tree`.
+const FANOUT: u64 = 10;
 
 async fn fan_in_scopes(n: u64) -> u64 {
     let ctx = Arc::new(Ctx::default());
@@ -267,6 +276,65 @@ async fn channel_give_up(n: u64) -> u64 {
     ctx.sum()
 }
 
+/// A node of `parallel_tree` with `leaves` leaves below it, the first
+/// numbered `first`: a scope whose children are `parallel`.
+fn parallel_tree_scopes(
+    ctx: Arc<Ctx>,
+    first: u64,
+    leaves: u64,
+) -> std::pin::Pin<Box<dyn Future<Output = scopes::Result<()>> + Send>> {
+    Box::pin(async move {
+        if leaves == 1 {
+            return scopes_leaf(&ctx, first).await;
+        }
+        scopes::coroutine_scope(move |s| {
+            Box::pin(async move {
+                let each = leaves / FANOUT;
+                for k in 0..FANOUT {
+                    let node = parallel_tree_scopes(ctx.clone(), first + k * each, each);
+                    s.child().launch_parallel(node);
+                }
+                Ok(())
+            })
+        })
+        .await
+    })
+}
+
+/// The same node as a `JoinSet` of tasks.
+fn parallel_tree_join_set(
+    ctx: Arc<Ctx>,
+    first: u64,
+    leaves: u64,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        if leaves == 1 {
+            return leaf(&ctx, first).await.expect("leaf failed");
+        }
+        let mut set = JoinSet::new();
+        let each = leaves / FANOUT;
+        for k in 0..FANOUT {
+            set.spawn(parallel_tree_join_set(ctx.clone(), first + k * each, each));
+        }
+        while let Some(done) = set.join_next().await {
+            done.expect("node panicked");
+        }
+    })
+}
+
+/// A tree of `n` leaves: of scopes, or else of `JoinSet`s.
+async fn parallel_tree(scopes: bool, n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    if scopes {
+        parallel_tree_scopes(ctx.clone(), 0, n)
+            .await
+            .expect("tree failed");
+    } else {
+        parallel_tree_join_set(ctx.clone(), 0, n).await;
+    }
+    ctx.sum()
+}
+
 /// Runs every implementation of one shape at every size; `shape` runs one
 /// (by name) on `rt` and gives the children's sum, checked against
 /// `expected`.
@@ -328,6 +396,9 @@ fn bench_shapes(c: &mut Criterion) {
         give_up,
         expected_sum,
     );
+    let pool = Rt::MultiThread.build();
+    let tree = |name: &str, n| run(&pool, parallel_tree(name == "scopes", n));
+    bench_group(c, "parallel_tree", &PARALLEL_TREE, tree, expected_sum);
 }
 
 /// A report row: ns per child at each size, and the growth (100× ÷ 1×).
@@ -346,7 +417,7 @@ fn row(group: &str, name: &str, since: SystemTime) -> String {
 
 fn report(since: SystemTime) {
     let mut out = format!(
-        "# Shapes at 1×, 10×, 100×: ns per child (current_thread; medians)\n\n\
+        "# Shapes at 1×, 10×, 100×: ns per child (current_thread but `parallel_tree`, per leaf on 2 workers; medians)\n\n\
          Mode: {}. Written by `cargo bench -p scopes-benches --bench shapes`.\n\n\
          | shape | implementation | 1,000 | 10,000 | 100,000 | growth |\n\
          |---|---|---|---|---|---|\n",
@@ -363,6 +434,9 @@ fn report(since: SystemTime) {
     }
     for name in CHANNEL_GIVE_UP {
         out += &row("channel_give_up", name, since);
+    }
+    for name in PARALLEL_TREE {
+        out += &row("parallel_tree", name, since);
     }
     write_report("bench-shapes.md", &out);
 }
