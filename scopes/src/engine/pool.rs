@@ -105,7 +105,9 @@ pub(crate) fn spawn<W: TaskWork>(
     let Ok(runtime) = Handle::try_current() else {
         return Err(work);
     };
-    let link = Arc::new(Link::new(&work, State::Ended));
+    // The task needs the link before its handle exists: the link says
+    // `Ended` for the moment in between, which only the scope reads.
+    let link = Arc::new(Link::new(work.task_sink(), State::Ended));
     let handle = spawn_on(&runtime, work, job.clone(), handler, link.clone());
     *lock(&link.state) = State::Running(handle);
     Ok(PoolChild { link })
@@ -114,9 +116,8 @@ pub(crate) fn spawn<W: TaskWork>(
 /// A `parallel` child whose first run comes later (a lazy one, one under
 /// a `limit`): its work waits in the link until `PoolChild::spawn`.
 pub(crate) fn unspawned<W: TaskWork>(work: W) -> PoolChild {
-    let state = |work| State::Unspawned(Box::new(work));
-    let link = Link::new(&work, State::Ended);
-    *lock(&link.state) = state(work);
+    let sink = work.task_sink();
+    let link = Link::new(sink, State::Unspawned(Box::new(work)));
     PoolChild {
         link: Arc::new(link),
     }
@@ -164,10 +165,10 @@ enum State {
 }
 
 impl Link {
-    fn new<W: TaskWork>(work: &W, state: State) -> Self {
+    fn new(sink: Option<TaskSink>, state: State) -> Self {
         Self {
             waker: AtomicWaker::new(),
-            sink: work.task_sink(),
+            sink,
             state: Mutex::new(state),
         }
     }
