@@ -121,7 +121,9 @@ impl Level {
     }
 
     fn visit_stmts(&mut self, stmts: &mut [Stmt]) {
-        for stmt in stmts.iter_mut() {
+        let last = stmts.len().saturating_sub(1);
+        for (at, stmt) in stmts.iter_mut().enumerate() {
+            reject_dropped_block(stmt, at == last);
             // A child form written as a statement is a statement, also last
             // in a block (`for id in ids { launch { .. } }`): its handle is
             // dropped, as in Kotlin; `let job = launch { .. }` keeps it.
@@ -360,6 +362,31 @@ impl VisitMut for Level {
             self.reject_in_macro(mac);
         }
     }
+}
+
+// Input:  with_timeout(d) { .. };   non_cancellable! { .. } let x = 1;
+// Output: ::core::compile_error!("this `with_timeout` block gives a `scopes::Result` ...");
+/// A block form written as a statement that drops its `scopes::Result`
+/// (ended with `;`, or not last in its block) would lose its failure, a
+/// timeout included: a compile error, as the DSL docs promise. Its tail
+/// (the block's value), `?;` and `let r = ..;` keep it.
+fn reject_dropped_block(stmt: &mut Stmt, last: bool) {
+    let Stmt::Macro(stmt_mac) = stmt else { return };
+    let MacroRole::Block(kind) = MacroRole::of(&stmt_mac.mac) else {
+        return;
+    };
+    if last && stmt_mac.semi_token.is_none() {
+        return;
+    }
+    let error = diag::error_spanned(
+        &stmt_mac.mac,
+        format!(
+            "this `{}` block gives a `scopes::Result`, dropped here: end it with `?;` to pass \
+             a failure on (a timeout included), or write `let _ = ..;` to drop it on purpose",
+            kind.name()
+        ),
+    );
+    *stmt = Stmt::Expr(expand::error_expr(error), Some(Default::default()));
 }
 
 /// The runtime fns that take a future to run in the caller's job.
