@@ -24,6 +24,32 @@ async fn scope_evaluates_to_the_body_result() {
 /// A scope block that ends without a value means `Ok(())`, as a `launch`
 /// body does: once its children have completed. One that returns stays
 /// as it is.
+/// A body (of a scope or of a `launch`) ending in an `if`/`else` or a
+/// `match` whose branches each start a child means `Ok(())` too: a child
+/// form last in a branch is a statement there, with no value.
+#[tokio::test(start_paused = true)]
+async fn a_body_ending_in_branches_that_each_start_a_child_means_ok_after_it() {
+    for pick in [0u8, 1, 2] {
+        let log = Log::default();
+        let log = &log;
+        let result: Result<()> = coroutine_scope! {
+            if pick == 0 {
+                launch { log.push("if"); }
+            } else {
+                launch(name = "else") {
+                    match pick {
+                        1 => launch { log.push("one"); },
+                        _ => launch! { log.push("other"); },
+                    }
+                }
+            }
+        };
+        result.unwrap();
+        let expected = ["if", "one", "other"][usize::from(pick)];
+        assert_eq!(log.take(), [expected]);
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn scope_block_ending_without_a_value_means_ok_after_its_children() {
     let log = Log::default();

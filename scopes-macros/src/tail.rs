@@ -4,7 +4,7 @@
 //! block of a scope macro evaluate to `scopes::Result<T>`. Written as Rust statements, one that
 //! ends with `;` has no value; so do tails that cannot be a `Result`: a
 //! `for`/`while` loop, a `loop` left by a plain `break`, an assignment,
-//! `x?`, a `print!`-like macro, an `if` without `else`, and an
+//! `x?`, a `print!`-like macro, a child form, an `if` without `else`, and an
 //! `if`/`match`/block one of whose branches ends that way (branches share
 //! one type; the others may leave: `return`, `break`, `continue`,
 //! `panic!`). Such a body gets `Ok(())` appended. A body that never ends
@@ -13,6 +13,8 @@
 
 use syn::visit::{self, Visit};
 use syn::{Expr, ExprLoop, Label, Lifetime, Macro, Stmt};
+
+use crate::parse::is_child_macro;
 
 /// How a block or expression ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,8 +99,13 @@ fn is_compound_assignment(op: &syn::BinOp) -> bool {
     )
 }
 
-/// Standard macros whose value is `()`, and those that never return.
+/// Standard macros whose value is `()`, and those that never return. A
+/// child form (`launch { .. }`, `launch! { .. }`) last in a block is a
+/// statement there (`body.rs`): no value either.
 fn of_macro(mac: &Macro) -> Tail {
+    if is_child_macro(mac) {
+        return Tail::Unit;
+    }
     let Some(name) = mac.path.segments.last().map(|s| s.ident.to_string()) else {
         return Tail::Value;
     };
