@@ -253,6 +253,19 @@ fn block_form(
     let (duration, body, len) = if kind.takes_duration() {
         let duration = group(i + 1, Delimiter::Parenthesis)?;
         (Some(duration), group(i + 2, Delimiter::Brace)?, 3)
+    } else if let (Some(args), Some(body)) = (
+        group(i + 1, Delimiter::Parenthesis),
+        group(i + 2, Delimiter::Brace),
+    ) {
+        // `non_cancellable(x) { .. }`: the block form takes no argument.
+        errors.push(diag::error(
+            args.span(),
+            format!(
+                "`{0} {{ .. }}` takes no argument: write `{0} {{ .. }}`",
+                kind.name()
+            ),
+        ));
+        (None, body, 3)
     } else {
         (None, group(i + 1, Delimiter::Brace)?, 2)
     };

@@ -234,11 +234,21 @@ pub(crate) fn parse_scope_options(input: ParseStream) -> syn::Result<Vec<RawOpti
 fn options_list(input: ParseStream, expected: &'static str) -> syn::Result<Vec<RawOption>> {
     let mut options = Vec::new();
     while !input.is_empty() {
-        options.push(parse_option(input, expected)?);
+        let option = parse_option(input, expected)?;
+        let key = option.key.to_string();
+        options.push(option);
         if input.is_empty() {
             break;
         }
-        input.parse::<Token![,]>()?;
+        input.parse::<Token![,]>().map_err(|e| {
+            diag::error(
+                e.span(),
+                format!(
+                    "expected `,` before the next option, or `=` and a value after \
+                     `{key}`: options read `name = \"fetch\", parallel`"
+                ),
+            )
+        })?;
     }
     Ok(options)
 }
@@ -248,7 +258,14 @@ fn parse_option(input: ParseStream, expected: &'static str) -> syn::Result<RawOp
         .call(Ident::parse_any)
         .map_err(|e| diag::error(e.span(), expected))?;
     let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
-        Some((input.parse()?, input.parse()?))
+        let eq = input.parse()?;
+        let value = input.parse().map_err(|e| {
+            diag::error(
+                e.span(),
+                format!("expected a value after `{key} =`: as in `name = \"fetch\"`, `limit = 4`"),
+            )
+        })?;
+        Some((eq, value))
     } else {
         None
     };
@@ -405,7 +422,15 @@ impl BlockForm {
     pub(crate) fn parse(kind: BlockKind, keyword: Span, input: TokenStream) -> syn::Result<Self> {
         let parser = |input: ParseStream| {
             let duration = if kind.takes_duration() {
-                let duration: Expr = input.parse()?;
+                let duration: Expr = input.parse().map_err(|e| {
+                    diag::error(
+                        e.span(),
+                        format!(
+                            "expected a duration: `{}(Duration::from_secs(1)) {{ .. }}`",
+                            kind.name()
+                        ),
+                    )
+                })?;
                 if !input.peek(Token![;]) {
                     let name = kind.name();
                     return Err(input.error(format!(
