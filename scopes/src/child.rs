@@ -10,8 +10,7 @@ use std::task::{Context, Poll};
 
 use crate::deferred::{Deferred, Slot};
 use crate::engine::child::{ChildFuture, ChildTask, NewChild, Shared};
-use crate::engine::handler::FailureSink;
-use crate::engine::handler::Handler;
+use crate::engine::handler::{FailureSink, Handler};
 use crate::engine::job::JobCore;
 use crate::engine::name::Name;
 use crate::engine::pool::{self, PoolChild, TaskSink, TaskWork};

@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use crate::engine::context;
-use crate::engine::handler::FailureSink;
-use crate::engine::handler::{self, Handler};
+use crate::engine::handler::{self, FailureSink, Handler};
 use crate::engine::job::Outcome;
 use crate::error::{Error, Result};
 use crate::job::{Job, Join, debug_job};

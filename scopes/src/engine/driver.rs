@@ -60,8 +60,7 @@ use futures_util::task::waker_ref;
 
 use super::child::{BodyFuture, Boxes, ChildFuture, ChildTask, NewChild, Shared, Work};
 use super::context;
-use super::handler::FailureSink;
-use super::handler::{self, Handler};
+use super::handler::{self, FailureSink, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
