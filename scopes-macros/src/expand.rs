@@ -78,16 +78,27 @@ pub(crate) fn handle() -> Ident {
 //             |scope| ::scopes::__private::Box::pin(async { let scope = scope; body })).await
 /// The body is a non-`move` async block that takes only the handle by
 /// value, so it borrows the surrounding locals like a plain block would.
-pub(crate) fn scope(kind: ScopeKind, options: &ScopeOptions, stmts: &[Stmt]) -> TokenStream {
-    let s = handle();
-    let closure = quote! {
+///
+/// `at`: where rustc's errors about the scope itself point (a `Deferred`
+/// returned out of it, a local borrowed by a child): the macro call, or an
+/// annotated fn's body rather than its attribute. Only the location moves:
+/// the code stays the macro's, so lints still treat it as generated.
+pub(crate) fn scope(
+    kind: ScopeKind,
+    options: &ScopeOptions,
+    stmts: &[Stmt],
+    at: Span,
+) -> TokenStream {
+    let span = Span::call_site().located_at(at);
+    let s = Ident::new("scope", Span::mixed_site().located_at(at));
+    let closure = quote_spanned! {span=>
         |#s| ::scopes::__private::Box::pin(async {
             let #s = #s;
             #(#stmts)*
         })
     };
-    let call = open(kind, options, Span::call_site(), closure);
-    quote!(#call.await)
+    let call = open(kind, options, span, closure);
+    quote_spanned!(span=> #call.await)
 }
 
 // Input:  #[supervised] async fn f(&self, id: u32) -> Result<u32, MyError> { body }
@@ -106,7 +117,7 @@ pub(crate) fn scoped_fn(
     stmts: &[Stmt],
     recursive: bool,
 ) -> TokenStream {
-    let scope = scope(kind, options, stmts);
+    let scope = scope(kind, options, stmts, item.block.brace_token.span.join());
     let body = quote! {
         #scope.map_err(::core::convert::Into::into)
     };
@@ -263,7 +274,12 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool, local: bo
         stmts.push(Stmt::Expr(Expr::Verbatim(ok), None));
     }
     let body = if nested {
-        scope(ScopeKind::Coroutine, &nested_options(local), &stmts)
+        scope(
+            ScopeKind::Coroutine,
+            &nested_options(local),
+            &stmts,
+            Span::call_site(),
+        )
     } else {
         quote!(#(#stmts)*)
     };

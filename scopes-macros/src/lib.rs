@@ -534,7 +534,7 @@ fn scope_macro(kind: ScopeKind, input: TokenStream2) -> TokenStream2 {
             let ok: syn::Expr = syn::parse_quote!(::scopes::__private::Ok(()));
             stmts.push(syn::Stmt::Expr(ok, None));
         }
-        expand::scope(kind, &options, &stmts)
+        expand::scope(kind, &options, &stmts, Span::call_site())
     });
     expand::with_errors(scope, errors)
 }
