@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use crate::engine::context;
+use crate::engine::context::{self, Wait};
 use crate::engine::handler::{self, FailureSink, Handler};
 use crate::engine::job::Outcome;
 use crate::error::{Error, Result};
@@ -46,6 +46,8 @@ use crate::job::{Job, Join, debug_job};
 pub struct Deferred<'s, T> {
     job: Job<'s>,
     slot: Arc<Slot<T>>,
+    /// This handle's `.await` (R7: prompt cancellation).
+    wait: Wait,
 }
 
 /// Where an `async` child leaves its value, shared by its handles.
@@ -104,7 +106,11 @@ impl<T> FailureSink for Slot<T> {
 
 impl<'s, T> Deferred<'s, T> {
     pub(crate) fn new(job: Job<'s>, slot: Arc<Slot<T>>) -> Self {
-        Self { job, slot }
+        Self {
+            job,
+            slot,
+            wait: Wait::default(),
+        }
     }
 
     /// The child as a [`Job`].
@@ -156,6 +162,18 @@ impl<'s, T> Deferred<'s, T> {
         self.job.name()
     }
 
+    /// The outcome if it is there (starting a lazy child; else `cx` is
+    /// woken when it is), or the caller's cancellation: an outcome already
+    /// there is given even in a cancelled job.
+    pub(crate) fn poll_outcome(&mut self, cx: &Context<'_>) -> Option<Result<T>> {
+        let core = &self.job.core;
+        core.start();
+        if let Some(outcome) = core.poll_outcome(cx.waker()) {
+            return Some(self.take_outcome(outcome));
+        }
+        context::cancellation().map(Err)
+    }
+
     fn take_outcome(&self, outcome: Outcome) -> Result<T> {
         let mut state = self.slot.lock();
         state.observed = true;
@@ -188,6 +206,7 @@ impl<T: Clone> Clone for Deferred<'_, T> {
         Self {
             job: self.job.clone(),
             slot: self.slot.clone(),
+            wait: Wait::default(),
         }
     }
 }
@@ -249,14 +268,12 @@ impl<T> Future for Deferred<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let deferred = self.get_mut();
-        let core = &deferred.job.core;
-        core.start();
-        if let Some(outcome) = core.poll_outcome(cx.waker()) {
-            return Poll::Ready(deferred.take_outcome(outcome));
+        if let Some(cancelled) = deferred.wait.cancelled_while_suspended() {
+            return Poll::Ready(Err(cancelled));
         }
-        match context::cancellation() {
-            Some(cancelled) => Poll::Ready(Err(cancelled)),
-            None => context::aware(Poll::Pending),
+        match deferred.poll_outcome(cx) {
+            Some(outcome) => Poll::Ready(outcome),
+            None => deferred.wait.suspend(),
         }
     }
 }

@@ -187,8 +187,15 @@ struct Timer {
 enum Wait<'t> {
     Delay(Timer),
     Sleep(Timer),
-    Yield { yielded: bool },
-    Await(usize),
+    Yield {
+        yielded: bool,
+    },
+    /// `suspended`: the wait has returned pending once (R7: prompt
+    /// cancellation).
+    Await {
+        h: usize,
+        suspended: bool,
+    },
     Join(usize),
     Scope(ScopeId),
     Timeout(Box<Deadline<'t>>),
@@ -734,7 +741,10 @@ impl<'t> Sim<'t> {
             Step::Delay(d) => Some(Wait::Delay(timer(self.now, *d))),
             Step::Sleep(d) => Some(Wait::Sleep(timer(self.now, *d))),
             Step::Yield => Some(Wait::Yield { yielded: false }),
-            Step::Await(h) => Some(Wait::Await(*h)),
+            Step::Await(h) => Some(Wait::Await {
+                h: *h,
+                suspended: false,
+            }),
             Step::Join(h) => Some(Wait::Join(*h)),
             Step::Launch { lazy, proc } | Step::Async { lazy, proc } => {
                 // R14: the child waits in its scope's start list; a
@@ -846,7 +856,13 @@ impl<'t> Sim<'t> {
                 self.schedule(fr.waker);
                 pending
             }
-            Wait::Await(h) => {
+            Wait::Await { h, suspended } => {
+                // R7, Kotlin's prompt cancellation: a waiter cancelled while
+                // suspended gets the cancellation when it resumes, even if
+                // the outcome woke it first.
+                if *suspended && let Some(cancelled) = self.visible_cancellation(fr) {
+                    return Polled::Ready(Err(cancelled));
+                }
                 let (target, job, _) = run.table[*h];
                 self.start(job);
                 if let Some(outcome) = self.jobs[job].outcome.clone() {
@@ -862,7 +878,10 @@ impl<'t> Sim<'t> {
                 self.wait_for(job, fr.waker);
                 match self.visible_cancellation(fr) {
                     Some(cancelled) => Polled::Ready(Err(cancelled)),
-                    None => pending,
+                    None => {
+                        *suspended = true;
+                        pending
+                    }
                 }
             }
             Wait::Join(h) => {

@@ -154,9 +154,13 @@ async fn r3_catching_await_error_does_not_recover() {
                 delay(ms(50)).await?;
                 Err::<u32, _>(Error::msg("child failed"))
             });
+            // The child's failure cancels the scope, and so the body
+            // suspended here: it gets the cancellation (R7, Kotlin's prompt
+            // cancellation: a `JobCancellationException` caused by the
+            // child's failure), not the child's error.
             match d.await {
                 Ok(_) => log.push("value"),
-                Err(e) => log.push(format!("caught: {e}")),
+                Err(e) => log.push(format!("caught, cancellation: {}", e.is_cancellation())),
             }
             // The scope is already failing: this suspension is cancelled.
             let after = delay(ms(1000)).await;
@@ -172,8 +176,39 @@ async fn r3_catching_await_error_does_not_recover() {
     assert_eq!(took, ms(50));
     assert_eq!(
         log.take(),
-        ["caught: child failed", "after catch cancelled: true"]
+        ["caught, cancellation: true", "after catch cancelled: true"]
     );
+}
+
+/// R3 with the failure already there: a new `await` of a failed
+/// `Deferred` gives its error even in the cancelled body (R7), and
+/// catching it does not recover either.
+#[tokio::test(start_paused = true)]
+async fn r3_catching_the_error_of_an_already_failed_deferred_does_not_recover() {
+    let log = Log::default();
+    let log = &log;
+    let (result, took) = timed(coroutine_scope(|s| {
+        Box::pin(async move {
+            let d = s.r#async(async {
+                delay(ms(50)).await?;
+                Err::<u32, _>(Error::msg("child failed"))
+            });
+            let slept = delay(ms(1000)).await; // cancelled at 50 ms
+            log.push(format!(
+                "cancelled: {}",
+                slept.unwrap_err().is_cancellation()
+            ));
+            match d.await {
+                Ok(_) => log.push("value"),
+                Err(e) => log.push(format!("caught: {e}")),
+            }
+            Ok("recovered")
+        })
+    }))
+    .await;
+    assert_eq!(result.unwrap_err().to_string(), "child failed");
+    assert_eq!(took, ms(50));
+    assert_eq!(log.take(), ["cancelled: true", "caught: child failed"]);
 }
 
 // ---------------------------------------------------------------- R4
@@ -679,6 +714,52 @@ async fn r7_completed_deferred_is_returned_in_a_cancelled_job_but_join_fails() {
     .await
     .unwrap();
     assert_eq!(log.take(), ["await: Some(5)", "join: true"]);
+}
+
+/// R7, Kotlin's prompt cancellation (`AtomicCancellationTest`): a job
+/// suspended in a wait for an outcome, woken by the outcome and cancelled
+/// before it resumed, gets the cancellation, not the outcome, in each wait
+/// for one; a new wait for an outcome already there still gets it (above).
+#[tokio::test(start_paused = true)]
+async fn r7_a_waiter_woken_by_its_outcome_then_cancelled_before_it_resumed_gets_the_cancellation() {
+    for wait in ["await", "await_all", "race", "first_success"] {
+        let log = Log::default();
+        let log = &log;
+        coroutine_scope(|s| {
+            Box::pin(async move {
+                // FIFO: d yields; the waiter suspends on d; the canceller
+                // yields; d completes, which queues the waiter behind the
+                // canceller; the canceller cancels the waiter.
+                let d = s.r#async(async {
+                    yield_now().await?;
+                    Ok(7)
+                });
+                let waiter = s.launch(async move {
+                    let got = match wait {
+                        "await" => d.await.map(|v| vec![v]),
+                        "await_all" => scopes::await_all([d]).await,
+                        "race" => scopes::race([d]).await.map(|v| vec![v]),
+                        _ => scopes::first_success([d]).await.map(|v| vec![v]),
+                    };
+                    log.push(format!(
+                        "{wait}: {:?}",
+                        got.map_err(|e| e.is_cancellation())
+                    ));
+                    Ok(())
+                });
+                let cancelled = waiter.clone();
+                s.launch(async move {
+                    yield_now().await?;
+                    cancelled.cancel();
+                    Ok(())
+                });
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        assert_eq!(log.take(), [format!("{wait}: Err(true)")]);
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -91,6 +91,33 @@ pub(crate) fn aware<T>(poll: Poll<T>) -> Poll<T> {
     poll
 }
 
+/// A wait for an outcome (a `Deferred`'s, `await_all`'s, a race's), which
+/// gives an outcome already there even in a cancelled job (R7: awaiting a
+/// completed `Deferred`), yet must not hand one to a job cancelled while
+/// it was suspended in the wait: Kotlin's prompt cancellation, under which
+/// a waiter woken by the outcome and cancelled before it resumed gets the
+/// cancellation, as in `delay` or `join`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Wait {
+    suspended: bool,
+}
+
+impl Wait {
+    /// The job's cancellation, if it came while this wait was suspended;
+    /// checked before the outcome. The wait starts over either way.
+    pub(crate) fn cancelled_while_suspended(&mut self) -> Option<Error> {
+        std::mem::take(&mut self.suspended)
+            .then(cancellation)
+            .flatten()
+    }
+
+    /// The wait suspends, where a cancellation reaches it ([`aware`]).
+    pub(crate) fn suspend<T>(&mut self) -> Poll<T> {
+        self.suspended = true;
+        aware(Poll::Pending)
+    }
+}
+
 /// The scope's unit of work the running code belongs to: the job being
 /// polled if a scope polls it, else (the work of a timeout) the unit that
 /// work runs in.

@@ -6,8 +6,8 @@
 //! wait through the handles' own cancellation-aware waits (R7): a cancel of
 //! the caller ends the wait with `Err`, except that [`race`] and
 //! [`first_success`] first cancel their children and wait for them, so that
-//! nothing they started outlives the call. A wake polls only the handles
-//! whose child completed (`FuturesUnordered`).
+//! nothing they started outlives the call. A wake looks only at the
+//! handles whose child completed (`waits.rs`).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -15,52 +15,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures_util::stream::{FuturesUnordered, Stream, StreamExt};
+use futures_util::stream::Stream;
 
 use crate::deferred::Deferred;
-use crate::engine::context;
+use crate::engine::context::{self, Wait};
 use crate::error::{Error, Result};
 use crate::job::Job;
 
-pin_project_lite::pin_project! {
-    /// A handle's wait, tagged with the handle's place in the input.
-    struct Indexed<'s, T> {
-        index: usize,
-        #[pin]
-        wait: Deferred<'s, T>,
-    }
-}
+mod waits;
 
-impl<T> Future for Indexed<'_, T> {
-    type Output = (usize, Result<T>);
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let index = *this.index;
-        this.wait.poll(cx).map(|outcome| (index, outcome))
-    }
-}
-
-/// The handles' waits, and the children as jobs (to cancel and join them).
-struct Waits<'s, T> {
-    pending: FuturesUnordered<Indexed<'s, T>>,
-    jobs: Vec<Job<'s>>,
-}
-
-impl<'s, T> Waits<'s, T> {
-    fn new(ds: impl IntoIterator<Item = Deferred<'s, T>>) -> Self {
-        let mut jobs = Vec::new();
-        let pending = ds
-            .into_iter()
-            .enumerate()
-            .map(|(index, d)| {
-                jobs.push(d.job().clone());
-                Indexed { index, wait: d }
-            })
-            .collect();
-        Self { pending, jobs }
-    }
-}
+use waits::Waits;
 
 /// Waits for every `Deferred` and gives their values in input order:
 /// Kotlin's `awaitAll`. It fails as soon as one fails, with the first
@@ -95,7 +59,11 @@ where
 {
     let waits = Waits::new(ds);
     let values = (0..waits.jobs.len()).map(|_| None).collect();
-    AwaitAll { waits, values }
+    AwaitAll {
+        waits,
+        values,
+        wait: Wait::default(),
+    }
 }
 
 /// Future returned by [`await_all`].
@@ -111,6 +79,7 @@ where
 pub struct AwaitAll<'s, T> {
     waits: Waits<'s, T>,
     values: Vec<Option<T>>,
+    wait: Wait,
 }
 
 impl<T> Unpin for AwaitAll<'_, T> {}
@@ -120,8 +89,11 @@ impl<T> Future for AwaitAll<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<Vec<T>>> {
         let this = &mut *self;
+        if let Some(cancelled) = this.wait.cancelled_while_suspended() {
+            return Poll::Ready(Err(cancelled));
+        }
         loop {
-            match this.waits.pending.poll_next_unpin(cx) {
+            match this.waits.poll_next(cx) {
                 Poll::Ready(Some((index, Ok(value)))) => this.values[index] = Some(value),
                 Poll::Ready(Some((_, Err(e)))) => return Poll::Ready(Err(e)),
                 Poll::Ready(None) => {
@@ -133,7 +105,7 @@ impl<T> Future for AwaitAll<'_, T> {
         }
         match context::cancellation() {
             Some(cancelled) => Poll::Ready(Err(cancelled)),
-            None => context::aware(Poll::Pending),
+            None => this.wait.suspend(),
         }
     }
 }
@@ -340,6 +312,8 @@ struct Contest<'s, T> {
     decided: Option<Result<T>>,
     /// The children before it have completed (after the decision).
     next: usize,
+    /// The caller's wait for a decision (R7: prompt cancellation).
+    wait: Wait,
 }
 
 impl<'s, T> Contest<'s, T> {
@@ -349,6 +323,7 @@ impl<'s, T> Contest<'s, T> {
             waits: Waits::new(ds),
             decided: None,
             next: 0,
+            wait: Wait::default(),
         }
     }
 
@@ -363,23 +338,28 @@ impl<'s, T> Contest<'s, T> {
             let message = format!("`{}` needs at least one child: it got none", self.name);
             return Poll::Ready(Err(Error::msg(message)));
         }
+        if self.decided.is_none()
+            && let Some(cancelled) = self.wait.cancelled_while_suspended()
+        {
+            self.decided = Some(Err(cancelled));
+        }
         while self.decided.is_none() {
-            match self.waits.pending.poll_next_unpin(cx) {
+            match self.waits.poll_next(cx) {
                 Poll::Ready(Some((_, outcome))) => {
-                    let last = self.waits.pending.is_empty();
+                    let last = self.waits.len() == 0;
                     self.decided = decide(last, outcome);
                 }
                 Poll::Ready(None) => unreachable!("the last outcome decides"),
                 Poll::Pending => match context::cancellation() {
                     Some(cancelled) => self.decided = Some(Err(cancelled)),
-                    None => return context::aware(Poll::Pending),
+                    None => return self.wait.suspend(),
                 },
             }
         }
         // Decided: the others are cancelled, and waited for so that their
         // cleanup has run when the call returns. That wait must not be cut
         // short by the caller's own cancellation (R7, like a nested scope).
-        self.waits.pending.clear();
+        self.waits.clear();
         for job in &self.waits.jobs[self.next..] {
             job.cancel();
         }
@@ -460,19 +440,11 @@ impl<T> Stream for AsCompleted<'_, T> {
         if let Some(item) = this.drained.pop_front() {
             return Poll::Ready(Some(item));
         }
-        match this.waits.pending.poll_next_unpin(cx) {
+        match this.waits.poll_next(cx) {
             Poll::Ready(item) => Poll::Ready(item),
             Poll::Pending if context::cancellation().is_some() => {
                 // In a cancelled job each wait ends at once (R7).
-                for wait in Pin::new(&mut this.waits.pending).iter_pin_mut() {
-                    if let Poll::Ready(item) = wait.poll(cx) {
-                        this.drained.push_back(item);
-                    }
-                }
-                this.waits.pending.clear();
-                this.drained
-                    .make_contiguous()
-                    .sort_by_key(|(index, _)| *index);
+                this.drained.extend(this.waits.drain());
                 Poll::Ready(this.drained.pop_front())
             }
             Poll::Pending => context::aware(Poll::Pending),
@@ -480,7 +452,7 @@ impl<T> Stream for AsCompleted<'_, T> {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.drained.len() + self.waits.pending.len();
+        let left = self.drained.len() + self.waits.len();
         (left, Some(left))
     }
 }
@@ -529,7 +501,7 @@ impl<T> fmt::Debug for AsCompleted<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")
             .field("children", &self.waits.jobs.len())
-            .field("pending", &self.waits.pending.len())
+            .field("pending", &self.waits.len())
             .finish()
     }
 }
