@@ -174,10 +174,32 @@ impl<'s, T> Deferred<'s, T> {
         context::cancellation().map(Err)
     }
 
-    fn take_outcome(&self, outcome: Outcome) -> Result<T> {
+    /// R7 for an `.await` whose job was cancelled while it was suspended:
+    /// the awaited child's error if it has ended with one (Kotlin's await
+    /// resumes with the awaited job's cause: in a `coroutine_scope`, a
+    /// child's failure cancels the job awaiting it, which still sees that
+    /// failure, R3), else the caller's cancellation, even if the child
+    /// ended with a value (prompt cancellation).
+    fn cancelled_await(&self, cancelled: Error) -> Error {
+        match self.job.core.outcome() {
+            Some(Outcome::Failed(e) | Outcome::Cancelled(e)) => {
+                drop(self.observed());
+                e
+            }
+            _ => cancelled,
+        }
+    }
+
+    /// An outcome was taken: a supervised failure is not reported.
+    fn observed(&self) -> MutexGuard<'_, SlotState<T>> {
         let mut state = self.slot.lock();
         state.observed = true;
         state.unobserved = None;
+        state
+    }
+
+    fn take_outcome(&self, outcome: Outcome) -> Result<T> {
+        let mut state = self.observed();
         match outcome {
             Outcome::Failed(e) | Outcome::Cancelled(e) => Err(e),
             Outcome::Ok => {
@@ -185,7 +207,13 @@ impl<'s, T> Deferred<'s, T> {
                     (1, _) | (_, None) => state.value.take(),
                     (_, Some(clone)) => state.value.as_ref().map(clone),
                 };
-                value.ok_or_else(|| Error::msg("the value of this `Deferred` was already taken"))
+                value.ok_or_else(|| {
+                    Error::msg(
+                        "the value of this `Deferred` was taken by an earlier `.await` of this \
+                         handle: to await a value more than once, clone the handle \
+                         (`T: Clone`) and await the clones",
+                    )
+                })
             }
         }
     }
@@ -232,7 +260,16 @@ impl<T> fmt::Debug for Deferred<'_, T> {
 
 /// `deferred.await` waits for the child's outcome, starting it if it is
 /// lazy. An outcome already there is returned even in a cancelled job;
-/// while waiting, the caller's cancellation ends the wait with `Err`.
+/// while waiting, the caller's cancellation ends the wait with `Err`: the
+/// child's error if it has ended with one (in a `coroutine_scope`, the
+/// failure that cancelled the caller), else the cancellation, also when
+/// the child's value came just before (R7: a job cancelled while suspended
+/// does not run on with a value).
+///
+/// A handle gives its value once (it moves out, so `T` need not be
+/// `Clone`): awaiting the same handle again through `&mut` after that is
+/// an `Err` saying so. To await a value more than once, clone the handle
+/// (`T: Clone`) and await the clones.
 ///
 /// A `Deferred` is itself the future (not only `IntoFuture`), so it goes
 /// straight into the futures ecosystem: `try_join_all(ds)`, `select!` on
@@ -269,7 +306,7 @@ impl<T> Future for Deferred<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let deferred = self.get_mut();
         if let Some(cancelled) = deferred.wait.cancelled_while_suspended() {
-            return Poll::Ready(Err(cancelled));
+            return Poll::Ready(Err(deferred.cancelled_await(cancelled)));
         }
         match deferred.poll_outcome(cx) {
             Some(outcome) => Poll::Ready(outcome),

@@ -857,13 +857,21 @@ impl<'t> Sim<'t> {
                 pending
             }
             Wait::Await { h, suspended } => {
+                let (target, job, _) = run.table[*h];
                 // R7, Kotlin's prompt cancellation: a waiter cancelled while
                 // suspended gets the cancellation when it resumes, even if
-                // the outcome woke it first.
+                // a value woke it first; an error of the awaited job is
+                // given instead (the cause Kotlin's await resumes with).
                 if *suspended && let Some(cancelled) = self.visible_cancellation(fr) {
-                    return Polled::Ready(Err(cancelled));
+                    return Polled::Ready(Err(match self.jobs[job].outcome.clone() {
+                        Some(JobOutcome::Failed(e) | JobOutcome::Cancelled(e)) => {
+                            self.jobs[job].observed = true;
+                            self.jobs[job].unobserved = None;
+                            e
+                        }
+                        _ => cancelled,
+                    }));
                 }
-                let (target, job, _) = run.table[*h];
                 self.start(job);
                 if let Some(outcome) = self.jobs[job].outcome.clone() {
                     // R7: an outcome already there is returned even in a

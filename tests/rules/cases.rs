@@ -155,12 +155,11 @@ async fn r3_catching_await_error_does_not_recover() {
                 Err::<u32, _>(Error::msg("child failed"))
             });
             // The child's failure cancels the scope, and so the body
-            // suspended here: it gets the cancellation (R7, Kotlin's prompt
-            // cancellation: a `JobCancellationException` caused by the
-            // child's failure), not the child's error.
+            // suspended here, which gets that failure (Kotlin's await gives
+            // the awaited job's cause).
             match d.await {
                 Ok(_) => log.push("value"),
-                Err(e) => log.push(format!("caught, cancellation: {}", e.is_cancellation())),
+                Err(e) => log.push(format!("caught: {e}")),
             }
             // The scope is already failing: this suspension is cancelled.
             let after = delay(ms(1000)).await;
@@ -176,7 +175,7 @@ async fn r3_catching_await_error_does_not_recover() {
     assert_eq!(took, ms(50));
     assert_eq!(
         log.take(),
-        ["caught, cancellation: true", "after catch cancelled: true"]
+        ["caught: child failed", "after catch cancelled: true"]
     );
 }
 
@@ -1151,6 +1150,28 @@ async fn r11_deferred_awaited_twice_and_from_a_sibling() {
     .await;
     assert_eq!(result.unwrap(), ["shared", "shared", "shared!"]);
     assert_eq!(took, ms(20));
+}
+
+/// R11: a handle gives its value once (the value moves out, `T` need not
+/// be `Clone`); awaiting the same handle again through `&mut` is an error
+/// that says to await clones, not a cancellation and not a hang.
+#[tokio::test(start_paused = true)]
+async fn r11_awaiting_one_handle_again_after_it_gave_its_value_says_to_await_clones() {
+    let second = coroutine_scope(|s| {
+        Box::pin(async move {
+            let mut d = s.r#async(async { Ok(String::from("v")) });
+            assert_eq!((&mut d).await?, "v");
+            Ok((&mut d).await.unwrap_err())
+        })
+    })
+    .await
+    .unwrap();
+    assert!(!second.is_cancellation());
+    assert_eq!(
+        second.to_string(),
+        "the value of this `Deferred` was taken by an earlier `.await` of this handle: \
+         to await a value more than once, clone the handle (`T: Clone`) and await the clones"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -652,7 +652,7 @@ impl JobCore {
     }
 
     /// How the job ended, once it has.
-    fn outcome(&self) -> Option<Outcome> {
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
         let flags = self.flags.load(Ordering::Acquire);
         if flags & COMPLETED == 0 {
             return None;
