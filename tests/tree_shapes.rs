@@ -156,3 +156,81 @@ fn w8_nesting_depth_on_a_2mib_thread_reaches_the_measured_bound() {
         },
     );
 }
+
+/// A chain `depth` levels deep: each level a child hosting the next level's
+/// scope, every level waiting an hour; returns the polls of the levels'
+/// futures while the whole chain is cancelled from the top, and the levels
+/// whose cancellation reached them.
+async fn polls_to_cancel_a_chain(depth: u64) -> (u64, u64) {
+    /// One level: a scope whose child is the next level (counting its
+    /// polls) and whose body waits.
+    fn level<'a>(
+        depth: u64,
+        polls: &'a AtomicU64,
+        reached: &'a AtomicU64,
+    ) -> BoxFuture<'a, scopes::Result<()>> {
+        Box::pin(coroutine_scope(move |s| {
+            Box::pin(async move {
+                if depth > 1 {
+                    s.launch(async move {
+                        let mut next = pin!(level(depth - 1, polls, reached));
+                        poll_fn(|cx| {
+                            polls.fetch_add(1, Relaxed);
+                            next.as_mut().poll(cx)
+                        })
+                        .await
+                    });
+                }
+                let waited = delay(Duration::from_secs(3600)).await;
+                reached.fetch_add(u64::from(waited.is_err()), Relaxed);
+                waited
+            })
+        }))
+    }
+    let (polls, reached) = (AtomicU64::new(0), AtomicU64::new(0));
+    let (polls, reached) = (&polls, &reached);
+    let during_cancel = coroutine_scope(|s| {
+        Box::pin(async move {
+            let chain = s.launch(level(depth, polls, reached));
+            delay(Duration::from_secs(1)).await?; // the chain is built and waits
+            let before = polls.load(Relaxed);
+            chain.cancel_and_join().await?;
+            Ok(polls.load(Relaxed) - before)
+        })
+    })
+    .await
+    .expect("scope failed");
+    (during_cancel, reached.load(Relaxed))
+}
+
+/// Cancelling a deep chain queues one entry per level, in tree order. Each
+/// run through a route from the root costs the depth, so a chain D deep
+/// cost D²/2 polls of the levels' futures (5,000 per level at 10,000
+/// levels). The entries that follow each other down the chain run in one
+/// descent, up to the root's budget of 256 entries per poll: about
+/// 1 + D/256 polls per level.
+#[test]
+fn cancelling_a_deep_chain_polls_each_level_a_bounded_number_of_times() {
+    const DEPTH: u64 = 1_000;
+    // Deep recursion: a thread with room for it in a debug build.
+    let (polls, reached) = std::thread::Builder::new()
+        .stack_size(512 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .expect("runtime")
+                .block_on(polls_to_cancel_a_chain(DEPTH))
+        })
+        .expect("thread")
+        .join()
+        .expect("chain panicked");
+    assert_eq!(reached, DEPTH, "every level's wait was cancelled");
+    let per_level = polls as f64 / DEPTH as f64;
+    println!("{per_level:.2} polls per level");
+    assert!(
+        per_level <= 8.0,
+        "{per_level:.2} polls per level while cancelling a chain {DEPTH} deep"
+    );
+}

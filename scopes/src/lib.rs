@@ -165,7 +165,11 @@
 //!   — 10 ms at depth 400, 2 s at 4,000 — where boxed recursion without
 //!   scopes is linear, and so are tasks (`JoinSet`), which each wake on
 //!   their own. Trees that are wide rather than deep (depth ~ log N) do not
-//!   see it: a W6 tree of 65,536 leaves is 8 deep.
+//!   see it: a W6 tree of 65,536 leaves is 8 deep. Wakes that follow each
+//!   other down a chain cost one descent, not one each: cancelling a chain
+//!   D deep (which wakes every level, top first) polls each level about
+//!   1 + D/256 times (256: the entries the tree runs per poll of its task);
+//!   it polled each level D/2 times, 5 s for 10,000 levels, now 60 ms.
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
 //! - **Costs that stay flat as a program grows.** Awaiting one `Deferred`

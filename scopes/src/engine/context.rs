@@ -105,6 +105,7 @@ pub(crate) struct Wait {
 impl Wait {
     /// The job's cancellation, if it came while this wait was suspended;
     /// checked before the outcome. The wait starts over either way.
+    #[inline(never)]
     pub(crate) fn cancelled_while_suspended(&mut self) -> Option<Error> {
         std::mem::take(&mut self.suspended)
             .then(cancellation)

@@ -159,8 +159,8 @@ struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
     spare: Vec<Noted>,
-    /// Entries a route's target did not get to (scratch).
-    left: Vec<Entry>,
+    /// The chain behind the entry being run (`chain_after`).
+    chain: Vec<Ready>,
 }
 
 thread_local! {
@@ -188,6 +188,7 @@ impl Fifo {
         fifo.batch.clear();
         fifo.local.clear();
         fifo.spare.clear();
+        fifo.chain.clear();
         // Small lists cost little to make again: only a burst's are kept.
         let worth = fifo.batch.capacity() > Self::SMALL;
         if worth && fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
@@ -369,6 +370,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 (false, BODY) => self.poll_body(false),
                 (false, _) => self.hop_child(entry),
             }
+        } else if self.shared.queue.chain_goes_on_here() {
+            // Reached on the way down from the entry before, which the
+            // root ran or routed to: the chain behind it goes on here.
+            self.run_chained();
         }
         self.after_visit()
     }
@@ -453,7 +458,15 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 budget -= 1;
                 self.follow_parent();
                 match ready.scope {
-                    None => self.run_entry(ready.entry, true),
+                    None => {
+                        // A flat scope's entries are all its own: no chain.
+                        let chain = fifo.batch.front().is_some_and(|next| next.scope.is_some())
+                            && self.chain_after(&self.shared.queue, ready.entry, fifo, budget);
+                        self.run_entry(ready.entry, true);
+                        if chain {
+                            budget -= self.chain_done(fifo);
+                        }
+                    }
                     Some(scope) => budget -= self.follow_route(&scope, ready.entry, fifo, budget),
                 }
                 self.take_local(fifo);
@@ -526,9 +539,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// scopes that polls only what it was woken for) strands the entry in
     /// its scope, which then drains its own queue when next polled.
     ///
-    /// Entries of the same scope right behind this one in the FIFO (up to
-    /// `budget` of them) go along: the target runs them on the same visit.
-    /// Returns how many of those it ran; the others go back to the front.
+    /// The entries right behind this one that its poll reaches on the way
+    /// (`chain_after`, up to `budget` of them) go along. Returns how many
+    /// of those ran; the others go back to the front.
     fn follow_route(
         &mut self,
         scope: &Arc<ReadyQueue>,
@@ -539,62 +552,109 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if scope.is_closed() {
             return 0; // a late wake of a scope that has returned
         }
-        let mut along = 0;
-        while along < budget
-            && fifo
-                .batch
-                .front()
-                .and_then(|next| next.scope.as_ref())
-                .is_some_and(|next| Arc::ptr_eq(next, scope))
-        {
-            let next = fifo.batch.pop_front().expect("the entry just looked at");
-            ReadyQueue::set_run(std::iter::once(next.entry));
-            along += 1;
-        }
+        let chain = self.chain_after(scope, entry, fifo, budget);
         let own = self.shared.queue.route_to(scope, entry);
         if let Some(own) = own {
             self.run_entry(own, false);
         }
-        let mut left = std::mem::take(&mut fifo.left);
-        ReadyQueue::take_run_left(&mut left);
-        let ran = along - left.len();
+        let ran = if chain { self.chain_done(fifo) } else { 0 };
         if !ReadyQueue::route_done() {
             scope.strand(entry);
         }
-        for entry in left.drain(..).rev() {
-            let scope = Some(scope.clone());
-            fifo.batch.push_front(Ready { entry, scope });
-        }
-        fifo.left = left;
         ran
     }
 
-    /// The route ends here: runs `entry`, then the entries of this scope
-    /// queued right after it, in order (one route for many), unless tokio's
-    /// budget is spent (the root takes the rest back). Out of line: only
-    /// the innermost scope of a route needs this frame.
+    /// Takes the entries right behind `entry` (of `scope`) in the FIFO that
+    /// form a chain down the tree, up to `budget`: each of a scope nested
+    /// in the job of the one before, as a cancel of a deep chain of scopes
+    /// queues one per level. The poll of `entry` goes through each of those
+    /// scopes on its way down, and each runs its entry there: one descent
+    /// for the chain, where a route per entry would cost the depth each
+    /// time (O(D²) for a chain D deep). The order is the FIFO's: these are
+    /// the entries the root would run next.
     #[inline(never)]
-    ///
-    /// Between two entries the scope does what it does after a visit
-    /// (adopts the children just started), so that slots are taken as if
-    /// each entry had had a route of its own. A run stops early when an
-    /// entry started a child of another scope: that scope adopts it once
-    /// the route returns, and must do so before the next entry runs.
-    fn run_target(&mut self, entry: Entry) {
-        self.run_entry(entry, true);
-        while tokio::task::coop::has_budget_remaining() {
+    fn chain_after(
+        &self,
+        scope: &ReadyQueue,
+        entry: Entry,
+        fifo: &mut Fifo,
+        budget: usize,
+    ) -> bool {
+        // Next in the chain: an entry of a scope nested in the job of the
+        // last one, or one more of that nested scope's own (which it runs
+        // on the same visit).
+        let hosted = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
+            next.scope.as_ref().is_some_and(|next| {
+                next.is_hosted_by(queue, entry)
+                    || (std::ptr::eq(&**next, queue) && queue.is_nested() && !queue.is_closed())
+            })
+        };
+        let mut host = (scope, entry);
+        let mut taken = 0;
+        while taken < budget && fifo.batch.front().is_some_and(|next| hosted(next, host)) {
+            let next = fifo.batch.pop_front().expect("the entry just looked at");
+            fifo.chain.push(next);
+            let next = fifo.chain.last().expect("just pushed");
+            host = (next.scope.as_deref().expect("nested"), next.entry);
+            taken += 1;
+        }
+        if taken > 0 {
+            let hops = fifo.chain.iter();
+            ReadyQueue::set_chain(
+                hops.map(|next| (next.scope.as_deref().expect("nested"), next.entry)),
+            );
+        }
+        taken > 0
+    }
+
+    /// Runs this scope's entries of the chain behind the entry being run
+    /// (`chain_after`), in order, each as the route's target would. Before
+    /// each, the scope does what it does after a visit (adopts the children
+    /// just started), so that slots are taken as if each entry had had a
+    /// route of its own; the chain stops (the root takes the rest back)
+    /// once tokio's budget is spent or an entry started a child of another
+    /// scope, which adopts it when the poll returns to it, before anything
+    /// after it may run.
+    #[inline(never)]
+    fn run_chained(&mut self) {
+        loop {
             if self.shared.queue.take_starts() || self.has_incoming() {
                 self.adopt_nested();
             }
-            if self.is_done() || ReadyQueue::started_elsewhere(&self.shared.queue) {
-                break;
+            if self.is_done() {
+                return;
             }
-            let Some(entry) = ReadyQueue::next_in_run() else {
-                break;
+            let Some(entry) = self.shared.queue.take_chained() else {
+                return;
             };
             self.follow_parent();
             self.run_entry(entry, true);
         }
+    }
+
+    /// Ends the chain behind an entry: the entries not reached go back to
+    /// the front of the FIFO, in order. Returns how many ran.
+    #[inline(never)]
+    fn chain_done(&self, fifo: &mut Fifo) -> usize {
+        if fifo.chain.is_empty() {
+            return 0;
+        }
+        let left = ReadyQueue::chain_done();
+        let ran = fifo.chain.len() - left;
+        for next in fifo.chain.drain(ran..).rev() {
+            fifo.batch.push_front(next);
+        }
+        fifo.chain.clear();
+        ran
+    }
+
+    /// The route ends here: runs `entry`, then this scope's entries of the
+    /// chain behind it. Out of line: only the innermost scope of a route
+    /// needs this frame.
+    #[inline(never)]
+    fn run_target(&mut self, entry: Entry) {
+        self.run_entry(entry, true);
+        self.run_chained();
     }
 
     /// Runs the body or a child; `target`: the entry is this job's own

@@ -10,7 +10,11 @@
 //! *route*: the chain of host jobs from its own child down to the nested
 //! scope; each scope on the way polls exactly the job on the route, so the
 //! entry runs where its future lives (in the nested scope's slab) and a
-//! waiting child is polled once per wake at any depth.
+//! waiting child is polled once per wake at any depth. Entries right behind
+//! the route's target that its poll reaches on the way down (more of the
+//! target scope's own, then of a scope nested in the last one's job, and
+//! so on: what a cancel of a deep chain queues) form a *chain*: each scope
+//! on the way runs its part, so one descent serves them, in FIFO order.
 //!
 //! Wakes and starts made while the root drains go to a thread-local list,
 //! without a lock or a task wake, in the order they happen; the root moves
@@ -174,10 +178,11 @@ thread_local! {
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
-    /// Entries of the route's target scope that came right after the first
-    /// in the FIFO: the target runs them too, in order, on the same visit
-    /// (children of one scope woken or started together cost one route).
-    static RUN: RefCell<VecDeque<Entry>> = const { RefCell::new(VecDeque::new()) };
+    /// A chain of entries queued right after the route's target, each of a
+    /// scope nested in the job of the one before (innermost first): the
+    /// target's poll reaches each scope on its way down, which runs its
+    /// entry there (`take_chained`), so one descent serves the chain.
+    static CHAIN: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
     /// Scratch for `resolve_starts` (empty between calls).
     static RESOLVING: Cell<Vec<Noted>> = const { Cell::new(Vec::new()) };
 }
@@ -505,12 +510,12 @@ impl ReadyQueue {
         debug_assert!(buffer.is_empty(), "a fresh list has no marker to find");
         let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
         let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
-        let outer_run = RUN.with(|run| std::mem::take(&mut *run.borrow_mut()));
+        let outer_chain = CHAIN.with(|chain| std::mem::take(&mut *chain.borrow_mut()));
         Draining {
             outer: DRAINING.replace(address(self)),
             outer_local,
             outer_route,
-            outer_run,
+            outer_chain,
             exited: false,
         }
     }
@@ -668,10 +673,61 @@ impl ReadyQueue {
         })
     }
 
-    /// Entries of the target scope queued right after the first, for the
-    /// target to run on the same visit.
-    pub(crate) fn set_run(entries: impl Iterator<Item = Entry>) {
-        RUN.with(|run| run.borrow_mut().extend(entries));
+    /// Whether this scope is nested in the job of `entry` of `queue`'s
+    /// scope (and has not returned): an entry of it queued right after
+    /// that one can be run on the way down (`set_chain`).
+    pub(crate) fn is_hosted_by(&self, queue: &ReadyQueue, entry: Entry) -> bool {
+        self.nest
+            .get()
+            .is_some_and(|nest| std::ptr::eq(&*nest.host.queue, queue) && nest.host.entry == entry)
+            && !self.is_closed()
+    }
+
+    /// Sets the chain that follows the route's target, outermost first.
+    pub(crate) fn set_chain<'a>(hops: impl DoubleEndedIterator<Item = (&'a ReadyQueue, Entry)>) {
+        CHAIN.with(|chain| {
+            let mut chain = chain.borrow_mut();
+            chain.clear();
+            chain.extend(hops.rev().map(|(scope, entry)| (address(scope), entry)));
+        });
+    }
+
+    /// Whether the chain's next entry is this scope's.
+    pub(crate) fn chain_goes_on_here(&self) -> bool {
+        CHAIN.with(|chain| {
+            chain
+                .borrow()
+                .last()
+                .is_some_and(|&(scope, _)| scope == address(self))
+        })
+    }
+
+    /// This scope's entry of the chain, if the chain goes on here: the
+    /// entry is run as if the root had routed to it, which it would do
+    /// next. Not while tokio's budget is spent, nor once a child was
+    /// started in another scope (which adopts it when the poll returns to
+    /// it, before anything after it runs): the rest of the chain then goes
+    /// back to the root.
+    pub(crate) fn take_chained(self: &Arc<Self>) -> Option<Entry> {
+        let next = CHAIN.with(|chain| match chain.borrow().last() {
+            Some(&(scope, entry)) if scope == address(self) => Some(entry),
+            _ => None,
+        })?;
+        if !tokio::task::coop::has_budget_remaining() || Self::started_elsewhere(self) {
+            return None;
+        }
+        CHAIN.with(|chain| chain.borrow_mut().pop());
+        Some(next)
+    }
+
+    /// Ends the chain: how many of its entries were not run (the last ones).
+    pub(crate) fn chain_done() -> usize {
+        CHAIN.with(|chain| {
+            let mut chain = chain.borrow_mut();
+            let left = chain.len();
+            chain.clear();
+            left
+        })
     }
 
     /// Whether the thread's list holds a start marker of a scope other than
@@ -688,16 +744,6 @@ impl ReadyQueue {
                     None => false,
                 })
         })
-    }
-
-    /// The next entry of the run, for the route's target.
-    pub(crate) fn next_in_run() -> Option<Entry> {
-        RUN.with(|run| run.borrow_mut().pop_front())
-    }
-
-    /// The entries of the run the target did not get to, in order.
-    pub(crate) fn take_run_left(out: &mut Vec<Entry>) {
-        RUN.with(|run| out.extend(run.borrow_mut().drain(..)));
     }
 
     /// Ends the route; false if a scope on it was not reached.
@@ -757,7 +803,7 @@ pub(crate) struct Draining {
     /// The enclosing root's notes and where their first marker is.
     outer_local: (Vec<Noted>, usize),
     outer_route: Vec<Hop>,
-    outer_run: VecDeque<Entry>,
+    outer_chain: Vec<Hop>,
     exited: bool,
 }
 
@@ -773,8 +819,8 @@ impl Draining {
         DRAINING.set(self.outer);
         let outer_route = std::mem::take(&mut self.outer_route);
         ROUTE.with(|route| *route.borrow_mut() = outer_route);
-        let outer_run = std::mem::take(&mut self.outer_run);
-        RUN.with(|run| *run.borrow_mut() = outer_run);
+        let outer_chain = std::mem::take(&mut self.outer_chain);
+        CHAIN.with(|chain| *chain.borrow_mut() = outer_chain);
         let (outer, first_marker) =
             std::mem::replace(&mut self.outer_local, (Vec::new(), NO_MARKER));
         let (mut own, _) = LOCAL.with(|local| local.borrow_mut().replace(outer, first_marker));
