@@ -234,3 +234,111 @@ fn cancelling_a_deep_chain_polls_each_level_a_bounded_number_of_times() {
         "{per_level:.2} polls per level while cancelling a chain {DEPTH} deep"
     );
 }
+
+/// R14 with a job that polls a nested scope beside other work of its own
+/// (a `join` of the scope and a wait): entries run in FIFO order, each after
+/// the one before has ended its step, however many follow each other down
+/// the tree. A sibling wakes the job's own wait, then a child of the scope
+/// the job hosts: the FIFO holds [job, child], so the job's own work comes
+/// first. (An earlier version of the one-descent chain ran the child inside
+/// the job's poll, ahead of the job's other branch.)
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn r14_a_job_polling_a_nested_scope_beside_its_own_work_runs_that_work_first() {
+    use futures_util::future::join;
+    use std::sync::Mutex;
+    let log = Mutex::new(Vec::new());
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (side_tx, side_rx) = tokio::sync::oneshot::channel::<()>();
+            let (child_tx, child_rx) = tokio::sync::oneshot::channel::<()>();
+            s.launch(async move {
+                let nested = coroutine_scope(move |inner| {
+                    Box::pin(async move {
+                        inner.launch(async move {
+                            let _ = child_rx.await;
+                            log.lock().unwrap().push("child got");
+                            Ok(())
+                        });
+                        Ok(())
+                    })
+                });
+                let side = async move {
+                    let _ = side_rx.await;
+                    log.lock().unwrap().push("side got");
+                };
+                let (nested, ()) = join(nested, side).await;
+                log.lock().unwrap().push("job done");
+                nested
+            });
+            s.launch(async move {
+                yield_now().await?;
+                log.lock().unwrap().push("send");
+                side_tx.send(()).expect("side waits");
+                child_tx.send(()).expect("child waits");
+                Ok(())
+            });
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["send", "side got", "child got", "job done"]
+    );
+}
+
+/// R7 and R14 together: cancelling a job that polls a nested scope beside
+/// a wait of its own resumes the job's wait first (the job's own entry),
+/// then the nested scope's body and child, in tree order.
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn r7_cancelling_a_job_polling_a_nested_scope_beside_its_own_wait_resumes_in_tree_order() {
+    use futures_util::future::join;
+    use std::sync::Mutex;
+    let log = Mutex::new(Vec::new());
+    let log = &log;
+    let hour = Duration::from_secs(3600);
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let nested = coroutine_scope(move |inner| {
+                    Box::pin(async move {
+                        inner.launch(async move {
+                            let waited = delay(hour).await;
+                            log.lock().unwrap().push("inner child resumed");
+                            waited
+                        });
+                        let waited = delay(hour).await;
+                        log.lock().unwrap().push("inner body resumed");
+                        waited
+                    })
+                });
+                let side = async move {
+                    let waited = delay(hour).await;
+                    log.lock().unwrap().push("side resumed");
+                    waited
+                };
+                let (nested, side) = join(nested, side).await;
+                assert!(nested.is_err() && side.is_err());
+                Ok(())
+            });
+            yield_now().await?;
+            yield_now().await?;
+            log.lock().unwrap().push("cancel");
+            job.cancel_and_join().await?;
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "cancel",
+            "side resumed",
+            "inner body resumed",
+            "inner child resumed"
+        ]
+    );
+}

@@ -76,10 +76,6 @@ pub struct YieldNow {
 impl Future for YieldNow {
     type Output = Result<()>;
 
-    // Compiled where it is awaited, with the thread-local access it makes
-    // (generic, from `scoped-tls`) inlined: a hot call whose cost otherwise
-    // depended on how this crate's code happened to be split for codegen.
-    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));

@@ -159,8 +159,11 @@ struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
     spare: Vec<Noted>,
-    /// The chain behind the entry being run (`chain_after`).
+    /// The chain behind the entry being run (`chain_after`), and for each
+    /// of its entries whether it is of a scope nested in the job of the one
+    /// before (scratch).
     chain: Vec<Ready>,
+    links: Vec<bool>,
 }
 
 thread_local! {
@@ -370,10 +373,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 (false, BODY) => self.poll_body(false),
                 (false, _) => self.hop_child(entry),
             }
-        } else if self.shared.queue.chain_goes_on_here() {
-            // Reached on the way down from the entry before, which the
-            // root ran or routed to: the chain behind it goes on here.
-            self.run_chained();
         }
         self.after_visit()
     }
@@ -464,6 +463,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                             && self.chain_after(&self.shared.queue, ready.entry, fifo, budget);
                         self.run_entry(ready.entry, true);
                         if chain {
+                            self.continue_chain(ready.entry);
                             budget -= self.chain_done(fifo);
                         }
                     }
@@ -583,52 +583,76 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // Next in the chain: an entry of a scope nested in the job of the
         // last one, or one more of that nested scope's own (which it runs
         // on the same visit).
-        let hosted = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
-            next.scope.as_ref().is_some_and(|next| {
-                next.is_hosted_by(queue, entry)
-                    || (std::ptr::eq(&**next, queue) && queue.is_nested() && !queue.is_closed())
-            })
+        // `Some(true)`: nested in the job of the entry before; `Some(false)`:
+        // the same nested scope; `None`: neither, the chain ends.
+        let link = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
+            let next = next.scope.as_deref()?;
+            if next.is_hosted_by(queue, entry) {
+                Some(true)
+            } else {
+                let same = std::ptr::eq(next, queue) && queue.is_nested() && !queue.is_closed();
+                same.then_some(false)
+            }
         };
-        let mut host = (scope, entry);
-        let mut taken = 0;
-        while taken < budget && fifo.batch.front().is_some_and(|next| hosted(next, host)) {
+        let mut last = (scope, entry);
+        let mut links = std::mem::take(&mut fifo.links);
+        while links.len() < budget {
+            let Some(nested) = fifo.batch.front().and_then(|next| link(next, last)) else {
+                break;
+            };
             let next = fifo.batch.pop_front().expect("the entry just looked at");
             fifo.chain.push(next);
+            links.push(nested);
             let next = fifo.chain.last().expect("just pushed");
-            host = (next.scope.as_deref().expect("nested"), next.entry);
-            taken += 1;
+            last = (next.scope.as_deref().expect("nested"), next.entry);
         }
-        if taken > 0 {
-            let hops = fifo.chain.iter();
-            ReadyQueue::set_chain(
-                hops.map(|next| (next.scope.as_deref().expect("nested"), next.entry)),
-            );
+        let chained = !links.is_empty();
+        if chained {
+            let scopes = fifo
+                .chain
+                .iter()
+                .map(|next| next.scope.as_deref().expect("nested"));
+            let entries = fifo.chain.iter().map(|next| next.entry);
+            let nested = links.iter().copied();
+            let chain = scopes.zip(entries).zip(nested).map(|((s, e), n)| (s, e, n));
+            ReadyQueue::set_chain(chain);
         }
-        taken > 0
+        links.clear();
+        fifo.links = links;
+        chained
     }
 
-    /// Runs this scope's entries of the chain behind the entry being run
-    /// (`chain_after`), in order, each as the route's target would. Before
-    /// each, the scope does what it does after a visit (adopts the children
-    /// just started), so that slots are taken as if each entry had had a
-    /// route of its own; the chain stops (the root takes the rest back)
-    /// once tokio's budget is spent or an entry started a child of another
-    /// scope, which adopts it when the poll returns to it, before anything
-    /// after it may run.
+    /// After `last` ran here, goes on with the chain behind it (see
+    /// `chain_after`) while its next entry is one of this scope's own or one
+    /// of a scope nested in the job just run. The latter is reached through
+    /// a route of one hop, that job: its poll reaches the nested scope,
+    /// which runs the entry and goes on from there; what is left of the
+    /// chain then is not this scope's. Each entry runs once the one before
+    /// has ended its step, as if the root had routed to it; before each, a
+    /// nested scope adopts the children just started, as after a visit, so
+    /// that slots are taken in the same order.
     #[inline(never)]
-    fn run_chained(&mut self) {
+    fn continue_chain(&mut self, mut last: Entry) {
+        let nested = self.shared.queue.is_nested();
         loop {
-            if self.shared.queue.take_starts() || self.has_incoming() {
+            if nested && (self.shared.queue.take_starts() || self.has_incoming()) {
                 self.adopt_nested();
             }
             if self.is_done() {
                 return;
             }
-            let Some(entry) = self.shared.queue.take_chained() else {
+            let Some((entry, through_last)) = self.shared.queue.next_in_chain() else {
                 return;
             };
             self.follow_parent();
-            self.run_entry(entry, true);
+            if !through_last {
+                self.run_entry(entry, true);
+                last = entry;
+                continue;
+            }
+            self.run_entry(last, false);
+            ReadyQueue::hop_taken(entry);
+            return;
         }
     }
 
@@ -654,7 +678,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(never)]
     fn run_target(&mut self, entry: Entry) {
         self.run_entry(entry, true);
-        self.run_chained();
+        self.continue_chain(entry);
     }
 
     /// Runs the body or a child; `target`: the entry is this job's own

@@ -11,10 +11,13 @@
 //! scope; each scope on the way polls exactly the job on the route, so the
 //! entry runs where its future lives (in the nested scope's slab) and a
 //! waiting child is polled once per wake at any depth. Entries right behind
-//! the route's target that its poll reaches on the way down (more of the
-//! target scope's own, then of a scope nested in the last one's job, and
-//! so on: what a cancel of a deep chain queues) form a *chain*: each scope
-//! on the way runs its part, so one descent serves them, in FIFO order.
+//! the one run that continue down the tree (more of the same scope's, then
+//! of a scope nested in the last one's job, and so on: what a cancel of a
+//! deep chain queues) form a *chain*: once an entry has run, the scope that
+//! ran it takes the next one itself, through a route of one hop (the job
+//! it just ran), so the chain costs one descent instead of a route from
+//! the root each, and every entry still runs after the one before it has
+//! ended its step, in FIFO order.
 //!
 //! Wakes and starts made while the root drains go to a thread-local list,
 //! without a lock or a task wake, in the order they happen; the root moves
@@ -178,11 +181,10 @@ thread_local! {
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
-    /// A chain of entries queued right after the route's target, each of a
-    /// scope nested in the job of the one before (innermost first): the
-    /// target's poll reaches each scope on its way down, which runs its
-    /// entry there (`take_chained`), so one descent serves the chain.
-    static CHAIN: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
+    /// The chain behind the entry being run, next last: each entry's scope
+    /// (by address), the entry, and whether that scope is nested in the
+    /// job of the entry before (else it is the same scope).
+    static CHAIN: RefCell<Vec<(usize, Entry, bool)>> = const { RefCell::new(Vec::new()) };
     /// Scratch for `resolve_starts` (empty between calls).
     static RESOLVING: Cell<Vec<Noted>> = const { Cell::new(Vec::new()) };
 }
@@ -675,7 +677,7 @@ impl ReadyQueue {
 
     /// Whether this scope is nested in the job of `entry` of `queue`'s
     /// scope (and has not returned): an entry of it queued right after
-    /// that one can be run on the way down (`set_chain`).
+    /// that one continues a chain (`set_chain`).
     pub(crate) fn is_hosted_by(&self, queue: &ReadyQueue, entry: Entry) -> bool {
         self.nest
             .get()
@@ -683,41 +685,56 @@ impl ReadyQueue {
             && !self.is_closed()
     }
 
-    /// Sets the chain that follows the route's target, outermost first.
-    pub(crate) fn set_chain<'a>(hops: impl DoubleEndedIterator<Item = (&'a ReadyQueue, Entry)>) {
+    /// Sets the chain behind the entry being run, first first: each
+    /// entry's scope, the entry, and whether the scope is nested in the
+    /// job of the entry before.
+    pub(crate) fn set_chain<'a>(
+        links: impl DoubleEndedIterator<Item = (&'a ReadyQueue, Entry, bool)>,
+    ) {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
             chain.clear();
-            chain.extend(hops.rev().map(|(scope, entry)| (address(scope), entry)));
+            let links = links.rev();
+            chain.extend(links.map(|(scope, entry, nested)| (address(scope), entry, nested)));
         });
     }
 
-    /// Whether the chain's next entry is this scope's.
-    pub(crate) fn chain_goes_on_here(&self) -> bool {
-        CHAIN.with(|chain| {
-            chain
-                .borrow()
-                .last()
-                .is_some_and(|&(scope, _)| scope == address(self))
-        })
-    }
-
-    /// This scope's entry of the chain, if the chain goes on here: the
-    /// entry is run as if the root had routed to it, which it would do
-    /// next. Not while tokio's budget is spent, nor once a child was
-    /// started in another scope (which adopts it when the poll returns to
-    /// it, before anything after it runs): the rest of the chain then goes
-    /// back to the root.
-    pub(crate) fn take_chained(self: &Arc<Self>) -> Option<Entry> {
-        let next = CHAIN.with(|chain| match chain.borrow().last() {
-            Some(&(scope, entry)) if scope == address(self) => Some(entry),
-            _ => None,
-        })?;
+    /// The chain's next entry, taken, if this scope goes on with it after
+    /// its entry `last` has run: one of its own (`(entry, false)`), or one
+    /// of a scope nested in `last`'s job (`(entry, true)`), reached through
+    /// a route of one hop, `last` (`route_through`). Not while tokio's
+    /// budget is spent, nor once a child was started in another scope
+    /// (which adopts it when the poll returns to it, before anything after
+    /// it may run): the root takes the rest back.
+    pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<(Entry, bool)> {
+        let (scope, entry, nested) = CHAIN.with(|chain| chain.borrow().last().copied())?;
+        if !nested && scope != address(self) {
+            return None;
+        }
         if !tokio::task::coop::has_budget_remaining() || Self::started_elsewhere(self) {
             return None;
         }
+        if nested {
+            ROUTE.with(|route| {
+                let mut route = route.borrow_mut();
+                route.clear();
+                route.push((scope, entry));
+            });
+        }
         CHAIN.with(|chain| chain.borrow_mut().pop());
-        Some(next)
+        Some((entry, nested))
+    }
+
+    /// After a route of one hop set by `next_in_chain`: whether the hop's
+    /// scope took its entry. If not (the job did not poll that scope), the
+    /// entry goes back to the chain, for the root to take back.
+    pub(crate) fn hop_taken(entry: Entry) -> bool {
+        let hop = ROUTE.with(|route| route.borrow_mut().pop());
+        let Some((scope, _)) = hop else {
+            return true;
+        };
+        CHAIN.with(|chain| chain.borrow_mut().push((scope, entry, true)));
+        false
     }
 
     /// Ends the chain: how many of its entries were not run (the last ones).
@@ -803,7 +820,7 @@ pub(crate) struct Draining {
     /// The enclosing root's notes and where their first marker is.
     outer_local: (Vec<Noted>, usize),
     outer_route: Vec<Hop>,
-    outer_chain: Vec<Hop>,
+    outer_chain: Vec<(usize, Entry, bool)>,
     exited: bool,
 }
 
