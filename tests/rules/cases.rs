@@ -597,6 +597,49 @@ async fn r7_child_suspended_on_foreign_future_is_dropped() {
     assert_eq!(log.take(), ["caught", "dropped"]);
 }
 
+/// R7 one level down: a cancelled child waiting on a nested scope is not
+/// dropped there (the scope's body and children meet the rule), but once
+/// the scope has returned, a foreign wait of the child's own must not hold
+/// its scope open either: it is dropped there. (It waited for the foreign
+/// future: the scope's return was a poll on the way to the scope's body,
+/// not the child's own resume.)
+#[tokio::test(start_paused = true)]
+async fn r7_a_cancelled_child_in_a_foreign_wait_after_its_nested_scope_returned_is_dropped() {
+    struct OnDrop<'a>(&'a Log);
+    impl Drop for OnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.push("dropped");
+        }
+    }
+    let log = Log::default();
+    let log = &log;
+    let (result, took) = timed(coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let _guard = OnDrop(log);
+                let inner: Result<()> = coroutine_scope(|_inner| {
+                    Box::pin(async move { delay(Duration::from_secs(60)).await })
+                })
+                .await;
+                log.push(format!(
+                    "scope cancelled: {}",
+                    inner.unwrap_err().is_cancellation()
+                ));
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                log.push("never");
+                Ok(())
+            });
+            delay(ms(5)).await?;
+            job.cancel();
+            Ok(())
+        })
+    }))
+    .await;
+    result.unwrap();
+    assert_eq!(took, ms(5));
+    assert_eq!(log.take(), ["scope cancelled: true", "dropped"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn r7_cancellable_wraps_foreign_future() {
     let (result, took) = timed(coroutine_scope(|s| {

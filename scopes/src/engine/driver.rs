@@ -717,7 +717,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let Some(body) = self.body.as_mut() else {
             return;
         };
-        let was_cancelled = target && self.job.is_cancelled();
+        // On a hop too (R7): see `resume_child`.
+        let was_cancelled = self.job.is_cancelled();
         let mut cx = Context::from_waker(&self.waker);
         if let Poll::Ready(ended) =
             context::resume(&self.job, body.as_mut(), &mut cx, was_cancelled, true)
@@ -984,16 +985,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     /// Polls a child on the way to a nested scope's job (a hop of a
-    /// route): its queue state and R7's resume-once step are left to its
-    /// own entry. A tree recurses through here once per level (W6, W8).
+    /// route): its queue state is left to its own entry. A tree recurses
+    /// through here once per level (W6, W8).
     fn hop_child(&mut self, entry: Entry) {
-        self.resume_child(entry, false);
+        self.resume_child(entry);
     }
 
     /// Polls the child `entry` names (if it is still in its slot) as its
-    /// job's code; `was_cancelled`: this is its resume after a
-    /// cancellation (R7).
-    fn resume_child(&mut self, entry: Entry, was_cancelled: bool) {
+    /// job's code. R7 holds in such a poll too: a cancelled child's code
+    /// runs on here once the nested scope it waits on has returned, and
+    /// if it then suspends outside any cancellation-aware call it is
+    /// dropped, as after its own resume (its own entry, which came first,
+    /// found it waiting on the scope).
+    fn resume_child(&mut self, entry: Entry) {
         let idx = entry.slot;
         let kids = self.children.as_mut();
         let slot = kids.and_then(|kids| kids.slots.get_mut(idx));
@@ -1008,6 +1012,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         else {
             return;
         };
+        let was_cancelled = job.is_cancelled();
         if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled) {
             self.complete(idx, ended.and_then(|result| result));
         }
