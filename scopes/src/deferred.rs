@@ -271,6 +271,12 @@ impl<T> fmt::Debug for Deferred<'_, T> {
 /// an `Err` saying so. To await a value more than once, clone the handle
 /// (`T: Clone`) and await the clones.
 ///
+/// A handle remembers that its last poll left it waiting: polled through
+/// `&mut` in a `select!` branch that lost, it counts as waiting until it
+/// is polled again. If its job is cancelled meanwhile, that next poll
+/// gives the cancellation even when the child's value is there (the value
+/// stays: a clone of the handle still gets it).
+///
 /// A `Deferred` is itself the future (not only `IntoFuture`), so it goes
 /// straight into the futures ecosystem: `try_join_all(ds)`, `select!` on
 /// `&mut d`.
