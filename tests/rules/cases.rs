@@ -564,14 +564,18 @@ async fn r7_cancelled_child_is_resumed_once_then_calls_fail_at_once() {
     );
 }
 
+/// Logs "dropped" when the child holding it is dropped (R7's drop of a
+/// child suspended outside any cancellation-aware call).
+struct OnDrop<'a>(&'a Log);
+
+impl Drop for OnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.push("dropped");
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn r7_child_suspended_on_foreign_future_is_dropped() {
-    struct OnDrop<'a>(&'a Log);
-    impl Drop for OnDrop<'_> {
-        fn drop(&mut self) {
-            self.0.push("dropped");
-        }
-    }
     let log = Log::default();
     let log = &log;
     let (result, took) = timed(coroutine_scope(|s| {
@@ -605,12 +609,6 @@ async fn r7_child_suspended_on_foreign_future_is_dropped() {
 /// not the child's own resume.)
 #[tokio::test(start_paused = true)]
 async fn r7_a_cancelled_child_in_a_foreign_wait_after_its_nested_scope_returned_is_dropped() {
-    struct OnDrop<'a>(&'a Log);
-    impl Drop for OnDrop<'_> {
-        fn drop(&mut self) {
-            self.0.push("dropped");
-        }
-    }
     let log = Log::default();
     let log = &log;
     let (result, took) = timed(coroutine_scope(|s| {
