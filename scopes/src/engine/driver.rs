@@ -47,6 +47,13 @@
 //! A poll of a nested scope that is not on the route (its host polled for
 //! its own sake) runs nothing; it only follows its parent's cancellation
 //! and adopts children started from other threads.
+//!
+//! Routes and chains are how the order is kept cheaply, not part of it:
+//! the entries right behind one that continue down the tree (a *chain*:
+//! more of the same scope's, then of a scope nested in the job just run)
+//! are run by the scope that ran the one before, once its step has ended,
+//! through a route of one hop — the order is the FIFO's either way, and
+//! the model, which has no routes, checks that.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
