@@ -71,7 +71,10 @@ impl Future for Delay {
 /// cancellation, dropped if it stays suspended outside `non_cancellable`)
 /// and the timeout wins even if the work then returns a value. A real
 /// failure raised during that cleanup wins over the timeout. A zero
-/// duration times out at once without running the work.
+/// duration times out at once without running the work. Called in a job
+/// already cancelled, it is a cancellation-aware call like `delay` (R7):
+/// it returns the cancellation at once, without running the work
+/// (Kotlin's `withTimeout` runs its block there and throws after it).
 ///
 /// `fut`'s output is [`Result<T>`](crate::Result), like a child body's, so
 /// an `async move { ..?; Ok(x) }` block needs no type annotation. In a scope

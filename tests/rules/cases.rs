@@ -916,6 +916,57 @@ async fn r8_non_cancellable_runs_to_completion() {
 
 // ---------------------------------------------------------------- R9
 
+/// R7: `with_timeout` is a cancellation-aware call. In a job already
+/// cancelled it returns the cancellation at once and never runs its work
+/// (Kotlin runs the block and throws after it: a documented difference),
+/// while a scope entered there runs its body.
+#[tokio::test(start_paused = true)]
+async fn r7_with_timeout_in_a_cancelled_job_returns_the_cancellation_without_running_its_work() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async move {
+                let _ = delay(Duration::from_secs(60)).await; // cancelled here
+                let timed: Result<()> = with_timeout(ms(10), async move {
+                    log.push("work ran");
+                    Ok(())
+                })
+                .await;
+                log.push(format!(
+                    "timeout call cancelled: {}",
+                    timed.unwrap_err().is_cancellation()
+                ));
+                let scoped: Result<()> = coroutine_scope(|_inner| {
+                    Box::pin(async move {
+                        log.push("scope body ran");
+                        Ok(())
+                    })
+                })
+                .await;
+                log.push(format!(
+                    "scope cancelled: {}",
+                    scoped.unwrap_err().is_cancellation()
+                ));
+                Ok(())
+            });
+            yield_now().await?;
+            job.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "timeout call cancelled: true",
+            "scope body ran",
+            "scope cancelled: true"
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn r9_with_timeout_fails_with_timeout_and_cancels_work() {
     let log = Log::default();
