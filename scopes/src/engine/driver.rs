@@ -171,6 +171,9 @@ struct Fifo {
     /// before (scratch).
     chain: Vec<Ready>,
     links: Vec<bool>,
+    /// Whether the batch may hold entries of nested scopes (a flat scope's
+    /// never does, and looks for no chain).
+    nested: bool,
 }
 
 thread_local! {
@@ -451,8 +454,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         loop {
             queue.begin_drain();
+            if fifo.batch.is_empty() {
+                fifo.nested = false;
+            }
             self.take_local(fifo);
-            queue.take_into(&mut fifo.batch);
+            if queue.take_into(&mut fifo.batch) {
+                fifo.nested = true; // from elsewhere: not looked at
+            }
             while let Some(ready) = fifo.batch.pop_front() {
                 if budget == 0 || !tokio::task::coop::has_budget_remaining() {
                     fifo.batch.push_front(ready);
@@ -466,7 +474,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 match ready.scope {
                     None => {
                         // A flat scope's entries are all its own: no chain.
-                        let chain = fifo.batch.front().is_some_and(|next| next.scope.is_some())
+                        let chain = fifo.nested
+                            && fifo.batch.front().is_some_and(|next| next.scope.is_some())
                             && self.chain_after(&self.shared.queue, ready.entry, fifo, budget);
                         self.run_entry(ready.entry, true);
                         if chain {
@@ -790,7 +799,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// its first run.
     fn take_noted(&mut self, noted: Noted, fifo: &mut Fifo) {
         match noted {
-            Noted::Woken(ready) => fifo.batch.push_back(ready),
+            Noted::Woken(ready) => {
+                fifo.nested |= ready.scope.is_some();
+                fifo.batch.push_back(ready);
+            }
             Noted::Started { scope: None, run } => {
                 for _ in 0..run {
                     self.adopt_next(fifo);

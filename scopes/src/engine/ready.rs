@@ -783,17 +783,19 @@ impl ReadyQueue {
         self.draining.store(true, Ordering::SeqCst);
     }
 
-    /// Moves every queued entry to `out`, oldest first.
-    pub(crate) fn take_into(&self, out: &mut VecDeque<Ready>) {
+    /// Moves every queued entry to `out`, oldest first; false if there
+    /// were none.
+    pub(crate) fn take_into(&self, out: &mut VecDeque<Ready>) -> bool {
         let mut queue = self.locked();
         if queue.is_empty() {
-            return;
+            return false;
         }
         if out.is_empty() {
             std::mem::swap(&mut *queue, out);
         } else {
             out.extend(queue.drain(..));
         }
+        true
     }
 
     /// Makes an entry of this scope, whose route was lost, wait in its
