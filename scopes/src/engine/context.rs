@@ -63,6 +63,15 @@ pub(crate) fn cancellation() -> Option<Error> {
     })
 }
 
+/// [`cancellation`] as a call of its own, for the hottest callers in this
+/// crate: inlined into them, the thread-local access it makes (a generic
+/// function of `scoped-tls`) was left as two more calls whenever this
+/// crate's code was split differently for compilation.
+#[inline(never)]
+pub(crate) fn cancellation_checked() -> Option<Error> {
+    cancellation()
+}
+
 /// The job the code runs in, if any (inside `non_cancellable` too).
 pub(crate) fn current_job() -> Option<Arc<JobCore>> {
     with_job(|job, _| job.cloned())
