@@ -77,7 +77,7 @@ impl Future for YieldNow {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(cancelled) = context::cancellation_checked() {
+        if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
         if self.yielded {

@@ -53,7 +53,7 @@ impl Future for Delay {
     type Output = Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Some(cancelled) = context::cancellation_checked() {
+        if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
         match self.project().sleep.as_pin_mut() {

@@ -55,21 +55,17 @@ fn with_job<R>(f: impl FnOnce(Option<&Arc<JobCore>>, bool) -> R) -> R {
 
 /// The current job's cancellation, if it is cancelled and that is visible
 /// here (not inside `non_cancellable`).
-#[inline]
+///
+/// A call of its own: inlined into its callers (`yield_now`, `delay`, every
+/// cancellation-aware wait), the thread-local access it makes (a generic
+/// function of `scoped-tls`) was left as two more calls in them whenever
+/// this crate's code was split differently for compilation.
+#[inline(never)]
 pub(crate) fn cancellation() -> Option<Error> {
     with_job(|job, non_cancellable| match job {
         Some(job) if !non_cancellable && job.is_cancelled() => Some(job.cancellation_error()),
         _ => None,
     })
-}
-
-/// [`cancellation`] as a call of its own, for the hottest callers in this
-/// crate: inlined into them, the thread-local access it makes (a generic
-/// function of `scoped-tls`) was left as two more calls whenever this
-/// crate's code was split differently for compilation.
-#[inline(never)]
-pub(crate) fn cancellation_checked() -> Option<Error> {
-    cancellation()
 }
 
 /// The job the code runs in, if any (inside `non_cancellable` too).
