@@ -166,11 +166,10 @@ struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
     spare: Vec<Noted>,
-    /// The chain behind the entry being run (`chain_after`), and for each
-    /// of its entries whether it is of a scope nested in the job of the one
-    /// before (scratch).
-    chain: Vec<Ready>,
-    links: Vec<bool>,
+    /// The chain behind the entry being run (`chain_after`): each entry,
+    /// and whether it is of a scope nested in the job of the one before
+    /// (scratch).
+    chain: Vec<(Ready, bool)>,
     /// Whether the batch may hold entries of nested scopes (a flat scope's
     /// never does, and looks for no chain).
     nested: bool,
@@ -596,11 +595,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         fifo: &mut Fifo,
         budget: usize,
     ) -> bool {
-        // Next in the chain: an entry of a scope nested in the job of the
-        // last one, or one more of that nested scope's own (which it runs
-        // on the same visit).
-        // `Some(true)`: nested in the job of the entry before; `Some(false)`:
-        // the same nested scope; `None`: neither, the chain ends.
+        // Next in the chain: `Some(true)`, an entry of a scope nested in the
+        // job of the last one; `Some(false)`, one more of that nested
+        // scope's own (which it runs on the same visit); `None`: neither,
+        // the chain ends.
         let link = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
             let next = next.scope.as_deref()?;
             if next.is_hosted_by(queue, entry) {
@@ -611,31 +609,24 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
         };
         let mut last = (scope, entry);
-        let mut links = std::mem::take(&mut fifo.links);
-        while links.len() < budget {
+        while fifo.chain.len() < budget {
             let Some(nested) = fifo.batch.front().and_then(|next| link(next, last)) else {
                 break;
             };
             let next = fifo.batch.pop_front().expect("the entry just looked at");
-            fifo.chain.push(next);
-            links.push(nested);
-            let next = fifo.chain.last().expect("just pushed");
+            fifo.chain.push((next, nested));
+            let (next, _) = fifo.chain.last().expect("just pushed");
             last = (next.scope.as_deref().expect("nested"), next.entry);
         }
-        let chained = !links.is_empty();
-        if chained {
-            let scopes = fifo
-                .chain
-                .iter()
-                .map(|next| next.scope.as_deref().expect("nested"));
-            let entries = fifo.chain.iter().map(|next| next.entry);
-            let nested = links.iter().copied();
-            let chain = scopes.zip(entries).zip(nested).map(|((s, e), n)| (s, e, n));
-            ReadyQueue::set_chain(chain);
+        if fifo.chain.is_empty() {
+            return false;
         }
-        links.clear();
-        fifo.links = links;
-        chained
+        let links = fifo
+            .chain
+            .iter()
+            .map(|(next, nested)| (next.scope.as_deref().expect("nested"), next.entry, *nested));
+        ReadyQueue::set_chain(links);
+        true
     }
 
     /// After `last` ran here, goes on with the chain behind it (see
@@ -681,7 +672,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         let left = ReadyQueue::chain_done();
         let ran = fifo.chain.len() - left;
-        for next in fifo.chain.drain(ran..).rev() {
+        for (next, _) in fifo.chain.drain(ran..).rev() {
             fifo.batch.push_front(next);
         }
         fifo.chain.clear();
@@ -733,7 +724,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let Some(body) = self.body.as_mut() else {
             return;
         };
-        // On a hop too (R7): see `resume_child`.
+        // On a hop too (R7): see `hop_child`.
         let was_cancelled = self.job.is_cancelled();
         let mut cx = Context::from_waker(&self.waker);
         if let Poll::Ready(ended) =
@@ -1004,19 +995,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     /// Polls a child on the way to a nested scope's job (a hop of a
-    /// route): its queue state is left to its own entry. A tree recurses
-    /// through here once per level (W6, W8).
+    /// route), as its job's code: its queue state is left to its own entry.
+    /// R7 holds in such a poll too: a cancelled child's code runs on here
+    /// once the nested scope it waits on has returned, and if it then
+    /// suspends outside any cancellation-aware call it is dropped, as after
+    /// its own resume (its own entry, which came first, found it waiting on
+    /// the scope). A tree recurses through here once per level (W6, W8).
     fn hop_child(&mut self, entry: Entry) {
-        self.resume_child(entry);
-    }
-
-    /// Polls the child `entry` names (if it is still in its slot) as its
-    /// job's code. R7 holds in such a poll too: a cancelled child's code
-    /// runs on here once the nested scope it waits on has returned, and
-    /// if it then suspends outside any cancellation-aware call it is
-    /// dropped, as after its own resume (its own entry, which came first,
-    /// found it waiting on the scope).
-    fn resume_child(&mut self, entry: Entry) {
         let idx = entry.slot;
         let kids = self.children.as_mut();
         let slot = kids.and_then(|kids| kids.slots.get_mut(idx));
