@@ -525,32 +525,12 @@ async fn r7_cancelling_a_job_cancels_its_subtree() {
     assert_eq!(log.take(), ["grandchild cancelled", "job cancelled: true"]);
 }
 
-#[tokio::test(start_paused = true)]
-async fn r7_cancelled_child_is_resumed_once_then_calls_fail_at_once() {
-    let log = Log::default();
-    let log = &log;
+/// Runs `work` as a child, cancelled as soon as it has first run (when
+/// the scope's body yields): the scope then returns `Ok`.
+async fn cancelled_after_its_first_run<'a>(work: BoxFuture<'a, Result<()>>) {
     coroutine_scope(|s| {
         Box::pin(async move {
-            let job = s.launch(async move {
-                let first = delay(Duration::from_secs(60)).await;
-                log.push(format!("resumed: {}", first.unwrap_err().is_cancellation()));
-                log.push(format!("active: {}", is_active()));
-                log.push(format!("ensure: {}", ensure_active().is_err()));
-                log.push(format!("yield: {}", yield_now().await.is_err()));
-                log.push(format!("delay: {}", delay(ms(1)).await.is_err()));
-                log.push(format!(
-                    "zero delay: {}",
-                    delay(Duration::ZERO).await.is_err()
-                ));
-                // `with_timeout` too, without running its work (Kotlin runs
-                // the block first: a documented difference).
-                let timed = with_timeout(ms(10), async move {
-                    log.push("timeout work ran");
-                    Ok(())
-                });
-                log.push(format!("with_timeout: {}", timed.await.is_err()));
-                Ok(())
-            });
+            let job = s.launch(work);
             yield_now().await?;
             job.cancel();
             Ok(())
@@ -558,6 +538,33 @@ async fn r7_cancelled_child_is_resumed_once_then_calls_fail_at_once() {
     })
     .await
     .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn r7_cancelled_child_is_resumed_once_then_calls_fail_at_once() {
+    let log = Log::default();
+    let log = &log;
+    cancelled_after_its_first_run(Box::pin(async move {
+        let first = delay(Duration::from_secs(60)).await;
+        log.push(format!("resumed: {}", first.unwrap_err().is_cancellation()));
+        log.push(format!("active: {}", is_active()));
+        log.push(format!("ensure: {}", ensure_active().is_err()));
+        log.push(format!("yield: {}", yield_now().await.is_err()));
+        log.push(format!("delay: {}", delay(ms(1)).await.is_err()));
+        log.push(format!(
+            "zero delay: {}",
+            delay(Duration::ZERO).await.is_err()
+        ));
+        // `with_timeout` too, without running its work (Kotlin runs
+        // the block first: a documented difference).
+        let timed = with_timeout(ms(10), async move {
+            log.push("timeout work ran");
+            Ok(())
+        });
+        log.push(format!("with_timeout: {}", timed.await.is_err()));
+        Ok(())
+    }))
+    .await;
     assert_eq!(
         log.take(),
         [
@@ -697,44 +704,36 @@ async fn r7_child_cancelled_before_it_first_runs_never_runs() {
 async fn r7_a_child_started_in_a_cancelled_scope_is_cancelled_from_its_start() {
     let log = Log::default();
     let log = &log;
-    coroutine_scope(|s| {
-        Box::pin(async move {
-            let job = s.launch(async move {
-                let _ = delay(Duration::from_secs(60)).await; // cancelled here
-                let inner: Result<()> = coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        let eager = inner.launch(async move {
-                            log.push("eager ran");
-                            Ok(())
-                        });
-                        let lazy = inner.child().start(Start::Lazy).launch(async move {
-                            log.push("lazy ran");
-                            Ok(())
-                        });
-                        log.push(format!(
-                            "eager: active {}, cancelled {}",
-                            eager.is_active(),
-                            eager.is_cancelled()
-                        ));
-                        log.push(format!(
-                            "lazy: completed {}, started {}",
-                            lazy.is_completed(),
-                            lazy.start()
-                        ));
-                        Ok(())
-                    })
-                })
-                .await;
-                assert!(inner.unwrap_err().is_cancellation());
+    cancelled_after_its_first_run(Box::pin(async move {
+        let _ = delay(Duration::from_secs(60)).await; // cancelled here
+        let inner: Result<()> = coroutine_scope(|inner| {
+            Box::pin(async move {
+                let eager = inner.launch(async move {
+                    log.push("eager ran");
+                    Ok(())
+                });
+                let lazy = inner.child().start(Start::Lazy).launch(async move {
+                    log.push("lazy ran");
+                    Ok(())
+                });
+                log.push(format!(
+                    "eager: active {}, cancelled {}",
+                    eager.is_active(),
+                    eager.is_cancelled()
+                ));
+                log.push(format!(
+                    "lazy: completed {}, started {}",
+                    lazy.is_completed(),
+                    lazy.start()
+                ));
                 Ok(())
-            });
-            yield_now().await?;
-            job.cancel();
-            Ok(())
+            })
         })
-    })
-    .await
-    .unwrap();
+        .await;
+        assert!(inner.unwrap_err().is_cancellation());
+        Ok(())
+    }))
+    .await;
     assert_eq!(
         log.take(),
         [
@@ -818,36 +817,28 @@ async fn r7_a_waiter_woken_by_its_outcome_then_cancelled_before_it_resumed_gets_
 async fn r7_scope_entered_in_cancelled_job_runs_body_and_returns_cancellation() {
     let log = Log::default();
     let log = &log;
-    coroutine_scope(|s| {
-        Box::pin(async move {
-            let job = s.launch(async move {
-                let _ = delay(Duration::from_secs(60)).await;
-                let inner: Result<u32> = coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        log.push("body runs");
-                        let child_ran = inner.launch(async move {
-                            log.push("child ran");
-                            Ok(())
-                        });
-                        log.push(format!("delay fails: {}", delay(ms(1)).await.is_err()));
-                        child_ran.join().await.ok();
-                        Ok(1)
-                    })
-                })
-                .await;
-                log.push(format!(
-                    "scope cancelled: {}",
-                    inner.unwrap_err().is_cancellation()
-                ));
-                Ok(())
-            });
-            yield_now().await?;
-            job.cancel();
-            Ok(())
+    cancelled_after_its_first_run(Box::pin(async move {
+        let _ = delay(Duration::from_secs(60)).await;
+        let inner: Result<u32> = coroutine_scope(|inner| {
+            Box::pin(async move {
+                log.push("body runs");
+                let child_ran = inner.launch(async move {
+                    log.push("child ran");
+                    Ok(())
+                });
+                log.push(format!("delay fails: {}", delay(ms(1)).await.is_err()));
+                child_ran.join().await.ok();
+                Ok(1)
+            })
         })
-    })
-    .await
-    .unwrap();
+        .await;
+        log.push(format!(
+            "scope cancelled: {}",
+            inner.unwrap_err().is_cancellation()
+        ));
+        Ok(())
+    }))
+    .await;
     assert_eq!(
         log.take(),
         ["body runs", "delay fails: true", "scope cancelled: true"]
