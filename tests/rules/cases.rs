@@ -144,16 +144,19 @@ async fn r2_first_failure_wins() {
 
 // ---------------------------------------------------------------- R3
 
+/// An `async` child's work that fails at 50 ms.
+async fn fails_at_50ms() -> Result<u32> {
+    delay(ms(50)).await?;
+    Err(Error::msg("child failed"))
+}
+
 #[tokio::test(start_paused = true)]
 async fn r3_catching_await_error_does_not_recover() {
     let log = Log::default();
     let log = &log;
     let (result, took) = timed(coroutine_scope(|s| {
         Box::pin(async move {
-            let d = s.r#async(async {
-                delay(ms(50)).await?;
-                Err::<u32, _>(Error::msg("child failed"))
-            });
+            let d = s.r#async(fails_at_50ms());
             // The child's failure cancels the scope, and so the body
             // suspended here, which gets that failure (Kotlin's await gives
             // the awaited job's cause).
@@ -188,10 +191,7 @@ async fn r3_catching_the_error_of_an_already_failed_deferred_does_not_recover() 
     let log = &log;
     let (result, took) = timed(coroutine_scope(|s| {
         Box::pin(async move {
-            let d = s.r#async(async {
-                delay(ms(50)).await?;
-                Err::<u32, _>(Error::msg("child failed"))
-            });
+            let d = s.r#async(fails_at_50ms());
             let slept = delay(ms(1000)).await; // cancelled at 50 ms
             log.push(format!(
                 "cancelled: {}",
