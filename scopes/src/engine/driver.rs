@@ -658,7 +658,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 continue;
             }
             self.run_entry(last, false);
-            ReadyQueue::hop_taken(entry);
+            ReadyQueue::end_hop(entry);
             return;
         }
     }

@@ -702,39 +702,38 @@ impl ReadyQueue {
     /// The chain's next entry, taken, if this scope goes on with it after
     /// its entry `last` has run: one of its own (`(entry, false)`), or one
     /// of a scope nested in `last`'s job (`(entry, true)`), reached through
-    /// a route of one hop, `last` (`route_through`). Not while tokio's
+    /// a route of one hop, `last` (`end_hop` ends it). Not while tokio's
     /// budget is spent, nor once a child was started in another scope
     /// (which adopts it when the poll returns to it, before anything after
     /// it may run): the root takes the rest back.
     pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<(Entry, bool)> {
-        let (scope, entry, nested) = CHAIN.with(|chain| chain.borrow().last().copied())?;
-        if !nested && scope != address(self) {
-            return None;
-        }
-        if !tokio::task::coop::has_budget_remaining() || Self::started_elsewhere(self) {
-            return None;
-        }
-        if nested {
-            ROUTE.with(|route| {
-                let mut route = route.borrow_mut();
-                route.clear();
-                route.push((scope, entry));
-            });
-        }
-        CHAIN.with(|chain| chain.borrow_mut().pop());
-        Some((entry, nested))
+        CHAIN.with(|chain| {
+            let mut chain = chain.borrow_mut();
+            let &(scope, entry, nested) = chain.last()?;
+            let here = nested || scope == address(self);
+            if !here || !tokio::task::coop::has_budget_remaining() || Self::started_elsewhere(self)
+            {
+                return None;
+            }
+            if nested {
+                ROUTE.with(|route| {
+                    let mut route = route.borrow_mut();
+                    route.clear();
+                    route.push((scope, entry));
+                });
+            }
+            chain.pop();
+            Some((entry, nested))
+        })
     }
 
-    /// After a route of one hop set by `next_in_chain`: whether the hop's
-    /// scope took its entry. If not (the job did not poll that scope), the
-    /// entry goes back to the chain, for the root to take back.
-    pub(crate) fn hop_taken(entry: Entry) -> bool {
-        let hop = ROUTE.with(|route| route.borrow_mut().pop());
-        let Some((scope, _)) = hop else {
-            return true;
-        };
-        CHAIN.with(|chain| chain.borrow_mut().push((scope, entry, true)));
-        false
+    /// Ends a route of one hop set by `next_in_chain`: if the hop's scope
+    /// did not take its entry (the job did not poll that scope), the entry
+    /// goes back to the chain, for the root to take back.
+    pub(crate) fn end_hop(entry: Entry) {
+        if let Some((scope, _)) = ROUTE.with(|route| route.borrow_mut().pop()) {
+            CHAIN.with(|chain| chain.borrow_mut().push((scope, entry, true)));
+        }
     }
 
     /// Ends the chain: how many of its entries were not run (the last ones).
