@@ -75,6 +75,7 @@ use super::pool::{self, FirstRun, PoolChild};
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
+use super::spare;
 use super::trace::Span;
 use crate::error::{Error, Result};
 
@@ -302,7 +303,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let shared = Arc::new(Shared {
             queue,
             job: job.clone(),
-            started: Mutex::new(Vec::new()),
+            started: Mutex::new(spare::take_list()),
         });
         *span = Span::scope(&job.name, job.id);
         let body = body(shared.clone());
@@ -1096,14 +1097,19 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             }
             None => (Vec::new(), VecDeque::new()),
         };
+        let mut incoming = Vec::from(incoming);
+        let mut started = started;
         let waiting =
-            (incoming.into_iter().chain(started)).map(|new| (new.job, Work::Here(new.fut)));
+            (incoming.drain(..).chain(started.drain(..))).map(|new| (new.job, Work::Here(new.fut)));
         let placed = placed.into_iter();
         // Dropping a `parallel` child's task aborts it.
         for (job, work) in placed.map(|slot| (slot.job, slot.work)).chain(waiting) {
             drop_caught(Some(work));
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }
+        // The start list's buffers, for the next scope on this thread.
+        spare::keep_list(incoming);
+        spare::keep_list(started);
         if !self.job.is_completed() {
             self.job.complete(Outcome::Cancelled(Error::cancelled()));
         }

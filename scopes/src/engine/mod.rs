@@ -16,6 +16,7 @@
 //! - `pool`: a `parallel` child's tokio task, which its scope tracks.
 //! - `registry`: live scopes and their children (`debug::dump`, and a
 //!   cancel reaching a scope at once).
+//! - `spare`: buffers a thread keeps for its next scopes.
 //! - `child`, `slab`: a child as a scope keeps it; `options`: a scope's.
 //! - `driver`: the scope's future, which applies SPEC §3's rules.
 
@@ -30,6 +31,7 @@ pub(crate) mod pool;
 pub(crate) mod ready;
 pub(crate) mod registry;
 pub(crate) mod slab;
+pub(crate) mod spare;
 pub(crate) mod trace;
 pub(crate) mod waiters;
 pub(crate) mod watch;

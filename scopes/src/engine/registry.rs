@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use smallvec::SmallVec;
 
 use super::job::{Attached, ID_BLOCK, JobCore};
+use super::spare;
 use crate::error::Error;
 
 struct ScopeEntry {
@@ -179,6 +180,9 @@ impl Registration {
                 job.cancel_by_scope();
             }
             // Fresh slots come in order: the list usually grows by one.
+            if idx >= children.inline_size() && !children.spilled() {
+                use_spare_room(&mut children);
+            }
             while children.len() < idx {
                 children.push(None);
             }
@@ -197,7 +201,7 @@ impl Registration {
     /// given back, and the changes not made yet are moot. So a cancel, or
     /// `debug::dump`, walks the children there are, not the burst's slots.
     pub(crate) fn forget_children(&self, changes: &mut Changes) {
-        *lock(&self.entry.children) = SmallVec::new();
+        give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
         changes.pending = SmallVec::new();
         changes.adopted = 0;
     }
@@ -238,6 +242,23 @@ fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
 impl Drop for Registration {
     fn drop(&mut self) {
         shard(self.entry.job.id).remove(&self.entry.job.id);
+        give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
+    }
+}
+
+/// A list outgrowing its place takes the room an earlier scope on this
+/// thread left (`spare.rs`), if any.
+fn use_spare_room(children: &mut SmallVec<[Option<Arc<JobCore>>; 2]>) {
+    if let Some(mut room) = spare::take_children() {
+        room.extend(children.drain(..));
+        *children = SmallVec::from_vec(room);
+    }
+}
+
+/// Gives a scope's list's room to the next scope on this thread.
+fn give_back_room(children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
+    if children.spilled() {
+        spare::keep_children(children.into_vec());
     }
 }
 

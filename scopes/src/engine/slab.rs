@@ -8,7 +8,10 @@
 //! small freed blocks) and leaves at most one chunk of slack.
 //! Freed slots are reused, most recently freed first; the free list is
 //! threaded through the vacant slots themselves, so freeing a burst of
-//! children allocates nothing either.
+//! children allocates nothing either. Chunks left vacant when a burst has
+//! ended go to the thread's spare buffers, for the next scope's slab.
+
+use super::spare;
 
 /// Slots in the first chunk, which the slab holds in place; each next one
 /// doubles, up to `LARGEST`. A scope with a few children (a scope per node
@@ -134,8 +137,16 @@ impl<T> Slab<T> {
     #[inline(never)]
     fn shrink(&mut self) {
         self.first = Self::first_chunk();
-        self.chunks = Vec::new();
+        self.give_back_chunks();
         self.next_free = 0;
+    }
+
+    /// Gives the chunks after the first, all vacant, to the thread's spare
+    /// buffers, for the next scope's slab.
+    fn give_back_chunks(&mut self) {
+        for chunk in self.chunks.drain(..) {
+            spare::keep_chunk(chunk);
+        }
     }
 
     /// The index the next `insert` will use.
@@ -144,10 +155,10 @@ impl<T> Slab<T> {
         if self.next_free == NONE {
             let k = self.chunk_count();
             let (first, len) = chunk_span(k);
-            let chunk = (first..first + len).map(|idx| Entry::Vacant(idx + 1));
-            let mut chunk: Box<[Entry<T>]> = chunk.collect();
+            let mut chunk = spare::take_chunk(len);
+            chunk.extend((first..first + len).map(|idx| Entry::Vacant(idx + 1)));
             chunk[len - 1] = Entry::Vacant(NONE);
-            self.chunks.push(chunk);
+            self.chunks.push(chunk.into_boxed_slice());
             self.next_free = first;
         }
         self.next_free
@@ -212,7 +223,7 @@ impl<T> Slab<T> {
         if self.len == 0 {
             // The usual end of a scope: nothing left, skip the walk.
             self.first = Self::first_chunk();
-            self.chunks.clear();
+            self.give_back_chunks();
             self.next_free = 0;
             return Vec::new();
         }

@@ -1,0 +1,212 @@
+//! Buffers a thread keeps for the next scopes it runs.
+//!
+//! A scope's lists of children (its start list, its slab's chunks, its
+//! list in the registry) are made and grown for each scope, and a program
+//! that runs scope after scope (a scope per request, per node of a tree, a
+//! benchmark's iterations) would make and free the same buffers each time.
+//! Freeing a large buffer also makes glibc's allocator merge every small
+//! block freed since (the children's futures and job records), and the
+//! next children then take their blocks from the merged heap rather than
+//! from its caches of small blocks: in W1 that cost about 300 instructions
+//! per child. Kept here, emptied, they are used again.
+//!
+//! A start list and a slab's chunks hold children, whose futures live for
+//! the scope's borrow `'s`, so their buffers cannot be kept as they are: an
+//! emptied buffer is retyped in place to a buffer of plain words of the
+//! same size (`Vec`'s in-place collection keeps the allocation when the
+//! layouts match, which std does without promising it: if it ever stops,
+//! buffers are made anew, nothing else changes), and back when taken.
+//!
+//! What is kept is bounded (`KEPT`): a thread that once ran a burst keeps
+//! at most that much, and a larger buffer is given back.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use super::job::JobCore;
+
+/// A buffer of three-word items, retyped.
+type Words = Vec<[usize; 3]>;
+
+/// Items of a kind a thread keeps at most (about 384 KiB of words each).
+const KEPT: usize = 16 * 1024;
+
+/// Slab chunks come in sizes that double, up to this many classes.
+const CLASSES: usize = 12;
+
+struct Spare {
+    /// Start lists (a scope swaps two of them).
+    lists: Vec<Words>,
+    /// Slab chunks by size class (`chunk_class`).
+    chunks: [Vec<Words>; CLASSES],
+    /// Slots in `chunks`.
+    chunk_slots: usize,
+    /// Registry lists of children.
+    children: Option<Vec<Option<Arc<JobCore>>>>,
+}
+
+thread_local! {
+    static SPARE: RefCell<Spare> = const {
+        RefCell::new(Spare {
+            lists: Vec::new(),
+            chunks: [const { Vec::new() }; CLASSES],
+            chunk_slots: 0,
+            children: None,
+        })
+    };
+}
+
+/// `v`, emptied, as a buffer of words, if it has their layout (else it is
+/// dropped, and `None`).
+fn erase<T>(mut v: Vec<T>) -> Option<Words> {
+    if size_of::<T>() != size_of::<[usize; 3]>() || align_of::<T>() != align_of::<[usize; 3]>() {
+        return None;
+    }
+    v.clear();
+    let words: Words = v.into_iter().filter_map(|_| None).collect();
+    (words.capacity() != 0).then_some(words)
+}
+
+/// `words` as an empty buffer of `T`, whose layout is theirs.
+fn restore<T>(words: Words) -> Vec<T> {
+    words.into_iter().filter_map(|_| None).collect()
+}
+
+/// Keeps an emptied start list for the next scope.
+pub(crate) fn keep_list<T>(list: Vec<T>) {
+    if list.capacity() == 0 || list.capacity() > KEPT {
+        return;
+    }
+    let Some(words) = erase(list) else { return };
+    // Silently dropped when the thread is going away.
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.lists.len() < 2 {
+            spare.lists.push(words);
+        }
+    });
+}
+
+/// A start list kept by an earlier scope, or a new one.
+pub(crate) fn take_list<T>() -> Vec<T> {
+    let words = SPARE.try_with(|spare| spare.borrow_mut().lists.pop());
+    match words {
+        Ok(Some(words)) => restore(words),
+        _ => Vec::new(),
+    }
+}
+
+/// The size class of a chunk of `len` slots (a power of two).
+fn chunk_class(len: usize) -> Option<usize> {
+    let class = len.checked_ilog2()? as usize;
+    (len.is_power_of_two() && class < CLASSES).then_some(class)
+}
+
+/// Keeps a slab's chunk, all of whose slots are vacant, for the next scope.
+pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
+    let len = chunk.len();
+    let Some(class) = chunk_class(len) else {
+        return;
+    };
+    let Some(words) = erase(Vec::from(chunk)) else {
+        return;
+    };
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.chunk_slots + len <= KEPT {
+            spare.chunk_slots += len;
+            spare.chunks[class].push(words);
+        }
+    });
+}
+
+/// An empty buffer with room for exactly `len` items, kept by an earlier
+/// scope's slab, or a new one.
+pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
+    let kept = chunk_class(len).and_then(|class| {
+        let words = SPARE.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            let words = spare.chunks[class].pop()?;
+            spare.chunk_slots -= len;
+            Some(words)
+        });
+        words.ok().flatten()
+    });
+    match kept {
+        Some(words) if words.capacity() == len => restore(words),
+        _ => Vec::with_capacity(len),
+    }
+}
+
+/// Keeps an emptied registry list of children for the next scope.
+pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
+    if list.capacity() == 0 || list.capacity() > KEPT {
+        return;
+    }
+    list.clear();
+    let _ = SPARE.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare
+            .children
+            .as_ref()
+            .is_none_or(|kept| kept.capacity() < list.capacity())
+        {
+            spare.children = Some(list);
+        }
+    });
+}
+
+/// A registry list kept by an earlier scope, if any.
+pub(crate) fn take_children() -> Option<Vec<Option<Arc<JobCore>>>> {
+    SPARE
+        .try_with(|spare| spare.borrow_mut().children.take())
+        .ok()
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    use super::{keep_chunk, keep_list, take_chunk, take_list};
+
+    /// A child's shape in a start list: a job record and a boxed future
+    /// that borrows from the scope.
+    type Child<'s> = (Arc<u64>, Pin<Box<dyn Future<Output = ()> + Send + 's>>);
+
+    #[test]
+    fn a_start_list_s_buffer_is_used_again_by_the_next_scope() {
+        let local = 7u64;
+        let mut list: Vec<Child<'_>> = Vec::with_capacity(100);
+        list.push((
+            Arc::new(1),
+            Box::pin(async {
+                let _ = &local;
+            }),
+        ));
+        let at = list.as_ptr() as usize;
+        list.clear();
+        keep_list(list);
+        let again: Vec<Child<'_>> = take_list();
+        assert_eq!((again.as_ptr() as usize, again.capacity()), (at, 100));
+        assert_eq!(take_list::<Child<'_>>().capacity(), 0, "kept once");
+    }
+
+    #[test]
+    fn a_chunk_is_used_again_only_for_its_own_size() {
+        let chunk: Box<[Option<Child<'_>>]> = (0..64).map(|_| None).collect();
+        let at = chunk.as_ptr() as usize;
+        keep_chunk(chunk);
+        assert_eq!(take_chunk::<Option<Child<'_>>>(32).capacity(), 32);
+        let again = take_chunk::<Option<Child<'_>>>(64);
+        assert_eq!((again.as_ptr() as usize, again.capacity()), (at, 64));
+    }
+
+    #[test]
+    fn buffers_of_another_layout_are_not_kept() {
+        keep_list(Vec::<u8>::with_capacity(100));
+        assert_eq!(take_list::<u8>().capacity(), 0);
+    }
+}
