@@ -158,18 +158,22 @@ where
     }
 }
 
-/// A root's lists: its FIFO, which is the thread's while the root drains
-/// (`ready.rs`) and here between polls (entries left when the budget was
-/// spent), and scratch for the chains.
+/// A root's lists: its FIFO (entries taken but not yet run) and scratch
+/// buffers for the thread-local wakes and starts: `local` is swapped with
+/// the thread-local list to read it; `spare` becomes that list while the
+/// root drains, so a poll allocates no new list.
 #[derive(Default)]
 struct Fifo {
-    batch: VecDeque<Noted>,
-    /// Whether `batch` may hold entries of nested scopes.
-    nested: bool,
+    batch: VecDeque<Ready>,
+    local: Vec<Noted>,
+    spare: Vec<Noted>,
     /// The chain behind the entry being run (`chain_after`): each entry,
     /// and whether it is of a scope nested in the job of the one before
     /// (scratch).
     chain: Vec<(Ready, bool)>,
+    /// Whether the batch may hold entries of nested scopes (a flat scope's
+    /// never does, and looks for no chain).
+    nested: bool,
 }
 
 thread_local! {
@@ -195,10 +199,12 @@ impl Fifo {
     /// too large).
     fn give_back(mut fifo: Box<Fifo>) {
         fifo.batch.clear();
+        fifo.local.clear();
+        fifo.spare.clear();
         fifo.chain.clear();
         // Small lists cost little to make again: only a burst's are kept.
-        let room = fifo.batch.capacity();
-        if room > Self::SMALL && room <= Self::KEPT {
+        let worth = fifo.batch.capacity() > Self::SMALL;
+        if worth && fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
             SPARE_FIFO.set(Some(fifo));
         }
     }
@@ -413,7 +419,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
         let mut fifo = self.fifo.take().unwrap_or_else(Fifo::take);
-        let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.batch), fifo.nested);
+        let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.spare));
         let polled = self.drain(cx, &queue, &mut fifo);
         if polled.is_pending() {
             // A scope that is pending must not be cut short by a
@@ -421,9 +427,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             // combinator inside a job): it meets R7 on its own.
             context::mark_shielded();
         }
-        (fifo.batch, fifo.nested) = draining.exit();
-        if fifo.batch.is_empty() && fifo.batch.capacity() > RETAINED {
-            fifo.batch = VecDeque::new(); // give back a burst's memory
+        fifo.spare = draining.exit();
+        if fifo.spare.capacity() > RETAINED {
+            fifo.spare = Vec::new(); // give back a burst's memory
         }
         if polled.is_ready() {
             Fifo::give_back(fifo); // for the next root on this thread
@@ -448,11 +454,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         loop {
             queue.begin_drain();
-            self.take_local();
-            queue.take_queued();
-            while let Some((ready, next_nested)) = ReadyQueue::pop_local() {
+            if fifo.batch.is_empty() {
+                fifo.nested = false;
+            }
+            self.take_local(fifo);
+            if queue.take_into(&mut fifo.batch) {
+                fifo.nested = true; // from elsewhere: not looked at
+            }
+            while let Some(ready) = fifo.batch.pop_front() {
                 if budget == 0 || !tokio::task::coop::has_budget_remaining() {
-                    ReadyQueue::push_front_local(ready);
+                    fifo.batch.push_front(ready);
                     queue.end_drain();
                     self.flush_registry();
                     cx.waker().wake_by_ref();
@@ -463,7 +474,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 match ready.scope {
                     None => {
                         // A flat scope's entries are all its own: no chain.
-                        let chain = next_nested
+                        let chain = fifo.nested
+                            && fifo.batch.front().is_some_and(|next| next.scope.is_some())
                             && self.chain_after(&self.shared.queue, ready.entry, fifo, budget);
                         self.run_entry(ready.entry, true);
                         if chain {
@@ -473,7 +485,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                     }
                     Some(scope) => budget -= self.follow_route(&scope, ready.entry, fifo, budget),
                 }
-                self.take_local();
+                self.take_local(fifo);
             }
             if !queue.end_drain()
                 && !self.has_incoming()
@@ -484,21 +496,26 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
         }
         self.flush_registry();
-        self.give_back();
+        self.give_back(fifo);
         if self.is_done() {
             return Poll::Ready(self.finish());
         }
         Poll::Pending
     }
 
-    /// Gives back a burst's memory once the children waiting for adoption
-    /// are taken (the FIFO's is given back as the poll ends).
-    fn give_back(&mut self) {
+    /// Gives back a burst's memory once the root's FIFO is empty.
+    fn give_back(&mut self, fifo: &mut Fifo) {
+        if fifo.batch.is_empty() && fifo.batch.capacity() > RETAINED {
+            fifo.batch = VecDeque::new();
+        }
         if let Some(kids) = &mut self.children
             && kids.incoming.is_empty()
             && kids.incoming.capacity() > RETAINED
         {
             kids.incoming = VecDeque::new();
+        }
+        if fifo.local.capacity() > RETAINED {
+            fifo.local = Vec::new();
         }
     }
 
@@ -594,10 +611,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         };
         let mut last = (scope, entry);
         while fifo.chain.len() < budget {
-            let Some(next) = ReadyQueue::pop_local_if(|next| link(next, last)) else {
+            let Some(nested) = fifo.batch.front().and_then(|next| link(next, last)) else {
                 break;
             };
-            fifo.chain.push(next);
+            let next = fifo.batch.pop_front().expect("the entry just looked at");
+            fifo.chain.push((next, nested));
             let (next, _) = fifo.chain.last().expect("just pushed");
             last = (next.scope.as_deref().expect("nested"), next.entry);
         }
@@ -656,7 +674,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let left = ReadyQueue::chain_done();
         let ran = fifo.chain.len() - left;
         for (next, _) in fifo.chain.drain(ran..).rev() {
-            ReadyQueue::push_front_local(next);
+            fifo.batch.push_front(next);
         }
         fifo.chain.clear();
         ran
@@ -750,21 +768,64 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
     }
 
-    /// A root's part of R14, after an entry: the start markers it left
-    /// become its children's first entries, in place (`ready.rs`); children
-    /// started from elsewhere (another thread, the body closure) follow.
-    fn take_local(&mut self) {
-        if ReadyQueue::has_markers() {
-            ReadyQueue::resolve_root_starts(|| self.adopt_started());
-        }
-        if self.shared.queue.take_foreign_starts() || self.has_incoming() {
-            while let Some(first) = self.adopt_started() {
-                if let Some(entry) = first {
-                    ReadyQueue::note_root_entry(entry);
-                }
+    /// A root's part of R14: queues the wakes and starts this thread made
+    /// during the last entry, in the order they happened; a start marker
+    /// adopts as many started children as it counts. Children started from
+    /// elsewhere (another thread, the body closure) follow.
+    fn take_local(&mut self, fifo: &mut Fifo) {
+        let mut local = std::mem::take(&mut fifo.local);
+        if ReadyQueue::take_local(&mut local) {
+            for noted in local.drain(..) {
+                self.take_noted(noted, fifo);
             }
         }
+        fifo.local = local;
+        if self.shared.queue.take_foreign_starts() || self.has_incoming() {
+            while self.adopt_next(fifo) {}
+        }
         self.publish_adopted();
+    }
+
+    /// One note of the root's: a wake joins the FIFO; a start marker adopts
+    /// as many started children as it counts; a lazy child's start queues
+    /// its first run.
+    fn take_noted(&mut self, noted: Noted, fifo: &mut Fifo) {
+        match noted {
+            Noted::Woken(ready) => {
+                fifo.nested |= ready.scope.is_some();
+                fifo.batch.push_back(ready);
+            }
+            Noted::Started { scope: None, run } => {
+                for _ in 0..run {
+                    self.adopt_next(fifo);
+                }
+            }
+            Noted::StartedLazy { scope: None, child } => {
+                if let Some(entry) = child.first_entry() {
+                    fifo.batch.push_back(Ready { entry, scope: None });
+                }
+            }
+            // A nested scope turns its markers into entries before its poll
+            // returns; one left over is adopted as a foreign start.
+            Noted::Started {
+                scope: Some(scope), ..
+            }
+            | Noted::StartedLazy {
+                scope: Some(scope), ..
+            } => scope.note_foreign_starts(),
+        }
+    }
+
+    /// Adopts the next started child and queues its first run (a lazy
+    /// one's comes with its start); false if none is waiting.
+    fn adopt_next(&mut self, fifo: &mut Fifo) -> bool {
+        let Some(first) = self.adopt_started() else {
+            return false;
+        };
+        if let Some(entry) = first {
+            fifo.batch.push_back(Ready { entry, scope: None });
+        }
+        true
     }
 
     /// A nested scope's part of R14: its start markers noted during this

@@ -107,70 +107,36 @@ pub(crate) trait Unplaced: Send + Sync {
 /// A step of a route: the scope (by address) and the entry it must poll.
 type Hop = (usize, Entry);
 
-/// The FIFO of the root draining on this thread: the entries it has yet to
-/// run, then what the current entry noted, in order (wakes, and start
-/// markers until the scope they name resolves them). So a wake joins the
-/// FIFO where it happens, and the root takes nothing over between entries
-/// (it used to move each entry's notes into a list of its own: W1 spent
-/// about 150 instructions per entry on that).
-///
-/// Markers exist only during an entry: after each, the root resolves what
-/// is left of them. `first_marker` says where the first one is: markers
-/// are few next to wakes, and a nested scope looks for its own after each
-/// entry of a run; scanning every wake noted so far would make a run of
-/// entries quadratic (a scope whose children all yield noted one wake per
-/// child).
+/// What this thread noted during the current entry, oldest first, and
+/// where its first start marker is. Markers are few next to wakes, and a
+/// nested scope looks for them after each entry of a run: scanning every
+/// wake noted so far would make a run of entries quadratic (a scope whose
+/// children all yield noted one wake per child).
 struct Notes {
-    list: VecDeque<Noted>,
+    list: Vec<Noted>,
     /// The index of the first marker (`Noted::Started`, `StartedLazy`) in
     /// `list`, or `NO_MARKER`.
     first_marker: usize,
-    /// Whether `list` may hold entries of nested scopes (those of a flat
-    /// scope never do, and it looks for no chain); cleared once empty.
-    nested: bool,
 }
 
 const NO_MARKER: usize = usize::MAX;
 
-impl Default for Notes {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Notes {
     const fn new() -> Self {
         Self {
-            list: VecDeque::new(),
+            list: Vec::new(),
             first_marker: NO_MARKER,
-            nested: false,
         }
     }
 
     fn woken(&mut self, ready: Ready) {
-        self.nested |= ready.scope.is_some();
-        self.list.push_back(Noted::Woken(ready));
-    }
-
-    /// Takes the note at the front, and whether entries of nested scopes
-    /// may follow.
-    #[inline]
-    fn pop(&mut self) -> Option<(Noted, bool)> {
-        let noted = self.list.pop_front()?;
-        if self.first_marker != NO_MARKER {
-            self.first_marker -= 1;
-        }
-        if self.list.is_empty() {
-            self.nested = false;
-        }
-        Some((noted, self.nested))
+        self.list.push(Noted::Woken(ready));
     }
 
     /// Notes a start in `scope` (`None`: the root); a run of starts in one
     /// scope is one marker, and the scope is cloned only for a new one.
-    /// The last note is a marker only if this entry made it.
     fn started(&mut self, scope: &Arc<ReadyQueue>, nested: bool) {
-        if let Some(Noted::Started { scope: last, run }) = self.list.back_mut()
+        if let Some(Noted::Started { scope: last, run }) = self.list.last_mut()
             && same(last.as_deref(), nested.then_some(&**scope))
         {
             *run += 1;
@@ -180,7 +146,7 @@ impl Notes {
             self.first_marker = self.list.len();
         }
         let scope = nested.then(|| scope.clone());
-        self.list.push_back(Noted::Started { scope, run: 1 });
+        self.list.push(Noted::Started { scope, run: 1 });
     }
 
     /// Notes that a lazy child of `scope` (`nested`: a nested scope's;
@@ -190,24 +156,19 @@ impl Notes {
             self.first_marker = self.list.len();
         }
         let scope = nested.then(|| scope.clone());
-        self.list.push_back(Noted::StartedLazy { scope, child });
+        self.list.push(Noted::StartedLazy { scope, child });
     }
 
     /// The notes from the first marker on (none if there is no marker).
-    fn since_first_marker(&self) -> std::collections::vec_deque::Iter<'_, Noted> {
-        let from = self.first_marker.min(self.list.len());
-        self.list.range(from..)
+    fn since_first_marker(&self) -> &[Noted] {
+        self.list.get(self.first_marker..).unwrap_or_default()
     }
 
-    /// A root's FIFO between polls (`nested`: it may hold entries of
-    /// nested scopes). It has no marker: they are resolved after each
-    /// entry.
-    fn of_fifo(list: VecDeque<Noted>, nested: bool) -> Self {
-        Self {
-            list,
-            first_marker: NO_MARKER,
-            nested,
-        }
+    /// Puts `list` in place of the notes, with its first marker at
+    /// `first_marker`; returns the notes replaced and theirs.
+    fn replace(&mut self, list: Vec<Noted>, first_marker: usize) -> (Vec<Noted>, usize) {
+        let old = std::mem::replace(&mut self.list, list);
+        (old, std::mem::replace(&mut self.first_marker, first_marker))
     }
 }
 
@@ -215,8 +176,7 @@ thread_local! {
     /// The root queue draining on this thread right now (its address, only
     /// compared), or 0.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
-    /// The FIFO of the root draining on this thread, with what the current
-    /// entry noted at its back.
+    /// The wakes and starts noted during the current entry.
     static LOCAL: RefCell<Notes> = const { RefCell::new(Notes::new()) };
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
@@ -545,17 +505,12 @@ impl ReadyQueue {
     }
 
     /// Marks the root as draining on this thread until the guard exits or
-    /// drops. `fifo` (the root's entries left from its last poll, with no
-    /// marker; `nested`: some may be of nested scopes) becomes this
-    /// thread's FIFO meanwhile; [`Draining::exit`] gives it back.
-    pub(crate) fn enter(&self, waker: &Waker, fifo: VecDeque<Noted>, nested: bool) -> Draining {
+    /// drops. `buffer` (empty) becomes this thread's list of wakes and
+    /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
+    pub(crate) fn enter(&self, waker: &Waker, buffer: Vec<Noted>) -> Draining {
         self.waker.register(waker);
-        debug_assert!(
-            fifo.iter().all(|noted| noted.marker_scope().is_none()),
-            "markers are resolved after each entry"
-        );
-        let fifo = Notes::of_fifo(fifo, nested);
-        let outer_local = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), fifo));
+        debug_assert!(buffer.is_empty(), "a fresh list has no marker to find");
+        let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
         let outer_route = ROUTE.with(|route| std::mem::take(&mut *route.borrow_mut()));
         let outer_chain = CHAIN.with(|chain| std::mem::take(&mut *chain.borrow_mut()));
         Draining {
@@ -567,101 +522,28 @@ impl ReadyQueue {
         }
     }
 
-    /// Whether the draining root's FIFO holds anything: entries to run, or
-    /// notes not yet resolved (whatever is noted while the root resolves
+    /// Whether this thread has noted wakes or starts not yet taken: a root
+    /// takes them before it ends a drain (whatever is noted while it takes
     /// the last ones, as a task that ends as it is spawned into a runtime
     /// shutting down, is not lost when the drain ends).
     pub(crate) fn has_local() -> bool {
         LOCAL.with(|local| !local.borrow().list.is_empty())
     }
 
-    /// Takes the next entry of the draining root's FIFO, and whether
-    /// entries of nested scopes may follow (a chain, see `set_chain`).
-    /// Markers are resolved after each entry, so the front is an entry; a
-    /// marker found there anyway is adopted as a foreign start.
-    #[inline]
-    pub(crate) fn pop_local() -> Option<(Ready, bool)> {
-        match LOCAL.with(|local| local.borrow_mut().pop())? {
-            (Noted::Woken(ready), nested) => Some((ready, nested)),
-            (marker, _) => Self::pop_after(marker),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn pop_after(marker: Noted) -> Option<(Ready, bool)> {
-        leftover(marker);
-        Self::pop_local()
-    }
-
-    /// Puts `ready` back at the front of the draining root's FIFO (not run
-    /// yet: the budget is spent, or a chain ended before it).
-    pub(crate) fn push_front_local(ready: Ready) {
+    /// Moves the wakes and starts this thread noted since the last call,
+    /// oldest first, into `scratch` (empty; buffers are swapped); false if
+    /// there were none (then nothing moves: many entries note nothing).
+    pub(crate) fn take_local(scratch: &mut Vec<Noted>) -> bool {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            local.list.push_front(Noted::Woken(ready));
-            if local.first_marker != NO_MARKER {
-                local.first_marker += 1;
+            if local.list.is_empty() {
+                return false;
             }
-        });
-    }
-
-    /// The next entry of the draining root's FIFO, taken if `link` says it
-    /// continues the chain being built (`Some(nested)`, see `set_chain`).
-    pub(crate) fn pop_local_if(link: impl FnOnce(&Ready) -> Option<bool>) -> Option<(Ready, bool)> {
-        LOCAL.with(|local| {
-            let mut local = local.borrow_mut();
-            let Some(Noted::Woken(next)) = local.list.front() else {
-                return None;
-            };
-            let nested = link(next)?;
-            let Some(Noted::Woken(next)) = local.list.pop_front() else {
-                unreachable!("the entry just looked at");
-            };
-            if local.first_marker != NO_MARKER {
-                local.first_marker -= 1;
-            }
-            Some((next, nested))
+            debug_assert!(scratch.is_empty(), "a fresh list has no marker to find");
+            let (noted, _) = local.replace(std::mem::take(scratch), NO_MARKER);
+            *scratch = noted;
+            true
         })
-    }
-
-    /// Queues `entry` of the root at the back of its FIFO (a child adopted
-    /// outside any start marker).
-    pub(crate) fn note_root_entry(entry: Entry) {
-        LOCAL.with(|local| local.borrow_mut().woken(Ready { entry, scope: None }));
-    }
-
-    /// Whether the current entry left start markers to resolve.
-    pub(crate) fn has_markers() -> bool {
-        LOCAL.with(|local| local.borrow().first_marker != NO_MARKER)
-    }
-
-    /// The root's part of R14 after an entry: turns the start markers it
-    /// left into entries, in place: a marker of the root's adopts as many
-    /// started children as it counts (`adopt` takes the next one and gives
-    /// its first entry), a lazy child's start queues its first run. A
-    /// nested scope turns its own markers into entries before its poll
-    /// returns; one left over is adopted as a foreign start.
-    pub(crate) fn resolve_root_starts(mut adopt: impl FnMut() -> Option<Option<Entry>>) {
-        let first = LOCAL.with(|local| local.borrow().first_marker);
-        if first == NO_MARKER {
-            return;
-        }
-        rewrite_tail(first, |noted, list| match noted {
-            Noted::Started { scope: None, run } => {
-                for _ in 0..run {
-                    let Some(first) = adopt() else { break };
-                    if let Some(entry) = first {
-                        list.push_back(root_entry(entry));
-                    }
-                }
-            }
-            Noted::StartedLazy { scope: None, child } => {
-                list.extend(child.first_entry().map(root_entry));
-            }
-            Noted::Woken(_) => list.push_back(noted),
-            other => leftover(other),
-        });
     }
 
     /// Turns this nested scope's start markers in the thread's list into
@@ -678,36 +560,72 @@ impl ReadyQueue {
             |noted: &Noted| matches!(noted.marker_scope(), Some(Some(s)) if Arc::ptr_eq(s, self));
         let first = LOCAL.with(|local| {
             let local = local.borrow();
-            let at = local.since_first_marker().position(mine)?;
+            let at = local.since_first_marker().iter().position(mine)?;
             Some(local.first_marker + at)
         });
         let Some(first) = first else {
             return;
         };
-        let entry = |entry| {
-            Noted::Woken(Ready {
-                entry,
-                scope: Some(self.clone()),
-            })
+        // Taken out of the cell: adopting a child into a cancelled scope
+        // queues it, which notes a wake in this list meanwhile.
+        let (mut list, first_marker) =
+            LOCAL.with(|local| local.borrow_mut().replace(Vec::new(), NO_MARKER));
+        // A marker before this scope's first stays where it is.
+        let mut kept_marker = if first_marker < first {
+            first_marker
+        } else {
+            NO_MARKER
         };
-        rewrite_tail(first, |noted, list| match noted {
-            Noted::Started {
-                scope: Some(s),
-                run,
-            } if Arc::ptr_eq(&s, self) => {
-                for _ in 0..run {
-                    let Some(first) = adopt() else { break };
-                    if let Some(first) = first {
-                        list.push_back(entry(first));
+        // The tail is moved through a scratch list kept per thread: a
+        // nested scope's visit that started children allocates nothing.
+        let mut rest = RESOLVING.take();
+        rest.extend(list.drain(first..));
+        for noted in rest.drain(..) {
+            match noted {
+                Noted::Started {
+                    scope: Some(s),
+                    run,
+                } if Arc::ptr_eq(&s, self) => {
+                    for _ in 0..run {
+                        let Some(first) = adopt() else { break };
+                        if let Some(entry) = first {
+                            list.push(Noted::Woken(Ready {
+                                entry,
+                                scope: Some(self.clone()),
+                            }));
+                        }
                     }
                 }
+                Noted::StartedLazy {
+                    scope: Some(s),
+                    child,
+                } if Arc::ptr_eq(&s, self) => {
+                    if let Some(entry) = child.first_entry() {
+                        list.push(Noted::Woken(Ready {
+                            entry,
+                            scope: Some(self.clone()),
+                        }));
+                    }
+                }
+                other => {
+                    if other.marker_scope().is_some() && kept_marker == NO_MARKER {
+                        kept_marker = list.len();
+                    }
+                    list.push(other);
+                }
             }
-            Noted::StartedLazy {
-                scope: Some(s),
-                child,
-            } if Arc::ptr_eq(&s, self) => list.extend(child.first_entry().map(entry)),
-            // Another scope's marker stays, for that scope.
-            other => list.push_back(other),
+        }
+        if rest.capacity() <= 1024 {
+            RESOLVING.set(rest); // a burst's memory is given back
+        }
+        LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            let (mut meanwhile, its_marker) = local.replace(Vec::new(), NO_MARKER);
+            if kept_marker == NO_MARKER && its_marker != NO_MARKER {
+                kept_marker = list.len() + its_marker;
+            }
+            list.append(&mut meanwhile);
+            local.replace(list, kept_marker);
         });
     }
 
@@ -835,6 +753,7 @@ impl ReadyQueue {
             let local = local.borrow();
             local
                 .since_first_marker()
+                .iter()
                 .any(|noted| match noted.marker_scope() {
                     Some(Some(s)) => !Arc::ptr_eq(s, scope),
                     Some(None) => true,
@@ -863,18 +782,19 @@ impl ReadyQueue {
         self.draining.store(true, Ordering::SeqCst);
     }
 
-    /// Moves every entry queued from outside the drain to the back of this
-    /// draining root's FIFO, oldest first.
-    pub(crate) fn take_queued(&self) {
+    /// Moves every queued entry to `out`, oldest first; false if there
+    /// were none.
+    pub(crate) fn take_into(&self, out: &mut VecDeque<Ready>) -> bool {
         let mut queue = self.locked();
         if queue.is_empty() {
-            return;
+            return false;
         }
-        LOCAL.with(|local| {
-            let mut local = local.borrow_mut();
-            local.nested = true; // from elsewhere: not looked at
-            local.list.extend(queue.drain(..).map(Noted::Woken));
-        });
+        if out.is_empty() {
+            std::mem::swap(&mut *queue, out);
+        } else {
+            out.extend(queue.drain(..));
+        }
+        true
     }
 
     /// Makes an entry of this scope, whose route was lost, wait in its
@@ -884,67 +804,6 @@ impl ReadyQueue {
         self.locked().push_back(Ready { entry, scope: None });
         self.waker.wake();
     }
-}
-
-/// An entry of the root's own.
-fn root_entry(entry: Entry) -> Noted {
-    Noted::Woken(Ready { entry, scope: None })
-}
-
-/// A nested scope's marker that reached the root: the scope adopts its
-/// children at its next poll, as if started from elsewhere.
-fn leftover(marker: Noted) {
-    if let Noted::Started {
-        scope: Some(scope), ..
-    }
-    | Noted::StartedLazy {
-        scope: Some(scope), ..
-    } = marker
-    {
-        scope.note_foreign_starts();
-    }
-}
-
-/// Rewrites the notes from index `first` on, all noted during the current
-/// entry, in order: `each` pushes what becomes of each note onto the list.
-/// Taken out of the cell meanwhile: adopting a child into a cancelled scope
-/// queues it, which notes a wake, and what is noted so goes after. The
-/// tail moves through a scratch list kept per thread: resolving the starts
-/// of a visit allocates nothing.
-fn rewrite_tail(first: usize, mut each: impl FnMut(Noted, &mut VecDeque<Noted>)) {
-    let Notes {
-        mut list,
-        first_marker,
-        nested,
-    } = LOCAL.with(|local| local.take());
-    let mut rest = RESOLVING.take();
-    rest.extend(list.drain(first..));
-    for noted in rest.drain(..) {
-        each(noted, &mut list);
-    }
-    if rest.capacity() <= 1024 {
-        RESOLVING.set(rest); // a burst's memory is given back
-    }
-    LOCAL.with(|local| {
-        let mut local = local.borrow_mut();
-        let mut meanwhile = std::mem::take(&mut *local);
-        list.append(&mut meanwhile.list);
-        // A marker before `first` stays where it was; else the first one
-        // left is looked for in what was rewritten.
-        let kept_marker = if first_marker < first {
-            first_marker
-        } else {
-            let left = list
-                .range(first..)
-                .position(|noted| noted.marker_scope().is_some());
-            left.map_or(NO_MARKER, |at| first + at)
-        };
-        *local = Notes {
-            list,
-            first_marker: kept_marker,
-            nested: nested || meanwhile.nested,
-        };
-    });
 }
 
 fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
@@ -959,31 +818,32 @@ fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
 /// another's drain, through a foreign combinator or as its own task).
 pub(crate) struct Draining {
     outer: usize,
-    /// The enclosing root's FIFO.
-    outer_local: Notes,
+    /// The enclosing root's notes and where their first marker is.
+    outer_local: (Vec<Noted>, usize),
     outer_route: Vec<Hop>,
     outer_chain: Vec<(usize, Entry, bool)>,
     exited: bool,
 }
 
 impl Draining {
-    /// Restores the enclosing state and gives back this root's FIFO: what
-    /// it has yet to run (its budget was spent), or an empty buffer; and
-    /// whether it may hold entries of nested scopes.
-    pub(crate) fn exit(mut self) -> (VecDeque<Noted>, bool) {
+    /// Restores the enclosing state and gives back this root's (drained,
+    /// empty) list buffer.
+    pub(crate) fn exit(mut self) -> Vec<Noted> {
         self.restore()
     }
 
-    fn restore(&mut self) -> (VecDeque<Noted>, bool) {
+    fn restore(&mut self) -> Vec<Noted> {
         self.exited = true;
         DRAINING.set(self.outer);
         let outer_route = std::mem::take(&mut self.outer_route);
         ROUTE.with(|route| *route.borrow_mut() = outer_route);
         let outer_chain = std::mem::take(&mut self.outer_chain);
         CHAIN.with(|chain| *chain.borrow_mut() = outer_chain);
-        let outer = std::mem::take(&mut self.outer_local);
-        let own = LOCAL.with(|local| std::mem::replace(&mut *local.borrow_mut(), outer));
-        (own.list, own.nested)
+        let (outer, first_marker) =
+            std::mem::replace(&mut self.outer_local, (Vec::new(), NO_MARKER));
+        let (mut own, _) = LOCAL.with(|local| local.borrow_mut().replace(outer, first_marker));
+        own.clear();
+        own
     }
 }
 

@@ -128,8 +128,27 @@ impl Changes {
     /// Notes that a child was placed in slot `idx`; published at the next
     /// `publish`.
     pub(crate) fn adopted(&mut self, idx: usize) {
-        self.pending.push(idx);
+        self.note(idx);
         self.adopted += 1;
+    }
+
+    #[inline]
+    fn note(&mut self, change: usize) {
+        if self.pending.len() == self.pending.capacity() && !self.pending.spilled() {
+            self.take_spare_room();
+        }
+        self.pending.push(change);
+    }
+
+    /// Outgrowing its place: the list takes the room an earlier scope on
+    /// this thread left, if any.
+    #[cold]
+    #[inline(never)]
+    fn take_spare_room(&mut self) {
+        if let Some(mut room) = spare::take_changes() {
+            room.extend(self.pending.drain(..));
+            self.pending = SmallVec::from_vec(room);
+        }
     }
 
     /// Adoptions not yet published.
@@ -139,7 +158,7 @@ impl Changes {
 
     /// Notes that the child at `idx` completed; cleared at the next flush.
     pub(crate) fn remove(&mut self, idx: usize) {
-        self.pending.push(idx | DONE);
+        self.note(idx | DONE);
     }
 
     fn give_back_room(&mut self) {
@@ -148,6 +167,22 @@ impl Changes {
         if self.pending.capacity() > 4096 {
             self.pending = SmallVec::new(); // give back a burst's memory
         }
+    }
+
+    /// Starts over with no changes, giving the list's room to the next
+    /// scope on this thread.
+    fn clear(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.spilled() {
+            spare::keep_changes(pending.into_vec());
+        }
+        self.adopted = 0;
+    }
+}
+
+impl Drop for Changes {
+    fn drop(&mut self) {
+        self.clear();
     }
 }
 
@@ -202,8 +237,7 @@ impl Registration {
     /// `debug::dump`, walks the children there are, not the burst's slots.
     pub(crate) fn forget_children(&self, changes: &mut Changes) {
         give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
-        changes.pending = SmallVec::new();
-        changes.adopted = 0;
+        changes.clear();
     }
 
     /// Cancels the scope: its body and every child (R7).

@@ -28,32 +28,74 @@ use super::job::JobCore;
 /// A buffer of three-word items, retyped.
 type Words = Vec<[usize; 3]>;
 
-/// Items of a kind a thread keeps at most (about 384 KiB of words each).
+/// Items of a kind a thread keeps at most, all buffers together (about
+/// 384 KiB for the largest kind): a burst's, or those of many small
+/// scopes (a tree of scopes keeps one set per scope it runs at once).
 const KEPT: usize = 16 * 1024;
 
 /// Slab chunks come in sizes that double, up to this many classes.
 const CLASSES: usize = 12;
 
+/// Buffers of one kind, most recently kept last, and their room in items.
+struct Kept<T> {
+    buffers: Vec<Vec<T>>,
+    items: usize,
+}
+
+impl<T> Kept<T> {
+    const fn new() -> Self {
+        Self {
+            buffers: Vec::new(),
+            items: 0,
+        }
+    }
+
+    /// Keeps `buffer` (empty) if the kind's room allows.
+    fn keep(&mut self, buffer: Vec<T>) {
+        let room = buffer.capacity();
+        if room != 0 && self.items + room <= KEPT {
+            self.items += room;
+            self.buffers.push(buffer);
+        }
+    }
+
+    /// The buffer kept last, if any.
+    fn take(&mut self) -> Option<Vec<T>> {
+        let buffer = self.buffers.pop()?;
+        self.items -= buffer.capacity();
+        Some(buffer)
+    }
+}
+
 struct Spare {
-    /// Start lists (a scope swaps two of them).
-    lists: Vec<Words>,
+    /// Start lists.
+    lists: Kept<[usize; 3]>,
     /// Slab chunks by size class (`chunk_class`).
-    chunks: [Vec<Words>; CLASSES],
-    /// Slots in `chunks`.
-    chunk_slots: usize,
+    chunks: [Kept<[usize; 3]>; CLASSES],
     /// Registry lists of children.
-    children: Option<Vec<Option<Arc<JobCore>>>>,
+    children: Kept<Option<Arc<JobCore>>>,
+    /// Lists of changes to the registry's lists.
+    changes: Kept<usize>,
 }
 
 thread_local! {
     static SPARE: RefCell<Spare> = const {
         RefCell::new(Spare {
-            lists: Vec::new(),
-            chunks: [const { Vec::new() }; CLASSES],
-            chunk_slots: 0,
-            children: None,
+            lists: Kept::new(),
+            chunks: [const { Kept::new() }; CLASSES],
+            children: Kept::new(),
+            changes: Kept::new(),
         })
     };
+}
+
+/// Runs `f` on this thread's spare buffers; nothing once the thread is
+/// going away (a buffer is then dropped, or a new one made).
+fn with<R>(f: impl FnOnce(&mut Spare) -> Option<R>) -> Option<R> {
+    SPARE
+        .try_with(|spare| f(&mut spare.borrow_mut()))
+        .ok()
+        .flatten()
 }
 
 /// `v`, emptied, as a buffer of words, if it has their layout (else it is
@@ -74,26 +116,16 @@ fn restore<T>(words: Words) -> Vec<T> {
 
 /// Keeps an emptied start list for the next scope.
 pub(crate) fn keep_list<T>(list: Vec<T>) {
-    if list.capacity() == 0 || list.capacity() > KEPT {
+    if list.capacity() == 0 {
         return;
     }
     let Some(words) = erase(list) else { return };
-    // Silently dropped when the thread is going away.
-    let _ = SPARE.try_with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare.lists.len() < 2 {
-            spare.lists.push(words);
-        }
-    });
+    with(|spare| Some(spare.lists.keep(words)));
 }
 
 /// A start list kept by an earlier scope, or a new one.
 pub(crate) fn take_list<T>() -> Vec<T> {
-    let words = SPARE.try_with(|spare| spare.borrow_mut().lists.pop());
-    match words {
-        Ok(Some(words)) => restore(words),
-        _ => Vec::new(),
-    }
+    with(|spare| spare.lists.take()).map_or_else(Vec::new, restore)
 }
 
 /// The size class of a chunk of `len` slots (a power of two).
@@ -104,34 +136,19 @@ fn chunk_class(len: usize) -> Option<usize> {
 
 /// Keeps a slab's chunk, all of whose slots are vacant, for the next scope.
 pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
-    let len = chunk.len();
-    let Some(class) = chunk_class(len) else {
+    let Some(class) = chunk_class(chunk.len()) else {
         return;
     };
     let Some(words) = erase(Vec::from(chunk)) else {
         return;
     };
-    let _ = SPARE.try_with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare.chunk_slots + len <= KEPT {
-            spare.chunk_slots += len;
-            spare.chunks[class].push(words);
-        }
-    });
+    with(|spare| Some(spare.chunks[class].keep(words)));
 }
 
 /// An empty buffer with room for exactly `len` items, kept by an earlier
 /// scope's slab, or a new one.
 pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
-    let kept = chunk_class(len).and_then(|class| {
-        let words = SPARE.try_with(|spare| {
-            let mut spare = spare.borrow_mut();
-            let words = spare.chunks[class].pop()?;
-            spare.chunk_slots -= len;
-            Some(words)
-        });
-        words.ok().flatten()
-    });
+    let kept = chunk_class(len).and_then(|class| with(|spare| spare.chunks[class].take()));
     match kept {
         Some(words) if words.capacity() == len => restore(words),
         _ => Vec::with_capacity(len),
@@ -140,28 +157,24 @@ pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
 
 /// Keeps an emptied registry list of children for the next scope.
 pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
-    if list.capacity() == 0 || list.capacity() > KEPT {
-        return;
-    }
     list.clear();
-    let _ = SPARE.try_with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare
-            .children
-            .as_ref()
-            .is_none_or(|kept| kept.capacity() < list.capacity())
-        {
-            spare.children = Some(list);
-        }
-    });
+    with(|spare| Some(spare.children.keep(list)));
 }
 
 /// A registry list kept by an earlier scope, if any.
 pub(crate) fn take_children() -> Option<Vec<Option<Arc<JobCore>>>> {
-    SPARE
-        .try_with(|spare| spare.borrow_mut().children.take())
-        .ok()
-        .flatten()
+    with(|spare| spare.children.take())
+}
+
+/// Keeps an emptied list of registry changes for the next scope.
+pub(crate) fn keep_changes(mut list: Vec<usize>) {
+    list.clear();
+    with(|spare| Some(spare.changes.keep(list)));
+}
+
+/// A list of registry changes kept by an earlier scope, if any.
+pub(crate) fn take_changes() -> Option<Vec<usize>> {
+    with(|spare| spare.changes.take())
 }
 
 #[cfg(test)]
