@@ -89,13 +89,19 @@ thread_local! {
     };
 }
 
-/// Runs `f` on this thread's spare buffers; nothing once the thread is
-/// going away (a buffer is then dropped, or a new one made).
-fn with<R>(f: impl FnOnce(&mut Spare) -> Option<R>) -> Option<R> {
+/// Takes a buffer from this thread's spare buffers; none once the thread
+/// is going away.
+fn take<R>(f: impl FnOnce(&mut Spare) -> Option<R>) -> Option<R> {
     SPARE
         .try_with(|spare| f(&mut spare.borrow_mut()))
         .ok()
         .flatten()
+}
+
+/// Gives a buffer to this thread's spare buffers; once the thread is going
+/// away, it is dropped.
+fn give(f: impl FnOnce(&mut Spare)) {
+    let _ = SPARE.try_with(|spare| f(&mut spare.borrow_mut()));
 }
 
 /// `v`, emptied, as a buffer of words, if it has their layout (else it is
@@ -120,12 +126,12 @@ pub(crate) fn keep_list<T>(list: Vec<T>) {
         return;
     }
     let Some(words) = erase(list) else { return };
-    with(|spare| Some(spare.lists.keep(words)));
+    give(|spare| spare.lists.keep(words));
 }
 
 /// A start list kept by an earlier scope, or a new one.
 pub(crate) fn take_list<T>() -> Vec<T> {
-    with(|spare| spare.lists.take()).map_or_else(Vec::new, restore)
+    take(|spare| spare.lists.take()).map_or_else(Vec::new, restore)
 }
 
 /// The size class of a chunk of `len` slots (a power of two).
@@ -142,13 +148,13 @@ pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
     let Some(words) = erase(Vec::from(chunk)) else {
         return;
     };
-    with(|spare| Some(spare.chunks[class].keep(words)));
+    give(|spare| spare.chunks[class].keep(words));
 }
 
 /// An empty buffer with room for exactly `len` items, kept by an earlier
 /// scope's slab, or a new one.
 pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
-    let kept = chunk_class(len).and_then(|class| with(|spare| spare.chunks[class].take()));
+    let kept = chunk_class(len).and_then(|class| take(|spare| spare.chunks[class].take()));
     match kept {
         Some(words) if words.capacity() == len => restore(words),
         _ => Vec::with_capacity(len),
@@ -158,23 +164,23 @@ pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
 /// Keeps an emptied registry list of children for the next scope.
 pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
     list.clear();
-    with(|spare| Some(spare.children.keep(list)));
+    give(|spare| spare.children.keep(list));
 }
 
 /// A registry list kept by an earlier scope, if any.
 pub(crate) fn take_children() -> Option<Vec<Option<Arc<JobCore>>>> {
-    with(|spare| spare.children.take())
+    take(|spare| spare.children.take())
 }
 
 /// Keeps an emptied list of registry changes for the next scope.
 pub(crate) fn keep_changes(mut list: Vec<usize>) {
     list.clear();
-    with(|spare| Some(spare.changes.keep(list)));
+    give(|spare| spare.changes.keep(list));
 }
 
 /// A list of registry changes kept by an earlier scope, if any.
 pub(crate) fn take_changes() -> Option<Vec<usize>> {
-    with(|spare| spare.changes.take())
+    take(|spare| spare.changes.take())
 }
 
 #[cfg(test)]
