@@ -231,8 +231,19 @@ const PEERS: [(&str, Parent); 7] = [
     ("JoinSet", |c| Box::pin(join_set(c))),
 ];
 
-/// Heap bytes per child with `n` children pending under `parent`.
+/// Heap bytes per child with `n` children pending under `parent`, on a
+/// thread of its own: buffers a thread keeps from earlier scopes (`scopes`
+/// keeps some, bounded, for its next scopes) are neither counted nor
+/// borrowed.
 fn bytes_per_child(parent: Parent, n: u64) -> f64 {
+    std::thread::scope(|s| {
+        s.spawn(move || bytes_per_child_here(parent, n))
+            .join()
+            .expect("measurement panicked")
+    })
+}
+
+fn bytes_per_child_here(parent: Parent, n: u64) -> f64 {
     let rt = Rt::CurrentThread.build();
     rt.block_on(async {
         let ctx = W4::new(n);

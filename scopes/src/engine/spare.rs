@@ -189,7 +189,7 @@ mod tests {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    use super::{keep_chunk, keep_list, take_chunk, take_list};
+    use super::{KEPT, SPARE, keep_chunk, keep_list, take_chunk, take_list};
 
     /// A child's shape in a start list: a job record and a boxed future
     /// that borrows from the scope.
@@ -221,6 +221,24 @@ mod tests {
         assert_eq!(take_chunk::<Option<Child<'_>>>(32).capacity(), 32);
         let again = take_chunk::<Option<Child<'_>>>(64);
         assert_eq!((again.as_ptr() as usize, again.capacity()), (at, 64));
+    }
+
+    #[test]
+    fn what_a_thread_keeps_is_bounded() {
+        for _ in 0..100 {
+            keep_list(Vec::<Child<'_>>::with_capacity(1000));
+        }
+        keep_list(Vec::<Child<'_>>::with_capacity(KEPT + 1));
+        let kept = SPARE.with(|spare| {
+            let spare = spare.borrow();
+            (spare.lists.items, spare.lists.buffers.len())
+        });
+        assert_eq!(kept, (16_000, 16), "16 lists of 1,000 fit in {KEPT} items");
+        let mut taken = 0;
+        while take_list::<Child<'_>>().capacity() != 0 {
+            taken += 1;
+        }
+        assert_eq!(taken, 16);
     }
 
     #[test]
