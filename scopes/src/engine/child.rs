@@ -14,6 +14,7 @@ use super::handler::{FailureSink, Handler};
 use super::job::JobCore;
 use super::pool::PoolChild;
 use super::ready::{ReadyQueue, Unplaced};
+use super::spare;
 use crate::error::Result;
 
 /// A boxed, `Send` future living for `'s`: what a scope body is.
@@ -57,6 +58,11 @@ impl<'s, B: Boxes> Shared<'s, B> {
             // It waits for a place: `cancel_children` completes it at once.
             let child: Arc<dyn Unplaced> = new.job.clone();
             self.queue.note_unadopted(Arc::downgrade(&child), &started);
+        }
+        if started.len() == started.capacity()
+            && spare::is_large::<NewChild<'s, B>>(2 * started.len())
+        {
+            spare::grow_list(&mut started);
         }
         started.push(new);
         self.queue.count_start(&started);

@@ -309,7 +309,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let shared = Arc::new(Shared {
             queue,
             job: job.clone(),
-            started: Mutex::new(spare::take_list()),
+            started: Mutex::new(Vec::new()),
         });
         *span = Span::scope(&job.name, job.id);
         let body = body(shared.clone());

@@ -134,21 +134,10 @@ impl Changes {
 
     #[inline]
     fn note(&mut self, change: usize) {
-        if self.pending.len() == self.pending.capacity() && !self.pending.spilled() {
-            self.take_spare_room();
+        if self.pending.len() == SPARE_AT {
+            take_spare_room(&mut self.pending, spare::take_changes);
         }
         self.pending.push(change);
-    }
-
-    /// Outgrowing its place: the list takes the room an earlier scope on
-    /// this thread left, if any.
-    #[cold]
-    #[inline(never)]
-    fn take_spare_room(&mut self) {
-        if let Some(mut room) = spare::take_changes() {
-            room.extend(self.pending.drain(..));
-            self.pending = SmallVec::from_vec(room);
-        }
     }
 
     /// Adoptions not yet published.
@@ -186,6 +175,28 @@ impl Drop for Changes {
     }
 }
 
+/// The length at which a list about to outgrow a small one takes the room
+/// an earlier scope on this thread left, if any (`spare.rs`): doubled, the
+/// next would be large. Lists of a scope per node of a tree stay below.
+const SPARE_AT: usize = 64;
+
+/// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier
+/// scope (`take`), if there is one and the list is not that large yet.
+#[cold]
+#[inline(never)]
+fn take_spare_room<A: smallvec::Array>(
+    list: &mut SmallVec<A>,
+    take: impl FnOnce(usize) -> Option<Vec<A::Item>>,
+) {
+    if list.capacity() > SPARE_AT {
+        return;
+    }
+    if let Some(mut room) = take(2 * SPARE_AT) {
+        room.extend(list.drain(..));
+        *list = SmallVec::from_vec(room);
+    }
+}
+
 impl Registration {
     /// Publishes the children adopted since the last call (`job_at` finds
     /// the job in a slot), under one lock, with the completions noted so
@@ -215,8 +226,8 @@ impl Registration {
                 job.cancel_by_scope();
             }
             // Fresh slots come in order: the list usually grows by one.
-            if idx >= children.inline_size() && !children.spilled() {
-                use_spare_room(&mut children);
+            if idx == SPARE_AT {
+                take_spare_room(&mut children, spare::take_children);
             }
             while children.len() < idx {
                 children.push(None);
@@ -280,15 +291,6 @@ impl Drop for Registration {
     }
 }
 
-/// A list outgrowing its place takes the room an earlier scope on this
-/// thread left (`spare.rs`), if any.
-fn use_spare_room(children: &mut SmallVec<[Option<Arc<JobCore>>; 2]>) {
-    if let Some(mut room) = spare::take_children() {
-        room.extend(children.drain(..));
-        *children = SmallVec::from_vec(room);
-    }
-}
-
 /// Gives a scope's list's room to the next scope on this thread.
 fn give_back_room(children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
     if children.spilled() {
@@ -325,4 +327,40 @@ pub(crate) fn views() -> Vec<ScopeView> {
                 .collect(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use smallvec::SmallVec;
+
+    use super::{Changes, SPARE_AT, give_back_room, take_spare_room};
+    use crate::engine::job::JobCore;
+    use crate::engine::spare;
+
+    #[test]
+    fn a_list_about_to_grow_large_takes_the_room_an_earlier_scope_left() {
+        let mut list: SmallVec<[Option<Arc<JobCore>>; 2]> = SmallVec::new();
+        list.extend((0..1000).map(|_| None));
+        let at = list.as_ptr() as usize;
+        give_back_room(list);
+        let mut small: SmallVec<[Option<Arc<JobCore>>; 2]> = SmallVec::new();
+        small.extend((0..SPARE_AT).map(|_| None));
+        take_spare_room(&mut small, spare::take_children);
+        assert_eq!((small.as_ptr() as usize, small.len()), (at, SPARE_AT));
+        assert!(small.capacity() >= 1000);
+    }
+
+    #[test]
+    fn a_scope_s_list_of_changes_goes_to_the_next_burst() {
+        let mut changes = Changes::default();
+        (0..1000).for_each(|idx| changes.adopted(idx));
+        let at = changes.pending.as_ptr() as usize;
+        drop(changes);
+        let mut next = Changes::default();
+        (0..=SPARE_AT).for_each(|idx| next.adopted(idx));
+        assert_eq!(next.pending.as_ptr() as usize, at);
+        assert_eq!(next.adoptions(), SPARE_AT + 1);
+    }
 }

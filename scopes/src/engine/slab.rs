@@ -155,7 +155,11 @@ impl<T> Slab<T> {
         if self.next_free == NONE {
             let k = self.chunk_count();
             let (first, len) = chunk_span(k);
-            let mut chunk = spare::take_chunk(len);
+            let mut chunk = if spare::is_large::<Entry<T>>(len) {
+                spare::take_chunk(len)
+            } else {
+                Vec::with_capacity(len)
+            };
             chunk.extend((first..first + len).map(|idx| Entry::Vacant(idx + 1)));
             chunk[len - 1] = Entry::Vacant(NONE);
             self.chunks.push(chunk.into_boxed_slice());

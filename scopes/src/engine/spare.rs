@@ -1,14 +1,19 @@
-//! Buffers a thread keeps for the next scopes it runs.
+//! Large buffers a thread keeps for the next scopes it runs.
 //!
-//! A scope's lists of children (its start list, its slab's chunks, its
-//! list in the registry) are made and grown for each scope, and a program
-//! that runs scope after scope (a scope per request, per node of a tree, a
-//! benchmark's iterations) would make and free the same buffers each time.
-//! Freeing a large buffer also makes glibc's allocator merge every small
-//! block freed since (the children's futures and job records), and the
-//! next children then take their blocks from the merged heap rather than
-//! from its caches of small blocks: in W1 that cost about 300 instructions
-//! per child. Kept here, emptied, they are used again.
+//! A burst of children fills large lists: the scope's start list, its
+//! slab's chunks, its registry lists of children and of changes. Made
+//! anew for each scope, they grow by reallocation, and freeing them at the
+//! end, or allocating the next ones, made glibc's allocator merge every
+//! small block freed since (the children's futures and job records), so
+//! the next burst's children took their blocks from the merged heap the
+//! slow way rather than from its caches of small blocks: about 300
+//! instructions per child in W1. Kept here, emptied, such buffers are used
+//! again by the next scope that outgrows a small list.
+//!
+//! Only large buffers are kept (`LARGE`): small ones cost the allocator
+//! little, and one made anew sits beside the scope's other new blocks.
+//! Keeping those too made W3 (a tree of small scopes) 2–4% slower, though
+//! it ran fewer instructions.
 //!
 //! A start list and a slab's chunks hold children, whose futures live for
 //! the scope's borrow `'s`, so their buffers cannot be kept as they are: an
@@ -17,8 +22,8 @@
 //! layouts match, which std does without promising it: if it ever stops,
 //! buffers are made anew, nothing else changes), and back when taken.
 //!
-//! What is kept is bounded (`KEPT`): a thread that once ran a burst keeps
-//! at most that much, and a larger buffer is given back.
+//! What is kept is bounded (`KEPT` items of each kind, about 1 MiB in
+//! all) and goes when the thread ends.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -29,9 +34,12 @@ use super::job::JobCore;
 type Words = Vec<[usize; 3]>;
 
 /// Items of a kind a thread keeps at most, all buffers together (about
-/// 384 KiB for the largest kind): a burst's, or those of many small
-/// scopes (a tree of scopes keeps one set per scope it runs at once).
+/// 384 KiB for the largest kind).
 const KEPT: usize = 16 * 1024;
+
+/// Bytes from which a buffer is worth keeping: glibc serves smaller
+/// requests from its caches of small blocks without merging anything.
+const LARGE: usize = 1024;
 
 /// Slab chunks come in sizes that double, up to this many classes.
 const CLASSES: usize = 12;
@@ -50,17 +58,20 @@ impl<T> Kept<T> {
         }
     }
 
-    /// Keeps `buffer` (empty) if the kind's room allows.
+    /// Keeps `buffer` (empty) if it is large and the kind's room allows.
     fn keep(&mut self, buffer: Vec<T>) {
         let room = buffer.capacity();
-        if room != 0 && self.items + room <= KEPT {
+        if room * size_of::<T>() >= LARGE && self.items + room <= KEPT {
             self.items += room;
             self.buffers.push(buffer);
         }
     }
 
-    /// The buffer kept last, if any.
-    fn take(&mut self) -> Option<Vec<T>> {
+    /// The buffer kept last, if it has room for `at_least` items.
+    fn take(&mut self, at_least: usize) -> Option<Vec<T>> {
+        if self.buffers.last()?.capacity() < at_least {
+            return None;
+        }
         let buffer = self.buffers.pop()?;
         self.items -= buffer.capacity();
         Some(buffer)
@@ -120,18 +131,35 @@ fn restore<T>(words: Words) -> Vec<T> {
     words.into_iter().filter_map(|_| None).collect()
 }
 
-/// Keeps an emptied start list for the next scope.
+/// Whether a buffer of `room` items of `T` is worth keeping.
+#[inline]
+pub(crate) fn is_large<T>(room: usize) -> bool {
+    room * size_of::<T>() >= LARGE
+}
+
+/// Keeps an emptied start list for the next scope, if it is large.
 pub(crate) fn keep_list<T>(list: Vec<T>) {
-    if list.capacity() == 0 {
+    if !is_large::<T>(list.capacity()) {
         return;
     }
     let Some(words) = erase(list) else { return };
     give(|spare| spare.lists.keep(words));
 }
 
-/// A start list kept by an earlier scope, or a new one.
-pub(crate) fn take_list<T>() -> Vec<T> {
-    take(|spare| spare.lists.take()).map_or_else(Vec::new, restore)
+/// Makes room in a start list that is full and about to grow large: a
+/// large list kept by an earlier scope, if it is larger, else the list
+/// grows as usual.
+#[cold]
+#[inline(never)]
+pub(crate) fn grow_list<T>(list: &mut Vec<T>) {
+    let want = 2 * list.capacity();
+    if let Some(words) = take(|spare| spare.lists.take(want)) {
+        let mut room: Vec<T> = restore(words);
+        room.append(list);
+        *list = room;
+    } else {
+        list.reserve(1);
+    }
 }
 
 /// The size class of a chunk of `len` slots (a power of two).
@@ -140,9 +168,10 @@ fn chunk_class(len: usize) -> Option<usize> {
     (len.is_power_of_two() && class < CLASSES).then_some(class)
 }
 
-/// Keeps a slab's chunk, all of whose slots are vacant, for the next scope.
+/// Keeps a slab's chunk, all of whose slots are vacant, for the next
+/// scope, if it is large.
 pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
-    let Some(class) = chunk_class(chunk.len()) else {
+    let Some(class) = chunk_class(chunk.len()).filter(|_| is_large::<T>(chunk.len())) else {
         return;
     };
     let Some(words) = erase(Vec::from(chunk)) else {
@@ -154,33 +183,42 @@ pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
 /// An empty buffer with room for exactly `len` items, kept by an earlier
 /// scope's slab, or a new one.
 pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
-    let kept = chunk_class(len).and_then(|class| take(|spare| spare.chunks[class].take()));
+    let class = chunk_class(len).filter(|_| len * size_of::<T>() >= LARGE);
+    let kept = class.and_then(|class| take(|spare| spare.chunks[class].take(len)));
     match kept {
         Some(words) if words.capacity() == len => restore(words),
         _ => Vec::with_capacity(len),
     }
 }
 
-/// Keeps an emptied registry list of children for the next scope.
+/// Keeps an emptied registry list of children for the next scope, if it
+/// is large.
 pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
-    list.clear();
-    give(|spare| spare.children.keep(list));
+    if is_large::<Option<Arc<JobCore>>>(list.capacity()) {
+        list.clear();
+        give(|spare| spare.children.keep(list));
+    }
 }
 
-/// A registry list kept by an earlier scope, if any.
-pub(crate) fn take_children() -> Option<Vec<Option<Arc<JobCore>>>> {
-    take(|spare| spare.children.take())
+/// A registry list kept by an earlier scope with room for `at_least`
+/// children, if any.
+pub(crate) fn take_children(at_least: usize) -> Option<Vec<Option<Arc<JobCore>>>> {
+    take(|spare| spare.children.take(at_least))
 }
 
-/// Keeps an emptied list of registry changes for the next scope.
+/// Keeps an emptied list of registry changes for the next scope, if it is
+/// large.
 pub(crate) fn keep_changes(mut list: Vec<usize>) {
-    list.clear();
-    give(|spare| spare.changes.keep(list));
+    if is_large::<usize>(list.capacity()) {
+        list.clear();
+        give(|spare| spare.changes.keep(list));
+    }
 }
 
-/// A list of registry changes kept by an earlier scope, if any.
-pub(crate) fn take_changes() -> Option<Vec<usize>> {
-    take(|spare| spare.changes.take())
+/// A list of registry changes kept by an earlier scope with room for
+/// `at_least` changes, if any.
+pub(crate) fn take_changes(at_least: usize) -> Option<Vec<usize>> {
+    take(|spare| spare.changes.take(at_least))
 }
 
 #[cfg(test)]
@@ -189,14 +227,14 @@ mod tests {
     use std::pin::Pin;
     use std::sync::Arc;
 
-    use super::{KEPT, SPARE, keep_chunk, keep_list, take_chunk, take_list};
+    use super::{KEPT, SPARE, grow_list, is_large, keep_chunk, keep_list, take_chunk};
 
     /// A child's shape in a start list: a job record and a boxed future
     /// that borrows from the scope.
     type Child<'s> = (Arc<u64>, Pin<Box<dyn Future<Output = ()> + Send + 's>>);
 
     #[test]
-    fn a_start_list_s_buffer_is_used_again_by_the_next_scope() {
+    fn a_large_start_list_s_buffer_is_used_again_when_a_list_outgrows_a_small_one() {
         let local = 7u64;
         let mut list: Vec<Child<'_>> = Vec::with_capacity(100);
         list.push((
@@ -208,9 +246,13 @@ mod tests {
         let at = list.as_ptr() as usize;
         list.clear();
         keep_list(list);
-        let again: Vec<Child<'_>> = take_list();
-        assert_eq!((again.as_ptr() as usize, again.capacity()), (at, 100));
-        assert_eq!(take_list::<Child<'_>>().capacity(), 0, "kept once");
+        // Only a list about to grow large asks (32 items: 1.5 KiB).
+        assert!(!is_large::<Child<'_>>(2 * 16) && is_large::<Child<'_>>(2 * 32));
+        let child = |_| -> Child<'_> { (Arc::new(2), Box::pin(async {})) };
+        let mut small: Vec<Child<'_>> = (0..32).map(child).collect();
+        grow_list(&mut small);
+        assert_eq!((small.as_ptr() as usize, small.capacity()), (at, 100));
+        assert_eq!(small.len(), 32, "what it held moved over");
     }
 
     #[test]
@@ -218,9 +260,20 @@ mod tests {
         let chunk: Box<[Option<Child<'_>>]> = (0..64).map(|_| None).collect();
         let at = chunk.as_ptr() as usize;
         keep_chunk(chunk);
-        assert_eq!(take_chunk::<Option<Child<'_>>>(32).capacity(), 32);
+        assert_eq!(take_chunk::<Option<Child<'_>>>(128).capacity(), 128);
         let again = take_chunk::<Option<Child<'_>>>(64);
         assert_eq!((again.as_ptr() as usize, again.capacity()), (at, 64));
+    }
+
+    #[test]
+    fn small_buffers_are_not_kept() {
+        keep_list(Vec::<Child<'_>>::with_capacity(8));
+        keep_chunk::<Option<Child<'_>>>((0..16).map(|_| None).collect());
+        let kept = SPARE.with(|spare| {
+            let spare = spare.borrow();
+            spare.lists.items + spare.chunks.iter().map(|kept| kept.items).sum::<usize>()
+        });
+        assert_eq!(kept, 0);
     }
 
     #[test]
@@ -234,16 +287,12 @@ mod tests {
             (spare.lists.items, spare.lists.buffers.len())
         });
         assert_eq!(kept, (16_000, 16), "16 lists of 1,000 fit in {KEPT} items");
-        let mut taken = 0;
-        while take_list::<Child<'_>>().capacity() != 0 {
-            taken += 1;
-        }
-        assert_eq!(taken, 16);
     }
 
     #[test]
     fn buffers_of_another_layout_are_not_kept() {
-        keep_list(Vec::<u8>::with_capacity(100));
-        assert_eq!(take_list::<u8>().capacity(), 0);
+        keep_list(Vec::<u32>::with_capacity(1000));
+        let kept = SPARE.with(|spare| spare.borrow().lists.items);
+        assert_eq!(kept, 0);
     }
 }
