@@ -881,6 +881,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             self.shared.queue.took_unadopted(&started);
         }
         drop(started);
+        // Room for the burst in the registry's lists at once.
+        let burst = kids.incoming.len();
+        kids.changes.reserve(burst);
+        self.registration.reserve(burst);
         kids.incoming.pop_front()
     }
 

@@ -140,6 +140,12 @@ impl Changes {
         self.pending.push(change);
     }
 
+    /// Makes room for the changes of a burst of `children` about to be
+    /// adopted (each adopted, then completed).
+    pub(crate) fn reserve(&mut self, children: usize) {
+        reserve(&mut self.pending, 2 * children, spare::take_changes);
+    }
+
     /// Adoptions not yet published.
     pub(crate) fn adoptions(&self) -> usize {
         self.adopted
@@ -179,6 +185,30 @@ impl Drop for Changes {
 /// an earlier scope on this thread left, if any (`spare.rs`): doubled, the
 /// next would be large. Lists of a scope per node of a tree stay below.
 const SPARE_AT: usize = 64;
+
+/// Makes room in `list` for `additional` items at once (a burst's, whose
+/// size is known), rather than in steps of doubling, each a reallocation
+/// (W3: ten per scope of 20 children): a large buffer kept by an earlier
+/// scope (`take`) if one is needed and there is one, else an allocation of
+/// that size.
+fn reserve<A: smallvec::Array>(
+    list: &mut SmallVec<A>,
+    additional: usize,
+    take: impl FnOnce(usize) -> Option<Vec<A::Item>>,
+) {
+    let need = list.len() + additional;
+    if need <= list.capacity() {
+        return;
+    }
+    if spare::is_large::<A::Item>(need)
+        && let Some(mut room) = take(need)
+    {
+        room.extend(list.drain(..));
+        *list = SmallVec::from_vec(room);
+        return;
+    }
+    list.reserve_exact(additional);
+}
 
 /// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier
 /// scope (`take`), if there is one and the list is not that large yet.
@@ -249,6 +279,16 @@ impl Registration {
     pub(crate) fn forget_children(&self, changes: &mut Changes) {
         give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
         changes.clear();
+    }
+
+    /// Makes room in the list of children for a burst of `children` about
+    /// to be adopted.
+    pub(crate) fn reserve(&self, children: usize) {
+        reserve(
+            &mut lock(&self.entry.children),
+            children,
+            spare::take_children,
+        );
     }
 
     /// Cancels the scope: its body and every child (R7).
