@@ -881,10 +881,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             self.shared.queue.took_unadopted(&started);
         }
         drop(started);
-        // Room for the burst in the registry's lists at once.
-        let burst = kids.incoming.len();
-        kids.changes.reserve(burst);
-        self.registration.reserve(burst);
+        // Room for the burst's adoptions at once.
+        kids.changes.reserve(kids.incoming.len());
         kids.incoming.pop_front()
     }
 
@@ -1162,8 +1160,7 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             }
             None => (Vec::new(), VecDeque::new()),
         };
-        let mut incoming = Vec::from(incoming);
-        let mut started = started;
+        let (mut incoming, mut started) = (incoming, started);
         let waiting =
             (incoming.drain(..).chain(started.drain(..))).map(|new| (new.job, Work::Here(new.fut)));
         let placed = placed.into_iter();
@@ -1173,8 +1170,12 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }
         // The start list's buffers, for the next scope on this thread.
-        spare::keep_list(incoming);
-        spare::keep_list(started);
+        if spare::is_large::<NewChild<'_, B>>(incoming.capacity()) {
+            spare::keep_list(Vec::from(incoming));
+        }
+        if spare::is_large::<NewChild<'_, B>>(started.capacity()) {
+            spare::keep_list(started);
+        }
         if !self.job.is_completed() {
             self.job.complete(Outcome::Cancelled(Error::cancelled()));
         }

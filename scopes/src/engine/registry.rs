@@ -140,10 +140,10 @@ impl Changes {
         self.pending.push(change);
     }
 
-    /// Makes room for the changes of a burst of `children` about to be
-    /// adopted (each adopted, then completed).
+    /// Makes room for the adoptions of a burst of `children` (published
+    /// together once the burst is adopted).
     pub(crate) fn reserve(&mut self, children: usize) {
-        reserve(&mut self.pending, 2 * children, spare::take_changes);
+        reserve(&mut self.pending, children, spare::take_changes);
     }
 
     /// Adoptions not yet published.
@@ -168,7 +168,7 @@ impl Changes {
     /// scope on this thread.
     fn clear(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        if pending.spilled() {
+        if spare::is_large::<usize>(pending.capacity()) {
             spare::keep_changes(pending.into_vec());
         }
         self.adopted = 0;
@@ -242,6 +242,8 @@ impl Registration {
             return;
         }
         let mut children = lock(&self.entry.children);
+        // Room for the burst at once (its slots are mostly new ones).
+        reserve(&mut children, changes.adopted, spare::take_children);
         let cancelled = self.entry.job.is_cancelled();
         for pending in changes.pending.drain(..) {
             let idx = pending & !DONE;
@@ -279,16 +281,6 @@ impl Registration {
     pub(crate) fn forget_children(&self, changes: &mut Changes) {
         give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
         changes.clear();
-    }
-
-    /// Makes room in the list of children for a burst of `children` about
-    /// to be adopted.
-    pub(crate) fn reserve(&self, children: usize) {
-        reserve(
-            &mut lock(&self.entry.children),
-            children,
-            spare::take_children,
-        );
     }
 
     /// Cancels the scope: its body and every child (R7).
@@ -333,7 +325,7 @@ impl Drop for Registration {
 
 /// Gives a scope's list's room to the next scope on this thread.
 fn give_back_room(children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
-    if children.spilled() {
+    if spare::is_large::<Option<Arc<JobCore>>>(children.capacity()) {
         spare::keep_children(children.into_vec());
     }
 }
