@@ -1,9 +1,9 @@
 //! SPEC §6 W7: heap bytes per live nested scope. SPEC's targets are ≤ 300
 //! for an empty nested scope whose body waits and ≤ 600 with one waiting
 //! child (child included); the engine does not meet them yet (README,
-//! "Performance": 975 B and 1,263 B measured here, from 4,552 B and
-//! 5,072 B before the tree engine and 1,156 B and 1,509 B at the start of
-//! the fourth session). This test pins what is measured, with room, so
+//! "Performance": 778 B and 1,058 B measured here in the tenth session,
+//! from 4,552 B and 5,072 B before the tree engine and 1,156 B and
+//! 1,509 B at the start of the fourth). This test pins what is measured, with room, so
 //! that the cost of a scope cannot grow unnoticed.
 //!
 //! This binary counts every allocation (`stats_alloc` as the global

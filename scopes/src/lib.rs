@@ -150,7 +150,7 @@
 //!   `tests/reliability_stress.rs` runs 10,000 levels on a 41 MiB thread.
 //! - **Heap per scope.** A nested scope whose body waits holds about
 //!   780 B, its host child included (a plain waiting child: 230 B); with
-//!   one waiting child, about 1.1 KiB (`tests/tree_memory.rs`). The parts:
+//!   one waiting child, about 1.05 KiB (`tests/tree_memory.rs`). The parts:
 //!   the scope's job, its queue, its driver, its shared part and registry
 //!   entry, and the host job's list of what is attached to it, each an
 //!   allocation; what only a scope with children needs (child storage,
