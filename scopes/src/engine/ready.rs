@@ -862,14 +862,19 @@ fn save_outer<T>(list: &mut Vec<T>) -> Vec<T> {
 }
 
 /// Puts back what `save_outer` saved; the drain's own list, emptied, stays
-/// when there was nothing to save.
+/// when there was nothing to save (unless a route down a very deep tree
+/// grew it: that room is given back).
 fn restore_outer<T>(list: &mut Vec<T>, outer: Vec<T>) {
-    if outer.is_empty() {
-        list.clear();
-    } else {
+    if !outer.is_empty() || list.capacity() > KEPT_SCRATCH {
         *list = outer;
+    } else {
+        list.clear();
     }
 }
+
+/// Items of room a scratch list keeps between drains: a chain holds at
+/// most a poll's budget (256), a route one hop per level.
+const KEPT_SCRATCH: usize = 4096;
 
 impl Drop for Draining {
     fn drop(&mut self) {
