@@ -279,7 +279,9 @@ impl Registration {
     /// given back, and the changes not made yet are moot. So a cancel, or
     /// `debug::dump`, walks the children there are, not the burst's slots.
     pub(crate) fn forget_children(&self, changes: &mut Changes) {
-        give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
+        // Out of the lock: what is left in the list is dropped meanwhile.
+        let children = std::mem::take(&mut *lock(&self.entry.children));
+        give_back_room(children);
         changes.clear();
     }
 
@@ -319,7 +321,8 @@ fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
 impl Drop for Registration {
     fn drop(&mut self) {
         shard(self.entry.job.id).remove(&self.entry.job.id);
-        give_back_room(std::mem::take(&mut *lock(&self.entry.children)));
+        let children = std::mem::take(&mut *lock(&self.entry.children));
+        give_back_room(children);
     }
 }
 
