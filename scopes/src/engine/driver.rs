@@ -881,8 +881,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             self.shared.queue.took_unadopted(&started);
         }
         drop(started);
-        // Room for the burst's adoptions at once.
-        kids.changes.reserve(kids.incoming.len());
+        // Room for the burst's adoptions at once (published in parts).
+        kids.changes.reserve(kids.incoming.len().min(PUBLISH_BATCH));
         kids.incoming.pop_front()
     }
 
@@ -1259,4 +1259,30 @@ fn drop_caught<F>(fut: Option<F>) -> Option<Error> {
     catch_unwind(AssertUnwindSafe(move || drop(fut)))
         .err()
         .map(Error::panic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChildSlot;
+    use crate::engine::child::NewChild;
+    use crate::engine::slab;
+    use crate::local::{Local, Sendable};
+
+    /// `spare.rs` keeps buffers of three-word items only: a child's slab
+    /// slot and start-list entry must be that, or their buffers are
+    /// silently made anew for every scope.
+    #[test]
+    fn a_child_s_slot_and_start_entry_are_three_words_for_both_kinds() {
+        fn layout<T>() -> (usize, usize) {
+            (size_of::<T>(), align_of::<T>())
+        }
+        let three_words = layout::<[usize; 3]>();
+        assert_eq!(
+            slab::slot_size::<ChildSlot<'static, Sendable>>(),
+            three_words
+        );
+        assert_eq!(slab::slot_size::<ChildSlot<'static, Local>>(), three_words);
+        assert_eq!(layout::<NewChild<'static, Sendable>>(), three_words);
+        assert_eq!(layout::<NewChild<'static, Local>>(), three_words);
+    }
 }

@@ -189,8 +189,8 @@ const SPARE_AT: usize = 64;
 /// Makes room in `list` for `additional` items at once (a burst's, whose
 /// size is known), rather than in steps of doubling, each a reallocation
 /// (W3: ten per scope of 20 children): a large buffer kept by an earlier
-/// scope (`take`) if one is needed and there is one, else an allocation of
-/// that size.
+/// scope (`take`) if one is needed and there is one, else the next power
+/// of two (a long burst, published in parts, still grows by doubling).
 fn reserve<A: smallvec::Array>(
     list: &mut SmallVec<A>,
     additional: usize,
@@ -207,7 +207,7 @@ fn reserve<A: smallvec::Array>(
         *list = SmallVec::from_vec(room);
         return;
     }
-    list.reserve_exact(additional);
+    list.reserve(additional);
 }
 
 /// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier

@@ -245,6 +245,13 @@ impl<T> Slab<T> {
     }
 }
 
+/// The size of a slot of a slab of `T` (tests check that a child's slot
+/// has the layout whose buffers `spare.rs` keeps).
+#[cfg(test)]
+pub(crate) fn slot_size<T>() -> (usize, usize) {
+    (size_of::<Entry<T>>(), align_of::<Entry<T>>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{DOUBLED, KEPT, LARGEST, Slab, chunk_span, locate};

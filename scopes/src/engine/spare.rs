@@ -78,11 +78,35 @@ impl<T> Kept<T> {
     }
 }
 
+/// Slab chunks by size class (`chunk_class`), under one budget.
+struct Chunks {
+    by_class: [Vec<Words>; CLASSES],
+    items: usize,
+}
+
+impl Chunks {
+    /// Keeps `chunk` (empty, of class `class`) if the budget allows.
+    fn keep(&mut self, class: usize, chunk: Words) {
+        let room = chunk.capacity();
+        if self.items + room <= KEPT {
+            self.items += room;
+            self.by_class[class].push(chunk);
+        }
+    }
+
+    /// A chunk of class `class`, if one is kept.
+    fn take(&mut self, class: usize) -> Option<Words> {
+        let chunk = self.by_class[class].pop()?;
+        self.items -= chunk.capacity();
+        Some(chunk)
+    }
+}
+
 struct Spare {
     /// Start lists.
     lists: Kept<[usize; 3]>,
-    /// Slab chunks by size class (`chunk_class`).
-    chunks: [Kept<[usize; 3]>; CLASSES],
+    /// Slab chunks.
+    chunks: Chunks,
     /// Registry lists of children.
     children: Kept<Option<Arc<JobCore>>>,
     /// Lists of changes to the registry's lists.
@@ -93,7 +117,10 @@ thread_local! {
     static SPARE: RefCell<Spare> = const {
         RefCell::new(Spare {
             lists: Kept::new(),
-            chunks: [const { Kept::new() }; CLASSES],
+            chunks: Chunks {
+                by_class: [const { Vec::new() }; CLASSES],
+                items: 0,
+            },
             children: Kept::new(),
             changes: Kept::new(),
         })
@@ -177,14 +204,14 @@ pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
     let Some(words) = erase(Vec::from(chunk)) else {
         return;
     };
-    give(|spare| spare.chunks[class].keep(words));
+    give(|spare| spare.chunks.keep(class, words));
 }
 
 /// An empty buffer with room for exactly `len` items, kept by an earlier
 /// scope's slab, or a new one.
 pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
     let class = chunk_class(len).filter(|_| len * size_of::<T>() >= LARGE);
-    let kept = class.and_then(|class| take(|spare| spare.chunks[class].take(len)));
+    let kept = class.and_then(|class| take(|spare| spare.chunks.take(class)));
     match kept {
         Some(words) if words.capacity() == len => restore(words),
         _ => Vec::with_capacity(len),
@@ -271,7 +298,7 @@ mod tests {
         keep_chunk::<Option<Child<'_>>>((0..16).map(|_| None).collect());
         let kept = SPARE.with(|spare| {
             let spare = spare.borrow();
-            spare.lists.items + spare.chunks.iter().map(|kept| kept.items).sum::<usize>()
+            spare.lists.items + spare.chunks.items
         });
         assert_eq!(kept, 0);
     }
@@ -287,6 +314,18 @@ mod tests {
             (spare.lists.items, spare.lists.buffers.len())
         });
         assert_eq!(kept, (16_000, 16), "16 lists of 1,000 fit in {KEPT} items");
+    }
+
+    #[test]
+    fn chunks_of_every_size_share_one_bound() {
+        for len in [64, 128, 256, 512, 1024] {
+            for _ in 0..64 {
+                keep_chunk::<Option<Child<'_>>>((0..len).map(|_| None).collect());
+            }
+        }
+        let kept = SPARE.with(|spare| spare.borrow().chunks.items);
+        assert!(kept <= KEPT, "{kept} slots kept");
+        assert!(kept > KEPT / 2, "{kept} slots kept: the bound is used");
     }
 
     #[test]
