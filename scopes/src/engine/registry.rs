@@ -190,7 +190,9 @@ const SPARE_AT: usize = 64;
 /// size is known), rather than in steps of doubling, each a reallocation
 /// (W3: ten per scope of 20 children): a large buffer kept by an earlier
 /// scope (`take`) if one is needed and there is one, else the next power
-/// of two (a long burst, published in parts, still grows by doubling).
+/// of two (a long burst, published in parts, still grows by doubling). A
+/// small list gets exactly its room: rounded up, W3's lists of 20 took
+/// sizes glibc merges instead of caching (W3: +12% instructions).
 fn reserve<A: smallvec::Array>(
     list: &mut SmallVec<A>,
     additional: usize,
@@ -200,14 +202,14 @@ fn reserve<A: smallvec::Array>(
     if need <= list.capacity() {
         return;
     }
-    if spare::is_large::<A::Item>(need)
-        && let Some(mut room) = take(need)
-    {
+    if !spare::is_large::<A::Item>(need) {
+        list.reserve_exact(additional);
+    } else if let Some(mut room) = take(need) {
         room.extend(list.drain(..));
         *list = SmallVec::from_vec(room);
-        return;
+    } else {
+        list.reserve(additional);
     }
-    list.reserve(additional);
 }
 
 /// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier
