@@ -881,8 +881,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             self.shared.queue.took_unadopted(&started);
         }
         drop(started);
-        // Room for the burst's adoptions at once (published in parts).
-        kids.changes.reserve(kids.incoming.len().min(PUBLISH_BATCH));
         kids.incoming.pop_front()
     }
 

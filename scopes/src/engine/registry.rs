@@ -140,12 +140,6 @@ impl Changes {
         self.pending.push(change);
     }
 
-    /// Makes room for the adoptions of a burst of `children` (published
-    /// together once the burst is adopted).
-    pub(crate) fn reserve(&mut self, children: usize) {
-        reserve(&mut self.pending, children, spare::take_changes);
-    }
-
     /// Adoptions not yet published.
     pub(crate) fn adoptions(&self) -> usize {
         self.adopted
@@ -186,32 +180,6 @@ impl Drop for Changes {
 /// next would be large. Lists of a scope per node of a tree stay below.
 const SPARE_AT: usize = 64;
 
-/// Makes room in `list` for `additional` items at once (a burst's, whose
-/// size is known), rather than in steps of doubling, each a reallocation
-/// (W3: ten per scope of 20 children): a large buffer kept by an earlier
-/// scope (`take`) if one is needed and there is one, else the next power
-/// of two (a long burst, published in parts, still grows by doubling). A
-/// small list gets exactly its room: rounded up, W3's lists of 20 took
-/// sizes glibc merges instead of caching (W3: +12% instructions).
-fn reserve<A: smallvec::Array>(
-    list: &mut SmallVec<A>,
-    additional: usize,
-    take: impl FnOnce(usize) -> Option<Vec<A::Item>>,
-) {
-    let need = list.len() + additional;
-    if need <= list.capacity() {
-        return;
-    }
-    if !spare::is_large::<A::Item>(need) {
-        list.reserve_exact(additional);
-    } else if let Some(mut room) = take(need) {
-        room.extend(list.drain(..));
-        *list = SmallVec::from_vec(room);
-    } else {
-        list.reserve(additional);
-    }
-}
-
 /// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier
 /// scope (`take`), if there is one and the list is not that large yet.
 #[cold]
@@ -244,8 +212,6 @@ impl Registration {
             return;
         }
         let mut children = lock(&self.entry.children);
-        // Room for the burst at once (its slots are mostly new ones).
-        reserve(&mut children, changes.adopted, spare::take_children);
         let cancelled = self.entry.job.is_cancelled();
         for pending in changes.pending.drain(..) {
             let idx = pending & !DONE;
