@@ -153,8 +153,9 @@ impl Changes {
     fn give_back_room(&mut self) {
         // Above what a burst's published parts (1,024) and a flush's batch
         // leave: only a burst's memory is given back, not a part's.
+        // The list is empty here (drained, nothing left to publish).
         if self.pending.capacity() > 4096 {
-            self.pending = SmallVec::new(); // give back a burst's memory
+            self.clear(); // a burst's memory, to the thread's spare buffers
         }
     }
 

@@ -44,61 +44,42 @@ const LARGE: usize = 1024;
 /// Slab chunks come in sizes that double, up to this many classes.
 const CLASSES: usize = 12;
 
-/// Buffers of one kind, most recently kept last, and their room in items.
-struct Kept<T> {
-    buffers: Vec<Vec<T>>,
+/// Buffers of one kind, in `N` classes (slab chunks by size, `chunk_class`;
+/// one class for the lists), most recently kept last in each, under one
+/// bound for the kind: their room in items.
+struct Kept<T, const N: usize = 1> {
+    classes: [Vec<Vec<T>>; N],
     items: usize,
 }
 
-impl<T> Kept<T> {
+impl<T, const N: usize> Kept<T, N> {
     const fn new() -> Self {
         Self {
-            buffers: Vec::new(),
+            classes: [const { Vec::new() }; N],
             items: 0,
         }
     }
 
-    /// Keeps `buffer` (empty) if it is large and the kind's room allows.
-    fn keep(&mut self, buffer: Vec<T>) {
+    /// Keeps `buffer` (empty) in `class` if it is large and the kind's
+    /// room allows.
+    fn keep(&mut self, class: usize, buffer: Vec<T>) {
         let room = buffer.capacity();
         if room * size_of::<T>() >= LARGE && self.items + room <= KEPT {
             self.items += room;
-            self.buffers.push(buffer);
+            self.classes[class].push(buffer);
         }
     }
 
-    /// The buffer kept last, if it has room for `at_least` items.
-    fn take(&mut self, at_least: usize) -> Option<Vec<T>> {
-        if self.buffers.last()?.capacity() < at_least {
+    /// The buffer of `class` kept last, if it has room for `at_least`
+    /// items.
+    fn take(&mut self, class: usize, at_least: usize) -> Option<Vec<T>> {
+        let buffers = &mut self.classes[class];
+        if buffers.last()?.capacity() < at_least {
             return None;
         }
-        let buffer = self.buffers.pop()?;
+        let buffer = buffers.pop()?;
         self.items -= buffer.capacity();
         Some(buffer)
-    }
-}
-
-/// Slab chunks by size class (`chunk_class`), under one budget.
-struct Chunks {
-    by_class: [Vec<Words>; CLASSES],
-    items: usize,
-}
-
-impl Chunks {
-    /// Keeps `chunk` (empty, of class `class`) if the budget allows.
-    fn keep(&mut self, class: usize, chunk: Words) {
-        let room = chunk.capacity();
-        if self.items + room <= KEPT {
-            self.items += room;
-            self.by_class[class].push(chunk);
-        }
-    }
-
-    /// A chunk of class `class`, if one is kept.
-    fn take(&mut self, class: usize) -> Option<Words> {
-        let chunk = self.by_class[class].pop()?;
-        self.items -= chunk.capacity();
-        Some(chunk)
     }
 }
 
@@ -106,7 +87,7 @@ struct Spare {
     /// Start lists.
     lists: Kept<[usize; 3]>,
     /// Slab chunks.
-    chunks: Chunks,
+    chunks: Kept<[usize; 3], CLASSES>,
     /// Registry lists of children.
     children: Kept<Option<Arc<JobCore>>>,
     /// Lists of changes to the registry's lists.
@@ -117,10 +98,7 @@ thread_local! {
     static SPARE: RefCell<Spare> = const {
         RefCell::new(Spare {
             lists: Kept::new(),
-            chunks: Chunks {
-                by_class: [const { Vec::new() }; CLASSES],
-                items: 0,
-            },
+            chunks: Kept::new(),
             children: Kept::new(),
             changes: Kept::new(),
         })
@@ -170,7 +148,7 @@ pub(crate) fn keep_list<T>(list: Vec<T>) {
         return;
     }
     let Some(words) = erase(list) else { return };
-    give(|spare| spare.lists.keep(words));
+    give(|spare| spare.lists.keep(0, words));
 }
 
 /// Makes room in a start list that is full and about to grow large: a
@@ -180,7 +158,7 @@ pub(crate) fn keep_list<T>(list: Vec<T>) {
 #[inline(never)]
 pub(crate) fn grow_list<T>(list: &mut Vec<T>) {
     let want = 2 * list.capacity();
-    if let Some(words) = take(|spare| spare.lists.take(want)) {
+    if let Some(words) = take(|spare| spare.lists.take(0, want)) {
         let mut room: Vec<T> = restore(words);
         room.append(list);
         *list = room;
@@ -211,7 +189,7 @@ pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
 /// scope's slab, or a new one.
 pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
     let class = chunk_class(len).filter(|_| len * size_of::<T>() >= LARGE);
-    let kept = class.and_then(|class| take(|spare| spare.chunks.take(class)));
+    let kept = class.and_then(|class| take(|spare| spare.chunks.take(class, len)));
     match kept {
         Some(words) if words.capacity() == len => restore(words),
         _ => Vec::with_capacity(len),
@@ -223,14 +201,14 @@ pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
 pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
     if is_large::<Option<Arc<JobCore>>>(list.capacity()) {
         list.clear();
-        give(|spare| spare.children.keep(list));
+        give(|spare| spare.children.keep(0, list));
     }
 }
 
 /// A registry list kept by an earlier scope with room for `at_least`
 /// children, if any.
 pub(crate) fn take_children(at_least: usize) -> Option<Vec<Option<Arc<JobCore>>>> {
-    take(|spare| spare.children.take(at_least))
+    take(|spare| spare.children.take(0, at_least))
 }
 
 /// Keeps an emptied list of registry changes for the next scope, if it is
@@ -238,14 +216,14 @@ pub(crate) fn take_children(at_least: usize) -> Option<Vec<Option<Arc<JobCore>>>
 pub(crate) fn keep_changes(mut list: Vec<usize>) {
     if is_large::<usize>(list.capacity()) {
         list.clear();
-        give(|spare| spare.changes.keep(list));
+        give(|spare| spare.changes.keep(0, list));
     }
 }
 
 /// A list of registry changes kept by an earlier scope with room for
 /// `at_least` changes, if any.
 pub(crate) fn take_changes(at_least: usize) -> Option<Vec<usize>> {
-    take(|spare| spare.changes.take(at_least))
+    take(|spare| spare.changes.take(0, at_least))
 }
 
 #[cfg(test)]
@@ -311,7 +289,7 @@ mod tests {
         keep_list(Vec::<Child<'_>>::with_capacity(KEPT + 1));
         let kept = SPARE.with(|spare| {
             let spare = spare.borrow();
-            (spare.lists.items, spare.lists.buffers.len())
+            (spare.lists.items, spare.lists.classes[0].len())
         });
         assert_eq!(kept, (16_000, 16), "16 lists of 1,000 fit in {KEPT} items");
     }
