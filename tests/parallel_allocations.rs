@@ -2,8 +2,8 @@
 //! work until its first run spawns it (freed then), its tokio task (which
 //! holds the work itself, not boxed again) and the small link its scope
 //! shares with the task (where the task leaves the waker a cancel wakes it
-//! through, and the task's handle): four allocations, one job record; three
-//! live while it runs.
+//! through, and its outcome): four allocations, one job record; three live
+//! while it runs.
 //!
 //! This binary counts every allocation (`stats_alloc` as the global
 //! allocator) and holds a single test, so that nothing else runs while it

@@ -420,3 +420,38 @@ fn a_runtime_shutting_down_under_a_parallel_child_ends_it_and_its_scope_returns(
         assert!(result.unwrap(), "shut before spawn: {shut_before_spawn}");
     }
 }
+
+/// R10 after R7: a parallel child cancelled while it runs `non_cancellable`
+/// work (so the cancel's wake resumes it and it suspends again) still stops
+/// at once when its scope's future is dropped: the drop reaches its task,
+/// which drops the work there, not when the shielded wait would have ended.
+#[tokio::test(start_paused = true)]
+async fn a_parallel_child_shielded_through_a_cancel_stops_when_its_scope_is_dropped() {
+    struct Dropped(Option<tokio::sync::oneshot::Sender<Instant>>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            let now = tokio::time::Instant::now().into_std();
+            let _ = self.0.take().map(|tx| tx.send(now));
+        }
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let start = tokio::time::Instant::now().into_std();
+    let scope = coroutine_scope(|s| {
+        Box::pin(async move {
+            let child = s.child().launch_parallel(async move {
+                let _guard = Dropped(Some(tx));
+                non_cancellable(delay(Duration::from_secs(60))).await
+            });
+            delay(Duration::from_millis(10)).await?;
+            child.cancel();
+            std::future::pending::<Result<()>>().await
+        })
+    });
+    let outcome = tokio::time::timeout(Duration::from_millis(20), scope).await;
+    assert!(
+        outcome.is_err(),
+        "the scope was still waiting for its child"
+    );
+    let dropped_at = rx.await.expect("the child's work was dropped");
+    assert_eq!(dropped_at - start, Duration::from_millis(20));
+}

@@ -71,7 +71,7 @@ use super::handler::{self, FailureSink, Handler};
 use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
-use super::pool::{self, FirstRun, PoolChild};
+use super::pool::{self, PoolChild, Run};
 use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
 use super::registry;
 use super::slab::Slab;
@@ -984,14 +984,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         else {
             return;
         };
-        match task.spawn(job, self.handler.clone()) {
-            FirstRun::Spawned => {}
-            FirstRun::NoRuntime => self.complete(idx, Err(pool::no_runtime())),
-            FirstRun::AlreadySpawned => {
-                if let Poll::Ready(result) = poll_task(task, job, was_cancelled) {
-                    self.complete(idx, result);
-                }
-            }
+        let handler = &self.handler;
+        match task.run(job, || handler.clone(), was_cancelled) {
+            Run::Spawned | Run::Running => {}
+            Run::NoRuntime => self.complete(idx, Err(pool::no_runtime())),
+            Run::Ended(result) => self.complete(idx, result),
         }
     }
 
@@ -1162,7 +1159,7 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
         let waiting =
             (incoming.drain(..).chain(started.drain(..))).map(|new| (new.job, Work::Here(new.fut)));
         let placed = placed.into_iter();
-        // Dropping a `parallel` child's task aborts it.
+        // Dropping a `parallel` child stops its task (R10).
         for (job, work) in placed.map(|slot| (slot.job, slot.work)).chain(waiting) {
             drop_caught(Some(work));
             job.complete(Outcome::Cancelled(Error::cancelled()));
@@ -1230,18 +1227,6 @@ fn adopt_task<B: Boxes>(
         job.mark_spawned();
     }
     first_run
-}
-
-/// An entry of a `parallel` child whose task runs: a cancel wakes the task
-/// (R7); once it has ended, its outcome.
-fn poll_task(task: &PoolChild, job: &Arc<JobCore>, was_cancelled: bool) -> Poll<Result<()>> {
-    // Every entry after a cancel says so; waking the task again does
-    // nothing (see `wake_for_cancel`).
-    if was_cancelled {
-        task.wake_for_cancel();
-    }
-    let waker = waker_ref(job);
-    task.poll_end(&mut Context::from_waker(&waker))
 }
 
 /// Drops a `parallel` child's part (its work if it never ran), catching a

@@ -8,30 +8,36 @@
 //! R14), at its start for a lazy one, at its admission under a `limit`. A
 //! child cancelled before that never runs (R7).
 //!
-//! The scope then keeps a [`PoolChild`]: the work until its first run (when
-//! that is not its adoption), then the task's handle, and the slot where
-//! the task leaves its waker. The task
+//! The scope then keeps a [`PoolChild`]: a link it shares with the task,
+//! holding the work until its first run (when that is not its adoption),
+//! the task's waker, and, once the task has ended, its outcome. The task
 //! runs the work as the child's job, so a cancel of the job is seen by the
 //! work at once (its next cancellation-aware call fails); the cancel also
-//! queues the job in its scope, which wakes the task through that slot, so
+//! queues the job in its scope, which wakes the task through the link, so
 //! that work suspended anywhere is resumed with it (R7). However the task
 //! ends (its work returned, its work's drop panicked, it was aborted, its
-//! runtime shut down), it queues the job once more as its future is
-//! dropped; the scope then takes the outcome from the handle (or is woken
-//! through it, when the outcome is not there yet) and completes the child
-//! as any other. Dropping the child aborts the task (R10), which stops at
-//! its next suspension point.
+//! runtime shut down), it leaves its outcome in the link and queues the job
+//! once more as its future is dropped; the scope then takes the outcome and
+//! completes the child as any other.
+//!
+//! The scope keeps no `JoinHandle`: it is dropped at the spawn, so the
+//! task's memory and its work's output are let go on the worker that ran
+//! it, and the scope's thread (which every child's completion goes through,
+//! SPEC §6 W1p) neither reads the output through tokio's handle nor frees
+//! the task. Dropping the child (R10) asks the task to stop instead of
+//! calling `abort`: the link says so and wakes the task, which drops its
+//! work at that poll without polling it (what tokio's abort does, at the
+//! same point: the task's next suspension).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use futures_util::task::AtomicWaker;
 use tokio::runtime::Handle;
-use tokio::task::JoinHandle;
-use tokio::task::coop::unconstrained;
 
 use super::context;
 use super::handler::{self, FailureSink, Handler};
@@ -55,14 +61,14 @@ pub(crate) trait TaskWork: Future<Output = Result<()>> + Send + 'static {
 /// `'static`, so that the link can hold it.
 trait Spawn: Send + 'static {
     /// Spawns the work as the task of `job` on `runtime`, under `handler`,
-    /// leaving its waker in `link`.
+    /// sharing `link` with the scope.
     fn spawn(
         self: Box<Self>,
         runtime: &Handle,
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
-    ) -> JoinHandle<Result<()>>;
+    );
 }
 
 impl<W: TaskWork> Spawn for W {
@@ -72,8 +78,8 @@ impl<W: TaskWork> Spawn for W {
         job: Arc<JobCore>,
         handler: Option<Handler>,
         link: Arc<Link>,
-    ) -> JoinHandle<Result<()>> {
-        spawn_on(runtime, *self, job, handler, link)
+    ) {
+        spawn_on(runtime, *self, job, handler, link);
     }
 }
 
@@ -83,14 +89,20 @@ fn spawn_on<W: TaskWork>(
     job: Arc<JobCore>,
     handler: Option<Handler>,
     link: Arc<Link>,
-) -> JoinHandle<Result<()>> {
-    runtime.spawn(Task {
-        link,
+) {
+    // The handle is not kept: the outcome comes through the link, and a
+    // drop of the child stops the task through it (see the module's docs).
+    drop(runtime.spawn(Task {
         ran: false,
         handler,
         work: Some(work),
-        job: JobHold(job),
-    })
+        end: TaskEnd {
+            link,
+            job,
+            ended: false,
+            in_poll: false,
+        },
+    }));
 }
 
 /// Spawns `work` as the task of `job`, under `handler` (the scope's, as
@@ -105,16 +117,13 @@ pub(crate) fn spawn<W: TaskWork>(
     let Ok(runtime) = Handle::try_current() else {
         return Err(work);
     };
-    // The task needs the link before its handle exists: the link says
-    // `Ended` for the moment in between, which only the scope reads.
-    let link = Arc::new(Link::new(work.task_sink(), State::Ended));
-    let handle = spawn_on(&runtime, work, job.clone(), handler, link.clone());
-    *lock(&link.state) = State::Running(handle);
+    let link = Arc::new(Link::new(work.task_sink(), State::Running));
+    spawn_on(&runtime, work, job.clone(), handler, link.clone());
     Ok(PoolChild { link })
 }
 
 /// A `parallel` child whose first run comes later (a lazy one, one under
-/// a `limit`): its work waits in the link until `PoolChild::spawn`.
+/// a `limit`): its work waits in the link until `PoolChild::run`.
 pub(crate) fn unspawned<W: TaskWork>(work: W) -> PoolChild {
     let sink = work.task_sink();
     let link = Link::new(sink, State::Unspawned(Box::new(work)));
@@ -130,15 +139,16 @@ pub(crate) fn no_runtime() -> Error {
     )
 }
 
-/// What a child's first run did.
-pub(crate) enum FirstRun {
-    /// Spawned its task.
+/// What an entry of a `parallel` child found.
+pub(crate) enum Run {
+    /// Its first run: it spawned its task.
     Spawned,
-    /// Nothing: it was spawned before.
-    AlreadySpawned,
-    /// It could not be spawned: the scope is polled outside a tokio
-    /// runtime.
+    /// Its first run, outside a tokio runtime: it could not be spawned.
     NoRuntime,
+    /// Its task runs (a cancel has woken it, if this entry was one).
+    Running,
+    /// Its task has ended, with this outcome.
+    Ended(Result<()>),
 }
 
 /// A `parallel` child as its scope keeps it once adopted: one word in the
@@ -147,27 +157,34 @@ pub struct PoolChild {
     link: Arc<Link>,
 }
 
-/// What the scope and the task share: where the task leaves its waker;
-/// and, for the scope alone (the lock is only for `Sync`), the work until
-/// its first run or the task's handle, and where a supervised failure goes
-/// (kept here, not sent with the outcome: a task that ends without
-/// returning one, as when its work's drop panics, still has it).
+/// What the scope and the task share: the task's waker, whether the scope
+/// let go of the child (R10), and, under the lock, the work until its
+/// first run, then the task's outcome once it has ended; and where a
+/// supervised failure goes (kept here, not sent with the outcome: a task
+/// that ends without returning one, as when its work's drop panics, still
+/// has it).
 struct Link {
     waker: AtomicWaker,
+    /// The child was dropped with its scope: the task drops its work at
+    /// its next poll.
+    dropped: AtomicBool,
     state: Mutex<State>,
     sink: Option<TaskSink>,
 }
 
 enum State {
     Unspawned(Box<dyn Spawn>),
-    Running(JoinHandle<Result<()>>),
-    Ended,
+    Running,
+    Ended(Result<()>),
+    /// The outcome was taken, or the work was dropped unspawned.
+    Gone,
 }
 
 impl Link {
     fn new(sink: Option<TaskSink>, state: State) -> Self {
         Self {
             waker: AtomicWaker::new(),
+            dropped: AtomicBool::new(false),
             sink,
             state: Mutex::new(state),
         }
@@ -180,84 +197,112 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl PoolChild {
-    /// Its first run, when its adoption did not spawn it: spawns the work
-    /// as the task of `job` under `handler`.
-    pub(crate) fn spawn(&self, job: &Arc<JobCore>, handler: Option<Handler>) -> FirstRun {
+    /// An entry of the child (one lock): its first run spawns the work as
+    /// the task of `job` under `handler`, if its adoption did not; after a
+    /// cancel (`was_cancelled`) it wakes the task, so that the work is
+    /// resumed with the cancellation wherever it is suspended (R7); once the
+    /// task has ended, it takes the outcome.
+    pub(crate) fn run(
+        &self,
+        job: &Arc<JobCore>,
+        handler: impl FnOnce() -> Option<Handler>,
+        was_cancelled: bool,
+    ) -> Run {
         let mut state = lock(&self.link.state);
-        if !matches!(*state, State::Unspawned(_)) {
-            return FirstRun::AlreadySpawned;
+        match std::mem::replace(&mut *state, State::Gone) {
+            State::Unspawned(work) => {
+                let Ok(runtime) = Handle::try_current() else {
+                    *state = State::Unspawned(work);
+                    return Run::NoRuntime;
+                };
+                *state = State::Running;
+                drop(state);
+                work.spawn(&runtime, job.clone(), handler(), self.link.clone());
+                Run::Spawned
+            }
+            State::Running => {
+                *state = State::Running;
+                drop(state);
+                // Every entry after a cancel says so; waking the task again
+                // costs it a poll at most.
+                if was_cancelled {
+                    self.link.waker.wake();
+                }
+                Run::Running
+            }
+            State::Ended(outcome) => Run::Ended(outcome),
+            // Taken already: a late entry finds nothing new.
+            State::Gone => Run::Running,
         }
-        let Ok(runtime) = Handle::try_current() else {
-            return FirstRun::NoRuntime;
-        };
-        if let State::Unspawned(work) = std::mem::replace(&mut *state, State::Ended) {
-            let link = self.link.clone();
-            *state = State::Running(work.spawn(&runtime, job.clone(), handler, link));
-        }
-        FirstRun::Spawned
     }
 
     /// Where a supervised failure goes (`async` children).
     pub(crate) fn sink(&self) -> Option<TaskSink> {
         self.link.sink.clone()
     }
-
-    /// Wakes the task for the job's cancellation: its work is resumed with
-    /// it wherever it is suspended (R7). Once is enough, and later calls do
-    /// nothing: the task leaves no new waker, and from then on sees the job
-    /// cancelled at every poll.
-    pub(crate) fn wake_for_cancel(&self) {
-        self.link.waker.wake();
-    }
-
-    /// How the task ended, once it has; until then the job (whose waker
-    /// `cx` holds) is woken when it does.
-    pub(crate) fn poll_end(&self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let mut state = lock(&self.link.state);
-        let State::Running(handle) = &mut *state else {
-            return Poll::Pending; // not spawned, or polled after it ended
-        };
-        // Outside tokio's cooperative budget: reading the outcome is the
-        // scope's bookkeeping, not work, and a spent budget would turn the
-        // read into a self-wake and a re-queue.
-        let Poll::Ready(joined) = Pin::new(&mut unconstrained(handle)).poll(cx) else {
-            return Poll::Pending;
-        };
-        *state = State::Ended;
-        Poll::Ready(match joined {
-            Ok(result) => result,
-            // The task catches its work's panics, in its polls and its
-            // drop; this one came from elsewhere in the task.
-            Err(join) if join.is_panic() => Err(Error::panic(join.into_panic())),
-            // Aborted by its runtime's shutdown before it ended.
-            Err(_aborted) => Err(Error::cancelled()),
-        })
-    }
 }
 
-/// R10: a child dropped with its scope's future aborts its task (which
-/// stops at its next suspension point: a task inside a poll finishes that
+/// R10: a child dropped with its scope's future stops its task, which
+/// drops its work at its next poll (a task inside a poll finishes that
 /// poll first); one never spawned drops its work here.
 impl Drop for PoolChild {
     fn drop(&mut self) {
-        let state = std::mem::replace(&mut *lock(&self.link.state), State::Ended);
-        if let State::Running(handle) = &state {
-            handle.abort();
+        let state = std::mem::replace(&mut *lock(&self.link.state), State::Gone);
+        if let State::Running = state {
+            self.link.dropped.store(true, Ordering::Release);
+            self.link.waker.wake();
         }
     }
 }
 
-/// The task's hold on its job. However the task ends (its work returned,
-/// the drop of its work panicked, it was aborted, its runtime shut down),
-/// dropping the hold queues the job in its scope, which takes the outcome
-/// from the task's handle then (or is woken through the handle, if the
-/// outcome is not there yet). The last field of the task: dropped after
-/// the work.
-struct JobHold(Arc<JobCore>);
+/// The task's end, dropped last of its fields: however the task ends (its
+/// work returned, the drop of its work panicked, it was stopped, its
+/// runtime shut down), its outcome is in the link once this is dropped,
+/// and dropping this queues the job in its scope, which takes the outcome
+/// at that entry. The work has been dropped by then.
+///
+/// No bigger than the handle it replaces: tokio moves a task's whole
+/// future and output around in its stage (three times per task), and a few
+/// words more turn each move into a `memcpy` call.
+struct TaskEnd {
+    link: Arc<Link>,
+    job: Arc<JobCore>,
+    /// The task returned, and left its outcome in the link.
+    ended: bool,
+    /// Set for the length of a poll: dropped with this still set, the
+    /// task's poll unwound (a panic outside its work, whose own panics
+    /// are caught).
+    in_poll: bool,
+}
 
-impl Drop for JobHold {
+impl TaskEnd {
+    fn end_with(&mut self, outcome: Result<()>) {
+        self.ended = true;
+        let mut state = lock(&self.link.state);
+        // Unless the scope let go of the child (R10): nobody takes it.
+        if let State::Running = *state {
+            *state = State::Ended(outcome);
+        }
+    }
+}
+
+impl Drop for TaskEnd {
     fn drop(&mut self) {
-        self.0.schedule();
+        if !self.ended {
+            self.end_with(if self.in_poll {
+                Err(Error::panic(Box::new(
+                    "the task of a `parallel` child panicked outside its work",
+                )))
+            } else {
+                // Dropped before it ended: its runtime shut down.
+                Err(Error::cancelled())
+            });
+        }
+        // The task's waker is a reference to the task: let go of here, so
+        // that the task is freed on its worker, not by the scope as it
+        // drops the link.
+        drop(self.link.waker.take());
+        self.job.schedule();
     }
 }
 
@@ -265,50 +310,74 @@ pin_project_lite::pin_project! {
     /// The tokio task of a `parallel` child: the work itself, not boxed
     /// again (the task is tokio's box), run as the child's job.
     struct Task<W> {
-        link: Arc<Link>,
         // The task has been polled: its waker is in the link.
         ran: bool,
         handler: Option<Handler>,
         #[pin]
         work: Option<W>,
-        job: JobHold,
+        end: TaskEnd,
     }
 }
 
 impl<W: TaskWork> Future for Task<W> {
-    type Output = Result<()>;
+    type Output = ();
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let mut this = self.project();
-        let job = &this.job.0;
-        // Left before the cancelled flag is read below: a cancel either
-        // finds this waker or is seen by this poll. Once: this is a tokio
-        // task's own future, always polled with that task's waker.
-        if !*this.ran {
-            *this.ran = true;
-            this.link.waker.register(cx.waker());
-            // Cancelled before the task first ran: the work never runs
-            // (R7), as an in-place child cancelled before its first poll
-            // (Kotlin checks for cancellation as a dispatched coroutine
-            // starts).
-            if job.is_cancelled() {
-                let cancelled = Err(job.cancellation_error());
-                return Poll::Ready(drop_work(this.work, cancelled));
-            }
-        }
-        let _span = job.span().map(Span::enter);
-        let _handler = handler::enter_scope(this.handler);
-        let Some(work) = this.work.as_mut().as_pin_mut() else {
-            return Poll::Pending; // polled after it ended
-        };
-        let was_cancelled = job.is_cancelled();
-        let Poll::Ready(ended) = context::resume(job, work, cx, was_cancelled, false) else {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        let end = this.end;
+        end.in_poll = true;
+        let polled = run_work(this.ran, this.handler, this.work, &end.link, &end.job, cx);
+        end.in_poll = false;
+        let Poll::Ready(outcome) = polled else {
             return Poll::Pending;
         };
-        // R11: cancelled and still `Ok` ends cancelled.
-        let result = job.ended(ended.and_then(|result| result));
-        Poll::Ready(drop_work(this.work, result))
+        end.end_with(outcome);
+        Poll::Ready(())
     }
+}
+
+/// A poll of a `parallel` child's task: its work's outcome once it has
+/// ended and been dropped.
+fn run_work<W: TaskWork>(
+    ran: &mut bool,
+    handler: &Option<Handler>,
+    mut work: Pin<&mut Option<W>>,
+    link: &Link,
+    job: &Arc<JobCore>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<()>> {
+    let first = !*ran;
+    // Left before the flags are read below: a cancel or a drop of the
+    // child either finds this waker or is seen by this poll. At the first
+    // poll, and again once cancelled, since the cancel's wake took it (a
+    // drop of the child may still need it); a tokio task's own future is
+    // always polled with that task's waker.
+    if first || job.is_cancelled() {
+        *ran = true;
+        link.waker.register(cx.waker());
+    }
+    // R10: the scope let go of the child; its work is dropped unpolled.
+    if link.dropped.load(Ordering::Acquire) {
+        return Poll::Ready(drop_work(work, Err(Error::cancelled())));
+    }
+    // Cancelled before the task first ran: the work never runs (R7), as an
+    // in-place child cancelled before its first poll (Kotlin checks for
+    // cancellation as a dispatched coroutine starts).
+    if first && job.is_cancelled() {
+        return Poll::Ready(drop_work(work, Err(job.cancellation_error())));
+    }
+    let _span = job.span().map(Span::enter);
+    let _handler = handler::enter_scope(handler);
+    let Some(running) = work.as_mut().as_pin_mut() else {
+        return Poll::Ready(Err(Error::cancelled())); // polled after it ended
+    };
+    let was_cancelled = job.is_cancelled();
+    let Poll::Ready(ended) = context::resume(job, running, cx, was_cancelled, false) else {
+        return Poll::Pending;
+    };
+    // R11: cancelled and still `Ok` ends cancelled.
+    let result = job.ended(ended.and_then(|result| result));
+    Poll::Ready(drop_work(work, result))
 }
 
 /// Drops the task's work once it has ended with `result`, catching a
