@@ -419,7 +419,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
         let mut fifo = self.fifo.take().unwrap_or_else(Fifo::take);
-        let draining = queue.enter(cx.waker(), std::mem::take(&mut fifo.spare));
+        let draining = queue.enter(cx.waker(), &mut fifo.spare);
         let polled = self.drain(cx, &queue, &mut fifo);
         if polled.is_pending() {
             // A scope that is pending must not be cut short by a
@@ -427,7 +427,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             // combinator inside a job): it meets R7 on its own.
             context::mark_shielded();
         }
-        fifo.spare = draining.exit();
+        draining.exit(&mut fifo.spare);
         if fifo.spare.capacity() > RETAINED {
             fifo.spare = Vec::new(); // give back a burst's memory
         }

@@ -298,10 +298,6 @@ impl Drop for TaskEnd {
                 Err(Error::cancelled())
             });
         }
-        // The task's waker is a reference to the task: let go of here, so
-        // that the task is freed on its worker, not by the scope as it
-        // drops the link.
-        drop(self.link.waker.take());
         self.job.schedule();
     }
 }

@@ -505,16 +505,31 @@ impl ReadyQueue {
     }
 
     /// Marks the root as draining on this thread until the guard exits or
-    /// drops. `buffer` (empty) becomes this thread's list of wakes and
-    /// starts meanwhile; [`Draining::exit`] gives it back for the next poll.
-    pub(crate) fn enter(&self, waker: &Waker, buffer: Vec<Noted>) -> Draining {
+    /// drops. Inside another root's drain (a root polled by a job of
+    /// another tree), `spare` (empty) becomes this thread's list of wakes
+    /// and starts meanwhile, and the enclosing root's lists are put aside;
+    /// [`Draining::exit`] gives it back for the next poll. Usually no tree
+    /// drains on this thread: its lists are empty then, and serve this
+    /// drain as they are (a poll of a root costs no swap of them).
+    pub(crate) fn enter(&self, waker: &Waker, spare: &mut Vec<Noted>) -> Draining {
         self.waker.register(waker);
-        debug_assert!(buffer.is_empty(), "a fresh list has no marker to find");
+        let outer = DRAINING.replace(address(self));
+        if outer == 0 {
+            return Draining {
+                outer,
+                outer_local: (Vec::new(), NO_MARKER),
+                outer_route: Vec::new(),
+                outer_chain: Vec::new(),
+                exited: false,
+            };
+        }
+        debug_assert!(spare.is_empty(), "a fresh list has no marker to find");
+        let buffer = std::mem::take(spare);
         let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
         let outer_route = ROUTE.with(|route| save_outer(&mut route.borrow_mut()));
         let outer_chain = CHAIN.with(|chain| save_outer(&mut chain.borrow_mut()));
         Draining {
-            outer: DRAINING.replace(address(self)),
+            outer,
             outer_local,
             outer_route,
             outer_chain,
@@ -741,7 +756,7 @@ impl ReadyQueue {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
             let left = chain.len();
-            chain.clear();
+            empty_scratch(&mut chain);
             left
         })
     }
@@ -767,7 +782,7 @@ impl ReadyQueue {
         ROUTE.with(|route| {
             let mut route = route.borrow_mut();
             let done = route.is_empty();
-            route.clear();
+            empty_scratch(&mut route);
             done
         })
     }
@@ -826,10 +841,19 @@ pub(crate) struct Draining {
 }
 
 impl Draining {
-    /// Restores the enclosing state and gives back this root's (drained,
-    /// empty) list buffer.
-    pub(crate) fn exit(mut self) -> Vec<Noted> {
-        self.restore()
+    /// Restores the enclosing state: the enclosing root's lists, and this
+    /// root's (drained, empty) list buffer back to `spare`.
+    pub(crate) fn exit(mut self, spare: &mut Vec<Noted>) {
+        self.exited = true;
+        DRAINING.set(self.outer);
+        if self.outer == 0 {
+            // Routes and chains end inside the entry that began them.
+            debug_assert!(ROUTE.with(|route| route.borrow().is_empty()));
+            debug_assert!(CHAIN.with(|chain| chain.borrow().is_empty()));
+            LOCAL.with(|local| forget_notes(&mut local.borrow_mut()));
+            return;
+        }
+        *spare = self.restore();
     }
 
     fn restore(&mut self) -> Vec<Noted> {
@@ -847,12 +871,37 @@ impl Draining {
     }
 }
 
+/// Empties the thread's notes as a drain ends outside any other (what is
+/// noted as it ends is dropped, as it always was: the drain took all it
+/// looks at); a burst's room is given back.
+fn forget_notes(notes: &mut Notes) {
+    if notes.list.capacity() > KEPT_NOTES {
+        notes.list = Vec::new();
+    } else {
+        notes.list.clear();
+    }
+    notes.first_marker = NO_MARKER;
+}
+
+/// Notes a thread's list keeps room for between drains (as a root's lists
+/// do, `driver.rs`).
+const KEPT_NOTES: usize = 1 << 16;
+
+/// Empties a scratch list as its route or chain ends; the room a route
+/// down a very deep tree grew it to is given back.
+fn empty_scratch<T>(list: &mut Vec<T>) {
+    if list.capacity() > KEPT_SCRATCH {
+        *list = Vec::new();
+    } else {
+        list.clear();
+    }
+}
+
 /// What an enclosing root had in a thread-local scratch list (`ROUTE`,
-/// `CHAIN`), taken out for the length of a drain. Usually there is no
-/// enclosing root and nothing to save: the list, empty, stays, and the
-/// room it grew to serves every drain on this thread (made anew and freed
-/// at each poll, a chain's list made glibc merge its small blocks 26 times
-/// a W3 run).
+/// `CHAIN`), taken out for the length of a drain nested in its own. The
+/// list, empty, stays when there is nothing to save, and the room it grew
+/// to serves every drain on this thread (made anew and freed at each poll,
+/// a chain's list made glibc merge its small blocks 26 times a W3 run).
 fn save_outer<T>(list: &mut Vec<T>) -> Vec<T> {
     if list.is_empty() {
         Vec::new()
@@ -876,9 +925,20 @@ fn restore_outer<T>(list: &mut Vec<T>, outer: Vec<T>) {
 /// most a poll's budget (256), a route one hop per level.
 const KEPT_SCRATCH: usize = 4096;
 
+/// A drain unwinding (a panic out of the root's poll): the thread's state
+/// is restored and its lists emptied all the same.
 impl Drop for Draining {
     fn drop(&mut self) {
-        if !self.exited {
+        if self.exited {
+            return;
+        }
+        if self.outer == 0 {
+            self.exited = true;
+            DRAINING.set(0);
+            ROUTE.with(|route| route.borrow_mut().clear());
+            CHAIN.with(|chain| chain.borrow_mut().clear());
+            LOCAL.with(|local| forget_notes(&mut local.borrow_mut()));
+        } else {
             self.restore();
         }
     }
