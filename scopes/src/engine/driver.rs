@@ -432,7 +432,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             fifo.spare = Vec::new(); // give back a burst's memory
         }
         if polled.is_ready() {
-            queue.give_back_room();
             Fifo::give_back(fifo); // for the next root on this thread
         } else {
             self.fifo = Some(fifo);

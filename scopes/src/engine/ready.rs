@@ -37,7 +37,6 @@ use std::task::Waker;
 use futures_util::task::AtomicWaker;
 use once_cell::race::OnceBox;
 
-use super::spare;
 use crate::error::Error;
 
 /// Queue entry for the scope's body.
@@ -373,12 +372,7 @@ impl ReadyQueue {
             LOCAL.with(|local| local.borrow_mut().woken(ready));
             return;
         }
-        let mut queue = root.locked();
-        if queue.len() == queue.capacity() && spare::is_large::<Ready>(2 * queue.len()) {
-            spare::grow_queue(&mut queue);
-        }
-        queue.push_back(ready);
-        drop(queue);
+        root.locked().push_back(ready);
         root.wake_scope();
     }
 
@@ -818,28 +812,6 @@ impl ReadyQueue {
         true
     }
 
-    /// A root that has returned gives its queue's room to the next root on
-    /// this thread, if a burst of wakes from elsewhere made it large (made
-    /// anew and grown by reallocation for each root, it made glibc merge
-    /// the tree's small blocks twice a W6 run). Entries still in it are of
-    /// the scope that returned: nothing runs them.
-    pub(crate) fn give_back_room(&self) {
-        let Some(queue) = self.queue.get() else {
-            return;
-        };
-        let room = {
-            let mut queue = queue.lock().unwrap_or_else(|e| e.into_inner());
-            if !spare::is_large::<Ready>(queue.capacity()) {
-                return;
-            }
-            std::mem::take(&mut *queue)
-        };
-        // Out of the lock: entries left behind are dropped here.
-        let mut room = room;
-        room.clear();
-        spare::keep_queue(room);
-    }
-
     /// Makes an entry of this scope, whose route was lost, wait in its
     /// own queue: the scope drains it as a root when next polled.
     pub(crate) fn strand(self: &Arc<Self>, entry: Entry) {
@@ -975,35 +947,4 @@ impl Drop for Draining {
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while these locks are held; recover anyway.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{Entry, ReadyQueue};
-
-    /// The address of the queue's first entry (its buffer's start: the
-    /// queue is filled from empty).
-    fn buffer_of(queue: &ReadyQueue) -> usize {
-        queue.locked().as_slices().0.as_ptr() as usize
-    }
-
-    #[test]
-    fn a_root_s_queue_grown_by_wakes_from_elsewhere_serves_the_next_root() {
-        let entry = |slot| Entry { slot, job: 1 };
-        let first = ReadyQueue::new(false);
-        first.become_root();
-        // Not draining on this thread: every wake takes the locked queue.
-        (0..1000).for_each(|slot| first.push(entry(slot)));
-        let at = buffer_of(&first);
-        first.give_back_room();
-        assert!(
-            first.locked().is_empty(),
-            "the room went, with what it held"
-        );
-        let next = ReadyQueue::new(false);
-        next.become_root();
-        (0..100).for_each(|slot| next.push(entry(slot)));
-        assert_eq!(buffer_of(&next), at);
-        assert_eq!(next.locked().len(), 100, "what it held moved over");
-    }
 }

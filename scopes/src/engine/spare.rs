@@ -1,9 +1,7 @@
 //! Large buffers a thread keeps for the next scopes it runs.
 //!
 //! A burst of children fills large lists: the scope's start list, its
-//! slab's chunks, its registry lists of children and of changes, and a
-//! root's queue of entries woken from elsewhere (a tree's timers firing
-//! together). Made
+//! slab's chunks, its registry lists of children and of changes. Made
 //! anew for each scope, they grow by reallocation, and freeing them at the
 //! end, or allocating the next ones, made glibc's allocator merge every
 //! small block freed since (the children's futures and job records), so
@@ -28,7 +26,12 @@
 //! all) and goes when the thread ends.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::job::JobCore;
+
+/// A buffer of three-word items, retyped.
+type Words = Vec<[usize; 3]>;
 
 /// Items of a kind a thread keeps at most, all buffers together (about
 /// 384 KiB for the largest kind).
@@ -81,12 +84,12 @@ impl<T, const N: usize> Kept<T, N> {
 }
 
 struct Spare {
-    /// Start lists, and roots' queues of entries from elsewhere.
+    /// Start lists.
     lists: Kept<[usize; 3]>,
     /// Slab chunks.
     chunks: Kept<[usize; 3], CLASSES>,
-    /// Registry lists of children (their one-word items retyped).
-    children: Kept<usize>,
+    /// Registry lists of children.
+    children: Kept<Option<Arc<JobCore>>>,
     /// Lists of changes to the registry's lists.
     changes: Kept<usize>,
 }
@@ -117,20 +120,19 @@ fn give(f: impl FnOnce(&mut Spare)) {
     let _ = SPARE.try_with(|spare| f(&mut spare.borrow_mut()));
 }
 
-/// `v`, emptied, as a buffer of `W` (plain words), if it has their layout
-/// (else it is dropped, and `None`).
-fn erase<T, W>(mut v: Vec<T>) -> Option<Vec<W>> {
-    if size_of::<T>() != size_of::<W>() || align_of::<T>() != align_of::<W>() {
+/// `v`, emptied, as a buffer of words, if it has their layout (else it is
+/// dropped, and `None`).
+fn erase<T>(mut v: Vec<T>) -> Option<Words> {
+    if size_of::<T>() != size_of::<[usize; 3]>() || align_of::<T>() != align_of::<[usize; 3]>() {
         return None;
     }
     v.clear();
-    let words: Vec<W> = v.into_iter().filter_map(|_| None).collect();
+    let words: Words = v.into_iter().filter_map(|_| None).collect();
     (words.capacity() != 0).then_some(words)
 }
 
 /// `words` as an empty buffer of `T`, whose layout is theirs.
-fn restore<W, T>(words: Vec<W>) -> Vec<T> {
-    debug_assert!(size_of::<T>() == size_of::<W>() && align_of::<T>() == align_of::<W>());
+fn restore<T>(words: Words) -> Vec<T> {
     words.into_iter().filter_map(|_| None).collect()
 }
 
@@ -145,9 +147,7 @@ pub(crate) fn keep_list<T>(list: Vec<T>) {
     if !is_large::<T>(list.capacity()) {
         return;
     }
-    let Some(words) = erase::<T, [usize; 3]>(list) else {
-        return;
-    };
+    let Some(words) = erase(list) else { return };
     give(|spare| spare.lists.keep(0, words));
 }
 
@@ -167,31 +167,6 @@ pub(crate) fn grow_list<T>(list: &mut Vec<T>) {
     }
 }
 
-/// Makes room in a root's queue of entries from elsewhere that is full and
-/// about to grow large (a tree's timers firing together): a large list
-/// kept by an earlier scope, if it is larger, else the queue grows as
-/// usual.
-#[cold]
-#[inline(never)]
-pub(crate) fn grow_queue<T>(queue: &mut VecDeque<T>) {
-    let want = 2 * queue.capacity();
-    if let Some(words) = take(|spare| spare.lists.take(0, want)) {
-        let mut room: Vec<T> = restore(words);
-        room.extend(queue.drain(..));
-        *queue = VecDeque::from(room);
-    } else {
-        queue.reserve(1);
-    }
-}
-
-/// Keeps a root's emptied queue of entries from elsewhere for the next
-/// root, if it is large.
-pub(crate) fn keep_queue<T>(queue: VecDeque<T>) {
-    if is_large::<T>(queue.capacity()) && queue.is_empty() {
-        keep_list(Vec::from(queue));
-    }
-}
-
 /// The size class of a chunk of `len` slots (a power of two).
 fn chunk_class(len: usize) -> Option<usize> {
     let class = len.checked_ilog2()? as usize;
@@ -204,7 +179,7 @@ pub(crate) fn keep_chunk<T>(chunk: Box<[T]>) {
     let Some(class) = chunk_class(chunk.len()).filter(|_| is_large::<T>(chunk.len())) else {
         return;
     };
-    let Some(words) = erase::<T, [usize; 3]>(Vec::from(chunk)) else {
+    let Some(words) = erase(Vec::from(chunk)) else {
         return;
     };
     give(|spare| spare.chunks.keep(class, words));
@@ -221,23 +196,19 @@ pub(crate) fn take_chunk<T>(len: usize) -> Vec<T> {
     }
 }
 
-/// Keeps an emptied registry list of children (one word each) for the
-/// next scope, if it is large.
-pub(crate) fn keep_children<T>(list: Vec<T>) {
-    if !is_large::<T>(list.capacity()) {
-        return;
+/// Keeps an emptied registry list of children for the next scope, if it
+/// is large.
+pub(crate) fn keep_children(mut list: Vec<Option<Arc<JobCore>>>) {
+    if is_large::<Option<Arc<JobCore>>>(list.capacity()) {
+        list.clear();
+        give(|spare| spare.children.keep(0, list));
     }
-    let Some(words) = erase::<T, usize>(list) else {
-        return;
-    };
-    give(|spare| spare.children.keep(0, words));
 }
 
 /// A registry list kept by an earlier scope with room for `at_least`
 /// children, if any.
-pub(crate) fn take_children<T>(at_least: usize) -> Option<Vec<T>> {
-    let words = take(|spare| spare.children.take(0, at_least))?;
-    Some(restore(words))
+pub(crate) fn take_children(at_least: usize) -> Option<Vec<Option<Arc<JobCore>>>> {
+    take(|spare| spare.children.take(0, at_least))
 }
 
 /// Keeps an emptied list of registry changes for the next scope, if it is
