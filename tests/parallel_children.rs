@@ -455,3 +455,55 @@ async fn a_parallel_child_shielded_through_a_cancel_stops_when_its_scope_is_drop
     let dropped_at = rx.await.expect("the child's work was dropped");
     assert_eq!(dropped_at - start, Duration::from_millis(20));
 }
+
+/// A runtime shutting down under a parallel child drops its task; a panic
+/// while its work is dropped there is the child's failure, and its scope
+/// fails with it (the scope keeps no `JoinHandle` to read it from: the
+/// task reports it).
+#[test]
+fn a_panic_dropping_a_parallel_child_s_work_at_runtime_shutdown_fails_its_scope() {
+    scopes_workspace::quiet_panics_starting_with("expected:");
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("expected: a panic dropping the work at shutdown");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    let (started_tx, started) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        started.recv().unwrap();
+        runtime.shutdown_timeout(Duration::from_secs(5));
+    });
+    let (done_tx, done) = mpsc::channel::<Result<()>>();
+    std::thread::spawn(move || {
+        let _context = handle.enter();
+        let result = block_on(coroutine_scope(move |s| {
+            Box::pin(async move {
+                s.child().launch_parallel(async move {
+                    let _bomb = Bomb;
+                    let _ = started_tx.send(());
+                    std::future::pending::<()>().await;
+                    Ok(())
+                });
+                Ok(())
+            })
+        }));
+        done_tx.send(result).unwrap();
+    });
+    let result = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the scope never returned after its runtime shut down");
+    let error = result.unwrap_err();
+    assert!(error.is_panic(), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("expected: a panic dropping the work at shutdown"),
+        "{error}"
+    );
+}

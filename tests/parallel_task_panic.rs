@@ -1,8 +1,9 @@
 //! A `parallel` child's task whose poll panics outside the child's work
 //! (here: in a `tracing` subscriber entering the child's span; the work's
-//! own panics are caught where it is polled) still ends the child with a
-//! failure, and its scope returns it: nothing is lost when the scope keeps
-//! no `JoinHandle` to read tokio's `JoinError` from. Alone in its test
+//! own panics are caught where it is polled) still ends the child with
+//! that panic as its failure, and its scope returns it: nothing is lost
+//! when the scope keeps no `JoinHandle` to read tokio's `JoinError` from.
+//! Alone in its test
 //! binary: it installs a global subscriber, which the task's worker thread
 //! must see.
 
@@ -72,7 +73,7 @@ fn a_parallel_child_whose_task_panics_outside_its_work_fails_its_scope() {
     assert!(
         error
             .to_string()
-            .contains("the task of a `parallel` child panicked outside its work"),
-        "{error}"
+            .contains("expected: the subscriber panics entering the span"),
+        "the panic's own message: {error}"
     );
 }

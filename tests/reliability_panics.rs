@@ -184,6 +184,94 @@ async fn panic_in_drop_of_a_child_that_never_ran_is_a_failure() {
     assert_eq!(err.to_string(), "panicked: expected: never ran");
 }
 
+/// A lazy child never started completes cancelled when its scope's body
+/// returns (R11), and one held under a `limit` completes cancelled at its
+/// cancel (SPEC §2b): both before their work is dropped. A panic in that
+/// drop is still a failure of the scope, in place and on the pool alike.
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_child_that_completed_before_its_work_was_dropped_is_a_failure() {
+    quiet();
+    for parallel in [false, true] {
+        let lazy: Result<()> = coroutine_scope(|s| {
+            Box::pin(async move {
+                let bomb = PanicOnDrop("lazy, never started");
+                let work = async move {
+                    let _bomb = bomb;
+                    Ok(())
+                };
+                let child = s.child().start(scopes::Start::Lazy);
+                if parallel {
+                    child.launch_parallel(work);
+                } else {
+                    child.launch(work);
+                }
+                Ok(())
+            })
+        })
+        .await;
+        assert_eq!(
+            lazy.unwrap_err().to_string(),
+            "panicked: expected: lazy, never started",
+            "parallel: {parallel}"
+        );
+        let held: Result<()> =
+            scopes::coroutine_scope_with(scopes::ScopeOptions::new().limit(1), |s| {
+                Box::pin(async move {
+                    s.launch(delay(ms(10)));
+                    let bomb = PanicOnDrop("held under the limit");
+                    let work = async move {
+                        let _bomb = bomb;
+                        Ok(())
+                    };
+                    let waiting = if parallel {
+                        s.child().launch_parallel(work)
+                    } else {
+                        s.launch(work)
+                    };
+                    yield_now().await?;
+                    waiting.cancel();
+                    Ok(())
+                })
+            })
+            .await;
+        assert_eq!(
+            held.unwrap_err().to_string(),
+            "panicked: expected: held under the limit",
+            "parallel: {parallel}"
+        );
+    }
+}
+
+/// In a supervisor, that panic goes to the exception handler: the lazy
+/// `async` child's `Deferred` gave its cancellation and gives nothing more.
+#[tokio::test(start_paused = true)]
+async fn panic_in_drop_of_a_supervised_lazy_child_never_started_goes_to_the_handler() {
+    quiet();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let result = with_exception_handler(
+        move |e: &Error| seen.lock().unwrap().push(e.to_string()),
+        supervisor_scope(|s| {
+            Box::pin(async move {
+                let bomb = PanicOnDrop("supervised lazy");
+                let deferred = s.child().start(scopes::Start::Lazy).r#async(async move {
+                    let _bomb = bomb;
+                    Ok(5)
+                });
+                deferred.cancel();
+                assert!(deferred.await.unwrap_err().is_cancellation());
+                Ok(1)
+            })
+        }),
+    )
+    .await;
+    assert_eq!(result.unwrap(), 1);
+    assert_eq!(
+        *calls.lock().unwrap(),
+        ["panicked: expected: supervised lazy"]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn panic_in_drop_of_a_supervised_child_goes_to_the_handler() {
     quiet();

@@ -1065,8 +1065,23 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             Outcome::Failed(e) => Outcome::Failed(e.with_origin(&job.name)),
             other => other,
         };
-        if let Outcome::Failed(error) = job.complete(outcome) {
-            self.child_failed(error, sink);
+        // Completed before its work was dropped here (a lazy child cancelled
+        // before it started, one cancelled while held under the limit), a
+        // child keeps its first outcome; a panic while its work is dropped
+        // now is a failure all the same, and is not lost: the scope's own
+        // (R2), or in a supervisor the handler's, since a `Deferred` that
+        // gave its cancellation gives nothing more.
+        let failure = match &outcome {
+            Outcome::Failed(error) => Some(error.clone()),
+            _ => None,
+        };
+        match job.complete(outcome) {
+            Outcome::Failed(error) => self.child_failed(error, sink),
+            _ => {
+                if let Some(error) = failure {
+                    self.child_failed(error, None);
+                }
+            }
         }
     }
 

@@ -104,7 +104,6 @@ fn spawn_on<W: TaskWork>(
             link,
             job,
             ended: false,
-            in_poll: false,
         },
     }));
 }
@@ -259,11 +258,11 @@ impl Drop for PoolChild {
     }
 }
 
-/// The task's end, dropped last of its fields: however the task ends (its
-/// work returned, the drop of its work panicked, it was stopped, its
-/// runtime shut down), its outcome is in the link once this is dropped,
-/// and dropping this queues the job in its scope, which takes the outcome
-/// at that entry. The work has been dropped by then.
+/// The task's end, dropped last of its fields: the task's outcome is in
+/// the link by then (however the task ended: its work returned, the drop
+/// of its work panicked, it was stopped, its runtime shut down), and
+/// dropping this queues the job in its scope, which takes the outcome at
+/// that entry.
 ///
 /// No bigger than the handle it replaces: tokio moves a task's whole
 /// future and output around in its stage (three times per task), and a few
@@ -271,12 +270,8 @@ impl Drop for PoolChild {
 struct TaskEnd {
     link: Arc<Link>,
     job: Arc<JobCore>,
-    /// The task returned, and left its outcome in the link.
+    /// The outcome is in the link.
     ended: bool,
-    /// Set for the length of a poll: dropped with this still set, the
-    /// task's poll unwound (a panic outside its work, whose own panics
-    /// are caught).
-    in_poll: bool,
 }
 
 impl TaskEnd {
@@ -293,14 +288,7 @@ impl TaskEnd {
 impl Drop for TaskEnd {
     fn drop(&mut self) {
         if !self.ended {
-            self.end_with(if self.in_poll {
-                Err(Error::panic(Box::new(
-                    "the task of a `parallel` child panicked outside its work",
-                )))
-            } else {
-                // Dropped before it ended: its runtime shut down.
-                Err(Error::cancelled())
-            });
+            self.end_with(Err(Error::cancelled()));
         }
         self.job.schedule();
     }
@@ -317,19 +305,39 @@ pin_project_lite::pin_project! {
         work: Option<W>,
         end: TaskEnd,
     }
+
+    /// Dropped before it ended (its runtime shut down, or a panic outside
+    /// the work left it unfinished): the child ends cancelled, or failed
+    /// if dropping its work panics; nobody holds tokio's handle to read
+    /// that panic from.
+    impl<W> PinnedDrop for Task<W> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if !this.end.ended {
+                let outcome = drop_work(this.work, Err(Error::cancelled()));
+                this.end.end_with(outcome);
+            }
+        }
+    }
 }
 
 impl<W: TaskWork> Future for Task<W> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
+        let mut this = self.project();
         let end = this.end;
-        end.in_poll = true;
-        let polled = run_work(this.ran, this.handler, this.work, &end.link, &end.job, cx);
-        end.in_poll = false;
-        let Poll::Ready(outcome) = polled else {
-            return Poll::Pending;
+        let (ran, handler, work) = (this.ran, this.handler, this.work.as_mut());
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            run_work(ran, handler, work, &end.link, &end.job, cx)
+        }));
+        let outcome = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(outcome)) => outcome,
+            // A panic outside the work, whose own are caught where it is
+            // polled (a `tracing` subscriber entering its span): the
+            // child's failure, with the work dropped.
+            Err(payload) => drop_work(this.work, Err(Error::panic(payload))),
         };
         end.end_with(outcome);
         Poll::Ready(())
