@@ -1065,21 +1065,21 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             Outcome::Failed(e) => Outcome::Failed(e.with_origin(&job.name)),
             other => other,
         };
-        // Completed before its work was dropped here (a lazy child cancelled
-        // before it started, one cancelled while held under the limit), a
-        // child keeps its first outcome; a panic while its work is dropped
-        // now is a failure all the same, and is not lost: the scope's own
-        // (R2), or in a supervisor the handler's, since a `Deferred` that
-        // gave its cancellation gives nothing more.
-        let failure = match &outcome {
-            Outcome::Failed(error) => Some(error.clone()),
-            _ => None,
-        };
-        match job.complete(outcome) {
-            Outcome::Failed(error) => self.child_failed(error, sink),
-            _ => {
-                if let Some(error) = failure {
-                    self.child_failed(error, None);
+        match outcome {
+            Outcome::Failed(error) => match job.complete(Outcome::Failed(error.clone())) {
+                Outcome::Failed(first) => self.child_failed(first, sink),
+                // Completed before its work was dropped here (a lazy child
+                // cancelled before it started, one cancelled while held
+                // under the limit), a child keeps its first outcome; a
+                // panic while its work was dropped is a failure all the
+                // same, and is not lost: the scope's own (R2), or in a
+                // supervisor the handler's, since a `Deferred` that gave
+                // its cancellation gives nothing more.
+                _ => self.child_failed(error, None),
+            },
+            other => {
+                if let Outcome::Failed(first) = job.complete(other) {
+                    self.child_failed(first, sink);
                 }
             }
         }
