@@ -375,6 +375,40 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     }
 }
 
+/// Runs the scope `scope` makes, polled off its runtime's workers (inside
+/// the runtime's context, on a thread of its own), and shuts the runtime
+/// down once the scope's child says it started (through the sender it is
+/// given), or before the scope starts with `shut_first`. What the scope
+/// returned; the test fails if it never returns.
+fn under_a_runtime_shutting_down<T, S>(shut_first: bool, scope: S) -> Result<T>
+where
+    T: Send + 'static,
+    S: FnOnce(mpsc::Sender<()>) -> Result<T> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    let (started_tx, started) = mpsc::channel::<()>();
+    let (done_tx, done) = mpsc::channel::<Result<T>>();
+    if shut_first {
+        runtime.shutdown_timeout(Duration::from_secs(5));
+    } else {
+        // Moved into a thread of its own only to be shut down there.
+        std::thread::spawn(move || {
+            started.recv().unwrap();
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        });
+    }
+    std::thread::spawn(move || {
+        let _context = handle.enter();
+        done_tx.send(scope(started_tx)).unwrap();
+    });
+    done.recv_timeout(Duration::from_secs(10))
+        .expect("the scope never returned after its runtime shut down")
+}
+
 /// A scope polled off its runtime's workers (inside the runtime's context)
 /// returns when the runtime shuts down under its running parallel child,
 /// or had shut down before the child was spawned: the child ends
@@ -382,25 +416,8 @@ fn block_on<F: std::future::Future>(fut: F) -> F::Output {
 #[test]
 fn a_runtime_shutting_down_under_a_parallel_child_ends_it_and_its_scope_returns() {
     for shut_before_spawn in [false, true] {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        let handle = runtime.handle().clone();
-        let (started_tx, started) = mpsc::channel::<()>();
-        let (done_tx, done) = mpsc::channel::<Result<bool>>();
-        if shut_before_spawn {
-            runtime.shutdown_timeout(Duration::from_secs(5));
-        } else {
-            // Moved into the scope's thread below only to be shut down here.
-            std::thread::spawn(move || {
-                started.recv().unwrap();
-                runtime.shutdown_timeout(Duration::from_secs(5));
-            });
-        }
-        std::thread::spawn(move || {
-            let _context = handle.enter();
-            let result = block_on(coroutine_scope(move |s| {
+        let result = under_a_runtime_shutting_down(shut_before_spawn, |started_tx| {
+            block_on(coroutine_scope(move |s| {
                 Box::pin(async move {
                     let job = s.child().launch_parallel(async move {
                         let _ = started_tx.send(());
@@ -410,12 +427,8 @@ fn a_runtime_shutting_down_under_a_parallel_child_ends_it_and_its_scope_returns(
                     job.join().await?;
                     Ok(job.is_cancelled())
                 })
-            }));
-            done_tx.send(result).unwrap();
+            }))
         });
-        let result = done
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the scope never returned after its runtime shut down");
         // A child that ends cancelled does not fail its scope (R2).
         assert!(result.unwrap(), "shut before spawn: {shut_before_spawn}");
     }
@@ -469,20 +482,8 @@ fn a_panic_dropping_a_parallel_child_s_work_at_runtime_shutdown_fails_its_scope(
             panic!("expected: a panic dropping the work at shutdown");
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let handle = runtime.handle().clone();
-    let (started_tx, started) = mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        started.recv().unwrap();
-        runtime.shutdown_timeout(Duration::from_secs(5));
-    });
-    let (done_tx, done) = mpsc::channel::<Result<()>>();
-    std::thread::spawn(move || {
-        let _context = handle.enter();
-        let result = block_on(coroutine_scope(move |s| {
+    let result = under_a_runtime_shutting_down(false, |started_tx| {
+        block_on(coroutine_scope(move |s| {
             Box::pin(async move {
                 s.child().launch_parallel(async move {
                     let _bomb = Bomb;
@@ -492,18 +493,12 @@ fn a_panic_dropping_a_parallel_child_s_work_at_runtime_shutdown_fails_its_scope(
                 });
                 Ok(())
             })
-        }));
-        done_tx.send(result).unwrap();
+        }))
     });
-    let result = done
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the scope never returned after its runtime shut down");
     let error = result.unwrap_err();
-    assert!(error.is_panic(), "{error}");
+    let panicked = "panicked: expected: a panic dropping the work at shutdown";
     assert!(
-        error
-            .to_string()
-            .contains("expected: a panic dropping the work at shutdown"),
+        error.is_panic() && error.to_string().starts_with(panicked),
         "{error}"
     );
 }

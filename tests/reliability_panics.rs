@@ -33,6 +33,19 @@ impl Drop for PanicOnDrop {
     }
 }
 
+/// Runs `scope` under an exception handler that writes down what it gets:
+/// the scope's result, and the handler's messages.
+async fn with_handler_log<T>(
+    scope: impl std::future::Future<Output = Result<T>>,
+) -> (Result<T>, Vec<String>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let seen = calls.clone();
+    let handler = move |e: &Error| seen.lock().unwrap().push(e.to_string());
+    let result = with_exception_handler(handler, scope).await;
+    let calls = calls.lock().unwrap().clone();
+    (result, calls)
+}
+
 fn messages(errors: &[Error]) -> Vec<String> {
     errors.iter().map(ToString::to_string).collect()
 }
@@ -247,57 +260,41 @@ async fn panic_in_drop_of_a_child_that_completed_before_its_work_was_dropped_is_
 #[tokio::test(start_paused = true)]
 async fn panic_in_drop_of_a_supervised_lazy_child_never_started_goes_to_the_handler() {
     quiet();
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let seen = calls.clone();
-    let result = with_exception_handler(
-        move |e: &Error| seen.lock().unwrap().push(e.to_string()),
-        supervisor_scope(|s| {
-            Box::pin(async move {
-                let bomb = PanicOnDrop("supervised lazy");
-                let deferred = s.child().start(scopes::Start::Lazy).r#async(async move {
-                    let _bomb = bomb;
-                    Ok(5)
-                });
-                deferred.cancel();
-                assert!(deferred.await.unwrap_err().is_cancellation());
-                Ok(1)
-            })
-        }),
-    )
+    let (result, calls) = with_handler_log(supervisor_scope(|s| {
+        Box::pin(async move {
+            let bomb = PanicOnDrop("supervised lazy");
+            let deferred = s.child().start(scopes::Start::Lazy).r#async(async move {
+                let _bomb = bomb;
+                Ok(5)
+            });
+            deferred.cancel();
+            assert!(deferred.await.unwrap_err().is_cancellation());
+            Ok(1)
+        })
+    }))
     .await;
     assert_eq!(result.unwrap(), 1);
-    assert_eq!(
-        *calls.lock().unwrap(),
-        ["panicked: expected: supervised lazy"]
-    );
+    assert_eq!(calls, ["panicked: expected: supervised lazy"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn panic_in_drop_of_a_supervised_child_goes_to_the_handler() {
     quiet();
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let seen = calls.clone();
-    let result = with_exception_handler(
-        move |e: &Error| seen.lock().unwrap().push(e.to_string()),
-        supervisor_scope(|s| {
-            Box::pin(async move {
-                let bomb = PanicOnDrop("supervised drop");
-                let job = s.launch(async move {
-                    let _bomb = bomb;
-                    delay(Duration::from_secs(60)).await
-                });
-                yield_now().await?;
-                job.cancel();
-                Ok(1)
-            })
-        }),
-    )
+    let (result, calls) = with_handler_log(supervisor_scope(|s| {
+        Box::pin(async move {
+            let bomb = PanicOnDrop("supervised drop");
+            let job = s.launch(async move {
+                let _bomb = bomb;
+                delay(Duration::from_secs(60)).await
+            });
+            yield_now().await?;
+            job.cancel();
+            Ok(1)
+        })
+    }))
     .await;
     assert_eq!(result.unwrap(), 1);
-    assert_eq!(
-        *calls.lock().unwrap(),
-        ["panicked: expected: supervised drop"]
-    );
+    assert_eq!(calls, ["panicked: expected: supervised drop"]);
 }
 
 #[tokio::test(start_paused = true)]
