@@ -287,6 +287,8 @@ impl TaskEnd {
 
 impl Drop for TaskEnd {
     fn drop(&mut self) {
+        // The task's own drop has left an outcome (its pinned drop runs
+        // first); this one stands in only if it ever did not.
         if !self.ended {
             self.end_with(Err(Error::cancelled()));
         }
@@ -306,10 +308,10 @@ pin_project_lite::pin_project! {
         end: TaskEnd,
     }
 
-    /// Dropped before it ended (its runtime shut down, or a panic outside
-    /// the work left it unfinished): the child ends cancelled, or failed
-    /// if dropping its work panics; nobody holds tokio's handle to read
-    /// that panic from.
+    /// Dropped before it ended (its runtime shut down): the child ends
+    /// cancelled, or failed if dropping its work panics; nobody holds
+    /// tokio's handle to read that panic from. Before the fields: the
+    /// outcome is in the link when `TaskEnd` queues the job.
     impl<W> PinnedDrop for Task<W> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
