@@ -287,11 +287,7 @@ impl TaskEnd {
 
 impl Drop for TaskEnd {
     fn drop(&mut self) {
-        // The task's own drop has left an outcome (its pinned drop runs
-        // first); this one stands in only if it ever did not.
-        if !self.ended {
-            self.end_with(Err(Error::cancelled()));
-        }
+        // The task's pinned drop, which runs first, left the outcome.
         self.job.schedule();
     }
 }

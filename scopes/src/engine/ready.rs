@@ -514,25 +514,18 @@ impl ReadyQueue {
     pub(crate) fn enter(&self, waker: &Waker, spare: &mut Vec<Noted>) -> Draining {
         self.waker.register(waker);
         let outer = DRAINING.replace(address(self));
-        if outer == 0 {
-            return Draining {
-                outer,
-                outer_local: (Vec::new(), NO_MARKER),
-                outer_route: Vec::new(),
-                outer_chain: Vec::new(),
-                exited: false,
-            };
-        }
-        debug_assert!(spare.is_empty(), "a fresh list has no marker to find");
-        let buffer = std::mem::take(spare);
-        let outer_local = LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER));
-        let outer_route = ROUTE.with(|route| save_outer(&mut route.borrow_mut()));
-        let outer_chain = CHAIN.with(|chain| save_outer(&mut chain.borrow_mut()));
+        let saved = (outer != 0).then(|| {
+            debug_assert!(spare.is_empty(), "a fresh list has no marker to find");
+            let buffer = std::mem::take(spare);
+            Saved {
+                local: LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER)),
+                route: ROUTE.with(|route| save_outer(&mut route.borrow_mut())),
+                chain: CHAIN.with(|chain| save_outer(&mut chain.borrow_mut())),
+            }
+        });
         Draining {
             outer,
-            outer_local,
-            outer_route,
-            outer_chain,
+            saved,
             exited: false,
         }
     }
@@ -829,45 +822,54 @@ fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
     }
 }
 
-/// Restores the enclosing root's thread-local state (a root polled inside
-/// another's drain, through a foreign combinator or as its own task).
+/// A root's drain on this thread, until it exits or drops: restores what
+/// the thread had before (the root draining there, if any, and its lists).
 pub(crate) struct Draining {
+    /// The root draining on this thread before (its address), or 0.
     outer: usize,
-    /// The enclosing root's notes and where their first marker is.
-    outer_local: (Vec<Noted>, usize),
-    outer_route: Vec<Hop>,
-    outer_chain: Vec<(usize, Entry, bool)>,
+    /// That root's lists, put aside (none when no root was draining).
+    saved: Option<Saved>,
     exited: bool,
 }
 
+/// An enclosing root's thread-local lists, put aside while a root polled
+/// inside its drain (through a foreign combinator, or as its own task)
+/// drains.
+struct Saved {
+    /// Its notes and where their first marker is.
+    local: (Vec<Noted>, usize),
+    route: Vec<Hop>,
+    chain: Vec<(usize, Entry, bool)>,
+}
+
 impl Draining {
-    /// Restores the enclosing state: the enclosing root's lists, and this
-    /// root's (drained, empty) list buffer back to `spare`.
+    /// Ends the drain; this root's (drained, empty) list buffer goes back
+    /// to `spare` if the drain had taken it.
     pub(crate) fn exit(mut self, spare: &mut Vec<Noted>) {
+        if let Some(own) = self.end() {
+            *spare = own;
+        }
+    }
+
+    /// Restores the enclosing root's state and gives back this root's
+    /// list buffer; with no enclosing root, empties the thread's notes,
+    /// which serve the next drain as they are.
+    fn end(&mut self) -> Option<Vec<Noted>> {
         self.exited = true;
         DRAINING.set(self.outer);
-        if self.outer == 0 {
+        let Some(saved) = self.saved.take() else {
             // Routes and chains end inside the entry that began them.
             debug_assert!(ROUTE.with(|route| route.borrow().is_empty()));
             debug_assert!(CHAIN.with(|chain| chain.borrow().is_empty()));
             LOCAL.with(|local| forget_notes(&mut local.borrow_mut()));
-            return;
-        }
-        *spare = self.restore();
-    }
-
-    fn restore(&mut self) -> Vec<Noted> {
-        self.exited = true;
-        DRAINING.set(self.outer);
-        let outer_route = std::mem::take(&mut self.outer_route);
-        ROUTE.with(|route| restore_outer(&mut route.borrow_mut(), outer_route));
-        let outer_chain = std::mem::take(&mut self.outer_chain);
-        CHAIN.with(|chain| restore_outer(&mut chain.borrow_mut(), outer_chain));
-        let (outer, first_marker) =
-            std::mem::replace(&mut self.outer_local, (Vec::new(), NO_MARKER));
+            return None;
+        };
+        ROUTE.with(|route| restore_outer(&mut route.borrow_mut(), saved.route));
+        CHAIN.with(|chain| restore_outer(&mut chain.borrow_mut(), saved.chain));
+        let (outer, first_marker) = saved.local;
         let (mut own, _) = LOCAL.with(|local| local.borrow_mut().replace(outer, first_marker));
         own.clear();
-        own
+        Some(own)
     }
 }
 
@@ -932,15 +934,12 @@ impl Drop for Draining {
         if self.exited {
             return;
         }
-        if self.outer == 0 {
-            self.exited = true;
-            DRAINING.set(0);
+        if self.saved.is_none() {
+            // A route or chain the panic cut short.
             ROUTE.with(|route| route.borrow_mut().clear());
             CHAIN.with(|chain| chain.borrow_mut().clear());
-            LOCAL.with(|local| forget_notes(&mut local.borrow_mut()));
-        } else {
-            self.restore();
         }
+        self.end();
     }
 }
 
