@@ -919,6 +919,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
         }
         let slot = kids.slots.insert(ChildSlot { job, work });
+        if body_returned && kids.incoming.is_empty() && kids.incoming.capacity() != 0 {
+            give_back_incoming(&mut kids.incoming);
+        }
         if kids.changes.adoptions() >= PUBLISH_BATCH {
             // A long burst is shown in parts, each while its jobs are still
             // in the cache (W5: a million children adopted at once).
@@ -1190,6 +1193,15 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
             self.job.complete(Outcome::Cancelled(Error::cancelled()));
         }
     }
+}
+
+/// Once the body has returned, a scope rarely starts children again (only
+/// a child holding its handle does): the list its last burst was adopted
+/// from is given back now rather than kept for the scope's life (a scope
+/// per node of a tree holds it while its children wait; SPEC §6 W6, W7).
+#[cold]
+fn give_back_incoming<B: Boxes>(incoming: &mut VecDeque<NewChild<'_, B>>) {
+    spare::keep_list(Vec::from(std::mem::take(incoming)));
 }
 
 /// Polls the child in `slot` as its job's code, in its span, through R7's
