@@ -1,7 +1,7 @@
 //! SPEC §6 W7: heap bytes per live nested scope. SPEC's targets are ≤ 300
 //! for an empty nested scope whose body waits and ≤ 600 with one waiting
 //! child (child included); the engine does not meet them yet (README,
-//! "Performance": 783 B and 962 B measured here in the twelfth session,
+//! "Performance": 783 B and 1,002 B measured here in the twelfth session,
 //! from 4,552 B and 5,072 B before the tree engine and 1,156 B and
 //! 1,509 B at the start of the fourth). This test pins what is measured, with room, so
 //! that the cost of a scope cannot grow unnoticed.
@@ -34,10 +34,12 @@ fn live_bytes() -> i64 {
 const SCOPES: usize = 10_000;
 /// Measured 784 B, debug and release (SPEC target: 300).
 const EMPTY_LIMIT: f64 = 830.0;
-/// Measured 962 B, debug and release (SPEC target: 600); 1,058 B before
-/// a scope whose body has returned gave back the list its children were
-/// adopted from (twelfth session).
-const ONE_CHILD_LIMIT: f64 = 1000.0;
+/// Measured 1,002 B, debug and release (SPEC target: 600), twelfth
+/// session: 1,058 B before, 962 B once a scope whose body has returned
+/// gave back the list its children were adopted from, and 40 B more once
+/// the outer root no longer took its FIFO's room from the root measured
+/// before it (the room for 10,000 entries is now counted, as it should be).
+const ONE_CHILD_LIMIT: f64 = 1050.0;
 
 /// A nested scope whose body waits.
 async fn empty(gate: Arc<Gate>) -> scopes::Result<()> {

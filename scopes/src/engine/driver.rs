@@ -55,7 +55,6 @@
 //! through a route of one hop — the order is the FIFO's either way, and
 //! the model, which has no routes, checks that.
 
-use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -162,6 +161,14 @@ where
 /// buffers for the thread-local wakes and starts: `local` is swapped with
 /// the thread-local list to read it; `spare` becomes that list while the
 /// root drains, so a poll allocates no new list.
+///
+/// They go with the root. Keeping them for the next root on the thread
+/// (a tree's FIFO holds a whole level of it) was tried and measured worse
+/// (twelfth session): without the large reallocations of a growing FIFO,
+/// glibc's allocator never merged the small blocks the last tree freed, so
+/// the next tree's blocks were handed out scattered, last freed first, and
+/// a tree of 65,536 leaves ran 28% slower; a flat scope of 10,000 children
+/// gains 2% from a kept FIFO, which does not pay for that.
 #[derive(Default)]
 struct Fifo {
     batch: VecDeque<Ready>,
@@ -174,40 +181,6 @@ struct Fifo {
     /// Whether the batch may hold entries of nested scopes (a flat scope's
     /// never does, and looks for no chain).
     nested: bool,
-}
-
-thread_local! {
-    /// The lists of the last root that ended on this thread, for the next:
-    /// a tree's FIFO holds a whole level of the tree at once (thousands of
-    /// entries), and a program that runs such trees one after another
-    /// would otherwise grow and free those lists each time.
-    static SPARE_FIFO: Cell<Option<Box<Fifo>>> = const { Cell::new(None) };
-}
-
-impl Fifo {
-    /// Entries a kept FIFO may hold room for; beyond, a burst's memory is
-    /// given back.
-    const KEPT: usize = 1 << 16;
-    /// Below this many entries of room, lists are not worth keeping.
-    const SMALL: usize = 1024;
-
-    fn take() -> Box<Fifo> {
-        SPARE_FIFO.take().unwrap_or_default()
-    }
-
-    /// Keeps the lists for the next root on this thread (empty, and not
-    /// too large).
-    fn give_back(mut fifo: Box<Fifo>) {
-        fifo.batch.clear();
-        fifo.local.clear();
-        fifo.spare.clear();
-        fifo.chain.clear();
-        // Small lists cost little to make again: only a burst's are kept.
-        let worth = fifo.batch.capacity() > Self::SMALL;
-        if worth && fifo.batch.capacity() <= Self::KEPT && fifo.local.capacity() <= Self::KEPT {
-            SPARE_FIFO.set(Some(fifo));
-        }
-    }
 }
 
 /// The `limit` option at work: how many children may run at once, how many
@@ -418,7 +391,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(never)]
     fn poll_root(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let queue = self.shared.queue.clone();
-        let mut fifo = self.fifo.take().unwrap_or_else(Fifo::take);
+        let mut fifo = self.fifo.take().unwrap_or_default();
         let draining = queue.enter(cx.waker(), &mut fifo.spare);
         let polled = self.drain(cx, &queue, &mut fifo);
         if polled.is_pending() {
@@ -431,9 +404,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if fifo.spare.capacity() > RETAINED {
             fifo.spare = Vec::new(); // give back a burst's memory
         }
-        if polled.is_ready() {
-            Fifo::give_back(fifo); // for the next root on this thread
-        } else {
+        if polled.is_pending() {
             self.fifo = Some(fifo);
         }
         polled
