@@ -379,3 +379,49 @@ async fn a_user_variable_named_scope_is_not_the_handle() {
     };
     assert_eq!(n.unwrap(), 14);
 }
+
+/// A `launch` body is a scope of its own, as in Kotlin, so a job whose
+/// child failed is Cancelling while its other children and its own body
+/// clean up (Kotlin's JobStatesTest.testFailed): its handle and the code
+/// inside it agree.
+#[tokio::test(start_paused = true)]
+async fn a_job_whose_child_failed_is_cancelling_until_its_cleanup_ends() {
+    let log = Log::default();
+    let log = &log;
+    let outcome: Result<()> = with_exception_handler(|_: &Error| {}, async {
+        supervisor_scope! {
+            let job = launch {
+                launch {
+                    let waited = delay(ms(3_600_000)).await;
+                    non_cancellable { delay(ms(100)).await?; }?;
+                    waited?;
+                };
+                launch { yield_now().await?; Err(Error::msg("boom"))?; };
+                let _ = delay(ms(3_600_000)).await;
+                log.push(format!("inside: active {}", is_active()));
+                non_cancellable { delay(ms(100)).await?; }?;
+            };
+            delay(ms(50)).await?;
+            log.push(format!(
+                "outside: active {} cancelled {} completed {}",
+                job.is_active(), job.is_cancelled(), job.is_completed()
+            ));
+            job.join().await?;
+            log.push(format!(
+                "joined: active {} cancelled {} completed {}",
+                job.is_active(), job.is_cancelled(), job.is_completed()
+            ));
+            Ok(())
+        }
+    })
+    .await;
+    outcome.unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "inside: active false",
+            "outside: active false cancelled true completed false",
+            "joined: active false cancelled true completed true",
+        ]
+    );
+}

@@ -66,7 +66,7 @@ fn write_scopes(
 }
 
 fn write_job(out: &mut String, job: &JobCore, depth: usize) {
-    let state = if job.is_cancelled() {
+    let state = if job.is_cancelling() {
         "cancelling"
     } else if job.is_completing() {
         "completing"

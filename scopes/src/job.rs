@@ -110,14 +110,22 @@ impl<'s> Job<'s> {
         self.core.poll_outcome(cx.waker()).is_some()
     }
 
-    /// Started, not completed, not cancelled.
+    /// Started, not completed, not cancelled: Kotlin's `isActive`.
+    ///
+    /// A child whose body opened a scope of its own (a `launch` body that
+    /// starts children, SPEC §2) is not active while that scope is being
+    /// cancelled — one of its children or its body failed, and the rest
+    /// clean up — as a Kotlin job whose child failed is not: its children
+    /// are that scope's. It is active again if its code goes on after the
+    /// scope has returned.
     pub fn is_active(&self) -> bool {
         self.core.is_active()
     }
 
     /// Cancelled for any reason, as Kotlin's `isCancelled`: by
     /// [`cancel`](Job::cancel), by its scope, or because it ended with a
-    /// cancellation or a failure.
+    /// cancellation or a failure; also while a scope its body opened is
+    /// being cancelled (see [`is_active`](Job::is_active)).
     pub fn is_cancelled(&self) -> bool {
         self.core.is_cancelled_for_any_reason()
     }

@@ -1156,6 +1156,51 @@ async fn r11_job_states() {
     .unwrap();
 }
 
+/// Kotlin's JobStatesTest.testFailed: a job whose child failed is
+/// Cancelling (not active, cancelled, not completed) while its other
+/// children clean up. Here the job's children are those of the scope its
+/// body opens (SPEC §2: every child body with children is a scope of its
+/// own), and the job reports that scope's state, in its handle and in
+/// `debug::dump`.
+#[tokio::test(start_paused = true)]
+async fn r11_a_job_whose_children_failed_is_cancelling_while_they_clean_up() {
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let job = s.child().name("r11-failing-host").launch(async {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        inner.launch(async {
+                            if delay(ms(3_600_000)).await.is_err() {
+                                non_cancellable(delay(ms(100))).await?;
+                            }
+                            Ok(())
+                        });
+                        inner.launch(async {
+                            yield_now().await?;
+                            Err(Error::msg("boom"))
+                        });
+                        delay(ms(3_600_000)).await
+                    })
+                })
+                .await
+            });
+            delay(ms(50)).await?;
+            assert!(!job.is_active() && job.is_cancelled() && !job.is_completed());
+            let dump = scopes::debug::dump();
+            let line = dump
+                .lines()
+                .find(|line| line.trim_start().starts_with("r11-failing-host #"))
+                .expect("the job is in the dump");
+            assert!(line.ends_with("[cancelling]"), "{dump}");
+            job.join().await?;
+            assert!(!job.is_active() && job.is_cancelled() && job.is_completed());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn r11_a_failed_or_self_cancelled_job_reports_cancelled_like_kotlin() {
     supervisor_scope(|s| {

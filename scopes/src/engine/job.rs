@@ -146,6 +146,12 @@ struct Cold {
 /// cancellation notifies a tree: a job, then what is attached to it.
 pub(crate) trait Attached: Send + Sync {
     fn cancel_with(&self, cause: &Error);
+
+    /// Whether it is being cancelled and has not ended: a scope whose
+    /// child or body failed, while the rest finish.
+    fn is_cancelling(&self) -> bool {
+        false
+    }
 }
 
 /// The work of a timeout is a job of its own, cancelled with its caller's.
@@ -258,9 +264,39 @@ impl JobCore {
         self.has(CANCELLED)
     }
 
-    /// Kotlin's `isCancelled`: cancelled, or ended cancelled or failed.
+    /// Kotlin's `isCancelled`: cancelled, or ended cancelled or failed,
+    /// or cancelling with a scope entered in it (`is_cancelling`).
     pub(crate) fn is_cancelled_for_any_reason(&self) -> bool {
-        self.has(CANCELLED | FAILED | ENDED_CANCELLED)
+        self.has(CANCELLED | FAILED | ENDED_CANCELLED) || self.hosts_a_cancelling_scope()
+    }
+
+    /// Kotlin's Cancelling state, as the job's handles and `debug::dump`
+    /// show it: cancelled and not completed, or running a scope that is
+    /// being cancelled. In Kotlin the children a `launch` body starts are
+    /// the job's own, so a failing child makes the job itself cancelling;
+    /// here they are the children of the scope the body opens (every
+    /// child body with children is a scope of its own, SPEC §2), so the
+    /// job reports that scope's state while it is inside it.
+    pub(crate) fn is_cancelling(&self) -> bool {
+        !self.is_completed() && (self.is_cancelled() || self.hosts_a_cancelling_scope())
+    }
+
+    /// Whether a scope entered in this job is being cancelled (its own
+    /// failure, or a cancellation its body returned) and has not returned.
+    fn hosts_a_cancelling_scope(&self) -> bool {
+        if !self.has(HOSTS) || self.is_completed() {
+            return false;
+        }
+        let Some(list) = self.attached.get() else {
+            return false;
+        };
+        let list = list.lock().unwrap_or_else(|e| e.into_inner());
+        let all = list
+            .first
+            .iter()
+            .chain(list.more.iter().flat_map(|more| more.list.iter()));
+        all.filter_map(Weak::upgrade)
+            .any(|attached| attached.is_cancelling())
     }
 
     pub(crate) fn is_completed(&self) -> bool {
@@ -277,8 +313,10 @@ impl JobCore {
         self.has(PARALLEL)
     }
 
+    /// Kotlin's `isActive`: started, not completed, not cancelling.
     pub(crate) fn is_active(&self) -> bool {
         self.flags.load(Ordering::Acquire) & (CANCELLED | COMPLETED | STARTED) == STARTED
+            && !self.hosts_a_cancelling_scope()
     }
 
     pub(crate) fn is_completing(&self) -> bool {

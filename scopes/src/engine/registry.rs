@@ -103,6 +103,10 @@ impl Attached for ScopeEntry {
             child.cancel_by_scope();
         }
     }
+
+    fn is_cancelling(&self) -> bool {
+        self.job.is_cancelled() && !self.job.is_completed()
+    }
 }
 
 /// `cancel_children()` in the code of `job`: if `job` is a scope's own job
