@@ -103,14 +103,16 @@ async fn a_failing_child_cancels_its_non_send_siblings_and_they_clean_up() {
     .await;
     assert_eq!(result.unwrap_err().to_string(), "boom");
     assert_eq!(start.elapsed(), ms(10));
-    // The body is cancelled before its children (R7, tree order); it runs
-    // first, then the sibling cleans up.
+    // Everything is cancelled at once (R7); the sibling is resumed before
+    // the body (Kotlin's order: the body's code registered for cancellation
+    // when it suspended, after it started its children), so the body sees
+    // the resource the sibling's cleanup closed.
     assert_eq!(
         *log.borrow(),
         [
+            "sibling cancelled: true",
             "body cancelled: true",
-            "resource open",
-            "sibling cancelled: true"
+            "resource closed"
         ]
     );
 }

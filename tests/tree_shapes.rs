@@ -203,12 +203,13 @@ async fn polls_to_cancel_a_chain(depth: u64) -> (u64, u64) {
     (during_cancel, reached.load(Relaxed))
 }
 
-/// Cancelling a deep chain queues one entry per level, in tree order. Each
+/// Cancelling a deep chain queues two entries per level, deepest first
+/// (Kotlin's order: a job's children before its own code). Each
 /// run through a route from the root costs the depth, so a chain D deep
 /// cost D²/2 polls of the levels' futures (5,000 per level at 10,000
-/// levels). The entries that follow each other down the chain run in one
-/// descent, up to the root's budget of 256 entries per poll: about
-/// 1 + D/256 polls per level.
+/// levels). The entries that follow each other through the chain run in
+/// one descent and its way back up, up to the root's budget of 256 entries
+/// per poll: about 1 + D/256 polls per level.
 #[test]
 fn cancelling_a_deep_chain_polls_each_level_a_bounded_number_of_times() {
     const DEPTH: u64 = 1_000;
@@ -290,8 +291,9 @@ async fn r14_a_job_polling_a_nested_scope_beside_its_own_work_runs_that_work_fir
 }
 
 /// R7 and R14 together: cancelling a job that polls a nested scope beside
-/// a wait of its own resumes the job's wait first (the job's own entry),
-/// then the nested scope's body and child, in tree order.
+/// a wait of its own resumes, in Kotlin's order, the nested scope's child,
+/// then its body, then the job's own wait (its own entry): a job's code is
+/// resumed after what was entered in it.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn r7_cancelling_a_job_polling_a_nested_scope_beside_its_own_wait_resumes_in_tree_order() {
     use futures_util::future::join;
@@ -336,9 +338,9 @@ async fn r7_cancelling_a_job_polling_a_nested_scope_beside_its_own_wait_resumes_
         *log.lock().unwrap(),
         [
             "cancel",
-            "side resumed",
+            "inner child resumed",
             "inner body resumed",
-            "inner child resumed"
+            "side resumed"
         ]
     );
 }

@@ -76,8 +76,10 @@
 //!   stops as soon as tokio's cooperative budget is spent, then yields: an
 //!   always-ready child cannot starve the other tasks of its worker, and
 //!   the FIFO keeps it from starving the rest of the tree.
-//! - Cancelling a job reaches its whole subtree at once, in tree order: a
-//!   scope or a timeout entered in the job is attached to it (R7).
+//! - Cancelling a job reaches its whole subtree at once: a scope or a
+//!   timeout entered in the job is attached to it (R7). What it resumes
+//!   runs in Kotlin's order: a job's children, each with its subtree,
+//!   before the job's own code, so the deepest cleanup runs first.
 //!
 //! The rules, in the repository's own words and with the tests that check
 //! each: `docs/rules.md`.

@@ -35,6 +35,11 @@
 //!   FIFO when the tree next runs;
 //! - a started child takes its slot when its start is queued, and is first
 //!   run when its entry is reached;
+//! - a cancel queues what it resumes in Kotlin's order (JobSupport
+//!   notifies a job's handlers in the order they were added, and a job's
+//!   suspended code adds its handler when it suspends, after the children
+//!   it started): a scope's children first, each with its subtree, then
+//!   its body; a job's attached scopes and timeouts before the job itself;
 //! - a scope follows the cancellation of the job it was entered in before
 //!   it runs anything, each time something inside it runs; it then cancels
 //!   (and so queues) its children in slot order, where a new child takes
@@ -477,16 +482,38 @@ impl<'t> Sim<'t> {
     /// R7: cancelling a job records the cancellation its calls return and
     /// wakes it, so that it is resumed. A no-op once cancelled or completed.
     fn cancel(&mut self, j: JobId, cause: Option<MError>) -> bool {
+        let Some(cause) = self.mark_cancelled(j, cause) else {
+            return false;
+        };
+        self.notify_cancelled(j, &cause);
+        // R11: a lazy job never started completes at once (Kotlin); its
+        // scope drops it without running it when its entry is reached.
+        if !self.jobs[j].started {
+            self.complete_job(j, JobOutcome::Cancelled(cause));
+        }
+        true
+    }
+
+    /// The job is cancelled at once (everyone sees it, R7); nothing is
+    /// resumed yet. Its cause, or `None` if it was cancelled or done.
+    fn mark_cancelled(&mut self, j: JobId, cause: Option<MError>) -> Option<MError> {
         let job = &self.jobs[j];
         if job.cancelled || job.completed {
-            return false;
+            return None;
         }
         let cause = cause.unwrap_or_else(|| self.error(EKind::Cancelled));
         let job = &mut self.jobs[j];
         job.cancellation = Some(cause.clone());
         job.cancelled = true;
-        self.schedule(j);
-        // R7: the cancel reaches what was entered in the job at once.
+        Some(cause)
+    }
+
+    /// Kotlin's order of a cancel (JobSupport notifies a job's handlers in
+    /// the order they were added): what was entered in the job (its scopes'
+    /// children, each with its own subtree, then their bodies; the work of
+    /// its timeouts) is resumed before the job's own suspended code, which
+    /// registered for cancellation when it last suspended.
+    fn notify_cancelled(&mut self, j: JobId, cause: &MError) {
         for attached in self.jobs[j].attached.clone() {
             match attached {
                 Attached::Scope(sid) => self.cancel_scope(sid, cause.clone()),
@@ -495,12 +522,7 @@ impl<'t> Sim<'t> {
                 }
             }
         }
-        // R11: a lazy job never started completes at once (Kotlin); its
-        // scope drops it without running it when its entry is reached.
-        if !self.jobs[j].started {
-            self.complete_job(j, JobOutcome::Cancelled(cause));
-        }
-        true
+        self.schedule(j);
     }
 
     fn cancellation(&mut self, j: JobId) -> MError {
@@ -1369,14 +1391,17 @@ impl<'t> Sim<'t> {
 
     /// R7: cancels the scope's job (its body) and every adopted child, in
     /// slot order; children adopted later are cancelled as they are adopted.
+    /// All are cancelled first; the children are resumed before the body
+    /// (`notify_cancelled`).
     fn cancel_scope(&mut self, sid: ScopeId, cause: MError) {
         let job = self.scopes[sid].job;
-        if !self.cancel(job, Some(cause.clone())) {
+        let Some(cause) = self.mark_cancelled(job, Some(cause)) else {
             return;
-        }
+        };
         for child in self.slot_jobs(sid) {
             self.cancel(child, Some(cause.clone()));
         }
+        self.notify_cancelled(job, &cause);
     }
 
     /// The scope's result: the first failure with the suppressed ones (R6),

@@ -492,6 +492,88 @@ async fn r6_real_failure_beats_cancellation() {
 
 // ---------------------------------------------------------------- R7
 
+/// Kotlin's order of a cancel (JobSupport notifies a job's handlers in the
+/// order they were added; a job's suspended code adds its handler when it
+/// suspends, after the children it started): every job is cancelled at
+/// once, and resumed children first, each with its subtree, then the job's
+/// own code. For P with children C1 (with child G1) and C2, all waiting:
+/// G1, C1, C2, P.
+#[tokio::test(start_paused = true)]
+async fn r7_a_cancelled_job_resumes_its_children_before_its_own_code_like_kotlin() {
+    let log = Log::default();
+    let log = &log;
+    let hour = Duration::from_secs(3600);
+    let wait = move |name: &'static str| async move {
+        let waited = delay(hour).await;
+        log.push(name);
+        waited
+    };
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let p = s.launch(async move {
+                coroutine_scope(move |p| {
+                    Box::pin(async move {
+                        p.launch(async move {
+                            coroutine_scope(move |c1| {
+                                Box::pin(async move {
+                                    c1.launch(wait("G1"));
+                                    wait("C1").await
+                                })
+                            })
+                            .await
+                        });
+                        p.launch(wait("C2"));
+                        wait("P").await
+                    })
+                })
+                .await
+            });
+            delay(ms(10)).await?;
+            p.cancel();
+            p.join().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["G1", "C1", "C2", "P"]);
+}
+
+/// The same order when a scope fails (R2, R6): the failure cancels the
+/// siblings and the body at once, the siblings are resumed first, and the
+/// failures of their cleanup are suppressed in the order they came.
+#[tokio::test(start_paused = true)]
+async fn r6_a_failing_child_resumes_its_siblings_before_the_body_and_suppresses_in_that_order() {
+    let hour = Duration::from_secs(3600);
+    let failed = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                delay(hour).await?;
+                Ok(())
+            });
+            s.launch(async move {
+                if delay(hour).await.is_err() {
+                    return Err(Error::msg("A cleanup"));
+                }
+                Ok(())
+            });
+            s.launch(async {
+                delay(ms(10)).await?;
+                Err(Error::msg("C failed"))
+            });
+            if delay(hour).await.is_err() {
+                return Err(Error::msg("body cleanup"));
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "C failed");
+    let suppressed: Vec<String> = failed.suppressed().iter().map(|e| e.to_string()).collect();
+    assert_eq!(suppressed, ["A cleanup", "body cleanup"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn r7_cancelling_a_job_cancels_its_subtree() {
     let log = Log::default();

@@ -32,12 +32,13 @@
 //!   child's step: its host job continues (or completes) then, so a parent
 //!   sees a job whose body has ended as active until its last child ends;
 //! - cancelling a job cancels at once what is attached to it (`job.rs`):
-//!   the scopes entered in it — their body, then their children in slot
-//!   order — and the work of timeouts called in it, recursively; so a
-//!   cancel reaches every descendant before any of them is resumed again
-//!   (R7), in Kotlin's order. A scope also follows its parent's
-//!   cancellation at every visit (for a scope entered in a job already
-//!   cancelled);
+//!   the scopes entered in it — their body and their children — and the
+//!   work of timeouts called in it, recursively; so a cancel reaches every
+//!   descendant before any of them is resumed again (R7). They are queued
+//!   in Kotlin's order: a scope's children in slot order, each with its
+//!   subtree, then its body; what is attached to a job before the job. A
+//!   scope also follows its parent's cancellation at every visit (for a
+//!   scope entered in a job already cancelled);
 //! - a late entry of a scope that has returned is skipped;
 //! - the root runs at most `POLL_BUDGET` entries per poll, and stops early
 //!   when tokio's cooperative budget is spent, then yields to its worker:
@@ -49,11 +50,13 @@
 //! and adopts children started from other threads.
 //!
 //! Routes and chains are how the order is kept cheaply, not part of it:
-//! the entries right behind one that continue down the tree (a *chain*:
-//! more of the same scope's, then of a scope nested in the job just run)
-//! are run by the scope that ran the one before, once its step has ended,
-//! through a route of one hop — the order is the FIFO's either way, and
-//! the model, which has no routes, checks that.
+//! the entries right behind one that continue through the tree (a
+//! *chain*: more of the same scope's, of a scope nested in the job just
+//! run, or of the scope the last one is nested in, which a cancel queues
+//! deepest first) are run by the scope the poll is passing through, on the
+//! way down (through a route of one hop) or back up, once the step before
+//! has ended — the order is the FIFO's either way, and the model, which
+//! has no routes, checks that.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -356,6 +359,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 (false, BODY) => self.poll_body(false),
                 (false, _) => self.hop_child(entry),
             }
+            if !target && self.shared.queue.chain_continues_here() {
+                // The chain comes back up through this scope.
+                self.continue_chain(entry);
+            }
         }
         self.after_visit()
     }
@@ -552,13 +559,15 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     /// Takes the entries right behind `entry` (of `scope`) in the FIFO that
-    /// form a chain down the tree, up to `budget`: each of a scope nested
-    /// in the job of the one before, as a cancel of a deep chain of scopes
-    /// queues one per level. The poll of `entry` goes through each of those
-    /// scopes on its way down, and each runs its entry there: one descent
-    /// for the chain, where a route per entry would cost the depth each
-    /// time (O(D²) for a chain D deep). The order is the FIFO's: these are
-    /// the entries the root would run next.
+    /// form a chain through the tree, up to `budget`: each of a scope
+    /// nested in the job of the one before (a cancel going down), of the
+    /// same scope, or of the scope the one before is nested in (a cancel
+    /// coming back up: children are resumed before their parent's body,
+    /// the deepest first). The poll of `entry` goes through each of those
+    /// scopes on its way down and back up, and each runs its entries there:
+    /// one descent for the chain, where a route per entry would cost the
+    /// depth each time (O(D²) for a chain D deep). The order is the FIFO's:
+    /// these are the entries the root would run next.
     #[inline(never)]
     fn chain_after(
         &self,
@@ -567,18 +576,18 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         fifo: &mut Fifo,
         budget: usize,
     ) -> bool {
-        // Next in the chain: `Some(true)`, an entry of a scope nested in the
-        // job of the last one; `Some(false)`, one more of that nested
-        // scope's own (which it runs on the same visit); `None`: neither,
-        // the chain ends.
+        // Next in the chain, after an entry of `queue`: `Some((taker,
+        // true))`, an entry of a scope nested in the job of that one, run
+        // through it by `queue`'s scope; `Some((taker, false))`, one run by
+        // its own scope, `queue`'s or the one `queue`'s scope is nested in;
+        // `None`: the chain ends.
         let link = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
-            let next = next.scope.as_deref()?;
-            if next.is_hosted_by(queue, entry) {
-                Some(true)
-            } else {
-                let same = std::ptr::eq(next, queue) && queue.is_nested() && !queue.is_closed();
-                same.then_some(false)
+            let scope = next.scope.as_deref()?;
+            if scope.is_hosted_by(queue, entry) {
+                return Some(true);
             }
+            let same = std::ptr::eq(scope, queue) && queue.is_nested() && !queue.is_closed();
+            (same || scope.is_parent_of(queue)).then_some(false)
         };
         let mut last = (scope, entry);
         while fifo.chain.len() < budget {
@@ -597,7 +606,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             .chain
             .iter()
             .map(|(next, nested)| (next.scope.as_deref().expect("nested"), next.entry, *nested));
-        ReadyQueue::set_chain(links);
+        ReadyQueue::set_chain(scope, links);
         true
     }
 
@@ -629,9 +638,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 last = entry;
                 continue;
             }
+            // Down through `last`; what follows may come back up here.
             self.run_entry(last, false);
-            ReadyQueue::end_hop(entry);
-            return;
+            self.shared.queue.end_hop(entry);
         }
     }
 

@@ -74,6 +74,24 @@ pub(crate) enum Dequeued {
     NotStarted,
 }
 
+/// A job marked cancelled and not yet notified
+/// ([`JobCore::mark_cancelled`]).
+#[must_use = "a cancelled job must be notified, or it is never resumed"]
+pub(crate) struct Marked {
+    prior: u32,
+    resume: Resume,
+}
+
+/// How a cancelled job is resumed.
+enum Resume {
+    /// Its entry goes to its scope's queue.
+    Push(Entry),
+    /// Already queued: it is resumed where it waits in the queue.
+    Queued,
+    /// Not placed yet: woken as any job is, once it is.
+    Schedule,
+}
+
 /// How a job ended.
 #[derive(Clone)]
 pub(crate) enum Outcome {
@@ -417,15 +435,10 @@ impl JobCore {
     /// Cancels the job with `cause` as what its calls return, and wakes it
     /// so that it is resumed. False if it was already cancelled or done.
     pub(crate) fn cancel(&self, cause: Option<&Error>) -> bool {
-        if self.has(CANCELLED | COMPLETED) {
+        let Some(marked) = self.mark_cancelled(cause) else {
             return false;
-        }
-        self.cold()
-            .cancellation
-            .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
-        if !self.mark_cancelled(CANCELLED) {
-            return false;
-        }
+        };
+        self.notify_cancelled(marked);
         // A lazy job never started, or one waiting for a place under its
         // scope's limit, has nothing to resume: it completes at once, as in
         // Kotlin (R11, SPEC §2b); its scope drops it without running it.
@@ -435,36 +448,71 @@ impl JobCore {
         true
     }
 
-    /// Cancels a child on behalf of its scope, whose queue holds the cause.
-    pub(crate) fn cancel_by_scope(&self) -> bool {
-        self.mark_cancelled(CANCELLED | BY_SCOPE)
+    /// The first half of [`cancel`](JobCore::cancel): the job is cancelled
+    /// (everyone sees it at once, R7) but nothing is resumed yet. A scope
+    /// cancelling itself does this to its own job, cancels its children,
+    /// then notifies its job: Kotlin's order (below).
+    pub(crate) fn mark_cancelled(&self, cause: Option<&Error>) -> Option<Marked> {
+        if self.has(CANCELLED | COMPLETED) {
+            return None;
+        }
+        self.cold()
+            .cancellation
+            .get_or_init(|| cause.cloned().unwrap_or_else(Error::cancelled));
+        self.mark(CANCELLED)
     }
 
-    fn mark_cancelled(&self, flag: u32) -> bool {
-        // A child placed in its scope is queued in the same atomic step
-        // (cancelling a thousand children is a thousand steps, not two).
-        let placed = match self.idx.load(Ordering::Acquire) {
-            UNPLACED => None,
-            idx => self.queue.as_ref().map(|queue| (queue, idx)),
+    /// Cancels a child on behalf of its scope, whose queue holds the cause.
+    pub(crate) fn cancel_by_scope(&self) -> bool {
+        let Some(marked) = self.mark(CANCELLED | BY_SCOPE) else {
+            return false;
         };
-        let queued = if placed.is_some() { QUEUED } else { 0 };
+        self.notify_cancelled(marked);
+        true
+    }
+
+    fn mark(&self, flag: u32) -> Option<Marked> {
+        // A child placed in its scope is marked queued in the same atomic
+        // step (cancelling a thousand children is a thousand steps, not
+        // two); its entry is pushed when it is notified.
+        let idx = self.idx.load(Ordering::Acquire);
+        let placed = idx != UNPLACED && self.queue.is_some();
+        let queued = if placed { QUEUED } else { 0 };
         let prior = self
             .flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
                 (flags & (CANCELLED | COMPLETED) == 0).then_some(flags | flag | queued)
-            });
-        let Ok(prior) = prior else {
-            return false;
+            })
+            .ok()?;
+        let resume = if !placed {
+            Resume::Schedule
+        } else if prior & QUEUED != 0 {
+            Resume::Queued
+        } else {
+            Resume::Push(self.entry(idx))
         };
-        match placed {
-            Some((queue, idx)) if prior & QUEUED == 0 => queue.push(self.entry(idx)),
-            Some(_) => {}
-            None => self.schedule(),
-        }
+        Some(Marked { prior, resume })
+    }
+
+    /// The second half of a cancel: what is attached to the job (the
+    /// scopes entered in it, the work of its timeouts) is cancelled, then
+    /// the job is woken to be resumed. Kotlin's order: a cancelled job
+    /// notifies its children and the scopes running in it before its own
+    /// suspended code, which registered for cancellation when it last
+    /// suspended, after it had started them; so the deepest cleanup runs
+    /// first, and a job's own code resumes once its children have.
+    pub(crate) fn notify_cancelled(&self, Marked { prior, resume }: Marked) {
         if prior & HOSTS != 0 {
             self.cancel_attached();
         }
-        true
+        match resume {
+            Resume::Push(entry) => {
+                let queue = self.queue.as_ref().expect("a placed job has a queue");
+                queue.push(entry);
+            }
+            Resume::Schedule => self.schedule(),
+            Resume::Queued => {}
+        }
     }
 
     /// Attaches what was entered in this job, to be cancelled with it.

@@ -11,11 +11,14 @@
 //! scope; each scope on the way polls exactly the job on the route, so the
 //! entry runs where its future lives (in the nested scope's slab) and a
 //! waiting child is polled once per wake at any depth. Entries right behind
-//! the one run that continue down the tree (more of the same scope's, then
-//! of a scope nested in the last one's job, and so on: what a cancel of a
-//! deep chain queues) form a *chain*: once an entry has run, the scope that
-//! ran it takes the next one itself, through a route of one hop (the job
-//! it just ran), so the chain costs one descent instead of a route from
+//! the one run that continue through the tree (more of the same scope's,
+//! of a scope nested in the last one's job, or of the scope the last one's
+//! scope is nested in: what a cancel of a deep chain queues, deepest
+//! first) form a *chain*: once an entry has run, the scope the poll is in
+//! takes the next one if it is its own (or, through a route of one hop,
+//! the job it just ran, one of a scope nested there), and a scope the poll
+//! returns through on its way up takes those that are its own. So the
+//! chain costs one descent and its way back up instead of a route from
 //! the root each, and every entry still runs after the one before it has
 //! ended its step, in FIFO order.
 //!
@@ -181,12 +184,23 @@ thread_local! {
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
-    /// The chain behind the entry being run, next last: each entry's scope
-    /// (by address), the entry, and whether that scope is nested in the
-    /// job of the entry before (else it is the same scope).
-    static CHAIN: RefCell<Vec<(usize, Entry, bool)>> = const { RefCell::new(Vec::new()) };
+    /// The chain behind the entry being run, next last (`Link`).
+    static CHAIN: RefCell<Vec<Link>> = const { RefCell::new(Vec::new()) };
     /// Scratch for `resolve_starts` (empty between calls).
     static RESOLVING: Cell<Vec<Noted>> = const { Cell::new(Vec::new()) };
+}
+
+/// An entry of the chain behind the entry being run (`set_chain`).
+#[derive(Clone, Copy)]
+struct Link {
+    /// The entry's scope (by address, only compared).
+    scope: usize,
+    entry: Entry,
+    /// The scope that runs it, as the poll passes through: the entry's own
+    /// scope, or the one the entry before ran in when the entry's scope is
+    /// nested in that entry's job (`nested`: reached through a hop).
+    taker: usize,
+    nested: bool,
 }
 
 const NEW: u8 = 0;
@@ -693,54 +707,99 @@ impl ReadyQueue {
             && !self.is_closed()
     }
 
-    /// Sets the chain behind the entry being run, first first: each
-    /// entry's scope, the entry, and whether the scope is nested in the
-    /// job of the entry before.
+    /// Whether this scope is nested in a job of `queue`'s scope (its
+    /// parent), which has not returned: an entry of the parent queued right
+    /// after one of this scope continues a chain on the way back up, as a
+    /// cancel queues them (children before their parent's body).
+    pub(crate) fn is_parent_of(&self, queue: &ReadyQueue) -> bool {
+        queue
+            .nest
+            .get()
+            .is_some_and(|nest| std::ptr::eq(&*nest.host.queue, self))
+            && self.is_nested()
+            && !self.is_closed()
+    }
+
+    /// Sets the chain behind an entry of `scope` being run, first first:
+    /// each entry's scope, the entry, and whether that scope is nested in
+    /// the job of the entry before (it is then run through a hop, by the
+    /// scope of the entry before; else by its own).
     pub(crate) fn set_chain<'a>(
-        links: impl DoubleEndedIterator<Item = (&'a ReadyQueue, Entry, bool)>,
+        scope: &ReadyQueue,
+        links: impl Iterator<Item = (&'a ReadyQueue, Entry, bool)>,
     ) {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
             chain.clear();
-            let links = links.rev();
-            chain.extend(links.map(|(scope, entry, nested)| (address(scope), entry, nested)));
+            let mut before = address(scope);
+            chain.extend(links.map(|(scope, entry, nested)| {
+                let scope = address(scope);
+                let taker = if nested { before } else { scope };
+                before = scope;
+                Link {
+                    scope,
+                    entry,
+                    taker,
+                    nested,
+                }
+            }));
+            chain.reverse(); // next last
         });
     }
 
-    /// The chain's next entry, taken, if this scope goes on with it after
-    /// its entry `last` has run: one of its own (`(entry, false)`), or one
-    /// of a scope nested in `last`'s job (`(entry, true)`), reached through
-    /// a route of one hop, `last` (`end_hop` ends it). Not while tokio's
+    /// Whether the chain's next entry is this scope's to run: a scope the
+    /// poll passes on its way back up from a route looks.
+    pub(crate) fn chain_continues_here(&self) -> bool {
+        CHAIN.with(|chain| {
+            chain
+                .borrow()
+                .last()
+                .is_some_and(|link| link.taker == address(self))
+        })
+    }
+
+    /// The chain's next entry, taken, if this scope runs it, after its
+    /// entry `last` has run: one of its own (`(entry, false)`), or one of a
+    /// scope nested in `last`'s job (`(entry, true)`), reached through a
+    /// route of one hop, `last` (`end_hop` ends it). Not while tokio's
     /// budget is spent, nor once a child was started in another scope
     /// (which adopts it when the poll returns to it, before anything after
     /// it may run): the root takes the rest back.
     pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<(Entry, bool)> {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            let &(scope, entry, nested) = chain.last()?;
-            let here = nested || scope == address(self);
-            if !here || !tokio::task::coop::has_budget_remaining() || Self::started_elsewhere(self)
+            let link = *chain.last()?;
+            if link.taker != address(self)
+                || !tokio::task::coop::has_budget_remaining()
+                || Self::started_elsewhere(self)
             {
                 return None;
             }
-            if nested {
+            if link.nested {
                 ROUTE.with(|route| {
                     let mut route = route.borrow_mut();
                     route.clear();
-                    route.push((scope, entry));
+                    route.push((link.scope, link.entry));
                 });
             }
             chain.pop();
-            Some((entry, nested))
+            Some((link.entry, link.nested))
         })
     }
 
-    /// Ends a route of one hop set by `next_in_chain`: if the hop's scope
-    /// did not take its entry (the job did not poll that scope), the entry
-    /// goes back to the chain, for the root to take back.
-    pub(crate) fn end_hop(entry: Entry) {
+    /// Ends a route of one hop set by `next_in_chain` in this scope: if
+    /// the hop's scope did not take its entry (the job did not poll that
+    /// scope), the entry goes back to the chain, for the root to take back.
+    pub(crate) fn end_hop(&self, entry: Entry) {
         if let Some((scope, _)) = ROUTE.with(|route| route.borrow_mut().pop()) {
-            CHAIN.with(|chain| chain.borrow_mut().push((scope, entry, true)));
+            CHAIN.with(|chain| {
+                chain.borrow_mut().push(Link {
+                    scope,
+                    entry,
+                    taker: address(self),
+                    nested: true,
+                })
+            });
         }
     }
 
@@ -839,7 +898,7 @@ struct Saved {
     /// Its notes and where their first marker is.
     local: (Vec<Noted>, usize),
     route: Vec<Hop>,
-    chain: Vec<(usize, Entry, bool)>,
+    chain: Vec<Link>,
 }
 
 impl Draining {

@@ -91,17 +91,24 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
 
 /// R7: cancels the scope's job (its body) and every child, in slot order;
 /// each is resumed once. A no-op for a scope already cancelled.
+///
+/// All are cancelled before any is resumed; they are resumed children
+/// first, each with its own subtree, then the body (and what its code
+/// entered): Kotlin's order, where the body's suspended code registered
+/// for cancellation when it last suspended, after it started its
+/// children (`JobCore::notify_cancelled`).
 impl Attached for ScopeEntry {
     fn cancel_with(&self, cause: &Error) {
-        if !self.job.cancel(Some(cause)) {
+        let Some(marked) = self.job.mark_cancelled(Some(cause)) else {
             return;
-        }
+        };
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
         }
         for child in lock(&self.children).iter().flatten() {
             child.cancel_by_scope();
         }
+        self.job.notify_cancelled(marked);
     }
 
     fn is_cancelling(&self) -> bool {
