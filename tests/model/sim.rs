@@ -42,7 +42,7 @@
 //!   its body; a job's attached scopes and timeouts before the job itself;
 //! - a scope follows the cancellation of the job it was entered in before
 //!   it runs anything, each time something inside it runs; it then cancels
-//!   (and so queues) its children in slot order, where a new child takes
+//!   (and so queues) its children in start order; a new child takes
 //!   the slot freed last (a slab with a LIFO free list), else a new one; a
 //!   wake of a child that completed queues nothing, and an entry runs only
 //!   the child that queued it (a late entry for a reused slot would
@@ -1390,7 +1390,7 @@ impl<'t> Sim<'t> {
     }
 
     /// R7: cancels the scope's job (its body) and every adopted child, in
-    /// slot order; children adopted later are cancelled as they are adopted.
+    /// start order; children adopted later are cancelled as they are adopted.
     /// All are cancelled first; the children are resumed before the body
     /// (`notify_cancelled`).
     fn cancel_scope(&mut self, sid: ScopeId, cause: MError) {
@@ -1398,7 +1398,11 @@ impl<'t> Sim<'t> {
         let Some(cause) = self.mark_cancelled(job, Some(cause)) else {
             return;
         };
-        for child in self.slot_jobs(sid) {
+        // In start order (Kotlin: the order they were attached), which
+        // job ids follow; not by slot (a freed slot is taken again).
+        let mut children = self.slot_jobs(sid);
+        children.sort_unstable();
+        for child in children {
             self.cancel(child, Some(cause.clone()));
         }
         self.notify_cancelled(job, &cause);

@@ -539,6 +539,38 @@ async fn r7_a_cancelled_job_resumes_its_children_before_its_own_code_like_kotlin
     assert_eq!(log.take(), ["G1", "C1", "C2", "P"]);
 }
 
+/// Children are resumed in the order they were started (Kotlin notifies
+/// them in the order they were attached), not in the order of the places
+/// they took: C takes the place A left, and is still resumed after B.
+#[tokio::test(start_paused = true)]
+async fn r7_cancelled_children_are_resumed_in_start_order_even_in_reused_places() {
+    let log = Log::default();
+    let log = &log;
+    let hour = Duration::from_secs(3600);
+    let wait = move |name: &'static str| async move {
+        let waited = delay(hour).await;
+        log.push(name);
+        waited
+    };
+    let failed = coroutine_scope(|s| {
+        Box::pin(async move {
+            let a = s.launch(async { Ok(()) });
+            s.launch(wait("B"));
+            a.join().await?;
+            s.launch(wait("C"));
+            s.launch(async {
+                delay(ms(10)).await?;
+                Err(Error::msg("D failed"))
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "D failed");
+    assert_eq!(log.take(), ["B", "C"]);
+}
+
 /// The same order when a scope fails (R2, R6): the failure cancels the
 /// siblings and the body at once, the siblings are resumed first, and the
 /// failures of their cleanup are suppressed in the order they came.

@@ -35,7 +35,7 @@
 //!   the scopes entered in it — their body and their children — and the
 //!   work of timeouts called in it, recursively; so a cancel reaches every
 //!   descendant before any of them is resumed again (R7). They are queued
-//!   in Kotlin's order: a scope's children in slot order, each with its
+//!   in Kotlin's order: a scope's children in start order, each with its
 //!   subtree, then its body; what is attached to a job before the job. A
 //!   scope also follows its parent's cancellation at every visit (for a
 //!   scope entered in a job already cancelled);

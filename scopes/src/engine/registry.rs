@@ -89,7 +89,7 @@ pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Reg
     Registration { entry }
 }
 
-/// R7: cancels the scope's job (its body) and every child, in slot order;
+/// R7: cancels the scope's job (its body) and every child, in start order;
 /// each is resumed once. A no-op for a scope already cancelled.
 ///
 /// All are cancelled before any is resumed; they are resumed children
@@ -105,7 +105,7 @@ impl Attached for ScopeEntry {
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
         }
-        for child in lock(&self.children).iter().flatten() {
+        for child in self.children_in_start_order() {
             child.cancel_by_scope();
         }
         self.job.notify_cancelled(marked);
@@ -113,6 +113,22 @@ impl Attached for ScopeEntry {
 
     fn is_cancelling(&self) -> bool {
         self.job.is_cancelled() && !self.job.is_completed()
+    }
+}
+
+impl ScopeEntry {
+    /// The children listed so far, in the order they were started (Kotlin
+    /// notifies a job's children in the order they were attached), not by
+    /// slot: a slot freed by a child that ended is taken by the next one.
+    /// Job ids are handed out in order on a thread (a scope that moved to
+    /// another worker between two starts is the exception). Taken out of
+    /// the lock: a child started meanwhile sees the scope cancelled when it
+    /// is listed (`Registration::publish`).
+    fn children_in_start_order(&self) -> Vec<Arc<JobCore>> {
+        let mut children: Vec<Arc<JobCore>> =
+            lock(&self.children).iter().flatten().cloned().collect();
+        children.sort_unstable_by_key(|child| child.id);
+        children
     }
 }
 
@@ -126,7 +142,7 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
     if let Some(queue) = scope.job.queue() {
         queue.cancel_children_started_so_far();
     }
-    for child in lock(&scope.children).iter().flatten() {
+    for child in scope.children_in_start_order() {
         child.cancel(None);
     }
     true
