@@ -86,10 +86,14 @@ fn with_job<R>(f: impl FnOnce(Option<&Arc<JobCore>>, bool) -> R) -> R {
 /// this crate's code was split differently for compilation.
 #[inline(never)]
 pub(crate) fn cancellation() -> Option<Error> {
-    with_job(|job, non_cancellable| match job {
-        Some(job) if !non_cancellable && job.is_cancelled() => Some(job.cancellation_error()),
-        _ => None,
-    })
+    // The error is made out of the thread-local access: kept this small,
+    // that access is inlined here (it was not, in some builds, when the
+    // error was made inside it).
+    let cancelled = with_job(|job, non_cancellable| {
+        job.filter(|job| !non_cancellable && job.is_cancelled())
+            .cloned()
+    });
+    cancelled.map(|job| job.cancellation_error())
 }
 
 /// The job the code runs in, if any (inside `non_cancellable` too).
