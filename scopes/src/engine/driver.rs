@@ -640,7 +640,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
             // Down through `last`; what follows may come back up here.
             self.run_entry(last, false);
-            self.shared.queue.end_hop(entry);
+            if !self.shared.queue.end_hop(entry) {
+                return; // the hop was not taken: the root takes the rest
+            }
         }
     }
 

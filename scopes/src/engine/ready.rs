@@ -789,18 +789,21 @@ impl ReadyQueue {
 
     /// Ends a route of one hop set by `next_in_chain` in this scope: if
     /// the hop's scope did not take its entry (the job did not poll that
-    /// scope), the entry goes back to the chain, for the root to take back.
-    pub(crate) fn end_hop(&self, entry: Entry) {
-        if let Some((scope, _)) = ROUTE.with(|route| route.borrow_mut().pop()) {
-            CHAIN.with(|chain| {
-                chain.borrow_mut().push(Link {
-                    scope,
-                    entry,
-                    taker: address(self),
-                    nested: true,
-                })
-            });
-        }
+    /// scope), the entry goes back to the chain, for the root to take back,
+    /// and this returns false: the chain cannot go on from here.
+    pub(crate) fn end_hop(&self, entry: Entry) -> bool {
+        let Some((scope, _)) = ROUTE.with(|route| route.borrow_mut().pop()) else {
+            return true;
+        };
+        CHAIN.with(|chain| {
+            chain.borrow_mut().push(Link {
+                scope,
+                entry,
+                taker: address(self),
+                nested: true,
+            })
+        });
+        false
     }
 
     /// Ends the chain: how many of its entries were not run (the last ones).
