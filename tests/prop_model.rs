@@ -283,3 +283,63 @@ fn r9_a_deadline_firing_as_the_parent_cancels_is_a_cancellation() {
         ],
     );
 }
+
+/// R7 for a scope's body: cancelled while it waits inside a timeout on
+/// a nested scope (here by a sibling's failure), it runs on once that
+/// scope has returned, on the route through it, and is dropped when it
+/// then suspends outside any cancellation-aware call (the sleep), as a
+/// child is. Found by the property test; the model let the body sleep on.
+#[test]
+fn r7_a_cancelled_body_in_a_foreign_wait_after_its_nested_scope_returned_is_dropped() {
+    use model::Step::{Delay, Scope, Sleep, Timeout};
+    let cleanup = model::Cleanup {
+        delay: 2,
+        non_cancellable: true,
+        fail: false,
+    };
+    let nested = model::Proc {
+        on_cancel: Some(cleanup),
+        ..proc(4, vec![Delay(2)])
+    };
+    let timeout = |after, or_none, proc| Timeout {
+        after,
+        or_none,
+        proc,
+    };
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![
+                launch(proc(
+                    1,
+                    vec![Sleep(2), timeout(1, false, proc(2, vec![Delay(1)]))],
+                )),
+                timeout(
+                    2,
+                    true,
+                    proc(3, vec![Scope(model::Kind::Coroutine, nested)]),
+                ),
+                Sleep(1),
+            ],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 launch p1",
+            "t0 p3 begin",
+            "t0 p4 begin",
+            "t0 p1 begin",
+            "t2 p4 cancelled",
+            "t2 p1 sleep",
+            "t2 p2 begin",
+            "t3 p2 cancelled",
+            "t3 p1 error timed out after 1ms",
+            "t4 p4 cleaned up",
+            "t4 p3 cancelled",
+            "t4 p0 timeout none",
+        ],
+    );
+}

@@ -1202,7 +1202,10 @@ impl<'t> Sim<'t> {
         let Some(mut body) = self.scopes[sid].body.take() else {
             return;
         };
-        let was_cancelled = target && self.jobs[job].cancelled;
+        // R7 on any poll of a cancelled body, on a route too: once a nested
+        // scope it waits on has returned there, its code is held to the
+        // rule again.
+        let was_cancelled = self.jobs[job].cancelled;
         let frame = Frame {
             job,
             non_cancellable: false,
@@ -1308,8 +1311,8 @@ impl<'t> Sim<'t> {
         if target {
             self.jobs[job].queued = false;
         }
-        let was_cancelled = target && self.jobs[job].cancelled;
-        if was_cancelled && !polled {
+        let was_cancelled = self.jobs[job].cancelled;
+        if target && was_cancelled && !polled {
             // R7: cancelled before it first ran: it never runs.
             let cancelled = self.cancellation(job);
             return self.complete(sid, idx, Err(cancelled));

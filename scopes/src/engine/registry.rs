@@ -105,9 +105,9 @@ impl Attached for ScopeEntry {
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
         }
-        for child in self.children_in_start_order() {
+        self.each_child_in_start_order(|child| {
             child.cancel_by_scope();
-        }
+        });
         self.job.notify_cancelled(marked);
     }
 
@@ -117,18 +117,24 @@ impl Attached for ScopeEntry {
 }
 
 impl ScopeEntry {
-    /// The children listed so far, in the order they were started (Kotlin
-    /// notifies a job's children in the order they were attached), not by
-    /// slot: a slot freed by a child that ended is taken by the next one.
-    /// Job ids are handed out in order on a thread (a scope that moved to
-    /// another worker between two starts is the exception). Taken out of
-    /// the lock: a child started meanwhile sees the scope cancelled when it
-    /// is listed (`Registration::publish`).
-    fn children_in_start_order(&self) -> Vec<Arc<JobCore>> {
-        let mut children: Vec<Arc<JobCore>> =
-            lock(&self.children).iter().flatten().cloned().collect();
-        children.sort_unstable_by_key(|child| child.id);
-        children
+    /// Runs `f` on each child listed so far, in the order they were
+    /// started (Kotlin notifies a job's children in the order they were
+    /// attached), not by slot: a slot freed by a child that ended is taken
+    /// by the next one. Job ids are handed out in order on a thread (a
+    /// scope that moved to another worker between two starts is the
+    /// exception). Usually the list is in that order already and is walked
+    /// as it is; else its entries are sorted first.
+    fn each_child_in_start_order(&self, mut f: impl FnMut(&JobCore)) {
+        let children = lock(&self.children);
+        let mut ids = children.iter().flatten().map(|child| child.id);
+        let mut last = 0;
+        if ids.all(|id| std::mem::replace(&mut last, id) < id) {
+            children.iter().flatten().for_each(|child| f(child));
+            return;
+        }
+        let mut sorted: Vec<&Arc<JobCore>> = children.iter().flatten().collect();
+        sorted.sort_unstable_by_key(|child| child.id);
+        sorted.into_iter().for_each(|child| f(child));
     }
 }
 
@@ -142,9 +148,9 @@ pub(crate) fn cancel_children_of(job: &JobCore) -> bool {
     if let Some(queue) = scope.job.queue() {
         queue.cancel_children_started_so_far();
     }
-    for child in scope.children_in_start_order() {
+    scope.each_child_in_start_order(|child| {
         child.cancel(None);
-    }
+    });
     true
 }
 
