@@ -143,6 +143,13 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
 }
 
 impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
+    /// Starts a child whose future says itself where its failure goes
+    /// (a producer's, to its channel).
+    pub(crate) fn launch_child<C: ChildTask<'s> + Send + 's>(self, child: C) -> Job<'s> {
+        let job = self.new_job(false);
+        self.start_child(job, Box::pin(child))
+    }
+
     /// Starts the child as a `launch`; see [`Scope::launch`].
     pub fn launch<F>(self, fut: F) -> Job<'s>
     where
@@ -169,6 +176,13 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
 }
 
 impl<'s> ChildBuilder<'_, 's, '_, Local> {
+    /// Starts a child whose future says itself where its failure goes, in
+    /// a local scope (a producer's, to its channel).
+    pub(crate) fn launch_child<C: ChildTask<'s> + 's>(self, child: C) -> Job<'s> {
+        let job = self.new_job(false);
+        self.start_child(job, Box::pin(child))
+    }
+
     /// Starts the child as a `launch` in a local scope; see
     /// [`LocalScope`](crate::LocalScope). It need not be `Send`.
     ///

@@ -4,10 +4,14 @@
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::state::Chan;
 use super::{Receiver, Sender, channel};
 use crate::child::ChildBuilder;
+use crate::engine::child::ChildTask;
+use crate::engine::handler::FailureSink;
 use crate::error::{Error, Result};
 use crate::job::Job;
 use crate::local::Local;
@@ -22,7 +26,10 @@ impl<'s> Scope<'s, '_> {
     /// - When the body ends, the channel is closed: receivers take what was
     ///   sent, then get `Ok(None)`; if the body failed, `Err` with its
     ///   failure; if it was cancelled, a cancellation. (The producer's
-    ///   failure also fails a `coroutine_scope`, as any child's.)
+    ///   failure also fails a `coroutine_scope`, as any child's. In a
+    ///   `supervisor_scope` it is the receivers', as in Kotlin: the
+    ///   exception handler gets it only if no receiver does — the channel
+    ///   was cancelled first, or went away before a receiver took it.)
     /// - When the receiver is cancelled or its last clone dropped, the
     ///   producer is cancelled at once (R7), wherever it is suspended —
     ///   in a `send`, a `delay`, anything cancellation-aware — so it ends as
@@ -94,7 +101,7 @@ impl<'s> ChildBuilder<'_, 's, '_> {
         Fut: Future<Output = Result<()>> + Send + 's,
         T: Send + 's,
     {
-        start_producer(capacity, body, |producing| self.launch(producing))
+        start_producer(capacity, body, |producing| self.launch_child(producing))
     }
 }
 
@@ -160,7 +167,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
         Fut: Future<Output = Result<()>> + 's,
         T: 's,
     {
-        start_producer(capacity, body, |producing| self.launch(producing))
+        start_producer(capacity, body, |producing| self.launch_child(producing))
     }
 }
 
@@ -180,6 +187,7 @@ where
     let job = launch(Producing {
         fut: body(tx),
         closer,
+        chan: rx.chan.clone(),
     });
     // What `Job::cancel` does, kept past `'s`: the receiver may outlive the
     // scope (it still holds the items), the job record does too.
@@ -194,6 +202,17 @@ pin_project_lite::pin_project! {
         #[pin]
         fut: F,
         closer: Closer<T>,
+        // Where its failure goes in a `supervisor_scope` (`ChildTask`).
+        chan: Arc<Chan<T>>,
+    }
+}
+
+/// A producer's failure in a `supervisor_scope` goes to its receivers
+/// through the channel (`Chan`'s `FailureSink`), not to the handler as a
+/// `launch` child's does (R4), unless no receiver can take it.
+impl<'s, T: 's, F: Future<Output = Result<()>>> ChildTask<'s> for Producing<F, T> {
+    fn failure_sink(&self) -> Option<Arc<dyn FailureSink + 's>> {
+        Some(self.chan.clone())
     }
 }
 

@@ -22,6 +22,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
+use crate::engine::handler::{self, FailureSink, Handler};
 use crate::engine::job::JobCore;
 use crate::error::{Error, Result};
 
@@ -54,6 +55,12 @@ struct State<T> {
     receivers_alive: usize,
     /// The job of a `produce` child, cancelled with the channel.
     producer: Option<Arc<JobCore>>,
+    /// A receiver was given the failure the channel was closed with.
+    failure_seen: bool,
+    /// A producer's failure in a `supervisor_scope`, which the channel
+    /// carries: reported to the handler if the channel goes away before a
+    /// receiver takes it (`FailureSink`).
+    unobserved: Option<(Error, Option<Handler>)>,
 }
 
 struct WaitingSender<T> {
@@ -108,6 +115,8 @@ impl<T> Chan<T> {
                 senders_alive: 1,
                 receivers_alive: 1,
                 producer: None,
+                failure_seen: false,
+                unobserved: None,
             }),
         }
     }
@@ -199,7 +208,14 @@ impl<T> Chan<T> {
         }
         match &state.end {
             End::Closed(None) => return Poll::Ready(Ok(None)),
-            End::Closed(Some(failure)) => return Poll::Ready(Err(failure.clone())),
+            End::Closed(Some(failure)) => {
+                let failure = failure.clone();
+                state.failure_seen = true;
+                let seen = state.unobserved.take();
+                drop(state);
+                drop(seen); // the handler, out of the lock
+                return Poll::Ready(Err(failure));
+            }
             End::Open | End::Cancelled(_) => {}
         }
         if state.senders_alive == 0 {
@@ -382,5 +398,35 @@ impl<T> State<T> {
 
     fn wake_receivers(&mut self) -> Wakes {
         Wakes(self.receivers.drain().collect())
+    }
+}
+
+/// A producer that failed in a `supervisor_scope` (R4): as Kotlin's
+/// `produce`, the failure goes to the receivers when the channel carries
+/// it, and to the exception handler only when it cannot (the receivers
+/// had already cancelled the channel). One that no receiver ever takes is
+/// reported when the channel goes away, as an unawaited `Deferred`'s is
+/// (SPEC §3b: never lost silently).
+impl<T> FailureSink for Chan<T> {
+    fn supervised_failure(&self, error: &Error, handler: Option<Handler>) {
+        let mut state = self.lock();
+        let carried =
+            matches!(&state.end, End::Closed(Some(failure)) if failure.same_failure(error));
+        if !carried {
+            drop(state);
+            return handler::report(handler.as_ref(), error);
+        }
+        if !state.failure_seen {
+            state.unobserved = Some((error.clone(), handler));
+        }
+    }
+}
+
+impl<T> Drop for Chan<T> {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some((error, handler)) = state.unobserved.take() {
+            handler::report(handler.as_ref(), &error);
+        }
     }
 }
