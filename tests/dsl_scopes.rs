@@ -425,3 +425,70 @@ async fn a_job_whose_child_failed_is_cancelling_until_its_cleanup_ends() {
         ]
     );
 }
+
+/// Kotlin's `JobSupport.cancelParent`: a child whose own child failed
+/// fails its scope at once, while its other children still clean up: the
+/// sibling and the body are cancelled at 1 ms, not at 101 ms, and the
+/// failure that comes back carries what the child's scope suppressed.
+#[tokio::test(start_paused = true)]
+async fn a_child_s_child_failure_fails_the_outer_scope_at_once() {
+    let log = Log::default();
+    let log = &log;
+    let start = Instant::now();
+    let failed: Result<()> = coroutine_scope! {
+        launch {
+            launch { delay(ms(1)).await?; Err(Error::msg("TestException"))?; };
+            launch {
+                if delay(ms(3_600_000)).await.is_err() {
+                    non_cancellable { delay(ms(100)).await?; }?;
+                    Err(Error::msg("cleanup failed"))?;
+                }
+            };
+        };
+        launch {
+            if delay(ms(3_600_000)).await.is_err() {
+                log.push(format!("sibling cancelled at {:?}", start.elapsed()));
+            }
+        };
+        if delay(ms(2)).await.is_err() {
+            log.push(format!("body cancelled at {:?}", start.elapsed()));
+        }
+        Ok(())
+    };
+    let failed = failed.unwrap_err();
+    assert_eq!(failed.to_string(), "TestException");
+    assert_eq!(start.elapsed(), ms(101));
+    let suppressed: Vec<String> = failed.suppressed().iter().map(|e| e.to_string()).collect();
+    assert_eq!(suppressed, ["cleanup failed"]);
+    assert_eq!(
+        log.take(),
+        ["sibling cancelled at 1ms", "body cancelled at 1ms"]
+    );
+}
+
+/// A scope opened by hand inside a child's code is Kotlin's
+/// `coroutineScope`: the code may handle its error, so the child's scope
+/// hears of a failure only if the child ends with it.
+#[tokio::test(start_paused = true)]
+async fn a_nested_scope_s_failure_the_child_handles_never_reaches_its_scope() {
+    let start = Instant::now();
+    let value: Result<&str> = coroutine_scope! {
+        let recovered = async {
+            let inner: Result<()> = coroutine_scope! {
+                launch { delay(ms(1)).await?; Err(Error::msg("inner"))?; };
+                launch {
+                    if delay(ms(3_600_000)).await.is_err() {
+                        non_cancellable { delay(ms(100)).await?; }?;
+                    }
+                };
+                Ok(())
+            };
+            Ok(inner.is_err())
+        };
+        launch { delay(ms(50)).await?; };
+        assert!(recovered.await?);
+        Ok("fine")
+    };
+    assert_eq!(value.unwrap(), "fine");
+    assert_eq!(start.elapsed(), ms(101));
+}

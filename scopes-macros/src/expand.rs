@@ -55,10 +55,22 @@ fn open(kind: ScopeKind, options: &ScopeOptions, span: Span, closure: TokenStrea
     }
 }
 
-/// A child's or a block's own scope: a `coroutine_scope`, local in a local
-/// scope, with no limit.
+/// A block's own scope: a `coroutine_scope`, local in a local scope, with
+/// no limit.
 fn nested_options(local: bool) -> ScopeOptions {
     ScopeOptions { limit: None, local }
+}
+
+// Input:  launch { launch { f().await? }; g().await? }   (a child with children)
+// Output: ::scopes::coroutine_scope_with(::scopes::ScopeOptions::new().body_of_child(),
+//             move |scope| ::scopes::__private::Box::pin(async move { .. }))
+/// A child's own scope: a `coroutine_scope` (local in a local scope) that
+/// is the child's whole body, so its children are the child's own, as in
+/// Kotlin: their failure fails the child at once (`body_of_child`).
+fn open_child_scope(local: bool, span: Span, closure: TokenStream) -> TokenStream {
+    let local = if local { "_local" } else { "" };
+    let function = Ident::new(&format!("coroutine_scope{local}_with"), span);
+    quote_spanned!(span=> ::scopes::#function(::scopes::ScopeOptions::new().body_of_child(), #closure))
 }
 
 /// The scope handle in generated code: `mixed_site`, so it neither sees nor
@@ -169,12 +181,7 @@ pub(crate) fn child(
             move |#s| ::scopes::__private::Box::pin(async move #body)
         };
         let local = local && !options.parallel;
-        let call = open(
-            ScopeKind::Coroutine,
-            &nested_options(local),
-            keyword,
-            closure,
-        );
+        let call = open_child_scope(local, keyword, closure);
         quote_spanned!(child.brace=> { #call.await })
     } else {
         body
@@ -432,7 +439,8 @@ mod tests {
         assert!(
             output.contains(
                 "scope . launch (async move { let value : :: scopes :: Result < () > = \
-                 { :: scopes :: coroutine_scope (move | scope | \
+                 { :: scopes :: coroutine_scope_with (:: scopes :: ScopeOptions :: new () \
+                 . body_of_child () , move | scope | \
                  :: scopes :: __private :: Box :: pin (async move { scope . launch \
                  (async move { let value : :: scopes :: Result < () > = { g () . await } ; \
                  value }) ; :: scopes :: __private :: Ok (()) })) . await } ; value })"
@@ -470,7 +478,10 @@ mod tests {
         );
         // A child's own scope in a local scope is local too.
         assert!(
-            output.contains("{ :: scopes :: coroutine_scope_local (move | scope |"),
+            output.contains(
+                "{ :: scopes :: coroutine_scope_local_with (:: scopes :: ScopeOptions :: new () \
+                 . body_of_child () , move | scope |"
+            ),
             "{output}"
         );
     }

@@ -14,7 +14,9 @@ use scopes::{
 };
 use scopes_workspace::Log;
 
-use super::{BoxFuture, Scope, coroutine_scope, in_task_set, spawn, supervisor_scope};
+use super::{
+    BoxFuture, Scope, coroutine_scope, coroutine_scope_with, in_task_set, spawn, supervisor_scope,
+};
 use crate::{ms, recording, timed};
 
 // ---------------------------------------------------------------- R1
@@ -140,6 +142,95 @@ async fn r2_first_failure_wins() {
     assert_eq!(err.to_string(), "first");
     // The second child was cancelled at 10 ms and never failed.
     assert!(err.suppressed().is_empty());
+}
+
+/// A child whose body is a scope of its own (`ScopeOptions::body_of_child`,
+/// what the DSL opens for a child with children) fails at once when one of
+/// its children fails: its `coroutine_scope` cancels the rest then, as
+/// Kotlin's parent does when a child starts cancelling with a failure,
+/// not once the child's other children have cleaned up.
+#[tokio::test(start_paused = true)]
+async fn r2_a_child_whose_own_child_failed_fails_its_scope_at_once() {
+    let log = Log::default();
+    let log = &log;
+    let ((failed, sibling_at), took) = timed(async {
+        let failed = coroutine_scope(|s| {
+            Box::pin(async move {
+                s.launch(coroutine_scope_with(
+                    scopes::ScopeOptions::new().body_of_child(),
+                    |own| {
+                        Box::pin(async move {
+                            own.launch(async {
+                                delay(ms(1)).await?;
+                                Err(Error::msg("grandchild failed"))
+                            });
+                            own.launch(async {
+                                let waited = delay(ms(3_600_000)).await;
+                                non_cancellable(delay(ms(100))).await?;
+                                waited
+                            });
+                            Ok(())
+                        })
+                    },
+                ));
+                let start = tokio::time::Instant::now();
+                s.launch(async move {
+                    let waited = delay(ms(3_600_000)).await;
+                    log.push(format!("sibling at {:?}", start.elapsed()));
+                    waited
+                });
+                delay(ms(3_600_000)).await
+            })
+        })
+        .await
+        .unwrap_err();
+        (failed, log.take())
+    })
+    .await;
+    assert_eq!(failed.to_string(), "grandchild failed");
+    assert_eq!(sibling_at, ["sibling at 1ms"]);
+    assert_eq!(took, ms(101));
+}
+
+/// In a supervisor, a child whose own child failed fails alone, when it
+/// ends, as any child (R4): the handler hears of it once.
+#[tokio::test(start_paused = true)]
+async fn r4_a_child_whose_own_child_failed_is_reported_once_when_it_ends() {
+    let seen = Log::default();
+    let took = with_exception_handler(recording(&seen), async {
+        let start = tokio::time::Instant::now();
+        supervisor_scope(|s| {
+            Box::pin(async move {
+                s.launch(coroutine_scope_with(
+                    scopes::ScopeOptions::new().body_of_child(),
+                    |own| {
+                        Box::pin(async move {
+                            own.launch(async {
+                                delay(ms(1)).await?;
+                                Err(Error::msg("grandchild failed"))
+                            });
+                            own.launch(async {
+                                let waited = delay(ms(3_600_000)).await;
+                                non_cancellable(delay(ms(100))).await?;
+                                waited
+                            });
+                            Ok(())
+                        })
+                    },
+                ));
+                let sibling = s.launch(async { delay(ms(200)).await });
+                sibling.join().await?;
+                assert!(!sibling.is_cancelled());
+                Ok(())
+            })
+        })
+        .await
+        .unwrap();
+        start.elapsed()
+    })
+    .await;
+    assert_eq!(took, ms(200));
+    assert_eq!(seen.take(), ["handler: grandchild failed"]);
 }
 
 // ---------------------------------------------------------------- R3

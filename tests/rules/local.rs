@@ -9,7 +9,7 @@ use std::rc::Rc;
 use scopes::yield_now;
 pub(crate) use scopes::{
     LocalBoxFuture as BoxFuture, LocalScope as Scope, coroutine_scope_local as coroutine_scope,
-    supervisor_scope_local as supervisor_scope,
+    coroutine_scope_local_with as coroutine_scope_with, supervisor_scope_local as supervisor_scope,
 };
 use tokio::task::{JoinHandle, LocalSet};
 

@@ -5,7 +5,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use scopes::yield_now;
-pub(crate) use scopes::{BoxFuture, Scope, coroutine_scope, supervisor_scope};
+pub(crate) use scopes::{
+    BoxFuture, Scope, coroutine_scope, coroutine_scope_with, supervisor_scope,
+};
 use tokio::task::JoinHandle;
 
 // The same file is a module of each kind: the rules run once per kind of scope: see tests/rules.rs.

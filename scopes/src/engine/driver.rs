@@ -249,6 +249,9 @@ struct Driver<'s, T, B: Boxes> {
     body: Option<BodyFuture<'s, B, Result<T>>>,
     /// Whether the body has been polled once (the first poll runs it).
     entered: bool,
+    /// The scope is the whole body of the child it runs in
+    /// (`ScopeOptions::body_of_child`): its first failure is the child's.
+    body_of_child: bool,
     value: Option<T>,
     /// Made at the first adoption.
     children: Option<Box<Children<'s, B>>>,
@@ -298,6 +301,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             handler: handler::current_handler(),
             body: Some(body),
             entered: false,
+            body_of_child: options.body_of_child,
             value: None,
             children: None,
             fifo: None,
@@ -925,6 +929,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if slot.job.id != entry.job {
             return; // a late wake of an earlier child in this slot
         }
+        if slot.job.has_failed_early() {
+            return self.child_failing(entry);
+        }
         let was_cancelled = match slot.job.dequeue() {
             Dequeued::Poll { cancelled, first } => {
                 if first
@@ -952,6 +959,26 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
             Work::Pool(_) => self.run_task(idx, was_cancelled),
         }
+    }
+
+    /// A child whose own scope failed (`JobCore::fail_early`): a
+    /// `coroutine_scope` fails with it now (R2), as Kotlin's parent does
+    /// when its child starts cancelling with a failure; a supervisor waits
+    /// for the child's end, as for any child (R4). Then the entry runs.
+    #[cold]
+    #[inline(never)]
+    fn child_failing(&mut self, entry: Entry) {
+        let kids = self.children.as_ref();
+        let Some(slot) = kids.and_then(|kids| kids.slots.get(entry.slot)) else {
+            return;
+        };
+        let job = slot.job.clone();
+        if let Some(error) = job.take_failed_early()
+            && self.kind == Kind::Coroutine
+        {
+            self.fail(error.with_origin(&job.name));
+        }
+        self.poll_child(entry);
     }
 
     /// Runs an entry of a `parallel` child: its first run, when its
@@ -1102,6 +1129,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     fn fail(&mut self, error: Error) {
         match &mut self.failure {
             None => {
+                if self.body_of_child
+                    && let Some(host) = &self.parent
+                {
+                    // The child this scope is the body of fails now, and
+                    // its scope hears it before anything here is resumed.
+                    host.fail_early(&error);
+                }
                 let cause = Error::cancelled_by(&error);
                 self.failure = Some(Box::new(Failure {
                     first: error,
@@ -1110,7 +1144,21 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 self.cancel_scope(&cause);
             }
             Some(failure) if !failure.first.same_failure(&error) => failure.suppressed.push(error),
-            Some(_) => {}
+            // The same failure again: a child that failed early ends with
+            // it, with what its own scope suppressed meanwhile.
+            Some(failure) => {
+                let known = |s: &Error| {
+                    let all = failure.first.suppressed().iter().chain(&failure.suppressed);
+                    all.into_iter().any(|k| k.same_failure(s))
+                };
+                let new: Vec<Error> = error
+                    .suppressed()
+                    .iter()
+                    .filter(|s| !known(s))
+                    .cloned()
+                    .collect();
+                failure.suppressed.extend(new);
+            }
         }
     }
 

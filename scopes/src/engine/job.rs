@@ -50,6 +50,9 @@ const LIMITED: u32 = 16384;
 const START_NOTED: u32 = 32768;
 /// A `parallel` child: its first run spawns its work as a tokio task.
 const PARALLEL: u32 = 65536;
+/// Its own scope failed (`ScopeOptions::body_of_child`): the failure is in
+/// `Cold::failed_early`, for the child's scope to take at its next entry.
+const FAILED_EARLY: u32 = 131_072;
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
@@ -156,6 +159,8 @@ struct Cold {
     span: OnceLock<Span>,
     /// For the work of a timeout: the scope's unit of work it runs in.
     within: OnceLock<Arc<JobCore>>,
+    /// The first failure of the child's own scope (`FAILED_EARLY`).
+    failed_early: OnceLock<Error>,
 }
 
 /// What a job cancels along with itself, at once (R7): a scope entered in
@@ -280,6 +285,35 @@ impl JobCore {
     #[inline]
     pub(crate) fn is_cancelled(&self) -> bool {
         self.has(CANCELLED)
+    }
+
+    /// The child's own scope (its whole body, `ScopeOptions::body_of_child`)
+    /// failed with `error`: the child is failing now, as a Kotlin job whose
+    /// child failed, and its scope is told at once (an entry of the child):
+    /// a `coroutine_scope` fails then (R2), not when the child's children
+    /// have cleaned up. Kotlin's `JobSupport` cancels the parent as the
+    /// child starts cancelling (`cancelParent`).
+    pub(crate) fn fail_early(&self, error: &Error) {
+        if self.cold().failed_early.set(error.clone()).is_ok() {
+            self.flags.fetch_or(FAILED_EARLY, Ordering::AcqRel);
+            self.schedule();
+        }
+    }
+
+    /// Whether `fail_early` has news for the child's scope.
+    #[inline]
+    pub(crate) fn has_failed_early(&self) -> bool {
+        self.has(FAILED_EARLY)
+    }
+
+    /// The failure `fail_early` recorded; the news is taken (a later entry
+    /// does not repeat it).
+    pub(crate) fn take_failed_early(&self) -> Option<Error> {
+        let prior = self.flags.fetch_and(!FAILED_EARLY, Ordering::AcqRel);
+        if prior & FAILED_EARLY == 0 {
+            return None;
+        }
+        self.cold.get()?.failed_early.get().cloned()
     }
 
     /// Kotlin's `isCancelled`: cancelled, or ended cancelled or failed,

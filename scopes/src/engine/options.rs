@@ -28,12 +28,67 @@
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ScopeOptions {
     pub(crate) limit: Option<usize>,
+    pub(crate) body_of_child: bool,
 }
 
 impl ScopeOptions {
     /// No options: what `coroutine_scope` and `supervisor_scope` use.
     pub const fn new() -> Self {
-        Self { limit: None }
+        Self {
+            limit: None,
+            body_of_child: false,
+        }
+    }
+
+    /// The scope is the whole body of the child it runs in, which has no
+    /// code of its own after it: what the DSL opens for a `launch`/`async`
+    /// body that starts children (SPEC §2: "every launch/async body is a
+    /// scope of its own, as in Kotlin"). Its children are then the child's
+    /// own, as in Kotlin: its first failure fails the child at once, so a
+    /// `coroutine_scope` the child is in fails then (R2) and cancels the
+    /// child's siblings, while the child's children still clean up —
+    /// not once they have. A scope opened by hand inside a child's code,
+    /// whose error the code may handle, is Kotlin's `coroutineScope`: its
+    /// failure reaches the child's scope only when it returns, so this is
+    /// not the default.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use scopes::{coroutine_scope, coroutine_scope_with, delay, non_cancellable, Error, ScopeOptions};
+    ///
+    /// let start = tokio::time::Instant::now();
+    /// let failed = coroutine_scope(|s| Box::pin(async move {
+    ///     // A child with children of its own, as `launch { launch { .. }; .. }` writes it.
+    ///     s.launch(coroutine_scope_with(ScopeOptions::new().body_of_child(), |own| {
+    ///         Box::pin(async move {
+    ///             own.launch(async {
+    ///                 delay(Duration::from_millis(1)).await?;
+    ///                 Err(Error::msg("boom"))
+    ///             });
+    ///             own.launch(async {
+    ///                 let waited = delay(Duration::from_secs(60)).await;
+    ///                 non_cancellable(delay(Duration::from_millis(100))).await?; // slow cleanup
+    ///                 waited
+    ///             });
+    ///             Ok(())
+    ///         })
+    ///     }));
+    ///     // The sibling is cancelled at 1 ms, not after the cleanup above.
+    ///     let waited = delay(Duration::from_secs(60)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_millis(1));
+    ///     waited
+    /// }))
+    /// .await
+    /// .unwrap_err();
+    /// assert_eq!(failed.to_string(), "boom");
+    /// # }
+    /// ```
+    #[must_use]
+    pub const fn body_of_child(mut self) -> Self {
+        self.body_of_child = true;
+        self
     }
 
     /// At most `n` children of the scope run at once; the others wait, in
