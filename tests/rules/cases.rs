@@ -144,6 +144,27 @@ async fn r2_first_failure_wins() {
     assert!(err.suppressed().is_empty());
 }
 
+/// A child with a scope of its own (`ScopeOptions::body_of_child`, what
+/// the DSL opens for a child with children): one of its children fails at
+/// 1 ms, the other cleans up for 100 ms once cancelled.
+fn failing_at_1ms_cleaning_up_until_101ms<'s>() -> impl std::future::Future<Output = Result<()>> + 's
+{
+    coroutine_scope_with(scopes::ScopeOptions::new().body_of_child(), |own| {
+        Box::pin(async move {
+            own.launch(async {
+                delay(ms(1)).await?;
+                Err(Error::msg("grandchild failed"))
+            });
+            own.launch(async {
+                let waited = delay(ms(3_600_000)).await;
+                non_cancellable(delay(ms(100))).await?;
+                waited
+            });
+            Ok(())
+        })
+    })
+}
+
 /// A child whose body is a scope of its own (`ScopeOptions::body_of_child`,
 /// what the DSL opens for a child with children) fails at once when one of
 /// its children fails: its `coroutine_scope` cancels the rest then, as
@@ -156,23 +177,7 @@ async fn r2_a_child_whose_own_child_failed_fails_its_scope_at_once() {
     let ((failed, sibling_at), took) = timed(async {
         let failed = coroutine_scope(|s| {
             Box::pin(async move {
-                s.launch(coroutine_scope_with(
-                    scopes::ScopeOptions::new().body_of_child(),
-                    |own| {
-                        Box::pin(async move {
-                            own.launch(async {
-                                delay(ms(1)).await?;
-                                Err(Error::msg("grandchild failed"))
-                            });
-                            own.launch(async {
-                                let waited = delay(ms(3_600_000)).await;
-                                non_cancellable(delay(ms(100))).await?;
-                                waited
-                            });
-                            Ok(())
-                        })
-                    },
-                ));
+                s.launch(failing_at_1ms_cleaning_up_until_101ms());
                 let start = tokio::time::Instant::now();
                 s.launch(async move {
                     let waited = delay(ms(3_600_000)).await;
@@ -201,23 +206,7 @@ async fn r4_a_child_whose_own_child_failed_is_reported_once_when_it_ends() {
         let start = tokio::time::Instant::now();
         supervisor_scope(|s| {
             Box::pin(async move {
-                s.launch(coroutine_scope_with(
-                    scopes::ScopeOptions::new().body_of_child(),
-                    |own| {
-                        Box::pin(async move {
-                            own.launch(async {
-                                delay(ms(1)).await?;
-                                Err(Error::msg("grandchild failed"))
-                            });
-                            own.launch(async {
-                                let waited = delay(ms(3_600_000)).await;
-                                non_cancellable(delay(ms(100))).await?;
-                                waited
-                            });
-                            Ok(())
-                        })
-                    },
-                ));
+                s.launch(failing_at_1ms_cleaning_up_until_101ms());
                 let sibling = s.launch(async { delay(ms(200)).await });
                 sibling.join().await?;
                 assert!(!sibling.is_cancelled());
