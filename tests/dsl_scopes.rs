@@ -492,3 +492,41 @@ async fn a_nested_scope_s_failure_the_child_handles_never_reaches_its_scope() {
     assert_eq!(value.unwrap(), "fine");
     assert_eq!(start.elapsed(), ms(101));
 }
+
+/// Kotlin's JobNestedExceptionsTest.testChildThrowsDuringCompletion: a
+/// child that failed early (its own child's failure) and then ended with
+/// more suppressed is suppressed once, as it ended.
+#[tokio::test(start_paused = true)]
+async fn a_child_that_failed_early_is_suppressed_once_with_what_it_suppressed() {
+    let forever = ms(3_600_000);
+    let failed: Result<()> = coroutine_scope! {
+        launch {
+            launch {
+                launch {
+                    if delay(forever).await.is_err() {
+                        non_cancellable { yield_now().await?; }?;
+                        Err(Error::msg("NullPointerException"))?;
+                    }
+                };
+                if delay(forever).await.is_err() {
+                    Err(Error::msg("IOException"))?;
+                }
+            };
+            yield_now().await?;
+            yield_now().await?;
+            Err(Error::msg("ArithmeticException"))?;
+        };
+        Ok(())
+    };
+    let failed = failed.unwrap_err();
+    assert_eq!(failed.to_string(), "ArithmeticException");
+    let suppressed = failed.suppressed();
+    assert_eq!(suppressed.len(), 1, "{failed:?}");
+    assert_eq!(suppressed[0].to_string(), "IOException");
+    let inner: Vec<String> = suppressed[0]
+        .suppressed()
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(inner, ["NullPointerException"]);
+}

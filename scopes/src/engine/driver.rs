@@ -1143,7 +1143,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 }));
                 self.cancel_scope(&cause);
             }
-            Some(failure) if !failure.first.same_failure(&error) => failure.suppressed.push(error),
+            Some(failure) if !failure.first.same_failure(&error) => {
+                // One seen already (a child that failed early, now ending
+                // with it) is kept once, as it ends: with what its own
+                // scope suppressed meanwhile.
+                match failure
+                    .suppressed
+                    .iter_mut()
+                    .find(|s| s.same_failure(&error))
+                {
+                    Some(known) => *known = error,
+                    None => failure.suppressed.push(error),
+                }
+            }
             // The same failure again: a child that failed early ends with
             // it, with what its own scope suppressed meanwhile.
             Some(failure) => {
