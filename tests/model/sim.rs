@@ -1379,7 +1379,9 @@ impl<'t> Sim<'t> {
     }
 
     /// R2, R5, R6: the first failure cancels the body and every child;
-    /// later, different failures are suppressed by it.
+    /// later, different failures are suppressed by it, each once (Kotlin
+    /// adds a suppressed exception once however often it comes: an `async`
+    /// child's failure and an awaiter that raised it again are one).
     fn fail(&mut self, sid: ScopeId, e: MError) {
         match &self.scopes[sid].failure {
             None => {
@@ -1387,8 +1389,28 @@ impl<'t> Sim<'t> {
                 let cause = self.error(EKind::Cancelled);
                 self.cancel_scope(sid, cause);
             }
-            Some(first) if first.id != e.id => self.scopes[sid].suppressed.push(e),
-            Some(_) => {}
+            Some(first) if first.id != e.id => {
+                let suppressed = &mut self.scopes[sid].suppressed;
+                match suppressed.iter_mut().find(|known| known.id == e.id) {
+                    // Kept once, as it came last: with what was suppressed
+                    // on its way (Kotlin's exception is one object).
+                    Some(known) => *known = e,
+                    None => suppressed.push(e),
+                }
+            }
+            // The first failure again, with what another scope suppressed
+            // on its way here (an awaiter's scope, a child's own scope):
+            // Kotlin adds those to the one exception object.
+            Some(first) => {
+                let known: Vec<u64> = first
+                    .suppressed
+                    .iter()
+                    .chain(&self.scopes[sid].suppressed)
+                    .map(|k| k.id)
+                    .collect();
+                let new = e.suppressed.into_iter().filter(|s| !known.contains(&s.id));
+                self.scopes[sid].suppressed.extend(new);
+            }
         }
     }
 

@@ -570,6 +570,43 @@ async fn r6_real_failure_beats_cancellation() {
     assert_eq!(seen.take(), [r#"Err((false, "failed while cancelling"))"#]);
 }
 
+/// R6: the first failure raised again elsewhere (here by an awaiter whose
+/// own scope suppressed a cleanup failure on the way) is the same failure:
+/// it is returned once, with what was suppressed on its way, as Kotlin
+/// adds to its one exception object. Nothing is lost.
+#[tokio::test(start_paused = true)]
+async fn r6_the_first_failure_raised_again_brings_what_was_suppressed_on_its_way() {
+    let failed = coroutine_scope(|s| {
+        Box::pin(async move {
+            let d = s.r#async(async {
+                delay(ms(1)).await?;
+                Err::<(), _>(Error::msg("first"))
+            });
+            s.launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        inner.launch(async {
+                            if delay(Duration::from_secs(3600)).await.is_err() {
+                                non_cancellable(delay(ms(5))).await?;
+                                return Err(Error::msg("cleanup failed"));
+                            }
+                            Ok(())
+                        });
+                        d.await
+                    })
+                })
+                .await
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "first");
+    let suppressed: Vec<String> = failed.suppressed().iter().map(|e| e.to_string()).collect();
+    assert_eq!(suppressed, ["cleanup failed"]);
+}
+
 // ---------------------------------------------------------------- R7
 
 /// Kotlin's order of a cancel (JobSupport notifies a job's handlers in the
