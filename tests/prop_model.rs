@@ -343,3 +343,80 @@ fn r7_a_cancelled_body_in_a_foreign_wait_after_its_nested_scope_returned_is_drop
         ],
     );
 }
+
+/// R7 and R11: a lazy child started in a scope already cancelled (its
+/// sibling failed while this one waited in a timeout's cleanup) is
+/// cancelled from its start and completes at once, so awaiting it does
+/// not hang the scope. Found by the property test; the model left the
+/// child to run and waited for it forever.
+#[test]
+fn r11_a_lazy_child_started_in_a_cancelled_scope_completes_at_once() {
+    use model::Step::{Async, Await, Delay, Scope, Timeout, Yield};
+    let cleaning = model::Proc {
+        on_cancel: Some(model::Cleanup {
+            delay: 2,
+            non_cancellable: true,
+            fail: false,
+        }),
+        ..proc(2, vec![Delay(1)])
+    };
+    let p1 = proc(
+        1,
+        vec![
+            Timeout {
+                after: 1,
+                or_none: true,
+                proc: cleaning,
+            },
+            Async {
+                lazy: true,
+                proc: proc(3, vec![]),
+            },
+            Await(0),
+        ],
+    );
+    let failing = proc(
+        5,
+        vec![Timeout {
+            after: 1,
+            or_none: false,
+            proc: proc(6, vec![Await(0)]),
+        }],
+    );
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![
+                Async {
+                    lazy: false,
+                    proc: p1,
+                },
+                launch(proc(4, vec![Yield, Scope(model::Kind::Coroutine, failing)])),
+            ],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 async p1",
+            "t0 p0 launch p4",
+            "t0 p0 ok 0",
+            "t0 p1 begin",
+            "t0 p2 begin",
+            "t0 p4 begin",
+            "t0 p4 yield",
+            "t0 p5 begin",
+            "t0 p6 begin",
+            "t1 p2 cancelled",
+            "t1 p6 cancelled",
+            "t1 p5 error timed out after 1ms",
+            "t1 p4 error timed out after 1ms",
+            "t3 p2 cleaned up",
+            "t3 p1 timeout none",
+            "t3 p1 async p3",
+            "t3 p1 cancelled",
+        ],
+    );
+}

@@ -774,6 +774,14 @@ impl<'t> Sim<'t> {
                 // gives it a slot and its first run.
                 let is_async = matches!(step, Step::Async { .. });
                 let job = self.new_job(Some(run.scope), !lazy, usize::from(is_async));
+                // R7: started in a cancelled scope, a child is cancelled
+                // from its start (a lazy one completes at once, R11), as
+                // Kotlin attaches a child to a cancelled parent.
+                let scope_job = self.scopes[run.scope].job;
+                if self.jobs[scope_job].cancelled {
+                    let cause = self.cancellation(scope_job);
+                    self.cancel(job, Some(cause));
+                }
                 let table = self.clone_table(&run.table);
                 let child = self.new_run(proc, run.scope, table);
                 self.spawned[proc.id] = true;
