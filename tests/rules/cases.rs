@@ -609,6 +609,14 @@ async fn r6_the_first_failure_raised_again_brings_what_was_suppressed_on_its_way
 
 // ---------------------------------------------------------------- R7
 
+/// Waits for an hour, then logs `name` (its cancellation's resume, in the
+/// tests of cancel order).
+async fn logged_wait(log: &Log, name: &'static str) -> Result<()> {
+    let waited = delay(Duration::from_secs(3600)).await;
+    log.push(name);
+    waited
+}
+
 /// Kotlin's order of a cancel (JobSupport notifies a job's handlers in the
 /// order they were added; a job's suspended code adds its handler when it
 /// suspends, after the children it started): every job is cancelled at
@@ -619,12 +627,7 @@ async fn r6_the_first_failure_raised_again_brings_what_was_suppressed_on_its_way
 async fn r7_a_cancelled_job_resumes_its_children_before_its_own_code_like_kotlin() {
     let log = Log::default();
     let log = &log;
-    let hour = Duration::from_secs(3600);
-    let wait = move |name: &'static str| async move {
-        let waited = delay(hour).await;
-        log.push(name);
-        waited
-    };
+    let wait = |name: &'static str| logged_wait(log, name);
     coroutine_scope(|s| {
         Box::pin(async move {
             let p = s.launch(async move {
@@ -663,12 +666,7 @@ async fn r7_a_cancelled_job_resumes_its_children_before_its_own_code_like_kotlin
 async fn r7_cancelled_children_are_resumed_in_start_order_even_in_reused_places() {
     let log = Log::default();
     let log = &log;
-    let hour = Duration::from_secs(3600);
-    let wait = move |name: &'static str| async move {
-        let waited = delay(hour).await;
-        log.push(name);
-        waited
-    };
+    let wait = |name: &'static str| logged_wait(log, name);
     let failed = coroutine_scope(|s| {
         Box::pin(async move {
             let a = s.launch(async { Ok(()) });
