@@ -488,3 +488,39 @@ async fn cancel_and_join_returns_once_the_cleanup_has_run() {
     .unwrap();
     assert_eq!(log.take(), ["job cleaned up at 8", "joined at 8"]);
 }
+
+/// A cancelled child is not a failure (docs/rules.md, Outcomes): when no
+/// child succeeds, `first_success` returns the real failure, and does not
+/// list the cancellation among the suppressed ones.
+#[tokio::test(start_paused = true)]
+async fn first_success_returns_the_real_failure_not_a_cancellation() {
+    let failed = supervisor_scope(|s| {
+        Box::pin(async move {
+            let cancelled = s.r#async(async {
+                delay(ms(100)).await?;
+                Ok(1)
+            });
+            let failing = s.r#async(async {
+                delay(ms(10)).await?;
+                Err::<u32, _>(Error::msg("b"))
+            });
+            let late = s.r#async(async {
+                delay(ms(100)).await?;
+                Ok(3)
+            });
+            cancelled.cancel();
+            let cancel_later = late.clone();
+            s.launch(async move {
+                delay(ms(20)).await?;
+                cancel_later.cancel();
+                Ok(())
+            });
+            first_success([cancelled, failing, late]).await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "b");
+    assert!(!failed.is_cancellation());
+    assert!(failed.suppressed().is_empty(), "{failed:?}");
+}

@@ -337,6 +337,12 @@ impl Error {
         Arc::ptr_eq(&self.inner.kind, &other.inner.kind)
     }
 
+    /// What `same_failure` compares, as a key: unique while the error (or
+    /// one derived from it) is alive.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner.kind) as *const () as usize
+    }
+
     fn source_chain(&self) -> Option<&(dyn StdError + 'static)> {
         match &*self.inner.kind {
             Kind::Source(source) => source.source(),

@@ -1365,6 +1365,14 @@ impl<'t> Sim<'t> {
             Err(e) if e.is_cancellation() => JobOutcome::Cancelled(e),
             Err(e) => JobOutcome::Failed(e),
         };
+        // Kotlin's order: a failing child cancels its scope (its siblings,
+        // then the body) before it completes and wakes who waits for it.
+        if let JobOutcome::Failed(e) = &outcome
+            && self.scopes[sid].kind == Kind::Coroutine
+            && !self.jobs[slot.job].completed
+        {
+            self.fail(sid, e.clone());
+        }
         if let JobOutcome::Failed(e) = self.complete_job(slot.job, outcome) {
             match (self.scopes[sid].kind, slot.is_async) {
                 // R2: the first failure cancels everything.

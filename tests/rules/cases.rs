@@ -570,6 +570,36 @@ async fn r6_real_failure_beats_cancellation() {
     assert_eq!(seen.take(), [r#"Err((false, "failed while cancelling"))"#]);
 }
 
+/// R6 at scale: a thousand children failing in their cleanup are each
+/// suppressed once, in the order they failed (a map keeps them unique: a
+/// scan per failure was quadratic, a minute for 100,000 in a debug build).
+#[tokio::test(start_paused = true)]
+async fn r6_a_thousand_failing_cleanups_are_each_suppressed_once_in_order() {
+    let failed = coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..1000 {
+                s.launch(async move {
+                    if delay(Duration::from_secs(3600)).await.is_err() {
+                        return Err(Error::msg(format!("cleanup {i}")));
+                    }
+                    Ok(())
+                });
+            }
+            s.launch(async {
+                yield_now().await?;
+                Err(Error::msg("first"))
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "first");
+    let suppressed: Vec<String> = failed.suppressed().iter().map(|e| e.to_string()).collect();
+    let expected: Vec<String> = (0..1000).map(|i| format!("cleanup {i}")).collect();
+    assert_eq!(suppressed, expected);
+}
+
 /// R6: the first failure raised again elsewhere (here by an awaiter whose
 /// own scope suppressed a cleanup failure on the way) is the same failure:
 /// it is returned once, with what was suppressed on its way, as Kotlin
@@ -657,6 +687,43 @@ async fn r7_a_cancelled_job_resumes_its_children_before_its_own_code_like_kotlin
     .await
     .unwrap();
     assert_eq!(log.take(), ["G1", "C1", "C2", "P"]);
+}
+
+/// A failing child cancels its scope before it completes, as in Kotlin
+/// (cancelParent): a body waiting for that very child (`await`, `join`)
+/// is resumed after the siblings, like any body, and their failures are
+/// suppressed in that order.
+#[tokio::test(start_paused = true)]
+async fn r7_a_body_awaiting_the_failing_child_is_resumed_after_its_siblings() {
+    let log = Log::default();
+    let log = &log;
+    let failed = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                if delay(Duration::from_secs(3600)).await.is_err() {
+                    log.push("sibling cleanup");
+                    return Err(Error::msg("sibling cleanup failed"));
+                }
+                Ok(())
+            });
+            let d = s.r#async(async {
+                delay(ms(10)).await?;
+                Err::<(), _>(Error::msg("d failed"))
+            });
+            let awaited = d.await.unwrap_err();
+            log.push(format!("body resumed: {awaited}"));
+            Err::<(), _>(Error::msg("body cleanup failed"))
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "d failed");
+    let suppressed: Vec<String> = failed.suppressed().iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        suppressed,
+        ["sibling cleanup failed", "body cleanup failed"]
+    );
+    assert_eq!(log.take(), ["sibling cleanup", "body resumed: d failed"]);
 }
 
 /// Children are resumed in the order they were started (Kotlin notifies

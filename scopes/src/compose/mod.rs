@@ -236,8 +236,10 @@ impl<T> Future for Race<'_, T> {
 /// The first child to succeed wins; the others are cancelled and have
 /// completed when it returns. If every child fails, the first failure (in
 /// completion order) is returned with the others in
-/// [`suppressed`](Error::suppressed); with no children, it fails at once,
-/// saying so. Meant for a `supervisor_scope` (in a `coroutine_scope`, the
+/// [`suppressed`](Error::suppressed); a child that ended cancelled is not
+/// a failure, so it is neither returned while another really failed nor
+/// suppressed (if every child was cancelled, the first cancellation is
+/// returned); with no children, it fails at once, saying so. Meant for a `supervisor_scope` (in a `coroutine_scope`, the
 /// first failure already fails the scope).
 ///
 /// # Examples
@@ -297,9 +299,16 @@ impl<T> Future for FirstSuccess<'_, T> {
     }
 }
 
-/// Every child failed: the first failure, with the others suppressed.
+/// No child succeeded: the first real failure, with the other failures
+/// suppressed; a cancellation is not a failure (docs/rules.md, Outcomes),
+/// so it is neither the result while a real failure came nor suppressed.
+/// All cancelled: the first cancellation.
 fn all_failed(mut failures: Vec<Error>) -> Error {
-    let first = failures.remove(0);
+    let Some(first) = failures.iter().position(|e| !e.is_cancellation()) else {
+        return failures.swap_remove(0);
+    };
+    let first = failures.remove(first);
+    failures.retain(|e| !e.is_cancellation());
     first.with_suppressed(failures)
 }
 

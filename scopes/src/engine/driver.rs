@@ -58,7 +58,7 @@
 //! has ended — the order is the FIFO's either way, and the model, which
 //! has no routes, checks that.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
@@ -200,6 +200,42 @@ struct Limit {
 struct Failure {
     first: Error,
     suppressed: Vec<Error>,
+    /// Each failure is suppressed once (R6): where each one seen is, by
+    /// `Error::identity` (`IN_FIRST`: among the first one's own).
+    seen: HashMap<usize, usize>,
+}
+
+/// In `Failure::seen`: suppressed by the first failure itself.
+const IN_FIRST: usize = usize::MAX;
+
+impl Failure {
+    fn new(first: Error) -> Box<Self> {
+        let seen = first
+            .suppressed()
+            .iter()
+            .map(|s| (s.identity(), IN_FIRST))
+            .collect();
+        Box::new(Self {
+            first,
+            suppressed: Vec::new(),
+            seen,
+        })
+    }
+
+    /// Suppresses `error`, once: one seen already (a child that failed
+    /// early, now ending with it) is kept as it came last, with what its
+    /// own scope suppressed meanwhile. A map, not a scan: ten thousand
+    /// children failing in their cleanup cost ten thousand steps.
+    fn suppress(&mut self, error: Error) {
+        match self.seen.get(&error.identity()) {
+            Some(&IN_FIRST) => {}
+            Some(&at) => self.suppressed[at] = error,
+            None => {
+                self.seen.insert(error.identity(), self.suppressed.len());
+                self.suppressed.push(error);
+            }
+        }
+    }
 }
 
 /// A child in its scope's slab. Its waker is made from `job` for each
@@ -1077,6 +1113,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             Outcome::Failed(e) => Outcome::Failed(e.with_origin(&job.name)),
             other => other,
         };
+        if let Outcome::Failed(error) = &outcome
+            && self.kind == Kind::Coroutine
+            && !job.is_completed()
+        {
+            // Kotlin's order: a failing child cancels its scope before it
+            // completes, so the siblings and the body are resumed with
+            // the cancellation before the body's wait for this child is
+            // (R2, R7); its completion then only wakes what is queued.
+            self.fail(error.clone());
+        }
         match outcome {
             Outcome::Failed(error) => match job.complete(Outcome::Failed(error.clone())) {
                 Outcome::Failed(first) => self.child_failed(first, sink),
@@ -1137,39 +1183,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                     host.fail_early(&error);
                 }
                 let cause = Error::cancelled_by(&error);
-                self.failure = Some(Box::new(Failure {
-                    first: error,
-                    suppressed: Vec::new(),
-                }));
+                self.failure = Some(Failure::new(error));
                 self.cancel_scope(&cause);
             }
-            Some(failure) if !failure.first.same_failure(&error) => {
-                // One seen already (a child that failed early, now ending
-                // with it) is kept once, as it ends: with what its own
-                // scope suppressed meanwhile.
-                match failure
-                    .suppressed
-                    .iter_mut()
-                    .find(|s| s.same_failure(&error))
-                {
-                    Some(known) => *known = error,
-                    None => failure.suppressed.push(error),
-                }
-            }
-            // The same failure again: a child that failed early ends with
-            // it, with what its own scope suppressed meanwhile.
+            Some(failure) if !failure.first.same_failure(&error) => failure.suppress(error),
+            // The same failure again (a child that failed early ends with
+            // it; an awaiter raised it again): what was suppressed on its
+            // way here is added.
             Some(failure) => {
-                let known = |s: &Error| {
-                    let all = failure.first.suppressed().iter().chain(&failure.suppressed);
-                    all.into_iter().any(|k| k.same_failure(s))
-                };
-                let new: Vec<Error> = error
-                    .suppressed()
-                    .iter()
-                    .filter(|s| !known(s))
-                    .cloned()
-                    .collect();
-                failure.suppressed.extend(new);
+                for suppressed in error.suppressed() {
+                    if !failure.seen.contains_key(&suppressed.identity()) {
+                        failure.suppress(suppressed.clone());
+                    }
+                }
             }
         }
     }
@@ -1186,7 +1212,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         self.shared.queue.close();
         self.job.complete(Outcome::Ok);
         if let Some(failure) = self.failure.take() {
-            let Failure { first, suppressed } = *failure;
+            let Failure {
+                first, suppressed, ..
+            } = *failure;
             return Err(first.with_suppressed(suppressed));
         }
         if self.job.is_cancelled() {
