@@ -300,3 +300,24 @@ async fn question_mark_converts_a_scopes_error_into_a_boxed_error_with_its_chain
     assert_eq!(error.to_string(), "boom");
     assert_eq!(format!("{error:?}"), "boom");
 }
+
+/// `Error::downcast_ref` reaches the app's own error type through the
+/// context an app added with anyhow (`.context(..)`), as anyhow's own
+/// `downcast_ref` does; also after the error left a child.
+#[tokio::test(start_paused = true)]
+async fn downcast_ref_sees_through_anyhow_context() {
+    use anyhow::Context;
+    let wrapped = Err::<(), _>(anyhow::Error::new(NotFound("config"))).context("loading");
+    let direct = Error::from_anyhow(wrapped.unwrap_err());
+    assert_eq!(direct.to_string(), "loading");
+    assert_eq!(direct.downcast_ref::<NotFound>(), Some(&NotFound("config")));
+    let failed: Result<()> = coroutine_scope! {
+        launch {
+            delay(ms(1)).await?;
+            Err(anyhow::Error::new(NotFound("user")).context("loading"))?;
+        };
+        Ok(())
+    };
+    let failed = failed.unwrap_err();
+    assert_eq!(failed.downcast_ref::<NotFound>(), Some(&NotFound("user")));
+}

@@ -243,10 +243,11 @@ impl Error {
     pub fn downcast_ref<E: StdError + 'static>(&self) -> Option<&E> {
         match &*self.inner.kind {
             Kind::Source(source) => source.downcast_ref::<E>(),
+            // Through the context an app added (`.context("loading")`):
+            // the layers of its chain, outermost first, as anyhow's own
+            // `downcast_ref` sees through them.
             #[cfg(feature = "anyhow")]
-            Kind::Anyhow(error) => {
-                AsRef::<dyn StdError + Send + Sync>::as_ref(error).downcast_ref()
-            }
+            Kind::Anyhow(error) => error.chain().find_map(|layer| layer.downcast_ref()),
             _ => None,
         }
     }
@@ -569,7 +570,12 @@ impl Error {
 /// (`{:#}`, `chain()`) and its `Debug` (`{:#?}`); [`Error::from_anyhow`]
 /// takes it back. An `anyhow::Error` that went into an `Error` (through
 /// [`Error::from_anyhow`]) and comes out unchanged is given back as it was,
-/// so its `downcast_ref` still finds the app's own error types.
+/// so its `downcast_ref` still finds the app's own error types. One that
+/// gathered suppressed failures on the way (R6), or whose `Error` is still
+/// shared by a clone, cannot be given back without losing them: it comes
+/// out wrapped, and anyhow's `downcast_ref` no longer sees the app's type
+/// — [`Error::downcast_ref`] before the conversion still does (anyhow has
+/// no place for suppressed errors; losing a failure is the worse choice).
 ///
 /// ```
 /// use scopes::prelude::*;
