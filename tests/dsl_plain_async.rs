@@ -143,3 +143,21 @@ async fn a_plain_async_block_in_a_child_body_is_a_grandchild() {
     .unwrap();
     assert_eq!(log.take(), ["child", "grandchild"]);
 }
+
+/// Plain Rust stays plain (SPEC §2): a value or a fn named `launch` used as
+/// a value in a scope body is left alone; only `launch { }`,
+/// `launch(..) { }` and a statement `launch;` (a child missing its body)
+/// are the DSL's.
+#[tokio::test]
+async fn a_value_named_launch_is_plain_rust_in_a_scope_body() {
+    fn launch(x: u32) -> u32 {
+        x + 1
+    }
+    let got: Result<u32> = coroutine_scope! {
+        let f = launch;
+        let launch = 3u32;
+        let x = launch;
+        Ok(f(x))
+    };
+    assert_eq!(got.unwrap(), 4);
+}

@@ -186,7 +186,11 @@ fn launch_form(
             ));
             None
         }
-        (Some(TokenTree::Punct(semi)), _, _) if semi.as_char() == ';' => {
+        // `launch;` as a statement is a child missing its body; after `=`
+        // or `,` it is a value named `launch` (plain Rust stays plain).
+        (Some(TokenTree::Punct(semi)), _, _)
+            if semi.as_char() == ';' && starts_statement(tokens, i) =>
+        {
             errors.push(diag::error(
                 keyword.span(),
                 "expected a block after `launch`: write the child's body in braces, \
@@ -370,6 +374,16 @@ fn marker(
 }
 
 /// Whether `tokens[i]` starts an expression, judging by the token before it.
+/// Whether `tokens[i]` starts a statement: first, or after `;` or a block.
+fn starts_statement(tokens: &[TokenTree], i: usize) -> bool {
+    match i.checked_sub(1).map(|p| &tokens[p]) {
+        None => true,
+        Some(TokenTree::Punct(punct)) => punct.as_char() == ';',
+        Some(TokenTree::Group(group)) => group.delimiter() == Delimiter::Brace,
+        Some(_) => false,
+    }
+}
+
 fn at_expression_start(tokens: &[TokenTree], i: usize) -> bool {
     let Some(prev) = i.checked_sub(1).map(|p| &tokens[p]) else {
         return true;

@@ -90,9 +90,11 @@
 //!   on the pool). `#[scoped(limit = 4)]`, `#[supervised(local)]`: the same
 //!   options as the attribute's arguments.
 //! - **Where `launch` is the DSL.** In the scope macros, `launch` followed
-//!   by `{ }` or `(..) { }` is a child where an expression starts;
-//!   `s.launch(..)`, `fn launch`, `if launch(x) { }` are left alone, and
-//!   `r#launch(..)` calls a function named `launch`.
+//!   by `{ }` or `(..) { }` is a child where an expression starts, and a
+//!   statement `launch;` is a child missing its body (an error that says
+//!   so); `s.launch(..)`, `fn launch`, `if launch(x) { }` and a value named
+//!   `launch` (`let x = launch;`) are left alone, and `r#launch(..)` calls
+//!   a function named `launch`.
 //! - **A `launch` body's `Ok(())`.** A `launch` body (or a block form's)
 //!   with no tail expression, or whose tail cannot be a `Result`, means
 //!   `Ok(())`: a `for`/`while` loop, a `loop` left by a plain `break`, an
