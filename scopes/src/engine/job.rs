@@ -133,6 +133,15 @@ struct Attachments {
     more: Option<Box<More>>,
 }
 
+impl Attachments {
+    /// Those still attached, oldest first.
+    fn live(&self) -> impl Iterator<Item = Arc<dyn Attached>> + '_ {
+        let all = self.first.iter();
+        let all = all.chain(self.more.iter().flat_map(|more| more.list.iter()));
+        all.filter_map(Weak::upgrade)
+    }
+}
+
 /// The attachments after the first, oldest first, and when to let go of
 /// those that have ended.
 #[derive(Default)]
@@ -343,12 +352,7 @@ impl JobCore {
             return false;
         };
         let list = list.lock().unwrap_or_else(|e| e.into_inner());
-        let all = list
-            .first
-            .iter()
-            .chain(list.more.iter().flat_map(|more| more.list.iter()));
-        all.filter_map(Weak::upgrade)
-            .any(|attached| attached.is_cancelling())
+        list.live().any(|attached| attached.is_cancelling())
     }
 
     pub(crate) fn is_completed(&self) -> bool {
@@ -583,11 +587,7 @@ impl JobCore {
         };
         let attached: Vec<Arc<dyn Attached>> = {
             let list = list.lock().unwrap_or_else(|e| e.into_inner());
-            let all = list
-                .first
-                .iter()
-                .chain(list.more.iter().flat_map(|more| more.list.iter()));
-            all.filter_map(Weak::upgrade).collect()
+            list.live().collect()
         };
         for attached in attached {
             attached.cancel_with(&cause);
