@@ -611,7 +611,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(never)]
     fn chain_after(
         &self,
-        scope: &ReadyQueue,
+        scope: &Arc<ReadyQueue>,
         entry: Entry,
         fifo: &mut Fifo,
         budget: usize,
@@ -621,17 +621,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // through it by `queue`'s scope; `Some((taker, false))`, one run by
         // its own scope, `queue`'s or the one `queue`'s scope is nested in;
         // `None`: the chain ends.
-        let link = |next: &Ready, (queue, entry): (&ReadyQueue, Entry)| {
-            let scope = next.scope.as_deref()?;
-            if scope.is_hosted_by(queue, entry) {
-                return Some(true);
-            }
-            let same = std::ptr::eq(scope, queue) && queue.is_nested() && !queue.is_closed();
-            (same || scope.is_parent_of(queue)).then_some(false)
-        };
-        let mut last = (scope, entry);
+        let mut last: (&ReadyQueue, Entry) = (scope, entry);
         while fifo.chain.len() < budget {
-            let Some(nested) = fifo.batch.front().and_then(|next| link(next, last)) else {
+            let Some(nested) = fifo.batch.front().and_then(|next| {
+                let (queue, entry) = last;
+                next.scope.as_deref()?.follows(queue, entry)
+            }) else {
                 break;
             };
             let next = fifo.batch.pop_front().expect("the entry just looked at");
@@ -639,14 +634,20 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             let (next, _) = fifo.chain.last().expect("just pushed");
             last = (next.scope.as_deref().expect("nested"), next.entry);
         }
-        if fifo.chain.is_empty() {
+        // Nothing behind the chain: what it queues as it runs comes next.
+        let open = if fifo.batch.is_empty() {
+            budget - fifo.chain.len()
+        } else {
+            0
+        };
+        if fifo.chain.is_empty() && open == 0 {
             return false;
         }
         let links = fifo
             .chain
             .iter()
-            .map(|(next, nested)| (next.scope.as_deref().expect("nested"), next.entry, *nested));
-        ReadyQueue::set_chain(scope, links);
+            .map(|(next, nested)| (next.scope.as_ref().expect("nested"), next.entry, *nested));
+        ReadyQueue::set_chain(scope, entry, links, open);
         true
     }
 
@@ -690,10 +691,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// the front of the FIFO, in order. Returns how many ran.
     #[inline(never)]
     fn chain_done(&self, fifo: &mut Fifo) -> usize {
+        let left = ReadyQueue::chain_done(|taken| fifo.chain.push((taken, true)));
         if fifo.chain.is_empty() {
             return 0;
         }
-        let left = ReadyQueue::chain_done();
         let ran = fifo.chain.len() - left;
         for (next, _) in fifo.chain.drain(ran..).rev() {
             fifo.batch.push_front(next);
@@ -827,6 +828,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                     fifo.batch.push_back(Ready { entry, scope: None });
                 }
             }
+            // Taken over by a chain, which gave it back if it did not run.
+            Noted::Chained => {}
             // A nested scope turns its markers into entries before its poll
             // returns; one left over is adopted as a foreign start.
             Noted::Started {

@@ -83,6 +83,9 @@ pub(crate) enum Noted {
         scope: Option<Arc<ReadyQueue>>,
         child: Arc<dyn Unplaced>,
     },
+    /// A wake the chain behind the entry being run took over (`Chain`):
+    /// it ran there, or goes back to the root with the chain's others.
+    Chained,
 }
 
 impl Noted {
@@ -90,7 +93,7 @@ impl Noted {
     /// refers to (`Some(None)`: the root's); `None` for a wake.
     fn marker_scope(&self) -> Option<Option<&Arc<ReadyQueue>>> {
         match self {
-            Noted::Woken(_) => None,
+            Noted::Woken(_) | Noted::Chained => None,
             Noted::Started { scope, .. } | Noted::StartedLazy { scope, .. } => Some(scope.as_ref()),
         }
     }
@@ -120,6 +123,9 @@ struct Notes {
     /// The index of the first marker (`Noted::Started`, `StartedLazy`) in
     /// `list`, or `NO_MARKER`.
     first_marker: usize,
+    /// Where the notes a chain has not taken over may begin: those before
+    /// are `Noted::Chained` (a hint: 0 after the list was replaced).
+    chained: usize,
 }
 
 const NO_MARKER: usize = usize::MAX;
@@ -129,6 +135,7 @@ impl Notes {
         Self {
             list: Vec::new(),
             first_marker: NO_MARKER,
+            chained: 0,
         }
     }
 
@@ -170,6 +177,7 @@ impl Notes {
     /// Puts `list` in place of the notes, with its first marker at
     /// `first_marker`; returns the notes replaced and theirs.
     fn replace(&mut self, list: Vec<Noted>, first_marker: usize) -> (Vec<Noted>, usize) {
+        self.chained = 0;
         let old = std::mem::replace(&mut self.list, list);
         (old, std::mem::replace(&mut self.first_marker, first_marker))
     }
@@ -184,8 +192,8 @@ thread_local! {
     /// The route being followed: hops of nested scopes, innermost first
     /// (each scope on the way takes the last one).
     static ROUTE: RefCell<Vec<Hop>> = const { RefCell::new(Vec::new()) };
-    /// The chain behind the entry being run, next last (`Link`).
-    static CHAIN: RefCell<Vec<Link>> = const { RefCell::new(Vec::new()) };
+    /// The chain behind the entry being run.
+    static CHAIN: RefCell<Chain> = const { RefCell::new(Chain::new()) };
     /// Scratch for `resolve_starts` (empty between calls).
     static RESOLVING: Cell<Vec<Noted>> = const { Cell::new(Vec::new()) };
 }
@@ -201,6 +209,128 @@ struct Link {
     /// nested in that entry's job (`nested`: reached through a hop).
     taker: usize,
     nested: bool,
+}
+
+/// The chain behind the entry being run: the entries it runs as the poll
+/// passes their scopes, and the ones it may take over from this thread's
+/// notes.
+///
+/// When the root's FIFO holds nothing behind the chain, what the chain's
+/// entries queue meanwhile is next in FIFO order: a failure climbing a
+/// deep chain of scopes queues each level's entry from the level below.
+/// Such a wake, the first note with no start marker before it, joins the
+/// chain if it follows the chain's last entry (`ReadyQueue::follows`);
+/// without this, each level would be a route from the root (O(D²) for D
+/// levels).
+struct Chain {
+    /// Next last.
+    links: Vec<Link>,
+    /// The last entry that joined the chain (or the one it is behind),
+    /// with its scope, kept while the chain is open.
+    last: Option<(Arc<ReadyQueue>, Entry)>,
+    /// How many more wakes the chain may take over (0: the root's FIFO
+    /// holds more behind it, or the poll's budget is spent).
+    open: usize,
+    /// The wakes taken over, in order: `chain_done` gives them to the root.
+    taken: Vec<Ready>,
+}
+
+impl Chain {
+    const fn new() -> Self {
+        Self {
+            links: Vec::new(),
+            last: None,
+            open: 0,
+            taken: Vec::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.links.is_empty() && self.taken.is_empty() && self.open == 0
+    }
+
+    /// Ends the chain: how many of its links were not run (the last ones).
+    fn end(&mut self) -> usize {
+        let left = self.links.len();
+        empty_scratch(&mut self.links);
+        self.last = None;
+        self.open = 0;
+        left
+    }
+
+    /// What an enclosing root's chain was, put aside (`save_outer`).
+    fn save_outer(&mut self) -> Chain {
+        Chain {
+            links: save_outer(&mut self.links),
+            last: self.last.take(),
+            open: std::mem::take(&mut self.open),
+            taken: save_outer(&mut self.taken),
+        }
+    }
+
+    fn restore_outer(&mut self, outer: Chain) {
+        restore_outer(&mut self.links, outer.links);
+        restore_outer(&mut self.taken, outer.taken);
+        self.last = outer.last;
+        self.open = outer.open;
+    }
+
+    /// The next link, taking over the thread's next wake if the chain has
+    /// run out and is open.
+    fn next(&mut self) -> Option<Link> {
+        if self.links.is_empty() && self.open > 0 {
+            self.take_over();
+        }
+        self.links.last().copied()
+    }
+
+    /// Takes over the thread's next note if it is a wake that follows
+    /// the chain's last entry, with no start before it (the scope adopts
+    /// started children before anything after them runs).
+    fn take_over(&mut self) {
+        let Some((last, last_entry)) = &self.last else {
+            return;
+        };
+        let Some((ready, nested)) = LOCAL.with(|local| {
+            let mut local = local.borrow_mut();
+            if local.first_marker != NO_MARKER {
+                return None;
+            }
+            let from = local.chained.min(local.list.len());
+            let at = local.list[from..]
+                .iter()
+                .position(|noted| !matches!(noted, Noted::Chained))
+                .map_or(local.list.len(), |at| from + at);
+            local.chained = at;
+            let Some(Noted::Woken(Ready {
+                scope: Some(scope), ..
+            })) = local.list.get(at)
+            else {
+                return None;
+            };
+            let nested = scope.follows(last, *last_entry)?;
+            let Noted::Woken(ready) = std::mem::replace(&mut local.list[at], Noted::Chained) else {
+                unreachable!("a wake, looked at above");
+            };
+            local.chained = at + 1;
+            Some((ready, nested))
+        }) else {
+            return;
+        };
+        let scope = ready
+            .scope
+            .clone()
+            .expect("a nested scope's, looked at above");
+        self.links.push(Link {
+            scope: address(&scope),
+            entry: ready.entry,
+            taker: address(if nested { last } else { &scope }),
+            nested,
+        });
+        self.last = Some((scope, ready.entry));
+        self.taken.push(ready);
+        self.open -= 1;
+    }
 }
 
 const NEW: u8 = 0;
@@ -534,7 +664,7 @@ impl ReadyQueue {
             Saved {
                 local: LOCAL.with(|local| local.borrow_mut().replace(buffer, NO_MARKER)),
                 route: ROUTE.with(|route| save_outer(&mut route.borrow_mut())),
-                chain: CHAIN.with(|chain| save_outer(&mut chain.borrow_mut())),
+                chain: CHAIN.with(|chain| chain.borrow_mut().save_outer()),
             }
         });
         Draining {
@@ -697,53 +827,69 @@ impl ReadyQueue {
         })
     }
 
-    /// Whether this scope is nested in the job of `entry` of `queue`'s
-    /// scope (and has not returned): an entry of it queued right after
-    /// that one continues a chain (`set_chain`).
-    pub(crate) fn is_hosted_by(&self, queue: &ReadyQueue, entry: Entry) -> bool {
-        self.nest
-            .get()
-            .is_some_and(|nest| std::ptr::eq(&*nest.host.queue, queue) && nest.host.entry == entry)
-            && !self.is_closed()
+    /// How an entry of this scope continues a chain whose last entry is
+    /// `entry` of `last`'s scope, if it does: `Some(true)`, this scope is
+    /// nested in that entry's job (a cancel going down), and the entry is
+    /// run through it, by `last`'s scope; `Some(false)`, this is `last`'s
+    /// scope or one it is nested in at any depth (a cancel or a failure
+    /// coming back up: children are resumed before their parent's body,
+    /// the deepest first), which the poll passes on its way back up and
+    /// which runs the entry itself. `None`: the chain ends (the root routes
+    /// to it). A scope that has returned takes no entry.
+    pub(crate) fn follows(&self, last: &ReadyQueue, entry: Entry) -> Option<bool> {
+        if !self.is_nested() || self.is_closed() {
+            return None;
+        }
+        let nest = self.nest.get()?;
+        if std::ptr::eq(&*nest.host.queue, last) && nest.host.entry == entry {
+            return Some(true);
+        }
+        (std::ptr::eq(self, last) || self.is_above(last)).then_some(false)
     }
 
-    /// Whether this scope is nested in a job of `queue`'s scope (its
-    /// parent), which has not returned: an entry of the parent queued right
-    /// after one of this scope continues a chain on the way back up, as a
-    /// cancel queues them (children before their parent's body).
-    pub(crate) fn is_parent_of(&self, queue: &ReadyQueue) -> bool {
-        queue
-            .nest
-            .get()
-            .is_some_and(|nest| std::ptr::eq(&*nest.host.queue, self))
-            && self.is_nested()
-            && !self.is_closed()
+    /// Whether `queue`'s scope is nested in this one's, at any depth.
+    fn is_above(&self, queue: &ReadyQueue) -> bool {
+        let mut at = queue;
+        while let Some(nest) = at.nest.get() {
+            if std::ptr::eq(&*nest.host.queue, self) {
+                return true;
+            }
+            at = &nest.host.queue;
+        }
+        false
     }
 
-    /// Sets the chain behind an entry of `scope` being run, first first:
-    /// each entry's scope, the entry, and whether that scope is nested in
-    /// the job of the entry before (it is then run through a hop, by the
-    /// scope of the entry before; else by its own).
+    /// Sets the chain behind `entry` of `scope`, about to run: the entries
+    /// right behind it in the FIFO, first first, each with its scope and
+    /// whether that scope is nested in the job of the entry before (it is
+    /// then run through a hop, by the scope of the entry before; else by
+    /// its own). `open`: how many wakes noted meanwhile the chain may take
+    /// over once those have run (the FIFO holds nothing behind them).
     pub(crate) fn set_chain<'a>(
-        scope: &ReadyQueue,
-        links: impl Iterator<Item = (&'a ReadyQueue, Entry, bool)>,
+        scope: &'a Arc<ReadyQueue>,
+        entry: Entry,
+        links: impl Iterator<Item = (&'a Arc<ReadyQueue>, Entry, bool)>,
+        open: usize,
     ) {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            chain.clear();
-            let mut before = address(scope);
-            chain.extend(links.map(|(scope, entry, nested)| {
-                let scope = address(scope);
-                let taker = if nested { before } else { scope };
-                before = scope;
+            let chain = &mut *chain;
+            chain.links.clear();
+            let mut last = (scope, entry);
+            chain.links.extend(links.map(|(scope, entry, nested)| {
+                let at = address(scope);
+                let taker = if nested { address(last.0) } else { at };
+                last = (scope, entry);
                 Link {
-                    scope,
+                    scope: at,
                     entry,
                     taker,
                     nested,
                 }
             }));
-            chain.reverse(); // next last
+            chain.links.reverse(); // next last
+            chain.open = open;
+            chain.last = (open > 0).then(|| (last.0.clone(), last.1));
         });
     }
 
@@ -752,8 +898,8 @@ impl ReadyQueue {
     pub(crate) fn chain_continues_here(&self) -> bool {
         CHAIN.with(|chain| {
             chain
-                .borrow()
-                .last()
+                .borrow_mut()
+                .next()
                 .is_some_and(|link| link.taker == address(self))
         })
     }
@@ -768,7 +914,7 @@ impl ReadyQueue {
     pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<(Entry, bool)> {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            let link = *chain.last()?;
+            let link = chain.next()?;
             if link.taker != address(self)
                 || !tokio::task::coop::has_budget_remaining()
                 || Self::started_elsewhere(self)
@@ -782,7 +928,7 @@ impl ReadyQueue {
                     route.push((link.scope, link.entry));
                 });
             }
-            chain.pop();
+            chain.links.pop();
             Some((link.entry, link.nested))
         })
     }
@@ -796,23 +942,25 @@ impl ReadyQueue {
             return true;
         };
         CHAIN.with(|chain| {
-            chain.borrow_mut().push(Link {
+            let mut chain = chain.borrow_mut();
+            chain.links.push(Link {
                 scope,
                 entry,
                 taker: address(self),
                 nested: true,
-            })
+            });
+            chain.open = 0;
         });
         false
     }
 
-    /// Ends the chain: how many of its entries were not run (the last ones).
-    pub(crate) fn chain_done() -> usize {
+    /// Ends the chain: how many of its entries were not run (the last
+    /// ones). The wakes it took over join `out` first, in order.
+    pub(crate) fn chain_done(mut out: impl FnMut(Ready)) -> usize {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            let left = chain.len();
-            empty_scratch(&mut chain);
-            left
+            chain.taken.drain(..).for_each(&mut out);
+            chain.end()
         })
     }
 
@@ -901,7 +1049,7 @@ struct Saved {
     /// Its notes and where their first marker is.
     local: (Vec<Noted>, usize),
     route: Vec<Hop>,
-    chain: Vec<Link>,
+    chain: Chain,
 }
 
 impl Draining {
@@ -927,7 +1075,7 @@ impl Draining {
             return None;
         };
         ROUTE.with(|route| restore_outer(&mut route.borrow_mut(), saved.route));
-        CHAIN.with(|chain| restore_outer(&mut chain.borrow_mut(), saved.chain));
+        CHAIN.with(|chain| chain.borrow_mut().restore_outer(saved.chain));
         let (outer, first_marker) = saved.local;
         let (mut own, _) = LOCAL.with(|local| local.borrow_mut().replace(outer, first_marker));
         own.clear();
@@ -999,7 +1147,7 @@ impl Drop for Draining {
         if self.saved.is_none() {
             // A route or chain the panic cut short.
             ROUTE.with(|route| route.borrow_mut().clear());
-            CHAIN.with(|chain| chain.borrow_mut().clear());
+            CHAIN.with(|chain| chain.borrow_mut().end());
         }
         self.end();
     }
