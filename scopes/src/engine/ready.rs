@@ -33,7 +33,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
 
@@ -277,6 +277,7 @@ impl Chain {
 
     /// The next link, taking over the thread's next wake if the chain has
     /// run out and is open.
+    #[inline(always)]
     fn next(&mut self) -> Option<Link> {
         if self.links.is_empty() && self.open > 0 {
             self.take_over();
@@ -287,6 +288,8 @@ impl Chain {
     /// Takes over the thread's next note if it is a wake that follows
     /// the chain's last entry, with no start before it (the scope adopts
     /// started children before anything after them runs).
+    #[cold]
+    #[inline(never)]
     fn take_over(&mut self) {
         let Some((last, last_entry)) = &self.last else {
             return;
@@ -308,7 +311,12 @@ impl Chain {
             else {
                 return None;
             };
-            let nested = scope.follows(last, *last_entry)?;
+            let Some(nested) = scope.follows(last, *last_entry) else {
+                // The next entry in FIFO order is not the chain's: nothing
+                // after it is either.
+                self.open = 0;
+                return None;
+            };
             let Noted::Woken(ready) = std::mem::replace(&mut local.list[at], Noted::Chained) else {
                 unreachable!("a wake, looked at above");
             };
@@ -373,6 +381,11 @@ pub(crate) struct ReadyQueue {
     started_total: AtomicU64,
     /// Made when the scope cancels its children.
     cancels: OnceBox<Cancels>,
+    /// Nested: how many scopes it is nested in below its root, up to
+    /// `u16::MAX` (deeper ones count as that deep); it tells at once that
+    /// a scope is not nested in one as deep or deeper (`is_above`), and
+    /// fits in the room the flags above leave.
+    depth: AtomicU16,
 }
 
 /// Where a nested scope runs: its root, and its place in its parent (the
@@ -424,6 +437,7 @@ impl ReadyQueue {
             waker: AtomicWaker::new(),
             started_total: AtomicU64::new(0),
             cancels: OnceBox::new(),
+            depth: AtomicU16::new(0),
         })
     }
 
@@ -480,6 +494,8 @@ impl ReadyQueue {
         if address(&root) != DRAINING.get() {
             return false;
         }
+        let depth = host.queue.depth.load(Ordering::Relaxed).saturating_add(1);
+        self.depth.store(depth, Ordering::Relaxed);
         let _ = self.nest.set(Nest { root, host });
         self.mode.store(NESTED, Ordering::Release);
         true
@@ -837,24 +853,26 @@ impl ReadyQueue {
     /// which runs the entry itself. `None`: the chain ends (the root routes
     /// to it). A scope that has returned takes no entry.
     pub(crate) fn follows(&self, last: &ReadyQueue, entry: Entry) -> Option<bool> {
-        if !self.is_nested() || self.is_closed() {
-            return None;
-        }
         let nest = self.nest.get()?;
-        if std::ptr::eq(&*nest.host.queue, last) && nest.host.entry == entry {
-            return Some(true);
-        }
-        (std::ptr::eq(self, last) || self.is_above(last)).then_some(false)
+        let nested = std::ptr::eq(&*nest.host.queue, last) && nest.host.entry == entry;
+        let follows = nested || std::ptr::eq(self, last) || self.is_above(last);
+        (follows && self.is_nested() && !self.is_closed()).then_some(nested)
     }
 
-    /// Whether `queue`'s scope is nested in this one's, at any depth.
+    /// Whether `queue`'s scope is nested in this one's, at any depth: a
+    /// walk up from `queue` to this one's depth (a scope is one deeper
+    /// than its host).
     fn is_above(&self, queue: &ReadyQueue) -> bool {
+        let depth = self.depth.load(Ordering::Relaxed);
         let mut at = queue;
-        while let Some(nest) = at.nest.get() {
-            if std::ptr::eq(&*nest.host.queue, self) {
+        while at.depth.load(Ordering::Relaxed) > depth || depth == u16::MAX {
+            let Some(nest) = at.nest.get() else {
+                return false;
+            };
+            at = &nest.host.queue;
+            if std::ptr::eq(at, self) {
                 return true;
             }
-            at = &nest.host.queue;
         }
         false
     }
@@ -959,7 +977,9 @@ impl ReadyQueue {
     pub(crate) fn chain_done(mut out: impl FnMut(Ready)) -> usize {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            chain.taken.drain(..).for_each(&mut out);
+            if !chain.taken.is_empty() {
+                chain.taken.drain(..).for_each(&mut out);
+            }
             chain.end()
         })
     }
