@@ -12,15 +12,18 @@
 //! entry runs where its future lives (in the nested scope's slab) and a
 //! waiting child is polled once per wake at any depth. Entries right behind
 //! the one run that continue through the tree (more of the same scope's,
-//! of a scope nested in the last one's job, or of the scope the last one's
-//! scope is nested in: what a cancel of a deep chain queues, deepest
-//! first) form a *chain*: once an entry has run, the scope the poll is in
+//! of a scope nested in the last one's job, or of a scope the last one's
+//! scope is nested in, at any depth: what a cancel of a deep chain queues,
+//! deepest first) form a *chain*: once an entry has run, the scope the poll is in
 //! takes the next one if it is its own (or, through a route of one hop,
 //! the job it just ran, one of a scope nested there), and a scope the poll
 //! returns through on its way up takes those that are its own. So the
 //! chain costs one descent and its way back up instead of a route from
 //! the root each, and every entry still runs after the one before it has
-//! ended its step, in FIFO order.
+//! ended its step, in FIFO order. When nothing is behind the chain in the
+//! FIFO, the wakes its own entries queue come next, and the chain takes
+//! them over as they come (a failure climbing a deep chain of scopes
+//! queues each level's entry from the level below).
 //!
 //! Wakes and starts made while the root drains go to a thread-local list,
 //! without a lock or a task wake, in the order they happen; the root moves
