@@ -40,7 +40,8 @@
 //!   scope also follows its parent's cancellation at every visit (for a
 //!   scope entered in a job already cancelled);
 //! - a late entry of a scope that has returned is skipped;
-//! - the root runs at most `POLL_BUDGET` entries per poll, and stops early
+//! - the root runs at most `POLL_BUDGET` entries per poll (or as many as
+//!   the deepest route it took in that poll has levels), and stops early
 //!   when tokio's cooperative budget is spent, then yields to its worker:
 //!   one always-ready job cannot starve the tree or the worker, and a job
 //!   woken while the budget is spent is not polled in vain.
@@ -85,7 +86,12 @@ use crate::error::{Error, Result};
 /// a longer burst is shown in parts of this size.
 const PUBLISH_BATCH: usize = 1024;
 
-/// Entries a root runs per poll before it yields to its tokio worker.
+/// Entries a root runs per poll before it yields to its tokio worker, at
+/// least. A route to a scope D levels deep costs a poll per level, and so
+/// does the way back after a yield: a poll that took such a route may run
+/// D entries, so that a deep chain (a failure or a return climbing a
+/// recursion) costs O(1) polls per level instead of D/256. The time a poll
+/// holds its worker stays within a small factor of its route's cost.
 const POLL_BUDGET: usize = 256;
 
 /// Queue capacity kept between polls; a burst beyond it is given back. A
@@ -464,6 +470,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         fifo: &mut Fifo,
     ) -> Poll<Result<T>> {
         let mut budget = POLL_BUDGET;
+        let mut allowed = POLL_BUDGET;
         self.follow_parent();
         if !self.entered {
             self.entered = true;
@@ -501,7 +508,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                             budget -= self.chain_done(fifo);
                         }
                     }
-                    Some(scope) => budget -= self.follow_route(&scope, ready.entry, fifo, budget),
+                    Some(scope) => {
+                        let depth = scope.depth();
+                        if depth > allowed {
+                            budget += depth - allowed;
+                            allowed = depth;
+                        }
+                        budget -= self.follow_route(&scope, ready.entry, fifo, budget);
+                    }
                 }
                 self.take_local(fifo);
             }

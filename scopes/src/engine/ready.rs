@@ -504,6 +504,12 @@ impl ReadyQueue {
         true
     }
 
+    /// How many scopes this one is nested in below its root (0 for a root;
+    /// at most `u16::MAX`).
+    pub(crate) fn depth(&self) -> usize {
+        usize::from(self.depth.load(Ordering::Relaxed))
+    }
+
     /// Whether a tree is draining on this thread.
     pub(crate) fn tree_is_draining() -> bool {
         DRAINING.get() != 0
