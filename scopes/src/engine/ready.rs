@@ -1176,7 +1176,11 @@ impl Drop for Draining {
         if self.saved.is_none() {
             // A route or chain the panic cut short.
             ROUTE.with(|route| route.borrow_mut().clear());
-            CHAIN.with(|chain| chain.borrow_mut().end());
+            CHAIN.with(|chain| {
+                let mut chain = chain.borrow_mut();
+                chain.taken.clear(); // their scopes are gone with the tree
+                chain.end();
+            });
         }
         self.end();
     }
