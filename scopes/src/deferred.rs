@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use crate::engine::context::{self, Wait};
 use crate::engine::handler::{self, FailureSink, Handler};
 use crate::engine::job::Outcome;
+use crate::engine::waiters::WaitPlace;
 use crate::error::{Error, Result};
 use crate::job::{Job, Join, debug_job};
 
@@ -48,6 +49,8 @@ pub struct Deferred<'s, T> {
     slot: Arc<Slot<T>>,
     /// This handle's `.await` (R7: prompt cancellation).
     wait: Wait,
+    /// This handle's place among its child's waiters while it waits.
+    place: WaitPlace,
 }
 
 /// Where an `async` child leaves its value, shared by its handles.
@@ -110,6 +113,7 @@ impl<'s, T> Deferred<'s, T> {
             job,
             slot,
             wait: Wait::default(),
+            place: WaitPlace::default(),
         }
     }
 
@@ -168,7 +172,7 @@ impl<'s, T> Deferred<'s, T> {
     pub(crate) fn poll_outcome(&mut self, cx: &Context<'_>) -> Option<Result<T>> {
         let core = &self.job.core;
         core.start();
-        if let Some(outcome) = core.poll_outcome(cx.waker()) {
+        if let Some(outcome) = core.poll_outcome(&mut self.place, cx.waker()) {
             return Some(self.take_outcome(outcome));
         }
         context::cancellation().map(Err)
@@ -235,12 +239,17 @@ impl<T: Clone> Clone for Deferred<'_, T> {
             job: self.job.clone(),
             slot: self.slot.clone(),
             wait: Wait::default(),
+            place: WaitPlace::default(),
         }
     }
 }
 
+/// A handle dropped while it waited (a timeout around its `.await`, a
+/// `select!` branch that lost) leaves no waker with the child; the last
+/// one reports a supervised failure nobody took (SPEC §3).
 impl<T> Drop for Deferred<'_, T> {
     fn drop(&mut self) {
+        self.job.core.stop_waiting(&mut self.place);
         let mut state = self.slot.lock();
         state.handles -= 1;
         if state.handles == 0

@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::engine::context;
 use crate::engine::job::JobCore;
+use crate::engine::waiters::WaitPlace;
 use crate::error::Result;
 
 /// A handle to a child started with `launch`: Kotlin's `Job`.
@@ -74,7 +75,10 @@ impl<'s> Job<'s> {
     ///
     /// Dropping the future stops waiting and does nothing to the child.
     pub fn join(&self) -> Join<'_> {
-        Join { core: &self.core }
+        Join {
+            core: &self.core,
+            place: WaitPlace::default(),
+        }
     }
 
     /// Cancels the child and waits until it has completed: Kotlin's
@@ -103,11 +107,12 @@ impl<'s> Job<'s> {
         self.join()
     }
 
-    /// Whether the child has completed; if not, `cx` is woken when it has.
-    /// Starts a lazy child, as [`join`](Job::join) does.
-    pub(crate) fn poll_completed(&self, cx: &Context<'_>) -> bool {
+    /// Whether the child has completed; if not, `cx` is woken when it has
+    /// (its waker kept in the waiter's `place`). Starts a lazy child, as
+    /// [`join`](Job::join) does.
+    pub(crate) fn poll_completed(&self, place: &mut WaitPlace, cx: &Context<'_>) -> bool {
         self.core.start();
-        self.core.poll_outcome(cx.waker()).is_some()
+        self.core.poll_outcome(place, cx.waker()).is_some()
     }
 
     /// Started, not completed, not cancelled: Kotlin's `isActive`.
@@ -172,6 +177,7 @@ pub(crate) fn debug_job(core: &JobCore, ty: &str, f: &mut fmt::Formatter<'_>) ->
 #[must_use = "futures do nothing unless polled"]
 pub struct Join<'a> {
     core: &'a Arc<JobCore>,
+    place: WaitPlace,
 }
 
 impl Future for Join<'_> {
@@ -181,10 +187,58 @@ impl Future for Join<'_> {
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
-        self.core.start();
-        match self.core.poll_outcome(cx.waker()) {
+        let this = self.get_mut();
+        this.core.start();
+        match this.core.poll_outcome(&mut this.place, cx.waker()) {
             Some(_) => Poll::Ready(Ok(())),
             None => context::aware(Poll::Pending),
+        }
+    }
+}
+
+/// A join given up (a timeout around it, a `select!` branch that lost)
+/// leaves no waker with the child.
+impl Drop for Join<'_> {
+    fn drop(&mut self) {
+        self.core.stop_waiting(&mut self.place);
+    }
+}
+
+/// Waiting for jobs to complete one after the other, in order: what
+/// `join_all` and the last step of `race` and `first_success` share. Each
+/// job completes once, so n jobs cost O(n) however they complete.
+#[derive(Debug, Default)]
+pub(crate) struct JoinEach {
+    /// The jobs before it have completed.
+    next: usize,
+    /// The wait for the job at `next`.
+    place: WaitPlace,
+}
+
+impl JoinEach {
+    /// Whether every job has completed; if not, `cx` is woken when the
+    /// first one that has not does.
+    pub(crate) fn poll(&mut self, jobs: &[Job<'_>], cx: &Context<'_>) -> bool {
+        while let Some(job) = jobs.get(self.next) {
+            if !job.poll_completed(&mut self.place, cx) {
+                return false;
+            }
+            self.next += 1;
+            // Its waiters went as it completed.
+            self.place = WaitPlace::default();
+        }
+        true
+    }
+
+    /// How many jobs have been seen complete, in order.
+    pub(crate) fn joined(&self) -> usize {
+        self.next
+    }
+
+    /// Stops waiting, as the future holding this is dropped.
+    pub(crate) fn stop(&mut self, jobs: &[Job<'_>]) {
+        if let Some(job) = jobs.get(self.next) {
+            job.core.stop_waiting(&mut self.place);
         }
     }
 }

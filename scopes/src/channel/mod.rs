@@ -59,7 +59,6 @@ use std::task::{Context, Poll};
 use crate::engine::context;
 use crate::error::{Error, Result};
 
-mod line;
 mod produce;
 mod state;
 

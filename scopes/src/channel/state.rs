@@ -9,7 +9,7 @@
 //! dropping an item or cancelling a producer (any of which may run user
 //! code that touches the channel again).
 //!
-//! Waiters are kept by id, in lines (`line.rs`) where finding or removing
+//! Waiters are kept by id, in lines (`engine/line.rs`) where finding or removing
 //! one costs O(log n) at most. Ids grow, and a waiting sender's item is only
 //! ever taken from the front of its list, so "has my item been taken?" is
 //! `id <= last_taken`: a sender needs no slot of its own to learn it.
@@ -27,7 +27,7 @@ use crate::engine::job::JobCore;
 use crate::error::{Error, Result};
 
 use super::ChannelClosed;
-use super::line::Line;
+use crate::engine::line::Line;
 
 /// A channel's state, shared by every `Sender` and `Receiver` clone.
 pub(super) struct Chan<T> {

@@ -20,7 +20,7 @@ use futures_util::stream::Stream;
 use crate::deferred::Deferred;
 use crate::engine::context::{self, Wait};
 use crate::error::{Error, Result};
-use crate::job::Job;
+use crate::job::{Job, JoinEach};
 
 mod waits;
 
@@ -139,7 +139,7 @@ where
 {
     JoinAll {
         jobs: jobs.into_iter().map(|j| j.as_ref().clone()).collect(),
-        next: 0,
+        each: JoinEach::default(),
     }
 }
 
@@ -153,8 +153,7 @@ where
 #[must_use = "futures do nothing unless polled"]
 pub struct JoinAll<'s> {
     jobs: Vec<Job<'s>>,
-    /// The jobs before it have completed.
-    next: usize,
+    each: JoinEach,
 }
 
 impl Future for JoinAll<'_> {
@@ -164,15 +163,17 @@ impl Future for JoinAll<'_> {
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
-        // One job waited on at a time, in order: each completes once, so a
-        // join of n jobs costs O(n) however they complete.
-        while let Some(job) = self.jobs.get(self.next) {
-            if !job.poll_completed(cx) {
-                return context::aware(Poll::Pending);
-            }
-            self.next += 1;
+        let this = &mut *self;
+        if !this.each.poll(&this.jobs, cx) {
+            return context::aware(Poll::Pending);
         }
         Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for JoinAll<'_> {
+    fn drop(&mut self) {
+        self.each.stop(&self.jobs);
     }
 }
 
@@ -319,8 +320,8 @@ struct Contest<'s, T> {
     name: &'static str,
     waits: Waits<'s, T>,
     decided: Option<Result<T>>,
-    /// The children before it have completed (after the decision).
-    next: usize,
+    /// The wait for the children to complete, after the decision.
+    each: JoinEach,
     /// The caller's wait for a decision (R7: prompt cancellation).
     wait: Wait,
 }
@@ -331,7 +332,7 @@ impl<'s, T> Contest<'s, T> {
             name,
             waits: Waits::new(ds),
             decided: None,
-            next: 0,
+            each: JoinEach::default(),
             wait: Wait::default(),
         }
     }
@@ -369,17 +370,20 @@ impl<'s, T> Contest<'s, T> {
         // cleanup has run when the call returns. That wait must not be cut
         // short by the caller's own cancellation (R7, like a nested scope).
         self.waits.clear();
-        for job in &self.waits.jobs[self.next..] {
+        for job in &self.waits.jobs[self.each.joined()..] {
             job.cancel();
         }
-        while let Some(job) = self.waits.jobs.get(self.next) {
-            if !job.poll_completed(cx) {
-                context::mark_shielded();
-                return Poll::Pending;
-            }
-            self.next += 1;
+        if !self.each.poll(&self.waits.jobs, cx) {
+            context::mark_shielded();
+            return Poll::Pending;
         }
         Poll::Ready(self.decided.take().expect("decided"))
+    }
+}
+
+impl<T> Drop for Contest<'_, T> {
+    fn drop(&mut self) {
+        self.each.stop(&self.waits.jobs);
     }
 }
 
@@ -482,7 +486,7 @@ impl fmt::Debug for JoinAll<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinAll")
             .field("children", &self.jobs.len())
-            .field("joined", &self.next)
+            .field("joined", &self.each.joined())
             .finish()
     }
 }

@@ -13,7 +13,7 @@ use once_cell::race::OnceBox;
 use super::name::Name;
 use super::ready::{Entry, Place, ReadyQueue, Unplaced};
 use super::trace::Span;
-use super::waiters::Waiters;
+use super::waiters::{WaitPlace, Waiters};
 use crate::error::{Error, Result};
 
 const CANCELLED: u32 = 1;
@@ -757,7 +757,7 @@ impl JobCore {
         }
         if flags & WAITED_ON != 0 {
             let waiters = self.waiters().take();
-            waiters.into_iter().for_each(Waker::wake);
+            waiters.for_each(Waker::wake);
         }
         outcome
     }
@@ -792,19 +792,28 @@ impl JobCore {
         })
     }
 
-    /// The outcome if done, else registers `waker` to be woken when it is.
-    pub(crate) fn poll_outcome(&self, waker: &Waker) -> Option<Outcome> {
+    /// The outcome if done, else puts `waker` in the waiter's `place`, to
+    /// be woken when it is.
+    pub(crate) fn poll_outcome(&self, place: &mut WaitPlace, waker: &Waker) -> Option<Outcome> {
         if let Some(outcome) = self.outcome() {
             return Some(outcome);
         }
         let mut waiters = self.waiters();
-        waiters.register(waker);
+        waiters.register(place, waker);
         // Set under the lock: a completion that sees the mark takes the lock
         // after this registration and wakes it; one that does not has set
         // COMPLETED first, which the next read sees.
         self.flags.fetch_or(WAITED_ON, Ordering::SeqCst);
         drop(waiters);
         self.outcome()
+    }
+
+    /// The waiter in `place` stops waiting (it was dropped): its waker is
+    /// let go now rather than when the job completes.
+    pub(crate) fn stop_waiting(&self, place: &mut WaitPlace) {
+        if place.is_held() {
+            self.waiters().unregister(place);
+        }
     }
 }
 

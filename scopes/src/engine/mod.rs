@@ -7,7 +7,8 @@
 //! - `name`: a job's name; `trace`: its `tracing` span.
 //! - `ready`: the tree's FIFO (R14) — which job runs next, routes to
 //!   nested scopes.
-//! - `waiters`: who waits for a job to complete.
+//! - `line`: waiters in arrival order, each found by its id; `waiters`:
+//!   who waits for a job to complete, in such a line.
 //! - `job`: the job record (flags, cancellation, completion, waiters),
 //!   which is also the job's waker, and what is attached to it.
 //! - `handler`, `context`: the exception handler and the job a piece of
@@ -25,6 +26,7 @@ pub(crate) mod context;
 pub(crate) mod driver;
 pub(crate) mod handler;
 pub(crate) mod job;
+pub(crate) mod line;
 pub(crate) mod name;
 pub(crate) mod options;
 pub(crate) mod pool;

@@ -1,63 +1,82 @@
 //! Who waits for a job to complete: the wakers of `Deferred::await`,
-//! `Job::join` and the helpers of `compose`, each kept once.
+//! `Job::join` and the helpers of `compose`, one place per waiter, woken in
+//! the order they came (Kotlin resumes a job's waiters in the order their
+//! handlers were added; R14).
 //!
-//! Many children may wait for one job (every child of a fan-out awaiting a
-//! shared `Deferred`). Finding out whether a waiter is already registered
-//! by comparing it with each registered one made that quadratic: 100,000
-//! children awaiting one `Deferred` took 24 µs each. Past a few waiters,
-//! an index answers in one lookup.
+//! A waiter keeps its place (`WaitPlace`) while it waits: polled again, it
+//! only changes the waker there if it has another, and keeps its turn;
+//! dropped before the job completes, it gives its place back. So a waiter
+//! that gives up (a timeout around an `.await`, a cancelled child) leaves
+//! nothing behind: a long-lived job awaited by one short-lived child after
+//! another kept every one of their wakers, and with each the child's job
+//! record, until it completed (about 230 bytes per child that ever
+//! waited). Many waiters on one job each take a place in O(1), and no
+//! waiter is compared with the others (100,000 children awaiting one
+//! `Deferred` once took 24 µs each).
 
-use std::collections::HashSet;
 use std::task::Waker;
 
-/// Up to this many waiters, a registration compares with each.
-const SCAN: usize = 8;
+use super::line::Line;
 
-/// The wakers waiting for a job, without two that wake the same task.
+/// The wakers waiting for a job, in the order their waiters came.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    wakers: Vec<Waker>,
-    /// Past `SCAN` wakers, the identity of each (see [`identity`]). Boxed:
-    /// a job that anyone awaits carries this, and few have many waiters.
-    #[allow(
-        clippy::box_collection,
-        reason = "one word in every awaited job's record"
-    )]
-    index: Option<Box<HashSet<(usize, usize)>>>,
+    /// By turn.
+    line: Line<Waker>,
+    /// The next waiter's turn.
+    turn: u64,
+    /// The wakers were taken (the job completed): a waiter that registers
+    /// now finds the outcome when it looks again, and needs no place.
+    taken: bool,
+}
+
+/// A waiter's place in a job's list of waiters (its turn), while it waits.
+#[derive(Debug, Default)]
+pub(crate) struct WaitPlace(Option<u64>);
+
+impl WaitPlace {
+    /// Whether the waiter holds a place (it waited, and has not given it
+    /// back nor seen the job complete).
+    pub(crate) fn is_held(&self) -> bool {
+        self.0.is_some()
+    }
 }
 
 impl Waiters {
-    /// Registers `waker`, unless one that wakes the same task already is: a
-    /// waiter polled again (a `select!` loop) is not added twice.
-    pub(crate) fn register(&mut self, waker: &Waker) {
-        if let Some(index) = &mut self.index {
-            if index.insert(identity(waker)) {
-                self.wakers.push(waker.clone());
+    /// Puts `waker` in the waiter's place, taking the next one if it has
+    /// none.
+    pub(crate) fn register(&mut self, place: &mut WaitPlace, waker: &Waker) {
+        if self.taken {
+            place.0 = None;
+            return;
+        }
+        if let Some(kept) = place.0.and_then(|turn| self.line.get_mut(turn)) {
+            if !kept.will_wake(waker) {
+                kept.clone_from(waker);
             }
             return;
         }
-        if self.wakers.iter().any(|w| w.will_wake(waker)) {
-            return;
-        }
-        self.wakers.push(waker.clone());
-        if self.wakers.len() > SCAN {
-            self.index = Some(Box::new(self.wakers.iter().map(identity).collect()));
+        self.line.push_back(self.turn, waker.clone());
+        place.0 = Some(self.turn);
+        self.turn += 1;
+    }
+
+    /// Gives the waiter's place back (nothing if it holds none, or if the
+    /// wakers were taken meanwhile).
+    pub(crate) fn unregister(&mut self, place: &mut WaitPlace) {
+        if let Some(turn) = place.0.take()
+            && !self.taken
+        {
+            self.line.remove(turn);
         }
     }
 
-    /// Takes every registered waker, to wake them.
-    pub(crate) fn take(&mut self) -> Vec<Waker> {
-        self.index = None;
-        std::mem::take(&mut self.wakers)
+    /// Takes every registered waker, in the order their waiters came, to
+    /// wake them; the places are gone.
+    pub(crate) fn take(&mut self) -> impl Iterator<Item = Waker> + use<> {
+        self.taken = true;
+        self.line.drain()
     }
-}
-
-/// What `Waker::will_wake` compares: the data and vtable addresses.
-fn identity(waker: &Waker) -> (usize, usize) {
-    (
-        waker.data().addr(),
-        std::ptr::from_ref(waker.vtable()).addr(),
-    )
 }
 
 #[cfg(test)]
@@ -66,7 +85,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Wake, Waker};
 
-    use super::{SCAN, Waiters};
+    use super::{WaitPlace, Waiters};
 
     /// A task that counts its wakes.
     struct Counted(AtomicUsize);
@@ -77,50 +96,105 @@ mod tests {
         }
     }
 
-    fn tasks(n: usize) -> Vec<Arc<Counted>> {
-        (0..n)
-            .map(|_| Arc::new(Counted(AtomicUsize::new(0))))
-            .collect()
+    fn task() -> Arc<Counted> {
+        Arc::new(Counted(AtomicUsize::new(0)))
     }
 
-    /// Registers each task's waker `times` times, interleaved, then wakes
-    /// what was registered; each task must be woken exactly once.
-    fn each_woken_once(n: usize, times: usize) {
-        let tasks = tasks(n);
+    fn wakes(task: &Counted) -> usize {
+        task.0.load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn a_waiter_polled_again_keeps_one_place() {
+        let (task, mut waiters, mut place) = (task(), Waiters::default(), WaitPlace::default());
+        for _ in 0..3 {
+            waiters.register(&mut place, &Waker::from(task.clone()));
+        }
+        assert_eq!(waiters.line.len(), 1);
+        waiters.take().for_each(Waker::wake);
+        assert_eq!(wakes(&task), 1);
+    }
+
+    #[test]
+    fn a_waiter_polled_with_another_waker_replaces_its_own() {
+        let (first, second) = (task(), task());
+        let (mut waiters, mut place) = (Waiters::default(), WaitPlace::default());
+        waiters.register(&mut place, &Waker::from(first.clone()));
+        waiters.register(&mut place, &Waker::from(second.clone()));
+        waiters.take().for_each(Waker::wake);
+        assert_eq!((wakes(&first), wakes(&second)), (0, 1));
+    }
+
+    #[test]
+    fn a_waiter_that_gives_up_leaves_nothing_and_its_place_is_taken_again() {
+        let tasks: Vec<_> = (0..1_000).map(|_| task()).collect();
         let mut waiters = Waiters::default();
-        for _ in 0..times {
-            for task in &tasks {
-                waiters.register(&Waker::from(task.clone()));
+        let mut stays = WaitPlace::default();
+        waiters.register(&mut stays, &Waker::from(tasks[0].clone()));
+        for task in &tasks[1..] {
+            let mut place = WaitPlace::default();
+            waiters.register(&mut place, &Waker::from(task.clone()));
+            waiters.unregister(&mut place);
+            assert!(!place.is_held());
+            assert_eq!(Arc::strong_count(task), 1, "its waker was dropped");
+        }
+        assert_eq!(waiters.line.len(), 1, "the places given back are gone");
+        waiters.take().for_each(Waker::wake);
+        assert_eq!(wakes(&tasks[0]), 1);
+        assert!(tasks[1..].iter().all(|task| wakes(task) == 0));
+    }
+
+    /// Kotlin resumes a job's waiters in the order they came: a place
+    /// given back is not taken by a later waiter ahead of earlier ones.
+    #[test]
+    fn waiters_are_woken_in_the_order_they_came_whoever_gave_up_in_between() {
+        let tasks: Vec<_> = (0..6).map(|_| task()).collect();
+        let mut waiters = Waiters::default();
+        let mut places: Vec<_> = tasks.iter().map(|_| WaitPlace::default()).collect();
+        for (task, place) in tasks.iter().zip(&mut places).take(4) {
+            waiters.register(place, &Waker::from(task.clone()));
+        }
+        waiters.unregister(&mut places[1]);
+        waiters.unregister(&mut places[2]);
+        waiters.register(&mut places[4], &Waker::from(tasks[4].clone()));
+        waiters.register(&mut places[0], &Waker::from(tasks[0].clone())); // polled again
+        waiters.register(&mut places[5], &Waker::from(tasks[5].clone()));
+        let woken: Vec<_> = waiters
+            .take()
+            .map(|waker| {
+                tasks
+                    .iter()
+                    .position(|task| waker.will_wake(&Waker::from(task.clone())))
+            })
+            .collect();
+        assert_eq!(woken, [Some(0), Some(3), Some(4), Some(5)]);
+    }
+
+    #[test]
+    fn many_waiters_are_each_woken_once() {
+        let tasks: Vec<_> = (0..10_000).map(|_| task()).collect();
+        let mut waiters = Waiters::default();
+        let mut places: Vec<_> = tasks.iter().map(|_| WaitPlace::default()).collect();
+        for _ in 0..2 {
+            for (task, place) in tasks.iter().zip(&mut places) {
+                waiters.register(place, &Waker::from(task.clone()));
             }
         }
-        let wakers = waiters.take();
-        assert_eq!(wakers.len(), n, "one waker per task");
-        wakers.into_iter().for_each(Waker::wake);
-        for task in &tasks {
-            assert_eq!(task.0.load(Ordering::Relaxed), 1);
-        }
+        waiters.take().for_each(Waker::wake);
+        assert!(tasks.iter().all(|task| wakes(task) == 1));
     }
 
     #[test]
-    fn a_waiter_registered_again_is_kept_once_below_the_index() {
-        each_woken_once(SCAN, 3);
-    }
-
-    #[test]
-    fn a_waiter_registered_again_is_kept_once_past_the_index() {
-        each_woken_once(SCAN * 100, 3);
-    }
-
-    #[test]
-    fn taking_the_waiters_empties_the_list_and_its_index() {
-        let tasks = tasks(SCAN * 2);
+    fn after_the_take_a_waiter_needs_no_place_and_an_old_one_frees_nothing() {
+        let (old, late) = (task(), task());
         let mut waiters = Waiters::default();
-        for task in &tasks {
-            waiters.register(&Waker::from(task.clone()));
-        }
-        assert_eq!(waiters.take().len(), SCAN * 2);
-        assert!(waiters.index.is_none());
-        waiters.register(&Waker::from(tasks[0].clone()));
-        assert_eq!(waiters.take().len(), 1, "registered again after a take");
+        let (mut old_place, mut late_place) = (WaitPlace::default(), WaitPlace::default());
+        waiters.register(&mut old_place, &Waker::from(old.clone()));
+        assert_eq!(waiters.take().count(), 1);
+        waiters.register(&mut late_place, &Waker::from(late.clone()));
+        assert!(!late_place.is_held(), "the outcome is there to be seen");
+        waiters.unregister(&mut old_place);
+        assert_eq!(waiters.take().count(), 0);
+        assert_eq!(Arc::strong_count(&late), 1);
     }
 }

@@ -1,5 +1,5 @@
-//! A line of waiters (senders or receivers) in arrival order, each found
-//! by its id.
+//! A line of waiters in arrival order, each found by its id: a channel's
+//! senders or receivers, a job's awaiters (`waiters.rs`).
 //!
 //! Ids grow, so the line is sorted by id: a waiter polled again (a `select!`
 //! loop) finds its place by binary search, and one that gives up (dropped,
@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 const SWEEP_MIN: usize = 16;
 
 /// Waiters `W` in arrival order, with their ids.
-pub(super) struct Line<W> {
+pub(crate) struct Line<W> {
     /// By id, oldest first; `None` is a waiter that gave up.
     entries: VecDeque<(u64, Option<W>)>,
     /// The entries that are not gaps.
@@ -33,19 +33,19 @@ impl<W> Default for Line<W> {
 
 impl<W> Line<W> {
     #[inline]
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.waiting == 0
     }
 
     /// Waiters in line.
     #[inline]
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.waiting
     }
 
     /// Puts a waiter at the back; `id` is larger than any before it.
     #[inline]
-    pub(super) fn push_back(&mut self, id: u64, waiter: W) {
+    pub(crate) fn push_back(&mut self, id: u64, waiter: W) {
         debug_assert!(self.entries.back().is_none_or(|&(last, _)| last < id));
         self.entries.push_back((id, Some(waiter)));
         self.waiting += 1;
@@ -53,7 +53,7 @@ impl<W> Line<W> {
 
     /// The oldest waiter, and its id.
     #[inline]
-    pub(super) fn pop_front(&mut self) -> Option<(u64, W)> {
+    pub(crate) fn pop_front(&mut self) -> Option<(u64, W)> {
         while let Some((id, waiter)) = self.entries.pop_front() {
             if let Some(waiter) = waiter {
                 self.waiting -= 1;
@@ -68,14 +68,14 @@ impl<W> Line<W> {
     /// every item takes (`push_back`, `pop_front`) stay small enough to
     /// inline into a send and a receive.
     #[inline(never)]
-    pub(super) fn get_mut(&mut self, id: u64) -> Option<&mut W> {
+    pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut W> {
         let at = self.position(id)?;
         self.entries[at].1.as_mut()
     }
 
     /// Takes the waiter `id` out of line, if it is still in it.
     #[inline(never)]
-    pub(super) fn remove(&mut self, id: u64) -> Option<W> {
+    pub(crate) fn remove(&mut self, id: u64) -> Option<W> {
         let at = self.position(id)?;
         let waiter = self.entries[at].1.take()?;
         self.waiting -= 1;
@@ -90,7 +90,7 @@ impl<W> Line<W> {
 
     /// Every waiter, oldest first; the line is left empty.
     #[inline(never)]
-    pub(super) fn drain(&mut self) -> impl Iterator<Item = W> + use<W> {
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = W> + use<W> {
         self.waiting = 0;
         std::mem::take(&mut self.entries)
             .into_iter()
