@@ -8,7 +8,10 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use scopes::{BoxFuture, ScopeOptions, coroutine_scope, coroutine_scope_with, delay, yield_now};
+use scopes::{
+    BoxFuture, ScopeOptions, coroutine_scope, coroutine_scope_with, delay, supervisor_scope,
+    yield_now,
+};
 
 const LEAVES: usize = 16_384;
 
@@ -378,6 +381,51 @@ fn a_deep_recursion_returns_in_a_bounded_number_of_polls_per_level() {
             on_a_deep_stack(move || polls_for_a_recursion_to_return(depth, awaits))
         });
     }
+}
+
+/// A recursion of `supervisor_scope`s whose bottom fails: each level's
+/// body awaits its `async` child (the next level) and returns the child's
+/// error as its own (a user's `?`). Returns the polls of the levels'
+/// futures until the outer level returned the failure.
+async fn polls_for_a_failure_returned_up_supervisors(depth: u64) -> u64 {
+    fn level(depth: u64, polls: &AtomicU64) -> BoxFuture<'_, scopes::Result<u64>> {
+        Box::pin(supervisor_scope(move |s| {
+            Box::pin(async move {
+                if depth == 0 {
+                    delay(Duration::from_secs(1)).await?;
+                    return Err(scopes::Error::msg("the bottom failed"));
+                }
+                let below = s.r#async(async move {
+                    let mut next = pin!(level(depth - 1, polls));
+                    poll_fn(|cx| {
+                        polls.fetch_add(1, Relaxed);
+                        next.as_mut().poll(cx)
+                    })
+                    .await
+                });
+                Ok(below.await? + 1)
+            })
+        }))
+    }
+    let polls = AtomicU64::new(0);
+    let error = level(depth, &polls)
+        .await
+        .expect_err("the bottom's failure");
+    assert_eq!(error.to_string(), "the bottom failed");
+    polls.load(Relaxed)
+}
+
+/// A supervisor whose body returned its child's error wakes its own body's
+/// job as it fails, after the body has ended: a late wake of a scope that
+/// has returned, which the root passes over. It ended the chain there, so
+/// each level's step was routed from the top again: 503 polls per level
+/// at 1,000 levels (found by a helper writing deep shapes); a chain passes
+/// over such wakes now (3.8 per level at 1,000 levels, 4.6 at 10,000).
+#[test]
+fn a_failure_returned_up_a_chain_of_supervisors_polls_each_level_a_bounded_number_of_times() {
+    polls_per_level_stay_flat("a failure returned up supervisors", |depth| {
+        on_a_deep_stack(move || polls_for_a_failure_returned_up_supervisors(depth))
+    });
 }
 
 /// R14 with a job that polls a nested scope beside other work of its own

@@ -637,6 +637,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // `None`: the chain ends.
         let mut last: (&ReadyQueue, Entry) = (scope, entry);
         while fifo.chain.len() < budget {
+            // A late wake of a scope that has returned, which the root
+            // would pass over, does not end the chain.
+            while fifo
+                .batch
+                .front()
+                .and_then(|next| next.scope.as_deref())
+                .is_some_and(ReadyQueue::is_closed)
+            {
+                fifo.batch.pop_front();
+            }
             let Some(nested) = fifo.batch.front().and_then(|next| {
                 let (queue, entry) = last;
                 next.scope.as_deref()?.follows(queue, entry)

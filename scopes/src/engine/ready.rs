@@ -302,10 +302,22 @@ impl Chain {
             if local.first_marker != NO_MARKER {
                 return None;
             }
+            // Wakes of scopes that have returned are passed over, as the
+            // root would (late wakes: a scope whose body failed wakes its
+            // own job as it fails).
             let from = local.chained.min(local.list.len());
             let at = local.list[from..]
-                .iter()
-                .position(|noted| !matches!(noted, Noted::Chained))
+                .iter_mut()
+                .position(|noted| match noted {
+                    Noted::Chained => false,
+                    Noted::Woken(Ready {
+                        scope: Some(scope), ..
+                    }) if scope.is_closed() => {
+                        *noted = Noted::Chained;
+                        false
+                    }
+                    _ => true,
+                })
                 .map_or(local.list.len(), |at| from + at);
             local.chained = at;
             let Some(Noted::Woken(Ready {
