@@ -420,3 +420,51 @@ fn r11_a_lazy_child_started_in_a_cancelled_scope_completes_at_once() {
         ],
     );
 }
+
+/// R14 with Kotlin's list of waiters: p0 awaits p1 under a timeout, gives
+/// up, and awaits it again; p2 has been waiting all along. A wait that
+/// gives up gives its place back, so p2 is resumed first when p1 ends
+/// (the runtime once kept the stale waker in its first place, and the
+/// model did the same; Kotlin disposes of a cancelled await's handler).
+#[test]
+fn r14_a_waiter_that_gave_up_and_waits_again_comes_after_those_still_waiting() {
+    use model::Step::{Async, Await, Sleep, Timeout};
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![
+                Async {
+                    lazy: false,
+                    proc: proc(1, vec![Sleep(5)]),
+                },
+                launch(proc(2, vec![Await(0)])),
+                Timeout {
+                    after: 1,
+                    or_none: true,
+                    proc: proc(3, vec![Await(0)]),
+                },
+                Await(0),
+            ],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 async p1",
+            "t0 p0 launch p2",
+            "t0 p3 begin",
+            "t0 p1 begin",
+            "t0 p2 begin",
+            "t1 p3 cancelled",
+            "t1 p0 timeout none",
+            "t5 p1 sleep",
+            "t5 p1 ok 0",
+            "t5 p2 await p1 = 0",
+            "t5 p2 ok 0",
+            "t5 p0 await p1 = 0",
+            "t5 p0 ok 0",
+        ],
+    );
+}

@@ -200,10 +200,22 @@ enum Wait<'t> {
     Await {
         h: usize,
         suspended: bool,
+        waiting: Option<Waiting>,
     },
-    Join(usize),
+    Join {
+        h: usize,
+        waiting: Option<Waiting>,
+    },
     Scope(ScopeId),
     Timeout(Box<Deadline<'t>>),
+}
+
+/// A wait's place in the list of the job it waits for: the job it waits
+/// for and the job it wakes.
+#[derive(Clone, Copy)]
+struct Waiting {
+    target: JobId,
+    waiter: JobId,
 }
 
 /// `with_timeout`: its work runs as a job of its own, a child of the job
@@ -568,10 +580,22 @@ impl<'t> Sim<'t> {
         outcome
     }
 
-    fn wait_for(&mut self, target: JobId, waiter: JobId) {
+    /// A wait of `waiter`'s on `target` takes a place in its list, the
+    /// last, unless it has one (polled again).
+    fn wait_for(&mut self, target: JobId, waiter: JobId) -> Option<Waiting> {
         let waiters = &mut self.jobs[target].waiters;
         if !waiters.contains(&waiter) {
             waiters.push(waiter);
+        }
+        Some(Waiting { target, waiter })
+    }
+
+    /// A wait that ends without the outcome (its job was cancelled, or
+    /// the code waiting was dropped) gives its place back, as Kotlin
+    /// disposes of an await's handler: waiting again later, it comes last.
+    fn stop_waiting(&mut self, waiting: Option<Waiting>) {
+        if let Some(Waiting { target, waiter }) = waiting {
+            self.jobs[target].waiters.retain(|w| *w != waiter);
         }
     }
 
@@ -615,6 +639,9 @@ impl<'t> Sim<'t> {
     fn drop_run(&mut self, mut run: Run<'t>) {
         match run.wait.take() {
             Some(Wait::Delay(t) | Wait::Sleep(t)) => self.deregister(t.id),
+            Some(Wait::Await { waiting, .. } | Wait::Join { waiting, .. }) => {
+                self.stop_waiting(waiting);
+            }
             Some(Wait::Scope(_)) => unreachable!("a pending nested scope shields its host (R7)"),
             Some(Wait::Timeout(d)) => {
                 assert!(
@@ -766,8 +793,12 @@ impl<'t> Sim<'t> {
             Step::Await(h) => Some(Wait::Await {
                 h: *h,
                 suspended: false,
+                waiting: None,
             }),
-            Step::Join(h) => Some(Wait::Join(*h)),
+            Step::Join(h) => Some(Wait::Join {
+                h: *h,
+                waiting: None,
+            }),
             Step::Launch { lazy, proc } | Step::Async { lazy, proc } => {
                 // R14: the child waits in its scope's start list; a
                 // "started" entry queued after what this entry did so far
@@ -886,13 +917,18 @@ impl<'t> Sim<'t> {
                 self.schedule(fr.waker);
                 pending
             }
-            Wait::Await { h, suspended } => {
+            Wait::Await {
+                h,
+                suspended,
+                waiting,
+            } => {
                 let (target, job, _) = run.table[*h];
                 // R7, Kotlin's prompt cancellation: a waiter cancelled while
                 // suspended gets the cancellation when it resumes, even if
                 // a value woke it first; an error of the awaited job is
                 // given instead (the cause Kotlin's await resumes with).
                 if *suspended && let Some(cancelled) = self.visible_cancellation(fr) {
+                    self.stop_waiting(waiting.take());
                     return Polled::Ready(Err(match self.jobs[job].outcome.clone() {
                         Some(JobOutcome::Failed(e) | JobOutcome::Cancelled(e)) => {
                             self.jobs[job].observed = true;
@@ -913,17 +949,21 @@ impl<'t> Sim<'t> {
                         JobOutcome::Failed(e) | JobOutcome::Cancelled(e) => Err(e),
                     });
                 }
-                self.wait_for(job, fr.waker);
+                *waiting = self.wait_for(job, fr.waker);
                 match self.visible_cancellation(fr) {
-                    Some(cancelled) => Polled::Ready(Err(cancelled)),
+                    Some(cancelled) => {
+                        self.stop_waiting(waiting.take());
+                        Polled::Ready(Err(cancelled))
+                    }
                     None => {
                         *suspended = true;
                         pending
                     }
                 }
             }
-            Wait::Join(h) => {
+            Wait::Join { h, waiting } => {
                 if let Some(cancelled) = self.visible_cancellation(fr) {
+                    self.stop_waiting(waiting.take());
                     return Polled::Ready(Err(cancelled));
                 }
                 let (target, job, _) = run.table[*h];
@@ -931,7 +971,7 @@ impl<'t> Sim<'t> {
                 if self.jobs[job].completed {
                     return Polled::Ready(Ok((0, format!("join p{target}"))));
                 }
-                self.wait_for(job, fr.waker);
+                *waiting = self.wait_for(job, fr.waker);
                 pending
             }
             Wait::Scope(sid) => match self.poll_scope(*sid) {
