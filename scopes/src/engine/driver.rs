@@ -75,7 +75,7 @@ use super::job::{Dequeued, Host, JobCore, Outcome};
 use super::name::Name;
 use super::options::ScopeOptions as Options;
 use super::pool::{self, PoolChild, Run};
-use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue};
+use super::ready::{BODY, Entry, Noted, Ready, ReadyQueue, Step};
 use super::registry;
 use super::slab::Slab;
 use super::spare;
@@ -183,10 +183,8 @@ struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
     spare: Vec<Noted>,
-    /// The chain behind the entry being run (`chain_after`): each entry,
-    /// and whether it is of a scope nested in the job of the one before
-    /// (scratch).
-    chain: Vec<(Ready, bool)>,
+    /// The chain behind the entry being run (`chain_after`; scratch).
+    chain: Vec<Ready>,
     /// Whether the batch may hold entries of nested scopes (a flat scope's
     /// never does, and looks for no chain).
     nested: bool,
@@ -407,7 +405,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }
             if !target && self.shared.queue.chain_continues_here() {
                 // The chain comes back up through this scope.
-                self.continue_chain(entry);
+                self.continue_chain();
             }
         }
         self.after_visit()
@@ -501,10 +499,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                         // A flat scope's entries are all its own: no chain.
                         let chain = fifo.nested
                             && fifo.batch.front().is_some_and(|next| next.scope.is_some())
-                            && self.chain_after(&self.shared.queue, ready.entry, fifo, budget);
+                            && self.chain_after(&self.shared.queue, fifo, budget);
                         self.run_entry(ready.entry, true);
                         if chain {
-                            self.continue_chain(ready.entry);
+                            self.continue_chain();
                             budget -= self.chain_done(fifo);
                         }
                     }
@@ -600,7 +598,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if scope.is_closed() {
             return 0; // a late wake of a scope that has returned
         }
-        let chain = self.chain_after(scope, entry, fifo, budget);
+        let chain = self.chain_after(scope, fifo, budget);
         let own = self.shared.queue.route_to(scope, entry);
         if let Some(own) = own {
             self.run_entry(own, false);
@@ -612,80 +610,42 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         ran
     }
 
-    /// Takes the entries right behind `entry` (of `scope`) in the FIFO that
-    /// form a chain through the tree, up to `budget`: each of a scope
-    /// nested in the job of the one before (a cancel going down), of the
-    /// same scope, or of the scope the one before is nested in (a cancel
-    /// coming back up: children are resumed before their parent's body,
-    /// the deepest first). The poll of `entry` goes through each of those
-    /// scopes on its way down and back up, and each runs its entries there:
-    /// one descent for the chain, where a route per entry would cost the
-    /// depth each time (O(D²) for a chain D deep). The order is the FIFO's:
-    /// these are the entries the root would run next.
+    /// Takes the entries right behind one of `scope` in the FIFO that form a
+    /// chain through the tree (`ReadyQueue::set_chain`), up to `budget`:
+    /// each of the same scope as the one before, of one that scope is
+    /// nested in (a cancel or a failure coming back up: children are
+    /// resumed before their parent's body, the deepest first), or of one
+    /// nested below it (a cancel going down). The poll of the entry goes
+    /// through each of those scopes on its way down and back up, and each
+    /// runs its entries there: one descent for the chain, where a route per
+    /// entry would cost the depth each time (O(D²) for a chain D deep). The
+    /// order is the FIFO's: these are the entries the root would run next.
     #[inline(never)]
-    fn chain_after(
-        &self,
-        scope: &Arc<ReadyQueue>,
-        entry: Entry,
-        fifo: &mut Fifo,
-        budget: usize,
-    ) -> bool {
-        // Next in the chain, after an entry of `queue`: `Some((taker,
-        // true))`, an entry of a scope nested in the job of that one, run
-        // through it by `queue`'s scope; `Some((taker, false))`, one run by
-        // its own scope, `queue`'s or the one `queue`'s scope is nested in;
-        // `None`: the chain ends.
-        let mut last: (&ReadyQueue, Entry) = (scope, entry);
-        while fifo.chain.len() < budget {
-            // A late wake of a scope that has returned, which the root
-            // would pass over, does not end the chain.
-            while fifo
-                .batch
-                .front()
-                .and_then(|next| next.scope.as_deref())
-                .is_some_and(ReadyQueue::is_closed)
-            {
-                fifo.batch.pop_front();
-            }
-            let Some(nested) = fifo.batch.front().and_then(|next| {
-                let (queue, entry) = last;
-                next.scope.as_deref()?.follows(queue, entry)
-            }) else {
-                break;
-            };
-            let next = fifo.batch.pop_front().expect("the entry just looked at");
-            fifo.chain.push((next, nested));
-            let (next, _) = fifo.chain.last().expect("just pushed");
-            last = (next.scope.as_deref().expect("nested"), next.entry);
-        }
-        // Nothing behind the chain: what it queues as it runs comes next.
-        let open = if fifo.batch.is_empty() {
-            budget - fifo.chain.len()
-        } else {
-            0
-        };
-        if fifo.chain.is_empty() && open == 0 {
+    fn chain_after(&self, scope: &Arc<ReadyQueue>, fifo: &mut Fifo, budget: usize) -> bool {
+        // Most entries have none behind them that continues a chain (a
+        // wide tree's next entry is in a sibling scope): told at once.
+        if let Some(next) = fifo.batch.front()
+            && !next
+                .scope
+                .as_deref()
+                .is_some_and(|next| next.may_follow(scope))
+        {
             return false;
         }
-        let links = fifo
-            .chain
-            .iter()
-            .map(|(next, nested)| (next.scope.as_ref().expect("nested"), next.entry, *nested));
-        ReadyQueue::set_chain(scope, entry, links, open);
-        true
+        ReadyQueue::set_chain(scope, &mut fifo.batch, &mut fifo.chain, budget)
     }
 
-    /// After `last` ran here, goes on with the chain behind it (see
-    /// `chain_after`) while its next entry is one of this scope's own or one
-    /// of a scope nested in the job just run. The latter is reached through
-    /// a route of one hop, that job: its poll reaches the nested scope,
-    /// which runs the entry and goes on from there; what is left of the
+    /// After an entry ran here, goes on with the chain behind it (see
+    /// `chain_after`) while its next step is this scope's: an entry of its
+    /// own, or one of a scope below, reached through a route from here
+    /// (the route's first hop is an entry of this scope's): the scope at
+    /// its end runs the entry and goes on from there; what is left of the
     /// chain then is not this scope's. Each entry runs once the one before
     /// has ended its step, as if the root had routed to it; before each, a
     /// nested scope adopts the children just started, as after a visit, so
     /// that slots are taken in the same order.
     #[inline(never)]
-    fn continue_chain(&mut self, mut last: Entry) {
+    fn continue_chain(&mut self) {
         let nested = self.shared.queue.is_nested();
         loop {
             if nested && (self.shared.queue.take_starts() || self.has_incoming()) {
@@ -694,19 +654,19 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             if self.is_done() {
                 return;
             }
-            let Some((entry, through_last)) = self.shared.queue.next_in_chain() else {
+            let Some(step) = self.shared.queue.next_in_chain() else {
                 return;
             };
             self.follow_parent();
-            if !through_last {
-                self.run_entry(entry, true);
-                last = entry;
-                continue;
-            }
-            // Down through `last`; what follows may come back up here.
-            self.run_entry(last, false);
-            if !self.shared.queue.end_hop(entry) {
-                return; // the hop was not taken: the root takes the rest
+            match step {
+                Step::Own(entry) => self.run_entry(entry, true),
+                Step::Through(via) => {
+                    // Down from here; what follows may come back up here.
+                    self.run_entry(via, false);
+                    if !ReadyQueue::end_hop() {
+                        return; // not reached: the root takes the rest
+                    }
+                }
             }
         }
     }
@@ -715,12 +675,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// the front of the FIFO, in order. Returns how many ran.
     #[inline(never)]
     fn chain_done(&self, fifo: &mut Fifo) -> usize {
-        let left = ReadyQueue::chain_done(|taken| fifo.chain.push((taken, true)));
+        let left = ReadyQueue::chain_done(|taken| fifo.chain.push(taken));
         if fifo.chain.is_empty() {
             return 0;
         }
         let ran = fifo.chain.len() - left;
-        for (next, _) in fifo.chain.drain(ran..).rev() {
+        for next in fifo.chain.drain(ran..).rev() {
             fifo.batch.push_front(next);
         }
         fifo.chain.clear();
@@ -733,7 +693,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(never)]
     fn run_target(&mut self, entry: Entry) {
         self.run_entry(entry, true);
-        self.continue_chain(entry);
+        self.continue_chain();
     }
 
     /// Runs the body or a child; `target`: the entry is this job's own

@@ -11,19 +11,20 @@
 //! scope; each scope on the way polls exactly the job on the route, so the
 //! entry runs where its future lives (in the nested scope's slab) and a
 //! waiting child is polled once per wake at any depth. Entries right behind
-//! the one run that continue through the tree (more of the same scope's,
-//! of a scope nested in the last one's job, or of a scope the last one's
-//! scope is nested in, at any depth: what a cancel of a deep chain queues,
-//! deepest first) form a *chain*: once an entry has run, the scope the poll is in
-//! takes the next one if it is its own (or, through a route of one hop,
-//! the job it just ran, one of a scope nested there), and a scope the poll
-//! returns through on its way up takes those that are its own. So the
-//! chain costs one descent and its way back up instead of a route from
-//! the root each, and every entry still runs after the one before it has
-//! ended its step, in FIFO order. When nothing is behind the chain in the
-//! FIFO, the wakes its own entries queue come next, and the chain takes
-//! them over as they come (a failure climbing a deep chain of scopes
-//! queues each level's entry from the level below).
+//! the one run that continue through the tree form a *chain*: more of the
+//! same scope's, of a scope the last one's is nested in (at any depth: the
+//! poll returns through it), or of a scope nested below the last one's
+//! (reached through a route from there, as the root would route from the
+//! top). Once an entry has run, the scope the poll is in takes the next
+//! one if it is its own or below it, and a scope the poll returns through
+//! on its way up takes those that are its own. So a chain costs one
+//! descent and its way back up instead of a route from the root each, and
+//! every entry still runs after the one before it has ended its step, in
+//! FIFO order: a cancel of a deep chain (deepest first), a failure or a
+//! return climbing a recursion, items going up and down a pipeline of
+//! nested scopes. When nothing is behind the chain in the FIFO, the wakes
+//! its own entries queue come next, and the chain takes them over as they
+//! come.
 //!
 //! Wakes and starts made while the root drains go to a thread-local list,
 //! without a lock or a task wake, in the order they happen; the root moves
@@ -204,33 +205,51 @@ thread_local! {
 /// An entry of the chain behind the entry being run (`set_chain`).
 #[derive(Clone, Copy)]
 struct Link {
-    /// The entry's scope (by address, only compared).
-    scope: usize,
     entry: Entry,
-    /// The scope that runs it, as the poll passes through: the entry's own
-    /// scope, or the one the entry before ran in when the entry's scope is
-    /// nested in that entry's job (`nested`: reached through a hop).
+    /// The scope that runs it as the poll passes: the entry's own, or (to
+    /// reach a scope below it) the scope of the entry before.
     taker: usize,
-    nested: bool,
+    /// Below the taker: the taker's entry to hop through, and the route
+    /// from there (`hops`, a range of `Chain::hops`, innermost first).
+    via: Option<Entry>,
+    hops: (u32, u32),
+}
+
+/// The next step of a chain in the scope that takes it (`next_in_chain`).
+pub(crate) enum Step {
+    /// Run this entry of the scope's own.
+    Own(Entry),
+    /// Run this entry of the scope's as a hop: the route below it leads
+    /// to the chain's entry (`end_hop` ends it).
+    Through(Entry),
 }
 
 /// The chain behind the entry being run: the entries it runs as the poll
 /// passes their scopes, and the ones it may take over from this thread's
 /// notes.
 ///
+/// An entry continues the chain if its scope is the last entry's, one the
+/// last one's is nested in at any depth (the poll returns through it), or
+/// one nested below the last one's at any depth (reached through a route
+/// from there, as the root would route to it from the top: what a cancel
+/// going down queues, or the next stage of a pipeline of nested scopes).
+///
 /// When the root's FIFO holds nothing behind the chain, what the chain's
 /// entries queue meanwhile is next in FIFO order: a failure climbing a
 /// deep chain of scopes queues each level's entry from the level below.
 /// Such a wake, the first note with no start marker before it, joins the
-/// chain if it follows the chain's last entry (`ReadyQueue::follows`);
-/// without this, each level would be a route from the root (O(D²) for D
-/// levels).
+/// chain if it continues it; without this, each level would be a route
+/// from the root (O(D²) for D levels).
 struct Chain {
     /// Next last.
     links: Vec<Link>,
-    /// The last entry that joined the chain (or the one it is behind),
-    /// with its scope, kept while the chain is open.
-    last: Option<(Arc<ReadyQueue>, Entry)>,
+    /// The routes of the links reached through one.
+    hops: Vec<Hop>,
+    /// The link whose route is being followed (`end_hop`).
+    hopping: Option<Link>,
+    /// The scope of the last entry that joined the chain (or of the one it
+    /// is behind), kept while the chain is open.
+    last: Option<Arc<ReadyQueue>>,
     /// How many more wakes the chain may take over (0: the root's FIFO
     /// holds more behind it, or the poll's budget is spent).
     open: usize,
@@ -242,6 +261,8 @@ impl Chain {
     const fn new() -> Self {
         Self {
             links: Vec::new(),
+            hops: Vec::new(),
+            hopping: None,
             last: None,
             open: 0,
             taken: Vec::new(),
@@ -256,6 +277,8 @@ impl Chain {
     fn end(&mut self) -> usize {
         let left = self.links.len();
         empty_scratch(&mut self.links);
+        empty_scratch(&mut self.hops);
+        self.hopping = None;
         self.last = None;
         self.open = 0;
         left
@@ -265,6 +288,8 @@ impl Chain {
     fn save_outer(&mut self) -> Chain {
         Chain {
             links: save_outer(&mut self.links),
+            hops: save_outer(&mut self.hops),
+            hopping: self.hopping.take(),
             last: self.last.take(),
             open: std::mem::take(&mut self.open),
             taken: save_outer(&mut self.taken),
@@ -273,9 +298,41 @@ impl Chain {
 
     fn restore_outer(&mut self, outer: Chain) {
         restore_outer(&mut self.links, outer.links);
+        restore_outer(&mut self.hops, outer.hops);
         restore_outer(&mut self.taken, outer.taken);
+        self.hopping = outer.hopping;
         self.last = outer.last;
         self.open = outer.open;
+    }
+
+    /// The link `entry` of `scope` makes right after an entry of `last`'s
+    /// scope, if it continues the chain (its route, if it has one, joins
+    /// `hops`). A scope that has returned takes no entry.
+    fn link(&mut self, last: &ReadyQueue, scope: &ReadyQueue, entry: Entry) -> Option<Link> {
+        if !scope.is_nested() || scope.is_closed() {
+            return None;
+        }
+        let at = address(scope);
+        if std::ptr::eq(scope, last) || scope.is_above(last) {
+            return Some(Link {
+                entry,
+                taker: at,
+                via: None,
+                hops: (0, 0),
+            });
+        }
+        let start = self.hops.len();
+        let Some(via) = scope.route_from(last, entry, &mut self.hops) else {
+            self.hops.truncate(start);
+            return None;
+        };
+        let range = |n: usize| u32::try_from(n).expect("a chain's routes fit in u32");
+        Some(Link {
+            entry,
+            taker: address(last),
+            via: Some(via),
+            hops: (range(start), range(self.hops.len())),
+        })
     }
 
     /// The next link, taking over the thread's next wake if the chain has
@@ -288,16 +345,16 @@ impl Chain {
         self.links.last().copied()
     }
 
-    /// Takes over the thread's next note if it is a wake that follows
-    /// the chain's last entry, with no start before it (the scope adopts
-    /// started children before anything after them runs).
+    /// Takes over the thread's next note if it is a wake that continues
+    /// the chain, with no start before it (the scope adopts started
+    /// children before anything after them runs).
     #[cold]
     #[inline(never)]
     fn take_over(&mut self) {
-        let Some((last, last_entry)) = &self.last else {
+        let Some(last) = self.last.clone() else {
             return;
         };
-        let Some((ready, nested)) = LOCAL.with(|local| {
+        let Some((ready, link)) = LOCAL.with(|local| {
             let mut local = local.borrow_mut();
             if local.first_marker != NO_MARKER {
                 return None;
@@ -321,12 +378,13 @@ impl Chain {
                 .map_or(local.list.len(), |at| from + at);
             local.chained = at;
             let Some(Noted::Woken(Ready {
-                scope: Some(scope), ..
+                scope: Some(scope),
+                entry,
             })) = local.list.get(at)
             else {
                 return None;
             };
-            let Some(nested) = scope.follows(last, *last_entry) else {
+            let Some(link) = self.link(&last, scope, *entry) else {
                 // The next entry in FIFO order is not the chain's: nothing
                 // after it is either.
                 self.open = 0;
@@ -336,21 +394,12 @@ impl Chain {
                 unreachable!("a wake, looked at above");
             };
             local.chained = at + 1;
-            Some((ready, nested))
+            Some((ready, link))
         }) else {
             return;
         };
-        let scope = ready
-            .scope
-            .clone()
-            .expect("a nested scope's, looked at above");
-        self.links.push(Link {
-            scope: address(&scope),
-            entry: ready.entry,
-            taker: address(if nested { last } else { &scope }),
-            nested,
-        });
-        self.last = Some((scope, ready.entry));
+        self.last = ready.scope.clone();
+        self.links.push(link);
         self.taken.push(ready);
         self.open -= 1;
     }
@@ -864,20 +913,32 @@ impl ReadyQueue {
         })
     }
 
-    /// How an entry of this scope continues a chain whose last entry is
-    /// `entry` of `last`'s scope, if it does: `Some(true)`, this scope is
-    /// nested in that entry's job (a cancel going down), and the entry is
-    /// run through it, by `last`'s scope; `Some(false)`, this is `last`'s
-    /// scope or one it is nested in at any depth (a cancel or a failure
-    /// coming back up: children are resumed before their parent's body,
-    /// the deepest first), which the poll passes on its way back up and
-    /// which runs the entry itself. `None`: the chain ends (the root routes
-    /// to it). A scope that has returned takes no entry.
-    pub(crate) fn follows(&self, last: &ReadyQueue, entry: Entry) -> Option<bool> {
-        let nest = self.nest.get()?;
-        let nested = std::ptr::eq(&*nest.host.queue, last) && nest.host.entry == entry;
-        let follows = nested || std::ptr::eq(self, last) || self.is_above(last);
-        (follows && self.is_nested() && !self.is_closed()).then_some(nested)
+    /// The route from `top`'s scope down to `entry` of this one, if this
+    /// one is nested below it: the hops below `top` join `hops`, innermost
+    /// first (as `route_to` makes them), and `top`'s entry to hop through
+    /// is returned.
+    fn route_from(&self, top: &ReadyQueue, entry: Entry, hops: &mut Vec<Hop>) -> Option<Entry> {
+        let depth = top.depth.load(Ordering::Relaxed);
+        let mut at = self;
+        hops.push((address(self), entry));
+        loop {
+            if at.depth.load(Ordering::Relaxed) <= depth && depth < u16::MAX {
+                return None;
+            }
+            let host = &at.nest.get()?.host;
+            if std::ptr::eq(&*host.queue, top) {
+                return Some(host.entry);
+            }
+            hops.push((address(&host.queue), host.entry));
+            at = &host.queue;
+        }
+    }
+
+    /// Whether an entry of this scope may continue a chain right after one
+    /// of `last`'s (see `Chain`), or is a late wake that a chain passes
+    /// over: a quick look, without the route.
+    pub(crate) fn may_follow(&self, last: &ReadyQueue) -> bool {
+        self.is_closed() || std::ptr::eq(self, last) || self.is_above(last) || last.is_above(self)
     }
 
     /// Whether `queue`'s scope is nested in this one's, at any depth: a
@@ -898,59 +959,83 @@ impl ReadyQueue {
         false
     }
 
-    /// Sets the chain behind `entry` of `scope`, about to run: the entries
-    /// right behind it in the FIFO, first first, each with its scope and
-    /// whether that scope is nested in the job of the entry before (it is
-    /// then run through a hop, by the scope of the entry before; else by
-    /// its own). `open`: how many wakes noted meanwhile the chain may take
-    /// over once those have run (the FIFO holds nothing behind them).
-    pub(crate) fn set_chain<'a>(
-        scope: &'a Arc<ReadyQueue>,
-        entry: Entry,
-        links: impl Iterator<Item = (&'a Arc<ReadyQueue>, Entry, bool)>,
-        open: usize,
-    ) {
-        CHAIN.with(|chain| {
-            let mut chain = chain.borrow_mut();
-            let chain = &mut *chain;
-            chain.links.clear();
-            let mut last = (scope, entry);
-            chain.links.extend(links.map(|(scope, entry, nested)| {
-                let at = address(scope);
-                let taker = if nested { address(last.0) } else { at };
-                last = (scope, entry);
-                Link {
-                    scope: at,
-                    entry,
-                    taker,
-                    nested,
+    /// Sets the chain behind an entry of `scope` about to run: the entries
+    /// at the front of `batch` that continue it (see `Chain`) move to
+    /// `chain`, in order, up to `budget`; if none is left behind them,
+    /// the chain is open and may take over up to `budget` in all of what
+    /// it queues as it runs. False if there is no chain.
+    pub(crate) fn set_chain(
+        scope: &Arc<ReadyQueue>,
+        batch: &mut VecDeque<Ready>,
+        chain: &mut Vec<Ready>,
+        budget: usize,
+    ) -> bool {
+        CHAIN.with(|state| {
+            let mut state = state.borrow_mut();
+            state.links.clear();
+            state.hops.clear();
+            while chain.len() < budget {
+                // A late wake of a scope that has returned, which the root
+                // would pass over, does not end the chain.
+                while batch
+                    .front()
+                    .and_then(|next| next.scope.as_deref())
+                    .is_some_and(ReadyQueue::is_closed)
+                {
+                    batch.pop_front();
                 }
-            }));
-            chain.links.reverse(); // next last
-            chain.open = open;
-            chain.last = (open > 0).then(|| (last.0.clone(), last.1));
-        });
-    }
-
-    /// Whether the chain's next entry is this scope's to run: a scope the
-    /// poll passes on its way back up from a route looks.
-    pub(crate) fn chain_continues_here(&self) -> bool {
-        CHAIN.with(|chain| {
-            chain
-                .borrow_mut()
-                .next()
-                .is_some_and(|link| link.taker == address(self))
+                let Some(next) = batch.front() else { break };
+                let Some(next_scope) = next.scope.as_deref() else {
+                    break;
+                };
+                let last = chain.last().map_or(&**scope, |last| {
+                    last.scope.as_deref().expect("a nested scope's")
+                });
+                let Some(link) = state.link(last, next_scope, next.entry) else {
+                    break;
+                };
+                state.links.push(link);
+                chain.push(batch.pop_front().expect("looked at above"));
+            }
+            state.links.reverse(); // next last
+            state.open = if batch.is_empty() {
+                budget - chain.len()
+            } else {
+                0
+            };
+            if state.open > 0 {
+                state.last = Some(
+                    chain
+                        .last()
+                        .and_then(|last| last.scope.clone())
+                        .unwrap_or_else(|| scope.clone()),
+                );
+            }
+            !chain.is_empty() || state.open > 0
         })
     }
 
-    /// The chain's next entry, taken, if this scope runs it, after its
-    /// entry `last` has run: one of its own (`(entry, false)`), or one of a
-    /// scope nested in `last`'s job (`(entry, true)`), reached through a
-    /// route of one hop, `last` (`end_hop` ends it). Not while tokio's
-    /// budget is spent, nor once a child was started in another scope
-    /// (which adopts it when the poll returns to it, before anything after
-    /// it may run): the root takes the rest back.
-    pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<(Entry, bool)> {
+    /// Whether the chain's next entry is this scope's to run: a scope the
+    /// poll passes on its way back up from a route looks. Not while the
+    /// route is still to be followed (a job on it did not poll the scope
+    /// nested in it): the chain goes on once the entry before it has run.
+    pub(crate) fn chain_continues_here(&self) -> bool {
+        ROUTE.with(|route| route.borrow().is_empty())
+            && CHAIN.with(|chain| {
+                chain
+                    .borrow_mut()
+                    .next()
+                    .is_some_and(|link| link.taker == address(self))
+            })
+    }
+
+    /// The chain's next step, taken, if this scope takes it: an entry of
+    /// its own, or one of its entries to hop through on a route to a scope
+    /// below (`end_hop` ends it). Not while tokio's budget is spent, nor
+    /// once a child was started in another scope (which adopts it when the
+    /// poll returns to it, before anything after it may run): the root
+    /// takes the rest back.
+    pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<Step> {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
             let link = chain.next()?;
@@ -960,37 +1045,41 @@ impl ReadyQueue {
             {
                 return None;
             }
-            if link.nested {
-                ROUTE.with(|route| {
-                    let mut route = route.borrow_mut();
-                    route.clear();
-                    route.push((link.scope, link.entry));
-                });
-            }
             chain.links.pop();
-            Some((link.entry, link.nested))
+            let Some(via) = link.via else {
+                return Some(Step::Own(link.entry));
+            };
+            let (start, end) = (link.hops.0 as usize, link.hops.1 as usize);
+            ROUTE.with(|route| {
+                let mut route = route.borrow_mut();
+                route.clear();
+                route.extend_from_slice(&chain.hops[start..end]);
+            });
+            chain.hopping = Some(link);
+            Some(Step::Through(via))
         })
     }
 
-    /// Ends a route of one hop set by `next_in_chain` in this scope: if
-    /// the hop's scope did not take its entry (the job did not poll that
-    /// scope), the entry goes back to the chain, for the root to take back,
-    /// and this returns false: the chain cannot go on from here.
-    pub(crate) fn end_hop(&self, entry: Entry) -> bool {
-        let Some((scope, _)) = ROUTE.with(|route| route.borrow_mut().pop()) else {
-            return true;
-        };
+    /// Ends the route a `Step::Through` began: if a scope on it did not
+    /// take its hop (a job on the way did not poll the scope nested in
+    /// it), the chain's entry goes back to the chain, for the root to take
+    /// back, and this returns false: the chain cannot go on from here.
+    pub(crate) fn end_hop() -> bool {
+        let reached = ROUTE.with(|route| {
+            let mut route = route.borrow_mut();
+            let reached = route.is_empty();
+            route.clear();
+            reached
+        });
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            chain.links.push(Link {
-                scope,
-                entry,
-                taker: address(self),
-                nested: true,
-            });
-            chain.open = 0;
+            let hopping = chain.hopping.take();
+            if !reached && let Some(link) = hopping {
+                chain.links.push(link);
+                chain.open = 0;
+            }
         });
-        false
+        reached
     }
 
     /// Ends the chain: how many of its entries were not run (the last
