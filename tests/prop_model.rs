@@ -148,6 +148,10 @@ fn launch(proc: model::Proc) -> model::Step {
     model::Step::Launch { lazy: false, proc }
 }
 
+fn eager_async(proc: model::Proc) -> model::Step {
+    model::Step::Async { lazy: false, proc }
+}
+
 /// Runs a kept case both ways and checks the log the rules give.
 fn check_log(tree: &Tree, log: &[&str]) {
     let actual = model::real::run(tree);
@@ -388,10 +392,7 @@ fn r11_a_lazy_child_started_in_a_cancelled_scope_completes_at_once() {
         body: proc(
             0,
             vec![
-                Async {
-                    lazy: false,
-                    proc: p1,
-                },
+                eager_async(p1),
                 launch(proc(4, vec![Yield, Scope(model::Kind::Coroutine, failing)])),
             ],
         ),
@@ -428,16 +429,13 @@ fn r11_a_lazy_child_started_in_a_cancelled_scope_completes_at_once() {
 /// model did the same; Kotlin disposes of a cancelled await's handler).
 #[test]
 fn r14_a_waiter_that_gave_up_and_waits_again_comes_after_those_still_waiting() {
-    use model::Step::{Async, Await, Sleep, Timeout};
+    use model::Step::{Await, Sleep, Timeout};
     let tree = Tree {
         kind: model::Kind::Coroutine,
         body: proc(
             0,
             vec![
-                Async {
-                    lazy: false,
-                    proc: proc(1, vec![Sleep(5)]),
-                },
+                eager_async(proc(1, vec![Sleep(5)])),
                 launch(proc(2, vec![Await(0)])),
                 Timeout {
                     after: 1,
