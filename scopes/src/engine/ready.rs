@@ -241,12 +241,11 @@ pub(crate) enum Step {
 /// chain if it continues it; without this, each level would be a route
 /// from the root (O(D²) for D levels).
 struct Chain {
-    /// Next last.
+    /// In order; those from `next` on are still to run.
     links: Vec<Link>,
+    next: usize,
     /// The routes of the links reached through one.
     hops: Vec<Hop>,
-    /// The link whose route is being followed (`end_hop`).
-    hopping: Option<Link>,
     /// The scope of the last entry that joined the chain (or of the one it
     /// is behind), kept while the chain is open.
     last: Option<Arc<ReadyQueue>>,
@@ -261,8 +260,8 @@ impl Chain {
     const fn new() -> Self {
         Self {
             links: Vec::new(),
+            next: 0,
             hops: Vec::new(),
-            hopping: None,
             last: None,
             open: 0,
             taken: Vec::new(),
@@ -275,10 +274,10 @@ impl Chain {
 
     /// Ends the chain: how many of its links were not run (the last ones).
     fn end(&mut self) -> usize {
-        let left = self.links.len();
+        let left = self.links.len() - self.next;
         empty_scratch(&mut self.links);
         empty_scratch(&mut self.hops);
-        self.hopping = None;
+        self.next = 0;
         self.last = None;
         self.open = 0;
         left
@@ -288,8 +287,8 @@ impl Chain {
     fn save_outer(&mut self) -> Chain {
         Chain {
             links: save_outer(&mut self.links),
+            next: std::mem::take(&mut self.next),
             hops: save_outer(&mut self.hops),
-            hopping: self.hopping.take(),
             last: self.last.take(),
             open: std::mem::take(&mut self.open),
             taken: save_outer(&mut self.taken),
@@ -300,7 +299,7 @@ impl Chain {
         restore_outer(&mut self.links, outer.links);
         restore_outer(&mut self.hops, outer.hops);
         restore_outer(&mut self.taken, outer.taken);
-        self.hopping = outer.hopping;
+        self.next = outer.next;
         self.last = outer.last;
         self.open = outer.open;
     }
@@ -339,10 +338,10 @@ impl Chain {
     /// run out and is open.
     #[inline(always)]
     fn next(&mut self) -> Option<Link> {
-        if self.links.is_empty() && self.open > 0 {
+        if self.next == self.links.len() && self.open > 0 {
             self.take_over();
         }
-        self.links.last().copied()
+        self.links.get(self.next).copied()
     }
 
     /// Takes over the thread's next note if it is a wake that continues
@@ -973,21 +972,19 @@ impl ReadyQueue {
         CHAIN.with(|state| {
             let mut state = state.borrow_mut();
             state.links.clear();
+            state.next = 0;
             state.hops.clear();
             while chain.len() < budget {
-                // A late wake of a scope that has returned, which the root
-                // would pass over, does not end the chain.
-                while batch
-                    .front()
-                    .and_then(|next| next.scope.as_deref())
-                    .is_some_and(ReadyQueue::is_closed)
-                {
-                    batch.pop_front();
-                }
                 let Some(next) = batch.front() else { break };
                 let Some(next_scope) = next.scope.as_deref() else {
                     break;
                 };
+                if next_scope.is_closed() {
+                    // A late wake of a scope that has returned, which the
+                    // root would pass over, does not end the chain.
+                    batch.pop_front();
+                    continue;
+                }
                 let last = chain.last().map_or(&**scope, |last| {
                     last.scope.as_deref().expect("a nested scope's")
                 });
@@ -997,7 +994,6 @@ impl ReadyQueue {
                 state.links.push(link);
                 chain.push(batch.pop_front().expect("looked at above"));
             }
-            state.links.reverse(); // next last
             state.open = if batch.is_empty() {
                 budget - chain.len()
             } else {
@@ -1045,7 +1041,7 @@ impl ReadyQueue {
             {
                 return None;
             }
-            chain.links.pop();
+            chain.next += 1;
             let Some(via) = link.via else {
                 return Some(Step::Own(link.entry));
             };
@@ -1055,7 +1051,6 @@ impl ReadyQueue {
                 route.clear();
                 route.extend_from_slice(&chain.hops[start..end]);
             });
-            chain.hopping = Some(link);
             Some(Step::Through(via))
         })
     }
@@ -1071,14 +1066,15 @@ impl ReadyQueue {
             route.clear();
             reached
         });
-        CHAIN.with(|chain| {
-            let mut chain = chain.borrow_mut();
-            let hopping = chain.hopping.take();
-            if !reached && let Some(link) = hopping {
-                chain.links.push(link);
+        if !reached {
+            // Nothing of the chain ran meanwhile: a scope goes on with it
+            // only once the route it is on was followed to its end.
+            CHAIN.with(|chain| {
+                let mut chain = chain.borrow_mut();
+                chain.next -= 1;
                 chain.open = 0;
-            }
-        });
+            });
+        }
         reached
     }
 
