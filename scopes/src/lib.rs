@@ -188,14 +188,14 @@
 //!   down it, and items going up and down a pipeline of nested scopes cost
 //!   2–8 polls per level at any depth (`tests/tree_shapes.rs`): 10,000
 //!   levels return in about 50–80 ms (10 s before the thirteenth session,
-//!   when each level's step was routed from the top again). One kind of
-//!   shape still grows: when every level's step spends tokio's cooperative
-//!   budget (a child at every level that starts a tokio timer as the
-//!   recursion is built, or every level's cleanup waiting on its own
-//!   timer), the tree yields to its worker every 128 of them, as tokio
-//!   asks, and routes back down each time: about D/220 polls per level (9
-//!   at 1,000 levels, 45 at 10,000; 7 at 10,000 when those children
-//!   `yield_now` instead).
+//!   when each level's step was routed from the top again), and so do
+//!   timers firing together at every level (a [`Delay`] that has waited
+//!   spends none of tokio's cooperative budget as it ends). One kind of
+//!   shape still grows: when every level's step spends that budget on a
+//!   tokio resource of the program's own (`tokio::time::sleep`, a tokio
+//!   channel), the tree yields to its worker every 128 of them, as tokio
+//!   asks, and routes back down each time: about D/220 polls per level
+//!   (9 at 1,000 levels, 45 at 10,000).
 //! - **Children per scope.** Up to 4 billion at once (slot indices are
 //!   32-bit); memory runs out long before.
 //! - **Costs that stay flat as a program grows.** Awaiting one `Deferred`
