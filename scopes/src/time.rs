@@ -31,7 +31,6 @@ use crate::error::{Error, Result};
 pub fn delay(duration: Duration) -> Delay {
     Delay {
         sleep: (!duration.is_zero()).then(|| tokio::time::sleep(duration)),
-        waited: false,
     }
 }
 
@@ -59,7 +58,6 @@ pin_project_lite::pin_project! {
     pub struct Delay {
         #[pin]
         sleep: Option<Sleep>,
-        waited: bool,
     }
 }
 
@@ -70,16 +68,16 @@ impl Future for Delay {
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
-        let this = self.project();
-        let Some(sleep) = this.sleep.as_pin_mut() else {
+        let Some(sleep) = self.project().sleep.as_pin_mut() else {
             return Poll::Ready(Ok(()));
         };
-        let polled = if *this.waited {
+        // Elapsed: registered at an earlier poll, and its timer has fired
+        // since (a timer is registered at its first poll).
+        let polled = if sleep.is_elapsed() {
             Pin::new(&mut tokio::task::coop::unconstrained(sleep)).poll(cx)
         } else {
             sleep.poll(cx)
         };
-        *this.waited |= polled.is_pending();
         context::aware(polled.map(Ok))
     }
 }
