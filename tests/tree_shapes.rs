@@ -182,6 +182,16 @@ where
         .expect("the program panicked")
 }
 
+/// Polls `fut`, counting its polls in `polls`.
+async fn counted<F: Future>(polls: &AtomicU64, fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    poll_fn(|cx| {
+        polls.fetch_add(1, Relaxed);
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
 /// A chain `depth` levels deep: each level a child hosting the next level's
 /// scope, every level waiting an hour; returns the polls of the levels'
 /// futures while the whole chain is cancelled from the top, and the levels
@@ -197,14 +207,7 @@ async fn polls_to_cancel_a_chain(depth: u64) -> (u64, u64) {
         Box::pin(coroutine_scope(move |s| {
             Box::pin(async move {
                 if depth > 1 {
-                    s.launch(async move {
-                        let mut next = pin!(level(depth - 1, polls, reached));
-                        poll_fn(|cx| {
-                            polls.fetch_add(1, Relaxed);
-                            next.as_mut().poll(cx)
-                        })
-                        .await
-                    });
+                    s.launch(async move { counted(polls, level(depth - 1, polls, reached)).await });
                 }
                 let waited = delay(Duration::from_secs(3600)).await;
                 reached.fetch_add(u64::from(waited.is_err()), Relaxed);
@@ -281,14 +284,7 @@ async fn polls_for_a_failure_to_climb_a_chain(depth: u64, body_of_child: bool) -
         Box::pin(coroutine_scope_with(options, move |s| {
             Box::pin(async move {
                 if depth > 1 {
-                    s.launch(async move {
-                        let mut next = pin!(level(depth - 1, own, polls));
-                        poll_fn(|cx| {
-                            polls.fetch_add(1, Relaxed);
-                            next.as_mut().poll(cx)
-                        })
-                        .await
-                    });
+                    s.launch(async move { counted(polls, level(depth - 1, own, polls)).await });
                 } else {
                     s.launch(async {
                         delay(Duration::from_secs(1)).await?;
@@ -344,14 +340,8 @@ async fn polls_for_a_recursion_to_return(depth: u64, awaits: bool) -> u64 {
                     delay(Duration::from_secs(1)).await?;
                     return Ok(0);
                 }
-                let below = s.r#async(async move {
-                    let mut next = pin!(level(depth - 1, awaits, polls));
-                    poll_fn(|cx| {
-                        polls.fetch_add(1, Relaxed);
-                        next.as_mut().poll(cx)
-                    })
-                    .await
-                });
+                let below =
+                    s.r#async(async move { counted(polls, level(depth - 1, awaits, polls)).await });
                 if awaits {
                     Ok(below.await? + 1)
                 } else {
@@ -395,14 +385,7 @@ async fn polls_for_a_failure_returned_up_supervisors(depth: u64) -> u64 {
                     delay(Duration::from_secs(1)).await?;
                     return Err(scopes::Error::msg("the bottom failed"));
                 }
-                let below = s.r#async(async move {
-                    let mut next = pin!(level(depth - 1, polls));
-                    poll_fn(|cx| {
-                        polls.fetch_add(1, Relaxed);
-                        next.as_mut().poll(cx)
-                    })
-                    .await
-                });
+                let below = s.r#async(async move { counted(polls, level(depth - 1, polls)).await });
                 Ok(below.await? + 1)
             })
         }))
@@ -440,14 +423,7 @@ async fn polls_for_a_recursion_with_a_sleeper_per_level(depth: u64) -> u64 {
                     delay(Duration::from_secs(1)).await?;
                     return Ok(0);
                 }
-                let below = s.r#async(async move {
-                    let mut next = pin!(level(depth - 1, polls));
-                    poll_fn(|cx| {
-                        polls.fetch_add(1, Relaxed);
-                        next.as_mut().poll(cx)
-                    })
-                    .await
-                });
+                let below = s.r#async(async move { counted(polls, level(depth - 1, polls)).await });
                 let sleeper = s.r#async(async {
                     delay(Duration::from_secs(1)).await?;
                     Ok(1)
@@ -493,12 +469,7 @@ async fn polls_per_item_through_nested_stages(depth: u64) -> f64 {
                     return Ok(());
                 }
                 let items = s.produce(0, move |tx| async move {
-                    let mut before = pin!(stage(depth - 1, tx, polls));
-                    poll_fn(|cx| {
-                        polls.fetch_add(1, Relaxed);
-                        before.as_mut().poll(cx)
-                    })
-                    .await
+                    counted(polls, stage(depth - 1, tx, polls)).await
                 });
                 while let Some(item) = items.recv().await? {
                     out.send(item + 1).await?;
