@@ -622,16 +622,6 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// order is the FIFO's: these are the entries the root would run next.
     #[inline(never)]
     fn chain_after(&self, scope: &Arc<ReadyQueue>, fifo: &mut Fifo, budget: usize) -> bool {
-        // Most entries have none behind them that continues a chain (a
-        // wide tree's next entry is in a sibling scope): told at once.
-        if let Some(next) = fifo.batch.front()
-            && !next
-                .scope
-                .as_deref()
-                .is_some_and(|next| next.may_follow(scope))
-        {
-            return false;
-        }
         ReadyQueue::set_chain(scope, &mut fifo.batch, &mut fifo.chain, budget)
     }
 

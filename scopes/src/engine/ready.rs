@@ -884,16 +884,7 @@ impl ReadyQueue {
         ROUTE.with(|route| {
             let mut route = route.borrow_mut();
             route.clear();
-            route.push((address(target), entry));
-            let mut scope = target;
-            loop {
-                let host = &scope.nest.get()?.host;
-                if std::ptr::eq(&*host.queue, self) {
-                    return Some(host.entry);
-                }
-                route.push((address(&host.queue), host.entry));
-                scope = &host.queue;
-            }
+            target.route_from(self, entry, &mut route)
         })
     }
 
@@ -914,48 +905,41 @@ impl ReadyQueue {
 
     /// The route from `top`'s scope down to `entry` of this one, if this
     /// one is nested below it: the hops below `top` join `hops`, innermost
-    /// first (as `route_to` makes them), and `top`'s entry to hop through
-    /// is returned.
+    /// first (each scope on the way takes the last one), and `top`'s entry
+    /// to poll is returned. On `None`, `hops` holds a route that leads
+    /// nowhere (`route_done` then tells).
+    #[inline]
     fn route_from(&self, top: &ReadyQueue, entry: Entry, hops: &mut Vec<Hop>) -> Option<Entry> {
-        let depth = top.depth.load(Ordering::Relaxed);
-        let mut at = self;
         hops.push((address(self), entry));
-        loop {
-            if at.depth.load(Ordering::Relaxed) <= depth && depth < u16::MAX {
-                return None;
+        for place in self.places_down_to(top.depth.load(Ordering::Relaxed)) {
+            if std::ptr::eq(&*place.queue, top) {
+                return Some(place.entry);
             }
-            let host = &at.nest.get()?.host;
-            if std::ptr::eq(&*host.queue, top) {
-                return Some(host.entry);
-            }
-            hops.push((address(&host.queue), host.entry));
-            at = &host.queue;
+            hops.push((address(&place.queue), place.entry));
         }
+        None
     }
 
-    /// Whether an entry of this scope may continue a chain right after one
-    /// of `last`'s (see `Chain`), or is a late wake that a chain passes
-    /// over: a quick look, without the route.
-    pub(crate) fn may_follow(&self, last: &ReadyQueue) -> bool {
-        self.is_closed() || std::ptr::eq(self, last) || self.is_above(last) || last.is_above(self)
-    }
-
-    /// Whether `queue`'s scope is nested in this one's, at any depth: a
-    /// walk up from `queue` to this one's depth (a scope is one deeper
-    /// than its host).
+    /// Whether `queue`'s scope is nested in this one's, at any depth.
     fn is_above(&self, queue: &ReadyQueue) -> bool {
-        let depth = self.depth.load(Ordering::Relaxed);
-        let mut at = queue;
-        while at.depth.load(Ordering::Relaxed) > depth || depth == u16::MAX {
-            let Some(nest) = at.nest.get() else {
-                return false;
-            };
-            at = &nest.host.queue;
-            if std::ptr::eq(at, self) {
-                return true;
-            }
-        }
-        false
+        queue
+            .places_down_to(self.depth.load(Ordering::Relaxed))
+            .any(|place| std::ptr::eq(&*place.queue, self))
+    }
+
+    /// Where this scope sits in its host, and its host in its own, and so
+    /// on up, as far as a scope `depth` deep: a scope is one deeper than
+    /// its host, so none above that one can be a scope `depth` deep (at
+    /// `u16::MAX`, depths stopped counting: all of them).
+    #[inline]
+    fn places_down_to(&self, depth: u16) -> impl Iterator<Item = &Place> {
+        std::iter::successors(self.nest.get().map(|nest| &nest.host), |place| {
+            place.queue.nest.get().map(|nest| &nest.host)
+        })
+        .take_while(move |place| {
+            // 0 (a route from a root) and u16::MAX need no look at depths.
+            depth == 0 || depth == u16::MAX || place.queue.depth.load(Ordering::Relaxed) >= depth
+        })
     }
 
     /// Sets the chain behind an entry of `scope` about to run: the entries
