@@ -611,15 +611,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     }
 
     /// Takes the entries right behind one of `scope` in the FIFO that form a
-    /// chain through the tree (`ReadyQueue::set_chain`), up to `budget`:
-    /// each of the same scope as the one before, of one that scope is
-    /// nested in (a cancel or a failure coming back up: children are
-    /// resumed before their parent's body, the deepest first), or of one
-    /// nested below it (a cancel going down). The poll of the entry goes
-    /// through each of those scopes on its way down and back up, and each
-    /// runs its entries there: one descent for the chain, where a route per
-    /// entry would cost the depth each time (O(D²) for a chain D deep). The
-    /// order is the FIFO's: these are the entries the root would run next.
+    /// chain through the tree, up to `budget` (`ReadyQueue::set_chain`; what
+    /// continues a chain is `Chain`'s rule, in ready.rs): the poll of the
+    /// entry runs them as it passes their scopes, one descent where a route
+    /// per entry would cost the depth each time, in the FIFO's order.
     #[inline(never)]
     fn chain_after(&self, scope: &Arc<ReadyQueue>, fifo: &mut Fifo, budget: usize) -> bool {
         ReadyQueue::set_chain(scope, &mut fifo.batch, &mut fifo.chain, budget)
