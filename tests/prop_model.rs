@@ -466,3 +466,80 @@ fn r14_a_waiter_that_gave_up_and_waits_again_comes_after_those_still_waiting() {
         ],
     );
 }
+
+/// R14 with chains: p1's nested scope p3 has an entry left in the FIFO
+/// (its unstarted lazy child's) when p3 returns; p1 goes on, launches p5
+/// and yields. A chain that had taken p3's entry, to be reached through
+/// p1's body, must pass over it once p3 has returned: hopping through the
+/// body would resume p1's yield ahead of p5's first run (found by the
+/// property test after chains learned to go down the tree).
+#[test]
+fn r14_a_chain_passes_over_an_entry_of_a_scope_that_returned_meanwhile() {
+    use model::Step::{Async, Delay, Launch, Scope, Start, Yield};
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![Scope(
+                model::Kind::Coroutine,
+                proc(
+                    1,
+                    vec![
+                        Async {
+                            lazy: true,
+                            proc: proc(2, vec![Delay(1)]),
+                        },
+                        Scope(
+                            model::Kind::Coroutine,
+                            proc(
+                                3,
+                                vec![
+                                    Launch {
+                                        lazy: true,
+                                        proc: proc(4, vec![]),
+                                    },
+                                    Start(0),
+                                ],
+                            ),
+                        ),
+                        Launch {
+                            lazy: false,
+                            proc: proc(5, vec![]),
+                        },
+                        Yield,
+                    ],
+                ),
+            )],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p1 begin",
+            "t0 p1 async p2",
+            "t0 p3 begin",
+            "t0 p3 launch p4",
+            "t0 p3 start p2",
+            "t0 p3 ok 0",
+            "t0 p1 scope = 0",
+            "t0 p1 launch p5",
+            "t0 p2 begin",
+            "t0 p5 begin",
+            "t0 p5 ok 0",
+            "t0 p1 yield",
+            "t0 p1 ok 0",
+            "t1 p2 delay",
+            "t1 p2 ok 0",
+            "t1 p0 scope = 0",
+            "t1 p0 ok 0",
+        ],
+    );
+    let dropped = model::real::run_for(&tree, Duration::from_millis(0));
+    let until_drop: Vec<_> = model::sim::run(&tree)
+        .log
+        .into_iter()
+        .filter(|line| line.starts_with("t0 "))
+        .collect();
+    assert_eq!(dropped.log, until_drop, "\n{tree}");
+}

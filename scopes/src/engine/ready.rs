@@ -209,9 +209,10 @@ struct Link {
     /// The scope that runs it as the poll passes: the entry's own, or (to
     /// reach a scope below it) the scope of the entry before.
     taker: usize,
-    /// Below the taker: the taker's entry to hop through, and the route
-    /// from there (`hops`, a range of `Chain::hops`, innermost first).
-    via: Option<Entry>,
+    /// Below the taker: the taker's entry to hop through, the entry's
+    /// scope (its index in `Chain::below`), and the route from there
+    /// (`hops`, a range of `Chain::hops`, innermost first).
+    via: Option<(Entry, u32)>,
     hops: (u32, u32),
 }
 
@@ -246,6 +247,11 @@ struct Chain {
     next: usize,
     /// The routes of the links reached through one.
     hops: Vec<Hop>,
+    /// The scopes of those links: one that has returned by the time its
+    /// link comes up is passed over, as the root passes over its entries
+    /// (hopping through the job it was nested in would run that job's own
+    /// code, which has gone on since).
+    below: Vec<Arc<ReadyQueue>>,
     /// The scope of the last entry that joined the chain (or of the one it
     /// is behind), kept while the chain is open.
     last: Option<Arc<ReadyQueue>>,
@@ -262,6 +268,7 @@ impl Chain {
             links: Vec::new(),
             next: 0,
             hops: Vec::new(),
+            below: Vec::new(),
             last: None,
             open: 0,
             taken: Vec::new(),
@@ -277,6 +284,7 @@ impl Chain {
         let left = self.links.len() - self.next;
         empty_scratch(&mut self.links);
         empty_scratch(&mut self.hops);
+        empty_scratch(&mut self.below);
         self.next = 0;
         self.last = None;
         self.open = 0;
@@ -289,6 +297,7 @@ impl Chain {
             links: save_outer(&mut self.links),
             next: std::mem::take(&mut self.next),
             hops: save_outer(&mut self.hops),
+            below: save_outer(&mut self.below),
             last: self.last.take(),
             open: std::mem::take(&mut self.open),
             taken: save_outer(&mut self.taken),
@@ -298,6 +307,7 @@ impl Chain {
     fn restore_outer(&mut self, outer: Chain) {
         restore_outer(&mut self.links, outer.links);
         restore_outer(&mut self.hops, outer.hops);
+        restore_outer(&mut self.below, outer.below);
         restore_outer(&mut self.taken, outer.taken);
         self.next = outer.next;
         self.last = outer.last;
@@ -307,12 +317,12 @@ impl Chain {
     /// The link `entry` of `scope` makes right after an entry of `last`'s
     /// scope, if it continues the chain (its route, if it has one, joins
     /// `hops`). A scope that has returned takes no entry.
-    fn link(&mut self, last: &ReadyQueue, scope: &ReadyQueue, entry: Entry) -> Option<Link> {
+    fn link(&mut self, last: &ReadyQueue, scope: &Arc<ReadyQueue>, entry: Entry) -> Option<Link> {
         if !scope.is_nested() || scope.is_closed() {
             return None;
         }
         let at = address(scope);
-        if std::ptr::eq(scope, last) || scope.is_above(last) {
+        if std::ptr::eq(&**scope, last) || scope.is_above(last) {
             return Some(Link {
                 entry,
                 taker: at,
@@ -325,12 +335,13 @@ impl Chain {
             self.hops.truncate(start);
             return None;
         };
-        let range = |n: usize| u32::try_from(n).expect("a chain's routes fit in u32");
+        let index = |n: usize| u32::try_from(n).expect("a chain's routes fit in u32");
+        self.below.push(scope.clone());
         Some(Link {
             entry,
             taker: address(last),
-            via: Some(via),
-            hops: (range(start), range(self.hops.len())),
+            via: Some((via, index(self.below.len() - 1))),
+            hops: (index(start), index(self.hops.len())),
         })
     }
 
@@ -958,9 +969,10 @@ impl ReadyQueue {
             state.links.clear();
             state.next = 0;
             state.hops.clear();
+            state.below.clear();
             while chain.len() < budget {
                 let Some(next) = batch.front() else { break };
-                let Some(next_scope) = next.scope.as_deref() else {
+                let Some(next_scope) = next.scope.as_ref() else {
                     break;
                 };
                 if next_scope.is_closed() {
@@ -1018,16 +1030,23 @@ impl ReadyQueue {
     pub(crate) fn next_in_chain(self: &Arc<Self>) -> Option<Step> {
         CHAIN.with(|chain| {
             let mut chain = chain.borrow_mut();
-            let link = chain.next()?;
-            if link.taker != address(self)
-                || !tokio::task::coop::has_budget_remaining()
-                || Self::started_elsewhere(self)
-            {
-                return None;
-            }
-            chain.next += 1;
-            let Some(via) = link.via else {
-                return Some(Step::Own(link.entry));
+            let (link, via) = loop {
+                let link = chain.next()?;
+                if link.taker != address(self)
+                    || !tokio::task::coop::has_budget_remaining()
+                    || Self::started_elsewhere(self)
+                {
+                    return None;
+                }
+                chain.next += 1;
+                let Some((via, below)) = link.via else {
+                    return Some(Step::Own(link.entry));
+                };
+                if !chain.below[below as usize].is_closed() {
+                    break (link, via);
+                }
+                // Returned since it joined the chain: passed over, as the
+                // root passes over the entries of a scope that has returned.
             };
             let (start, end) = (link.hops.0 as usize, link.hops.1 as usize);
             ROUTE.with(|route| {
