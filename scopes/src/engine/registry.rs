@@ -331,22 +331,25 @@ fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(shard) = shard(self.entry.job.id).as_mut() {
-            shard.remove(&self.entry.job.id);
-            give_back_table(shard);
+        let mut shard = shard(self.entry.job.id);
+        if let Some(table) = shard.as_mut() {
+            table.remove(&self.entry.job.id);
         }
+        give_back_table(&mut shard);
         let children = std::mem::take(&mut *lock(&self.entry.children));
         give_back_room(children);
     }
 }
 
 /// A shard's table shrinks to half its room once three quarters of it
-/// are unused: a burst of a million scopes leaves no table of a million
+/// are unused, and goes once empty: a burst of scopes leaves no table
 /// behind, and each removal still costs O(1) amortized.
-fn give_back_table(shard: &mut Shard) {
-    const SMALL: usize = 1024;
-    if shard.capacity() > SMALL && shard.len() < shard.capacity() / 4 {
-        shard.shrink_to(shard.capacity() / 2);
+fn give_back_table(shard: &mut Option<Shard>) {
+    let Some(table) = shard else { return };
+    if table.is_empty() {
+        *shard = None;
+    } else if table.len() < table.capacity() / 4 {
+        table.shrink_to(table.capacity() / 2);
     }
 }
 
