@@ -182,6 +182,8 @@ where
 struct Fifo {
     batch: VecDeque<Ready>,
     local: Vec<Noted>,
+    /// The entries of `local`'s `Noted::Adopted` notes.
+    adopted: Vec<Entry>,
     spare: Vec<Noted>,
     /// The chain behind the entry being run (`chain_after`; scratch).
     chain: Vec<Ready>,
@@ -765,15 +767,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// adopts as many started children as it counts. Children started from
     /// elsewhere (another thread, the body closure) follow.
     fn take_local(&mut self, fifo: &mut Fifo) {
-        let mut local = std::mem::take(&mut fifo.local);
-        if ReadyQueue::take_local(&mut local) {
-            for noted in local.drain(..) {
-                self.take_noted(noted, fifo);
+        if ReadyQueue::take_local(&mut fifo.local, &mut fifo.adopted) {
+            for noted in fifo.local.drain(..) {
+                self.take_noted(noted, &fifo.adopted, &mut fifo.batch, &mut fifo.nested);
             }
         }
-        fifo.local = local;
         if self.shared.queue.take_foreign_starts() || self.has_incoming() {
-            while self.adopt_next(fifo) {}
+            while self.adopt_next(&mut fifo.batch) {}
         }
         self.publish_adopted();
     }
@@ -781,20 +781,34 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// One note of the root's: a wake joins the FIFO; a start marker adopts
     /// as many started children as it counts; a lazy child's start queues
     /// its first run.
-    fn take_noted(&mut self, noted: Noted, fifo: &mut Fifo) {
+    fn take_noted(
+        &mut self,
+        noted: Noted,
+        adopted: &[Entry],
+        batch: &mut VecDeque<Ready>,
+        nested: &mut bool,
+    ) {
         match noted {
             Noted::Woken(ready) => {
-                fifo.nested |= ready.scope.is_some();
-                fifo.batch.push_back(ready);
+                *nested |= ready.scope.is_some();
+                batch.push_back(ready);
+            }
+            Noted::Adopted { scope, from, len } => {
+                *nested = true;
+                let (from, len) = (from as usize, len as usize);
+                for &entry in &adopted[from..from + len] {
+                    let scope = Some(scope.clone());
+                    batch.push_back(Ready { entry, scope });
+                }
             }
             Noted::Started { scope: None, run } => {
                 for _ in 0..run {
-                    self.adopt_next(fifo);
+                    self.adopt_next(batch);
                 }
             }
             Noted::StartedLazy { scope: None, child } => {
                 if let Some(entry) = child.first_entry() {
-                    fifo.batch.push_back(Ready { entry, scope: None });
+                    batch.push_back(Ready { entry, scope: None });
                 }
             }
             // Taken over by a chain, which gave it back if it did not run.
@@ -812,12 +826,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
 
     /// Adopts the next started child and queues its first run (a lazy
     /// one's comes with its start); false if none is waiting.
-    fn adopt_next(&mut self, fifo: &mut Fifo) -> bool {
+    fn adopt_next(&mut self, batch: &mut VecDeque<Ready>) -> bool {
         let Some(first) = self.adopt_started() else {
             return false;
         };
         if let Some(entry) = first {
-            fifo.batch.push_back(Ready { entry, scope: None });
+            batch.push_back(Ready { entry, scope: None });
         }
         true
     }
