@@ -189,7 +189,12 @@
 //!   2–8 polls per level at any depth (`tests/tree_shapes.rs`): 10,000
 //!   levels return in about 50–80 ms (10 s before the thirteenth session,
 //!   when each level's step was routed from the top again), and so do
-//!   timers firing together at every level (a [`Delay`] that has waited
+//!   recursions whose every level starts children and then enters the
+//!   next level in its body (each level's starts become entries where
+//!   they were noted: 4.8 µs per level at 16,000 levels, 122 µs before
+//!   the fourteenth session, when each level moved the notes of all the
+//!   levels below), and timers firing together at every level (a
+//!   [`Delay`] that has waited
 //!   spends none of tokio's cooperative budget as it ends). One kind of
 //!   shape still grows: when every level's step spends that budget on a
 //!   tokio resource of the program's own (`tokio::time::sleep`, a tokio
