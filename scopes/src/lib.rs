@@ -194,8 +194,8 @@
 //!   they were noted: 4.8 µs per level at 16,000 levels, 122 µs before
 //!   the fourteenth session, when each level moved the notes of all the
 //!   levels below), and timers firing together at every level (a
-//!   [`Delay`] that has waited
-//!   spends none of tokio's cooperative budget as it ends). One kind of
+//!   [`Delay`] that has waited spends none of tokio's cooperative budget
+//!   as it ends). One kind of
 //!   shape still grows: when every level's step spends that budget on a
 //!   tokio resource of the program's own (`tokio::time::sleep`, a tokio
 //!   channel), the tree yields to its worker every 128 of them, as tokio
