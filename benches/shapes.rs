@@ -28,6 +28,13 @@
 //!   root on a worker: a recursive walk spread over the pool), the leaves
 //!   yielding once; on the 2-worker runtime. Peer: the same tree of
 //!   `JoinSet`s.
+//! - `recursion`: N levels, each starting a child (the W1 child) and then
+//!   entering the next level's scope in its own body, as a recursive walk
+//!   that launches a child per node does (each level's start waits while
+//!   the levels below it run: quadratic in the depth before the
+//!   fourteenth session). Peer: the same recursion with a `JoinSet` per
+//!   level, the next level awaited before joining. On a thread with a
+//!   1 GiB stack (100,000 nested levels).
 //!
 //! Time per child (per leaf), `current_thread` runtime but for
 //! `parallel_tree`, the parent a spawned task. At
@@ -64,6 +71,7 @@ const NESTED_WIDE: [&str; 3] = ["scopes nested", "scopes flat", "FuturesUnordere
 const JOIN_ALL_SCOPES: [&str; 2] = ["scopes", "join_all"];
 const CHANNEL_GIVE_UP: [&str; 1] = ["scopes"];
 const PARALLEL_TREE: [&str; 2] = ["scopes", "JoinSet"];
+const RECURSION: [&str; 2] = ["scopes", "JoinSet"];
 /// Children per node of `parallel_tree`.
 const FANOUT: u64 = 10;
 
@@ -335,6 +343,61 @@ async fn parallel_tree(scopes: bool, n: u64) -> u64 {
     ctx.sum()
 }
 
+/// A level of `recursion`: starts the child `level`, then enters the next
+/// level's scope in its body.
+fn recursion_scopes(ctx: Arc<Ctx>, level: u64) -> scopes::BoxFuture<'static, scopes::Result<()>> {
+    Box::pin(scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            let leaf_ctx = ctx.clone();
+            s.launch(async move { scopes_leaf(&leaf_ctx, level).await });
+            if level > 0 {
+                recursion_scopes(ctx, level - 1).await?;
+            }
+            Ok(())
+        })
+    }))
+}
+
+/// The same level with a `JoinSet`: spawns the child, awaits the next
+/// level, then joins.
+fn recursion_join_set(
+    ctx: Arc<Ctx>,
+    level: u64,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let mut set = JoinSet::new();
+        let leaf_ctx = ctx.clone();
+        set.spawn(async move { leaf(&leaf_ctx, level).await });
+        if level > 0 {
+            recursion_join_set(ctx, level - 1).await;
+        }
+        while let Some(done) = set.join_next().await {
+            done.expect("child panicked").expect("child failed");
+        }
+    })
+}
+
+/// A recursion of `n` levels (its children add up to `expected_sum(n)`),
+/// on a thread of its own with room for 100,000 nested levels.
+fn recursion(rt: &tokio::runtime::Runtime, scopes: bool, n: u64) -> u64 {
+    std::thread::scope(|threads| {
+        std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn_scoped(threads, || {
+                let ctx = Arc::new(Ctx::default());
+                if scopes {
+                    run(rt, recursion_scopes(ctx.clone(), n - 1)).expect("recursion failed");
+                } else {
+                    run(rt, recursion_join_set(ctx.clone(), n - 1));
+                }
+                ctx.sum()
+            })
+            .expect("thread")
+            .join()
+            .expect("recursion panicked")
+    })
+}
+
 /// Runs every implementation of one shape at every size; `shape` runs one
 /// (by name) on `rt` and gives the children's sum, checked against
 /// `expected`.
@@ -399,6 +462,8 @@ fn bench_shapes(c: &mut Criterion) {
     let pool = Rt::MultiThread.build();
     let tree = |name: &str, n| run(&pool, parallel_tree(name == "scopes", n));
     bench_group(c, "parallel_tree", &PARALLEL_TREE, tree, expected_sum);
+    let deep = |name: &str, n| recursion(&rt, name == "scopes", n);
+    bench_group(c, "recursion", &RECURSION, deep, expected_sum);
 }
 
 /// A report row: ns per child at each size, and the growth (100× ÷ 1×).
@@ -437,6 +502,9 @@ fn report(since: SystemTime) {
     }
     for name in PARALLEL_TREE {
         out += &row("parallel_tree", name, since);
+    }
+    for name in RECURSION {
+        out += &row("recursion", name, since);
     }
     write_report("bench-shapes.md", &out);
 }
