@@ -86,6 +86,7 @@ pub struct Error {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     /// Shared by every `Error` derived from the same failure, so that a
     /// failure seen twice (a child's error awaited and re-returned by the
@@ -159,8 +160,23 @@ impl Error {
     }
 
     pub(crate) fn cancelled_by(cause: &Error) -> Self {
-        let cause = (!cause.is_cancellation()).then(|| cause.clone());
+        let cause = (!cause.is_cancellation()).then(|| cause.as_cause());
         Self::from_kind(Kind::Cancelled { cause })
+    }
+
+    /// The failure as a cancellation names it: what it is, which is all a
+    /// cancellation shows of its cause (`Display`), without the children it
+    /// came through or what it suppressed. So the failure itself stays the
+    /// only holder of its list of suppressed failures, and adds to it in
+    /// place as it climbs a tree (`with_suppressed`).
+    fn as_cause(&self) -> Error {
+        Self {
+            inner: Arc::new(Inner {
+                kind: self.inner.kind.clone(),
+                origin: None,
+                suppressed: Vec::new(),
+            }),
+        }
     }
 
     pub(crate) fn timeout(after: std::time::Duration) -> Self {
@@ -306,31 +322,33 @@ impl Error {
 
     /// The same failure, having left the child `name`: added to the path
     /// of children it came through (the one it was raised in stays first).
-    pub(crate) fn with_origin(self, name: &Name) -> Self {
-        let origin = Arc::new(Origin {
+    pub(crate) fn with_origin(mut self, name: &Name) -> Self {
+        let inner = self.own_inner();
+        let below = inner.origin.take();
+        inner.origin = Some(Arc::new(Origin {
             name: name.clone(),
-            below: self.inner.origin.clone(),
-        });
-        self.rebuild(Some(origin), self.inner.suppressed.clone())
+            below,
+        }));
+        self
     }
 
-    pub(crate) fn with_suppressed(self, mut more: Vec<Error>) -> Self {
-        if more.is_empty() {
-            return self;
+    pub(crate) fn with_suppressed(mut self, mut more: Vec<Error>) -> Self {
+        if !more.is_empty() {
+            self.own_inner().suppressed.append(&mut more);
         }
-        let mut suppressed = self.inner.suppressed.clone();
-        suppressed.append(&mut more);
-        self.rebuild(self.inner.origin.clone(), suppressed)
+        self
     }
 
-    fn rebuild(&self, origin: Option<Arc<Origin>>, suppressed: Vec<Error>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                kind: self.inner.kind.clone(),
-                origin,
-                suppressed,
-            }),
+    /// This error's parts, to change: in place when no other `Error` holds
+    /// them (a failure climbing a tree), else copied first, so that clones
+    /// made before (a `Deferred`'s, a handler's) keep what they saw. In
+    /// place, a failure that gathers a suppressed failure at every level of
+    /// a deep tree costs O(1) per level, not the length of its list.
+    fn own_inner(&mut self) -> &mut Inner {
+        if Arc::strong_count(&self.inner) > 1 {
+            copied(self.inner.suppressed.len());
         }
+        Arc::make_mut(&mut self.inner)
     }
 
     /// Whether both are the same failure (one was derived from the other).
@@ -340,6 +358,19 @@ impl Error {
 
     /// What `same_failure` compares, as a key: unique while the error (or
     /// one derived from it) is alive.
+    /// Whether both are the same error object (one a clone of the other):
+    /// the same failure, the same path and the same suppressed failures.
+    pub(crate) fn is_same_error(&self, other: &Error) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Whether this failure is held anywhere else (another `Error` of the
+    /// same failure, or a clone of this one): only then can it be among
+    /// failures seen before.
+    pub(crate) fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.inner) > 1 || Arc::strong_count(&self.inner.kind) > 1
+    }
+
     pub(crate) fn identity(&self) -> usize {
         Arc::as_ptr(&self.inner.kind) as *const () as usize
     }
@@ -625,9 +656,85 @@ impl From<Error> for anyhow::Error {
     }
 }
 
+/// Counts suppressed failures copied because an error was shared as it
+/// changed (tests pin that to none for a failure climbing a tree).
+#[cfg(test)]
+fn copied(suppressed: usize) {
+    tests::COPIED.set(tests::COPIED.get() + suppressed);
+}
+
+#[cfg(not(test))]
+fn copied(_: usize) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Suppressed failures copied by `own_inner`.
+        pub(super) static COPIED: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// A recursion of `depth` scopes: the deepest level fails, and every
+    /// level's cleanup then fails too; its error and the suppressed
+    /// failures copied on the way.
+    fn failing_cleanups(depth: u64) -> (Error, usize) {
+        fn level(d: u64) -> crate::BoxFuture<'static, crate::Result<()>> {
+            Box::pin(crate::coroutine_scope(move |s| {
+                Box::pin(async move {
+                    if d == 1 {
+                        crate::yield_now().await?;
+                        return Err(Error::msg("root cause"));
+                    }
+                    s.launch(level(d - 1));
+                    if crate::delay(std::time::Duration::from_secs(3600))
+                        .await
+                        .is_err()
+                    {
+                        return Err(Error::msg(format!("cleanup {d} failed")));
+                    }
+                    Ok(())
+                })
+            }))
+        }
+        std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .start_paused(true)
+                    .build()
+                    .expect("runtime");
+                COPIED.set(0);
+                let error = rt.block_on(level(depth)).expect_err("the recursion fails");
+                (error, COPIED.get())
+            })
+            .expect("thread")
+            .join()
+            .expect("recursion thread")
+    }
+
+    /// R6 at depth: the root cause, with every level's cleanup failure
+    /// suppressed once, deepest first (the order they happened in).
+    #[test]
+    fn a_failure_climbing_a_deep_tree_suppresses_each_level_s_cleanup_failure_once_in_order() {
+        let (error, _) = failing_cleanups(200);
+        assert_eq!(error.to_string(), "root cause");
+        let suppressed: Vec<String> = error.suppressed().iter().map(ToString::to_string).collect();
+        let expected: Vec<String> = (2..=200).map(|d| format!("cleanup {d} failed")).collect();
+        assert_eq!(suppressed, expected);
+    }
+
+    /// The failure gathers one suppressed failure per level in place: held
+    /// by nothing else as each scope adds to it, it is never copied (each
+    /// level copied the whole list before, quadratic in the depth).
+    #[test]
+    fn a_failure_climbing_a_deep_tree_is_not_copied_at_each_level() {
+        let (error, copied) = failing_cleanups(1_000);
+        assert_eq!(error.suppressed().len(), 999);
+        assert_eq!(copied, 0, "suppressed failures copied on the way up");
+    }
 
     #[derive(Debug)]
     struct Outer(std::io::Error);

@@ -209,6 +209,11 @@ struct Failure {
     /// Each failure is suppressed once (R6): where each one seen is, by
     /// `Error::identity` (`IN_FIRST`: among the first one's own).
     seen: HashMap<usize, usize>,
+    /// Whether `seen` lists the first one's own yet: only a failure held
+    /// elsewhere too can be among them, and a failure climbing a deep tree
+    /// carries one suppressed failure per level, which listing at every
+    /// level would make quadratic.
+    first_seen: bool,
 }
 
 /// In `Failure::seen`: suppressed by the first failure itself.
@@ -216,16 +221,20 @@ const IN_FIRST: usize = usize::MAX;
 
 impl Failure {
     fn new(first: Error) -> Box<Self> {
-        let seen = first
-            .suppressed()
-            .iter()
-            .map(|s| (s.identity(), IN_FIRST))
-            .collect();
         Box::new(Self {
             first,
             suppressed: Vec::new(),
-            seen,
+            seen: HashMap::new(),
+            first_seen: false,
         })
+    }
+
+    /// Lists the first failure's own suppressed failures in `seen`, once.
+    fn see_first(&mut self) {
+        if !std::mem::replace(&mut self.first_seen, true) {
+            let first = self.first.suppressed().iter();
+            self.seen.extend(first.map(|s| (s.identity(), IN_FIRST)));
+        }
     }
 
     /// Suppresses `error`, once: one seen already (a child that failed
@@ -233,6 +242,15 @@ impl Failure {
     /// own scope suppressed meanwhile. A map, not a scan: ten thousand
     /// children failing in their cleanup cost ten thousand steps.
     fn suppress(&mut self, error: Error) {
+        if error.is_shared() {
+            self.see_first();
+        } else {
+            // Held nowhere else: neither the first failure nor this scope
+            // has it yet.
+            self.seen.insert(error.identity(), self.suppressed.len());
+            self.suppressed.push(error);
+            return;
+        }
         match self.seen.get(&error.identity()) {
             Some(&IN_FIRST) => {}
             Some(&at) => self.suppressed[at] = error,
@@ -1111,7 +1129,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         }
         match outcome {
             Outcome::Failed(error) => match job.complete(Outcome::Failed(error.clone())) {
-                Outcome::Failed(first) => self.child_failed(first, sink),
+                Outcome::Failed(first) => {
+                    self.registration.forget_failed(idx);
+                    self.child_failed(first, sink);
+                }
                 // Completed before its work was dropped here (a lazy child
                 // cancelled before it started, one cancelled while held
                 // under the limit), a child keeps its first outcome; a
@@ -1176,7 +1197,11 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             // The same failure again (a child that failed early ends with
             // it; an awaiter raised it again): what was suppressed on its
             // way here is added.
+            // The very error recorded as the first (a failing child's,
+            // which it also ends with): nothing new came with it.
+            Some(failure) if failure.first.is_same_error(&error) => {}
             Some(failure) => {
+                failure.see_first();
                 for suppressed in error.suppressed() {
                     if !failure.seen.contains_key(&suppressed.identity()) {
                         failure.suppress(suppressed.clone());

@@ -683,9 +683,13 @@ impl ReadyQueue {
         self.mode.load(Ordering::Acquire) == NESTED
     }
 
-    /// Marks the scope as gone (returned or dropped).
+    /// Marks the scope as gone (returned or dropped). The waker of whoever
+    /// polled it goes now: a nested scope's is its host child's, and a
+    /// late entry of the scope still queued must not keep that child's job
+    /// record (and the failure it ended with) alive.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        drop(self.waker.take());
     }
 
     pub(crate) fn is_closed(&self) -> bool {

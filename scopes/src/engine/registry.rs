@@ -317,6 +317,13 @@ impl Registration {
         drop(children);
         changes.give_back_room();
     }
+
+    /// Clears the entry of a child that has just failed now, not at the
+    /// next flush: the list must not be what keeps its job record, and the
+    /// failure it ended with, alive while the failure climbs the tree.
+    pub(crate) fn forget_failed(&self, idx: usize) {
+        clear_completed(&mut lock(&self.entry.children), idx);
+    }
 }
 
 /// Clears the entry of slot `idx` if its child has completed (a slot reused
