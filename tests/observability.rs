@@ -194,3 +194,62 @@ async fn job_ids_are_unique_across_threads() {
     }
     assert_eq!(all.len(), 8000);
 }
+
+/// A level of a recursion of nested scopes, each entered in a child of the
+/// one above; the deepest child dumps the tree from a thread with a small
+/// stack (a monitoring thread) and gives the dump back up.
+fn dump_at_depth(depth: u32) -> scopes::BoxFuture<'static, Result<String>> {
+    Box::pin(coroutine_scope(move |s| {
+        Box::pin(async move {
+            let below = s.r#async(async move {
+                if depth == 0 {
+                    let dump = std::thread::Builder::new()
+                        .stack_size(256 << 10)
+                        .spawn(scopes::debug::dump)
+                        .expect("thread")
+                        .join()
+                        .expect("the dump's thread");
+                    return Ok(dump);
+                }
+                dump_at_depth(depth - 1).await
+            });
+            below.await
+        })
+    }))
+}
+
+/// A tree 2,000 scopes deep (4,000 levels of the dump: each scope and the
+/// child it is entered in) dumps from a thread with a 256 KiB stack, and
+/// its lines stop indenting past 100 levels, saying their level instead:
+/// the dump grows with the number of jobs, not with the square of the
+/// depth (a 10,000-deep tree's dump was 401 MB).
+#[test]
+fn dump_of_a_deep_tree_walks_it_without_recursion_and_bounds_its_indent() {
+    const DEPTH: u32 = 2_000;
+    let dump = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+                .block_on(dump_at_depth(DEPTH))
+        })
+        .expect("thread")
+        .join()
+        .expect("the tree's thread")
+        .expect("the tree");
+    let lines: Vec<&str> = dump.lines().collect();
+    // Every scope and every child it runs in: two lines per level.
+    let levels = 2 * (DEPTH as usize + 1);
+    assert!(lines.len() >= levels, "{} lines", lines.len());
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    assert!(lines.iter().all(|line| indent(line) <= 200));
+    let deepest = lines.iter().filter(|line| line.contains("(level ")).count();
+    assert!(deepest >= levels - 101, "{deepest} lines say their level");
+    let last = lines.last().expect("a line").trim_start();
+    assert!(
+        last.starts_with(&format!("(level {}) ", levels - 1)),
+        "{last}"
+    );
+    assert!(dump.len() < levels * 300, "{} bytes", dump.len());
+}

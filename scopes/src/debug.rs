@@ -15,6 +15,14 @@ use std::fmt::Write;
 /// `foreign wait`: cancelling it drops it there, without its async cleanup
 /// (R7), as in `worker #12 [cancelling, foreign wait]`.
 ///
+/// Each level indents two spaces (a nested scope is two levels: the child
+/// it runs in, then the scope) up to 100 levels; deeper lines keep that
+/// indent and say their level, as in `(level 250) worker #12 [active]`,
+/// so that a dump of a deep recursion grows with its jobs, not with the
+/// square of its depth. The tree is walked without recursion: a dump of a
+/// tree 100,000 levels deep, taken from a thread with a small stack, is
+/// fine.
+///
 /// # Examples
 ///
 /// ```
@@ -45,25 +53,58 @@ pub fn dump() -> String {
         by_parent.entry(parent).or_default().push(view);
     }
     let mut out = String::new();
-    write_scopes(&mut out, &by_parent, None, 0);
+    write_tree(&mut out, &by_parent);
     out
 }
 
-fn write_scopes(
-    out: &mut String,
-    by_parent: &BTreeMap<Option<u64>, Vec<&ScopeView>>,
-    parent: Option<u64>,
-    depth: usize,
-) {
-    for scope in by_parent.get(&parent).into_iter().flatten() {
-        write_job(out, &scope.job, depth);
-        write_scopes(out, by_parent, Some(scope.job.id), depth + 1);
-        for child in &scope.children {
-            write_job(out, child, depth + 1);
-            write_scopes(out, by_parent, Some(child.id), depth + 2);
+/// What is left to write of the tree, last first.
+enum Step<'a> {
+    /// The scopes entered in the job `parent` (`None`: the roots).
+    ScopesIn { parent: Option<u64>, depth: usize },
+    /// One job's line.
+    Job(&'a JobCore, usize),
+}
+
+/// Writes every scope entered in `parent`, each followed by the scopes
+/// entered in its body, then its children, each followed by the scopes
+/// entered in it: depth first, with a list of steps instead of recursion
+/// (a thread's stack does not bound the depth it can dump).
+fn write_tree(out: &mut String, by_parent: &BTreeMap<Option<u64>, Vec<&ScopeView>>) {
+    let mut steps = vec![Step::ScopesIn {
+        parent: None,
+        depth: 0,
+    }];
+    while let Some(step) = steps.pop() {
+        let (parent, depth) = match step {
+            Step::Job(job, depth) => {
+                write_job(out, job, depth);
+                continue;
+            }
+            Step::ScopesIn { parent, depth } => (parent, depth),
+        };
+        let scopes = by_parent.get(&parent).into_iter().flatten();
+        // Pushed last to first, so that they are written first to last.
+        for scope in scopes.rev() {
+            for child in scope.children.iter().rev() {
+                let parent = Some(child.id);
+                steps.push(Step::ScopesIn {
+                    parent,
+                    depth: depth + 2,
+                });
+                steps.push(Step::Job(child, depth + 1));
+            }
+            let parent = Some(scope.job.id);
+            steps.push(Step::ScopesIn {
+                parent,
+                depth: depth + 1,
+            });
+            steps.push(Step::Job(&scope.job, depth));
         }
     }
 }
+
+/// Levels indented in full; deeper lines say their level instead.
+const INDENTED: usize = 100;
 
 fn write_job(out: &mut String, job: &JobCore, depth: usize) {
     let state = if job.is_cancelling() {
@@ -80,12 +121,9 @@ fn write_job(out: &mut String, job: &JobCore, depth: usize) {
     } else {
         ""
     };
-    let _ = writeln!(
-        out,
-        "{:indent$}{} #{} [{state}{wait}]",
-        "",
-        job.name,
-        job.id,
-        indent = depth * 2
-    );
+    out.extend(std::iter::repeat_n(' ', depth.min(INDENTED) * 2));
+    if depth > INDENTED {
+        let _ = write!(out, "(level {depth}) ");
+    }
+    let _ = writeln!(out, "{} #{} [{state}{wait}]", job.name, job.id);
 }
