@@ -217,7 +217,11 @@
 //!   give up (a timeout around `.await`, `join` or `join_all`): a waiter
 //!   that gives up gives its place back (`tests/waiters_memory.rs`; until
 //!   the thirteenth session each left about 230 bytes until the awaited
-//!   child completed).
+//!   child completed). A failure climbing a deep tree that gathers a
+//!   suppressed failure at every level (every level's cleanup failing
+//!   too) costs the same per level at 100 and 10,000 levels: it adds to
+//!   its list in place (until the fourteenth session every level copied
+//!   and indexed the whole list: 190 µs per level at 10,000 levels).
 //!
 //! # Decisions where Kotlin and Rust differ
 //!
