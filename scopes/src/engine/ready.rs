@@ -232,6 +232,23 @@ impl Notes {
         };
     }
 
+    /// As the root takes the notes: the entries of their groups go with
+    /// them (only groups read `adopted`: with none, what it holds is
+    /// moot), and where nested scopes' markers were is forgotten (the root
+    /// turns them into foreign starts; the map's room is kept). Out of
+    /// line: a flat scope has neither.
+    #[cold]
+    #[inline(never)]
+    fn take_nested(&mut self, adopted: &mut Vec<Entry>) {
+        if !self.adopted.is_empty() {
+            adopted.clear();
+            std::mem::swap(&mut self.adopted, adopted);
+        }
+        if let Some(markers) = self.markers.as_mut().filter(|m| !m.is_empty()) {
+            markers.clear();
+        }
+    }
+
     /// Moves the first marker on past notes that are no longer markers.
     fn next_first_marker(&mut self) {
         if let Some(since) = self.list.get(self.first_marker..) {
@@ -942,15 +959,8 @@ impl ReadyQueue {
             std::mem::swap(&mut local.list, scratch);
             local.first_marker = NO_MARKER;
             local.chained = 0;
-            // Only groups read `adopted`: with none, what it holds is moot.
-            if !local.adopted.is_empty() {
-                adopted.clear();
-                std::mem::swap(&mut local.adopted, adopted);
-            }
-            // The root turns nested scopes' markers into foreign starts:
-            // where they were is moot (the map's room is kept).
-            if let Some(markers) = local.markers.as_mut().filter(|m| !m.is_empty()) {
-                markers.clear();
+            if !local.adopted.is_empty() || local.markers.is_some() {
+                local.take_nested(adopted);
             }
             true
         })
