@@ -567,6 +567,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if fifo.local.capacity() > RETAINED {
             fifo.local = Vec::new();
         }
+        if fifo.adopted.capacity() > RETAINED {
+            fifo.adopted = Vec::new(); // a nested scope's burst of starts
+        }
     }
 
     fn is_done(&self) -> bool {

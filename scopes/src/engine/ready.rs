@@ -1363,7 +1363,7 @@ fn forget_notes(notes: &mut Notes) {
         notes.list.clear();
     }
     notes.first_marker = NO_MARKER;
-    if notes.adopted.capacity() > KEPT_NOTES {
+    if notes.adopted.capacity() > KEPT_ADOPTED {
         notes.adopted = Vec::new();
     } else {
         notes.adopted.clear();
@@ -1374,6 +1374,10 @@ fn forget_notes(notes: &mut Notes) {
         None => {}
     }
 }
+
+/// Entries of groups (`Noted::Adopted`) a thread keeps room for between
+/// drains: the starts of a scope per node of a tree, not a burst's.
+const KEPT_ADOPTED: usize = 1 << 10;
 
 /// Scopes whose markers a thread's map keeps room for between drains.
 const KEPT_MARKERS: usize = 1 << 10;
