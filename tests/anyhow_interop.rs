@@ -321,3 +321,35 @@ async fn downcast_ref_sees_through_anyhow_context() {
     let failed = failed.unwrap_err();
     assert_eq!(failed.downcast_ref::<NotFound>(), Some(&NotFound("user")));
 }
+
+#[scoped]
+async fn fetch_status() -> anyhow::Result<u32> {
+    let status = async { Err::<u32, _>(Error::msg("http 500")) };
+    Ok(status.await?)
+}
+
+#[scoped]
+async fn load_config() -> anyhow::Result<u32> {
+    use anyhow::Context;
+    Ok(fetch_status().await.context("loading config")?)
+}
+
+/// SPEC §2e: an app's context on an error that came out of a scope is
+/// kept when the error goes back into one (`anyhow`'s own downcast looks
+/// through context layers and dropped it), with the child it came from.
+#[tokio::test(start_paused = true)]
+async fn context_added_to_a_scopes_error_is_kept_when_it_goes_back_into_a_scope() {
+    let failed = Error::from_anyhow(load_config().await.unwrap_err());
+    assert_eq!(format!("{failed:#}"), "loading config: http 500");
+    assert!(failed.child_name().is_some(), "{failed:?}");
+    let plain = Error::from_anyhow(fetch_status().await.unwrap_err());
+    assert_eq!(format!("{plain:#}"), "http 500");
+}
+
+/// A cancellation an app added context to is still a cancellation: a
+/// cancelled child must not end failed.
+#[tokio::test(start_paused = true)]
+async fn a_cancellation_with_context_stays_a_cancellation() {
+    let cancelled = anyhow::Error::from(Error::cancelled()).context("fetching");
+    assert!(Error::from_anyhow(cancelled).is_cancellation());
+}

@@ -563,9 +563,12 @@ impl Error {
     /// cannot: an `impl From<anyhow::Error>` would collide with the blanket
     /// `From<E: std::error::Error>`, rustc E0119). An error that came from
     /// `scopes` (a cancellation passed through an anyhow fn) comes back as
-    /// it was, so a cancelled child stays cancelled; any other is kept as
-    /// it is, and [`downcast_ref`](Error::downcast_ref) reaches its
-    /// innermost error.
+    /// it was, so a cancelled child stays cancelled (a cancellation stays
+    /// one whatever context was added to it); any other is kept as it is,
+    /// and [`downcast_ref`](Error::downcast_ref) reaches its innermost
+    /// error. A `scopes` error an app added context to keeps the context
+    /// (`{:#}` shows `loading config: http 500`), and the children it came
+    /// through and the failures it suppressed.
     ///
     /// ```
     /// use scopes::Error;
@@ -587,9 +590,25 @@ impl Error {
     /// # }
     /// ```
     pub fn from_anyhow(error: anyhow::Error) -> Self {
-        match error.downcast::<Compat>() {
-            Ok(Compat(error)) => error,
-            Err(error) => Self::from_kind(Kind::Anyhow(error)),
+        // anyhow's own downcast would look through the context an app
+        // added (`.context("loading config")`) and drop it.
+        let ours = error.chain().find_map(|e| e.downcast_ref::<Compat>());
+        let Some(Compat(ours)) = ours else {
+            return Self::from_kind(Kind::Anyhow(error));
+        };
+        let as_it_was = error
+            .chain()
+            .next()
+            .is_some_and(|outer| outer.is::<Compat>());
+        if as_it_was || ours.is_cancellation() {
+            return ours.clone();
+        }
+        Self {
+            inner: Arc::new(Inner {
+                origin: ours.inner.origin.clone(),
+                suppressed: ours.inner.suppressed.clone(),
+                kind: Arc::new(Kind::Anyhow(error)),
+            }),
         }
     }
 }
