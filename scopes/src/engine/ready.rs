@@ -704,9 +704,19 @@ impl ReadyQueue {
     /// polled it goes now: a nested scope's is its host child's, and a
     /// late entry of the scope still queued must not keep that child's job
     /// record (and the failure it ended with) alive.
+    ///
+    /// A root's entries from outside go too: each entry of a nested scope
+    /// holds that scope's queue, which holds the root's, so an entry left
+    /// there (a timer's wake of a nested scope, queued as the root was
+    /// dropped) kept both alive for good. Entries that come later are
+    /// passed over as they come (`push`).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
         drop(self.waker.take());
+        if let Some(queue) = self.queue.get() {
+            let late = std::mem::take(&mut *queue.lock().unwrap_or_else(|e| e.into_inner()));
+            drop(late); // out of the lock: dropping an entry drops a queue
+        }
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -779,7 +789,14 @@ impl ReadyQueue {
             LOCAL.with(|local| local.borrow_mut().woken(ready));
             return;
         }
-        root.locked().push_back(ready);
+        let mut queue = root.locked();
+        // Under the lock `close` empties the queue with: either it sees
+        // this entry or this sees the root closed.
+        if root.is_closed() {
+            return;
+        }
+        queue.push_back(ready);
+        drop(queue);
         root.wake_scope();
     }
 
