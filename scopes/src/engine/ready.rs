@@ -15,9 +15,11 @@
 //! same scope's, of a scope the last one's is nested in (at any depth: the
 //! poll returns through it), or of a scope nested below the last one's
 //! (reached through a route from there, as the root would route from the
-//! top). Once an entry has run, the scope the poll is in takes the next
+//! top), or of a scope below any scope both are nested in (a sibling
+//! branch: the poll returns up to that scope, which routes down from
+//! there). Once an entry has run, the scope the poll is in takes the next
 //! one if it is its own or below it, and a scope the poll returns through
-//! on its way up takes those that are its own. So a chain costs one
+//! on its way up takes those that are its own or below it. So a chain costs one
 //! descent and its way back up instead of a route from the root each, and
 //! every entry still runs after the one before it has ended its step, in
 //! FIFO order: a cancel of a deep chain (deepest first), a failure or a
@@ -349,12 +351,36 @@ thread_local! {
     static ADOPTING: Cell<Vec<Entry>> = const { Cell::new(Vec::new()) };
 }
 
+/// The innermost nested scope that `a`'s and `b`'s scopes both are, or are
+/// nested in (`a` itself when `b`'s is below it); `None` if that is the
+/// root (which routes from the top as it would anyway), or if depths
+/// stopped counting.
+fn meeting_point<'q>(a: &'q ReadyQueue, b: &'q ReadyQueue) -> Option<&'q ReadyQueue> {
+    let up = |q: &'q ReadyQueue| q.nest.get().map(|nest| &*nest.host.queue);
+    let depth = |q: &ReadyQueue| q.depth.load(Ordering::Relaxed);
+    if depth(a) == u16::MAX || depth(b) == u16::MAX {
+        return None;
+    }
+    let (mut a, mut b) = (a, b);
+    while depth(a) > depth(b) {
+        a = up(a)?;
+    }
+    while depth(b) > depth(a) {
+        b = up(b)?;
+    }
+    while !std::ptr::eq(a, b) {
+        (a, b) = (up(a)?, up(b)?);
+    }
+    a.is_nested().then_some(a)
+}
+
 /// An entry of the chain behind the entry being run (`set_chain`).
 #[derive(Clone, Copy)]
 struct Link {
     entry: Entry,
     /// The scope that runs it as the poll passes: the entry's own, or (to
-    /// reach a scope below it) the scope of the entry before.
+    /// reach a scope below it) the scope of the entry before or the
+    /// innermost scope both are nested in (`meeting_point`).
     taker: usize,
     /// Below the taker: the taker's entry to hop through, the entry's
     /// scope (its index in `Chain::below`), and the route from there
@@ -477,8 +503,12 @@ impl Chain {
                 hops: (0, 0),
             });
         }
+        // Below the last one's scope, or below a scope both are nested in
+        // (a sibling branch: items going down a pipeline of nested
+        // scopes): the poll returns up to that scope, which routes down.
+        let taker = meeting_point(last, scope)?;
         let start = self.hops.len();
-        let Some(via) = scope.route_from(last, entry, &mut self.hops) else {
+        let Some(via) = scope.route_from(taker, entry, &mut self.hops) else {
             self.hops.truncate(start);
             return None;
         };
@@ -486,7 +516,7 @@ impl Chain {
         self.below.push(scope.clone());
         Some(Link {
             entry,
-            taker: address(last),
+            taker: address(taker),
             via: Some((via, index(self.below.len() - 1))),
             hops: (index(start), index(self.hops.len())),
         })
