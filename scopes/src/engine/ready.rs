@@ -19,12 +19,12 @@
 //! branch: the poll returns up to that scope, which routes down from
 //! there). Once an entry has run, the scope the poll is in takes the next
 //! one if it is its own or below it, and a scope the poll returns through
-//! on its way up takes those that are its own or below it. So a chain costs one
-//! descent and its way back up instead of a route from the root each, and
-//! every entry still runs after the one before it has ended its step, in
-//! FIFO order: a cancel of a deep chain (deepest first), a failure or a
-//! return climbing a recursion, items going up and down a pipeline of
-//! nested scopes. When nothing is behind the chain in the FIFO, the wakes
+//! on its way up takes those that are its own or below it. So a chain
+//! costs one descent and its way back up instead of a route from the root
+//! each, and every entry still runs after the one before it has ended its
+//! step, in FIFO order: a cancel of a deep chain (deepest first), a
+//! failure or a return climbing a recursion, items going up and down a
+//! pipeline of nested scopes. When nothing is behind the chain in the FIFO, the wakes
 //! its own entries queue come next, and the chain takes them over as they
 //! come.
 //!
