@@ -24,9 +24,9 @@
 //! each, and every entry still runs after the one before it has ended its
 //! step, in FIFO order: a cancel of a deep chain (deepest first), a
 //! failure or a return climbing a recursion, items going up and down a
-//! pipeline of nested scopes. When nothing is behind the chain in the FIFO, the wakes
-//! its own entries queue come next, and the chain takes them over as they
-//! come.
+//! pipeline of nested scopes. When nothing is behind the chain in the
+//! FIFO, the wakes its own entries queue come next, and the chain takes
+//! them over as they come.
 //!
 //! Wakes and starts made while the root drains go to a thread-local list,
 //! without a lock or a task wake, in the order they happen; the root moves
