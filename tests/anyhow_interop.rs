@@ -325,13 +325,14 @@ async fn downcast_ref_sees_through_anyhow_context() {
 #[scoped]
 async fn fetch_status() -> anyhow::Result<u32> {
     let status = async { Err::<u32, _>(Error::msg("http 500")) };
-    Ok(status.await?)
+    status.await
 }
 
 #[scoped]
 async fn load_config() -> anyhow::Result<u32> {
     use anyhow::Context;
-    Ok(fetch_status().await.context("loading config")?)
+    let config = fetch_status().await.context("loading config")?;
+    Ok(config)
 }
 
 /// SPEC §2e: an app's context on an error that came out of a scope is
