@@ -506,8 +506,17 @@ async fn polls_per_item_through_nested_stages(depth: u64) -> f64 {
 /// there (2.1 per item and stage at 100 stages measured).
 #[test]
 fn items_cross_a_pipeline_of_nested_stages_in_a_bounded_number_of_polls() {
-    let [shallow, deep] = [100, 1_000].map(|depth| {
-        let per_item = on_a_deep_stack(move || polls_per_item_through_nested_stages(depth));
+    polls_per_item_stay_flat([100, 1_000], |depth| {
+        on_a_deep_stack(move || polls_per_item_through_nested_stages(depth))
+    });
+}
+
+/// Runs a pipeline `depths[0]` and `depths[1]` stages deep (`polls_at`
+/// gives the polls per item and stage at a depth), and checks that they
+/// are few and do not grow with the depth.
+fn polls_per_item_stay_flat(depths: [u64; 2], polls_at: impl Fn(u64) -> f64) {
+    let [shallow, deep] = depths.map(|depth| {
+        let per_item = polls_at(depth);
         println!("{depth} stages: {per_item:.2} polls per item and stage");
         assert!(
             per_item <= 8.0,
@@ -515,9 +524,10 @@ fn items_cross_a_pipeline_of_nested_stages_in_a_bounded_number_of_polls() {
         );
         per_item
     });
+    let [small, large] = depths;
     assert!(
         deep <= shallow * 1.5,
-        "{shallow:.2} polls per item and stage at 100 stages, {deep:.2} at 1,000"
+        "{shallow:.2} polls per item and stage at {small} stages, {deep:.2} at {large}"
     );
 }
 
@@ -583,19 +593,9 @@ async fn polls_per_item_down_nested_levels(depth: u64) -> f64 {
 #[test]
 fn items_go_down_a_pipeline_of_nested_levels_in_a_bounded_number_of_polls() {
     // From 300 levels on: below, fewer entries share a poll (1.4 at 100).
-    let [shallow, deep] = [300, 3_000].map(|depth| {
-        let per_item = on_a_deep_stack(move || polls_per_item_down_nested_levels(depth));
-        println!("{depth} levels: {per_item:.2} polls per item and stage");
-        assert!(
-            per_item <= 8.0,
-            "{depth} levels: {per_item:.2} polls per item and stage"
-        );
-        per_item
+    polls_per_item_stay_flat([300, 3_000], |depth| {
+        on_a_deep_stack(move || polls_per_item_down_nested_levels(depth))
     });
-    assert!(
-        deep <= shallow * 1.5,
-        "{shallow:.2} polls per item and stage at 300 levels, {deep:.2} at 3,000"
-    );
 }
 
 /// R14 with a job that polls a nested scope beside other work of its own
