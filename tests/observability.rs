@@ -253,3 +253,48 @@ fn dump_of_a_deep_tree_walks_it_without_recursion_and_bounds_its_indent() {
     );
     assert!(dump.len() < levels * 300, "{} bytes", dump.len());
 }
+
+/// SPEC §3b: a scope entered in a `with_timeout` block's work is dumped
+/// under the child the block runs in, like one entered without a timeout
+/// (it was dumped as a root of its own: the timeout's job is nobody's
+/// child; found by a helper's random trees).
+#[tokio::test(start_paused = true)]
+async fn dump_shows_a_scope_entered_under_a_timeout_under_its_child() {
+    let dump = coroutine_scope(|s| {
+        Box::pin(async move {
+            let worker = s.child().name("timed-worker").r#async(async {
+                let inner = coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        inner
+                            .child()
+                            .name("timed-leaf")
+                            .launch(async { delay(Duration::from_millis(5)).await });
+                        delay(Duration::from_millis(1)).await?;
+                        Ok(scopes::debug::dump())
+                    })
+                });
+                scopes::with_timeout(Duration::from_secs(1), inner).await
+            });
+            worker.await
+        })
+    })
+    .await
+    .unwrap();
+    let lines: Vec<&str> = dump.lines().collect();
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not in dump:\n{dump}"))
+    };
+    let worker = at("timed-worker #");
+    assert!(lines[worker].starts_with("  timed-worker #"), "{dump}");
+    assert!(
+        lines[worker + 1].starts_with("    coroutine_scope at "),
+        "{dump}"
+    );
+    assert!(
+        lines[at("timed-leaf #")].starts_with("      timed-leaf #"),
+        "{dump}"
+    );
+}

@@ -25,7 +25,8 @@ use crate::error::Error;
 struct ScopeEntry {
     /// The scope's own job, whose queue is the scope's.
     job: Arc<JobCore>,
-    /// The id of the job it was entered in; 0: none (ids start at 1).
+    /// The id of the job it was entered in (for a timeout's work, the job
+    /// that work runs in); 0: none (ids start at 1).
     parent: u64,
     /// Children by slot index; completed ones may linger until a flush.
     /// The first two in place: as small as a `Vec`, and a scope with one
@@ -82,7 +83,9 @@ const DONE: usize = 1 << (usize::BITS - 1);
 pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
-        parent: parent.map_or(0, |p| p.id),
+        // A scope entered in a timeout's work shows under the job that work
+        // runs in: the timeout's own job is nobody's child (`debug::dump`).
+        parent: parent.map_or(0, |p| p.within().map_or(p.id, |unit| unit.id)),
         children: Mutex::new(SmallVec::new()),
     });
     shard(job.id)
