@@ -35,6 +35,14 @@ async fn errors_remember_the_child_they_came_from() {
     assert_eq!(name, format!("tests/observability.rs:{line}:15"));
 }
 
+/// The index of the first of a dump's `lines` that contains `needle`.
+fn line_with(lines: &[&str], needle: &str, dump: &str) -> usize {
+    lines
+        .iter()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle} not in dump:\n{dump}"))
+}
+
 #[tokio::test(start_paused = true)]
 async fn dump_shows_the_tree_of_live_scopes_and_jobs() {
     let dump = coroutine_scope(|s| {
@@ -68,12 +76,7 @@ async fn dump_shows_the_tree_of_live_scopes_and_jobs() {
     .await
     .unwrap();
     let lines: Vec<&str> = dump.lines().collect();
-    let at = |needle: &str| {
-        lines
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle} not in dump:\n{dump}"))
-    };
+    let at = |needle: &str| line_with(&lines, needle, &dump);
     let worker = at("dump-worker #");
     let grandchild = at("dump-grandchild #");
     assert!(lines[worker].starts_with("  dump-worker #") && lines[worker].ends_with("[active]"));
@@ -281,12 +284,7 @@ async fn dump_shows_a_scope_entered_under_a_timeout_under_its_child() {
     .await
     .unwrap();
     let lines: Vec<&str> = dump.lines().collect();
-    let at = |needle: &str| {
-        lines
-            .iter()
-            .position(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("{needle} not in dump:\n{dump}"))
-    };
+    let at = |needle: &str| line_with(&lines, needle, &dump);
     let worker = at("timed-worker #");
     assert!(lines[worker].starts_with("  timed-worker #"), "{dump}");
     assert!(

@@ -251,8 +251,13 @@ impl Notes {
         }
     }
 
-    /// Moves the first marker on past notes that are no longer markers.
-    fn next_first_marker(&mut self) {
+    /// A scope's markers from `at` on are entries now: if the list's first
+    /// marker was there, it moves on past the notes that are no longer
+    /// markers.
+    fn resolved_from(&mut self, at: usize) {
+        if self.first_marker != at {
+            return;
+        }
         if let Some(since) = self.list.get(self.first_marker..) {
             let next = since
                 .iter()
@@ -1056,11 +1061,8 @@ impl ReadyQueue {
         if entries.capacity() <= 1024 {
             ADOPTING.set(entries); // a burst's memory is given back
         }
-        if markers
-            .first()
-            .is_some_and(|&at| LOCAL.with(|local| local.borrow().first_marker == at))
-        {
-            LOCAL.with(|local| local.borrow_mut().next_first_marker());
+        if let Some(&first) = markers.first() {
+            LOCAL.with(|local| local.borrow_mut().resolved_from(first));
         }
     }
 
