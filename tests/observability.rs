@@ -259,7 +259,10 @@ fn dump_of_a_deep_tree_walks_it_without_recursion_and_bounds_its_indent() {
         "no line at level {}",
         levels - 1
     );
-    assert!(dump.len() < levels * 300, "{} bytes", dump.len());
+    // Linear in the jobs: bounded bytes per line (other tests' jobs, alive
+    // meanwhile, are listed too: up to 8,000 of them).
+    let per_line = dump.len() / lines.len();
+    assert!(per_line <= 300, "{per_line} bytes per line");
 }
 
 /// SPEC §3b: a scope entered in a `with_timeout` block's work is dumped
