@@ -354,3 +354,47 @@ async fn a_cancellation_with_context_stays_a_cancellation() {
     let cancelled = anyhow::Error::from(Error::cancelled()).context("fetching");
     assert!(Error::from_anyhow(cancelled).is_cancellation());
 }
+
+/// A scope whose `n` children each fail after ignoring the cancellation
+/// the first failure brings them: its error suppresses the other `n - 1`.
+async fn all_children_fail(n: usize) -> Error {
+    scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            for i in 0..n {
+                s.launch(async move {
+                    let _ = scopes::yield_now().await;
+                    Err(Error::msg(format!("child {i} failed")))
+                });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_err()
+}
+
+/// A failure passed up through many anyhow fns, each adding context and
+/// taking it back, keeps one list of what it suppressed: each layer used
+/// to copy it (O(layers × suppressed) time and memory: 0.8 MB and 1 ms
+/// per layer at 100,000 suppressed).
+#[tokio::test(start_paused = true)]
+async fn context_layers_share_the_suppressed_failures_rather_than_copy_them() {
+    let mut error = all_children_fail(1_000).await;
+    assert_eq!(error.suppressed().len(), 999);
+    let list = error.suppressed().as_ptr();
+    for layer in 0..100 {
+        let with_context = anyhow::Error::from(error).context(format!("layer {layer}"));
+        error = Error::from_anyhow(with_context);
+        assert_eq!(error.suppressed().len(), 999, "layer {layer}");
+        assert_eq!(
+            error.suppressed().as_ptr(),
+            list,
+            "layer {layer} copied the suppressed failures"
+        );
+    }
+    assert!(
+        format!("{error:#}").starts_with("layer 99: layer 98: "),
+        "{error:#}"
+    );
+    assert_eq!(error.to_string(), "layer 99");
+}

@@ -95,7 +95,34 @@ struct Inner {
     /// The last child the error left (the outermost so far); the one it
     /// left before is below it.
     origin: Option<Arc<Origin>>,
-    suppressed: Vec<Error>,
+    suppressed: Suppressed,
+}
+
+/// The failures an error suppressed (R6). Shared by the errors derived
+/// from it: an error taken back from `anyhow` with `.context(..)` added
+/// (`from_anyhow`) holds the list of the error under the context, which
+/// still holds it too, so a failure passed through many such layers keeps
+/// one list, not one per layer. Copied only when an error that shares it
+/// adds to it, so that each keeps what it had.
+#[derive(Clone, Default)]
+struct Suppressed(Option<Arc<Vec<Error>>>);
+
+impl Suppressed {
+    fn as_slice(&self) -> &[Error] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    fn append(&mut self, more: &mut Vec<Error>) {
+        match &mut self.0 {
+            None => self.0 = Some(Arc::new(std::mem::take(more))),
+            Some(list) => {
+                if Arc::strong_count(list) > 1 {
+                    copied(list.len());
+                }
+                Arc::make_mut(list).append(more);
+            }
+        }
+    }
 }
 
 /// One child on the path an error took: a linked list from the outermost
@@ -174,7 +201,7 @@ impl Error {
             inner: Arc::new(Inner {
                 kind: self.inner.kind.clone(),
                 origin: None,
-                suppressed: Vec::new(),
+                suppressed: Suppressed::default(),
             }),
         }
     }
@@ -196,7 +223,7 @@ impl Error {
             inner: Arc::new(Inner {
                 kind: Arc::new(kind),
                 origin: None,
-                suppressed: Vec::new(),
+                suppressed: Suppressed::default(),
             }),
         }
     }
@@ -276,7 +303,7 @@ impl Error {
     /// assert!(scopes::Error::msg("x").suppressed().is_empty());
     /// ```
     pub fn suppressed(&self) -> &[Error] {
-        &self.inner.suppressed
+        self.inner.suppressed.as_slice()
     }
 
     /// The name of the child this error came from: its `name` option, else
@@ -345,9 +372,8 @@ impl Error {
     /// place, a failure that gathers a suppressed failure at every level of
     /// a deep tree costs O(1) per level, not the length of its list.
     fn own_inner(&mut self) -> &mut Inner {
-        if Arc::strong_count(&self.inner) > 1 {
-            copied(self.inner.suppressed.len());
-        }
+        // A copy shares the suppressed list, which is copied only if added
+        // to (`Suppressed::append`).
         Arc::make_mut(&mut self.inner)
     }
 
@@ -447,7 +473,7 @@ impl Debug for Error {
             write!(f, "\n  caused by: {s}")?;
             source = s.source();
         }
-        let suppressed = &self.inner.suppressed;
+        let suppressed = self.suppressed();
         for error in suppressed.iter().take(LISTED) {
             write!(f, "\n  suppressed: {error}")?;
             if let Some(name) = error.origins().first() {
@@ -652,7 +678,7 @@ impl Error {
 #[cfg(feature = "anyhow")]
 impl From<Error> for anyhow::Error {
     fn from(error: Error) -> Self {
-        if !error.inner.suppressed.is_empty() {
+        if !error.suppressed().is_empty() {
             return anyhow::Error::new(Compat(error));
         }
         let inner = match Arc::try_unwrap(error.inner) {
@@ -667,7 +693,7 @@ impl From<Error> for anyhow::Error {
         let inner = Inner {
             kind,
             origin: inner.origin,
-            suppressed: Vec::new(),
+            suppressed: Suppressed::default(),
         };
         anyhow::Error::new(Compat(Error {
             inner: Arc::new(inner),
@@ -691,7 +717,8 @@ mod tests {
     use std::cell::Cell;
 
     thread_local! {
-        /// Suppressed failures copied by `own_inner`.
+        /// Suppressed failures copied because an error sharing its list
+        /// added to it (`Suppressed::append`).
         pub(super) static COPIED: Cell<usize> = const { Cell::new(0) };
     }
 
@@ -806,5 +833,31 @@ mod tests {
     fn error_is_send_sync_clone_static() {
         fn assert<T: Send + Sync + Clone + std::panic::UnwindSafe + 'static>() {}
         assert::<Error>();
+    }
+
+    /// An error that shares its suppressed list with another (one derived
+    /// from it) copies the list when it adds to it: the other keeps what
+    /// it had.
+    #[test]
+    fn adding_to_a_shared_suppressed_list_copies_it_for_the_adder_alone() {
+        let first = Error::msg("first").with_suppressed(vec![Error::msg("a"), Error::msg("b")]);
+        COPIED.set(0);
+        let derived = first.clone().with_suppressed(vec![Error::msg("c")]);
+        let names = |e: &Error| {
+            e.suppressed()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(&first), ["a", "b"]);
+        assert_eq!(names(&derived), ["a", "b", "c"]);
+        assert_eq!(COPIED.get(), 2, "the shared list is copied once");
+        let alone = derived.with_suppressed(vec![Error::msg("d")]);
+        assert_eq!(names(&alone), ["a", "b", "c", "d"]);
+        assert_eq!(
+            COPIED.get(),
+            2,
+            "a list held by one error is added to in place"
+        );
     }
 }
