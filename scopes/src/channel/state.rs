@@ -22,6 +22,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
+use smallvec::SmallVec;
+
 use crate::engine::handler::{self, FailureSink, Handler};
 use crate::engine::job::JobCore;
 use crate::error::{Error, Result};
@@ -88,9 +90,11 @@ pub(super) enum Offered {
     Waiting(u64),
 }
 
-/// Wakers collected under the lock, woken after it is released.
+/// Wakers collected under the lock, woken after it is released. The first
+/// in place: a receive that lets a waiting sender in wakes one, and
+/// allocating a list for it cost an allocation per item.
 #[derive(Default)]
-struct Wakes(Vec<Waker>);
+struct Wakes(SmallVec<[Waker; 1]>);
 
 impl Wakes {
     fn wake(self) {
