@@ -37,6 +37,14 @@ scoped_tls::scoped_thread_local! {
     static JOB: Arc<JobCore>
 }
 
+scoped_tls::scoped_thread_local! {
+    /// While the work of a timeout is polled (its job is no unit of work):
+    /// the unit of work it runs in, which a scope entered there nests in.
+    /// Lent by the timeout for the poll, as `JOB` is: the timeout's job
+    /// keeps no reference to it (that cost every timeout an allocation).
+    static WITHIN: Arc<JobCore>
+}
+
 thread_local! {
     static FLAGS: Cell<u8> = const { Cell::new(0) };
 }
@@ -161,8 +169,10 @@ pub(crate) fn current_unit() -> Option<Arc<JobCore>> {
         let job = job?;
         if unit {
             Some(job.clone())
+        } else if WITHIN.is_set() {
+            Some(WITHIN.with(Arc::clone))
         } else {
-            job.within()
+            None
         }
     })
 }
@@ -213,6 +223,22 @@ pub(crate) fn resume<F: Future + ?Sized>(
     });
     let flags = replace_flags(saved);
     settle(job, result, flags, resumed)
+}
+
+/// [`resume`] for the work of a timeout (no unit of work), which runs
+/// within `unit`, the unit of work its caller's code belongs to.
+#[inline(always)]
+pub(crate) fn resume_within<F: Future + ?Sized>(
+    unit: Option<&Arc<JobCore>>,
+    job: &Arc<JobCore>,
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    resumed: bool,
+) -> Poll<Result<F::Output, Error>> {
+    match unit {
+        Some(unit) => WITHIN.set(unit, || resume(job, fut, cx, resumed, false)),
+        None => resume(job, fut, cx, resumed, false),
+    }
 }
 
 /// R7's step after the poll: what `resume` returns, given how the poll

@@ -166,8 +166,6 @@ struct Cold {
     waiters: Mutex<Waiters>,
     /// The child's `tracing` span, when a subscriber wants it.
     span: OnceLock<Span>,
-    /// For the work of a timeout: the scope's unit of work it runs in.
-    within: OnceLock<Arc<JobCore>>,
     /// The first failure of the child's own scope (`FAILED_EARLY`).
     failed_early: OnceLock<Error>,
 }
@@ -263,16 +261,6 @@ impl JobCore {
             .waiters
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records the unit of work this job's code runs in (the work of a
-    /// timeout runs inside its caller's poll).
-    pub(crate) fn set_within(&self, unit: Arc<JobCore>) {
-        let _ = self.cold().within.set(unit);
-    }
-
-    pub(crate) fn within(&self) -> Option<Arc<JobCore>> {
-        self.cold.get()?.within.get().cloned()
     }
 
     /// Keeps the child's span, if a subscriber wanted one.

@@ -79,13 +79,16 @@ const DONE: usize = 1 << (usize::BITS - 1);
 
 /// Registers a scope (its own job, whose queue is the scope's), attached
 /// to the job it was entered in (`parent`), so that cancelling that job
-/// cancels the scope.
-pub(crate) fn register(job: &Arc<JobCore>, parent: Option<&Arc<JobCore>>) -> Registration {
+/// cancels the scope; `debug::dump` shows it under the job with id
+/// `shown_under` (0: none).
+pub(crate) fn register(
+    job: &Arc<JobCore>,
+    parent: Option<&Arc<JobCore>>,
+    shown_under: u64,
+) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
-        // A scope entered in a timeout's work shows under the job that work
-        // runs in: the timeout's own job is nobody's child (`debug::dump`).
-        parent: parent.map_or(0, |p| p.within().map_or(p.id, |unit| unit.id)),
+        parent: shown_under,
         children: Mutex::new(SmallVec::new()),
     });
     shard(job.id)

@@ -35,6 +35,9 @@ pin_project_lite::pin_project! {
         trigger: S,
         job: Option<Arc<JobCore>>,
         parent: Option<Arc<JobCore>>,
+        // The unit of work the caller's code belongs to, which the work
+        // runs within (`context::resume_within`).
+        unit: Option<Arc<JobCore>>,
         fired: bool,
     }
 }
@@ -46,6 +49,7 @@ impl<F, S> Watched<F, S> {
             trigger,
             job: None,
             parent: None,
+            unit: None,
             fired: false,
         }
     }
@@ -75,7 +79,8 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
                     this.fut.set(None);
                     return Poll::Ready(Ended::Fired);
                 }
-                let job = start_job();
+                let job = JobCore::new(Name::Timeout, Host::Inline, false);
+                *this.unit = context::current_unit();
                 *this.parent = context::cancellable_parent();
                 if let Some(parent) = this.parent.as_ref() {
                     let attached: Arc<dyn Attached> = job.clone();
@@ -100,7 +105,8 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             return Poll::Pending;
         };
-        let Poll::Ready(ended) = context::resume(&job, fut, cx, was_cancelled, false) else {
+        let unit = this.unit.as_ref();
+        let Poll::Ready(ended) = context::resume_within(unit, &job, fut, cx, was_cancelled) else {
             // The caller's cancellation reaches the work through this job:
             // the caller is not in a foreign wait here.
             return context::aware(Poll::Pending);
@@ -115,13 +121,4 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
             result => Ended::Done(result),
         })
     }
-}
-
-/// The work's job: it runs inside the caller's poll, in the caller's unit.
-fn start_job() -> Arc<JobCore> {
-    let job = JobCore::new(Name::Timeout, Host::Inline, false);
-    if let Some(unit) = context::current_unit() {
-        job.set_within(unit);
-    }
-    job
 }
