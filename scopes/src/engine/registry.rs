@@ -356,9 +356,16 @@ impl Drop for Registration {
 
 /// A shard's table shrinks to half its room once three quarters of it
 /// are unused, and goes once empty: a burst of scopes leaves no table
-/// behind, and each removal still costs O(1) amortized.
+/// behind, and each removal still costs O(1) amortized. A small table
+/// stays, empty or not (at most `KEPT_ROOM` scopes' room, about 1 KiB per
+/// shard): a scope entered and left one after another (a `#[scoped]` fn
+/// per request) allocated and freed the table each time.
 fn give_back_table(shard: &mut Option<Shard>) {
+    const KEPT_ROOM: usize = 64;
     let Some(table) = shard else { return };
+    if table.capacity() <= KEPT_ROOM {
+        return;
+    }
     if table.is_empty() {
         *shard = None;
     } else if table.len() < table.capacity() / 4 {
