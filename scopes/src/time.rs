@@ -276,19 +276,6 @@ impl Trigger for Timer {
     fn cause(&self) -> Error {
         Error::cancelled_by(&Error::timeout(self.duration))
     }
-
-    /// Fixes the deadline (a zero duration has passed already); the timer
-    /// is registered at its first poll, once the work is pending.
-    fn start(self: Pin<&mut Self>, _: &mut Context<'_>) -> bool {
-        let mut this = self.project();
-        if this.duration.is_zero() {
-            return true;
-        }
-        this.sleep.set(Some(tokio::time::sleep(*this.duration)));
-        false
-    }
-
-    const AFTER_FIRST_RUN: bool = true;
 }
 
 impl fmt::Debug for Delay {

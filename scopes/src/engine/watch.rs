@@ -17,20 +17,6 @@ use crate::error::{Error, Result};
 pub(crate) trait Trigger: Future<Output = ()> {
     /// The cancellation the work sees when the trigger fires.
     fn cause(&self) -> Error;
-
-    /// Starts the trigger as the work is about to start: true if it has
-    /// fired already (the work then never runs). By default a first poll.
-    fn start(self: Pin<&mut Self>, cx: &mut Context<'_>) -> bool {
-        self.poll(cx).is_ready()
-    }
-
-    /// Whether the trigger is first polled after the work's first poll,
-    /// and only if the work is pending then: a deadline, which `start`
-    /// fixes and which cannot pass before the work has run, is then never
-    /// registered with tokio's timers for work that completes at once (as
-    /// `tokio::time::timeout` does). Otherwise it is polled before the
-    /// work at every poll, the first one included.
-    const AFTER_FIRST_RUN: bool = false;
 }
 
 /// How watched work ended.
@@ -79,7 +65,6 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         if this.fut.is_none() {
             return Poll::Pending; // polled after completion
         }
-        let first_run = this.job.is_none();
         let job = match this.job {
             Some(job) => job.clone(),
             None => {
@@ -90,7 +75,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
                     this.fut.set(None);
                     return Poll::Ready(Ended::Done(Err(cancelled)));
                 }
-                if this.trigger.as_mut().start(cx) {
+                if this.trigger.as_mut().poll(cx).is_ready() {
                     this.fut.set(None);
                     return Poll::Ready(Ended::Fired);
                 }
@@ -106,19 +91,13 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
             }
         };
         // The caller's cancellation first: an enclosing deadline that fires
-        // at the same instant wins, as in Kotlin (its timeout cancels its
-        // own job before it polls its work, which polls this).
+        // at the same instant was registered first and wins, as in Kotlin.
         if let Some(parent) = this.parent
             && parent.is_cancelled()
         {
             job.cancel(Some(&parent.cancellation_error()));
         }
-        let after_work = first_run && S::AFTER_FIRST_RUN;
-        if !after_work
-            && !*this.fired
-            && !job.is_cancelled()
-            && this.trigger.as_mut().poll(cx).is_ready()
-        {
+        if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
             *this.fired = true;
             job.cancel(Some(&this.trigger.cause()));
         }
@@ -128,13 +107,6 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         };
         let unit = this.unit.as_ref();
         let Poll::Ready(ended) = context::resume_within(unit, &job, fut, cx, was_cancelled) else {
-            if after_work && this.trigger.as_mut().poll(cx).is_ready() {
-                // Registered after its deadline had passed for tokio's
-                // timer (another worker turned it while the work ran), the
-                // timer fired at once and will wake nobody: the deadline
-                // fires at a poll asked for now.
-                cx.waker().wake_by_ref();
-            }
             // The caller's cancellation reaches the work through this job:
             // the caller is not in a foreign wait here.
             return context::aware(Poll::Pending);
