@@ -371,7 +371,7 @@ impl<S: Future> Future for Signal<S> {
 }
 
 impl<S: Future> Trigger for Signal<S> {
-    fn cause(&self) -> crate::Error {
+    fn fire(self: Pin<&mut Self>) -> crate::Error {
         crate::Error::cancelled()
     }
 }

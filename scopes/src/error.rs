@@ -195,8 +195,14 @@ impl Error {
     /// cancellation shows of its cause (`Display`), without the children it
     /// came through or what it suppressed. So the failure itself stays the
     /// only holder of its list of suppressed failures, and adds to it in
-    /// place as it climbs a tree (`with_suppressed`).
+    /// place as it climbs a tree (`with_suppressed`). One with no list yet
+    /// is shared as it is: copying it later (as it leaves a child) is what
+    /// this would cost now, and a timeout's error, which never climbs, is
+    /// not copied at all.
     fn as_cause(&self) -> Error {
+        if self.suppressed().is_empty() {
+            return self.clone();
+        }
         Self {
             inner: Arc::new(Inner {
                 kind: self.inner.kind.clone(),

@@ -216,10 +216,10 @@ impl<T, F: Future<Output = Result<T>>> Future for WithTimeout<F> {
     type Output = Result<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
-        let duration = self.deadline.trigger().duration;
-        self.project().deadline.poll(cx).map(|ended| match ended {
+        let mut deadline = self.project().deadline;
+        deadline.as_mut().poll(cx).map(|ended| match ended {
             Ended::Done(result) => result,
-            Ended::Fired => Err(Error::timeout(duration)),
+            Ended::Fired => Err(deadline.trigger_mut().take_error()),
         })
     }
 }
@@ -242,6 +242,10 @@ pin_project_lite::pin_project! {
         duration: Duration,
         #[pin]
         sleep: Option<Sleep>,
+        // The timeout's error once fired: the cause its work is cancelled
+        // with, and what `with_timeout` returns (one error, as Kotlin's
+        // `TimeoutCancellationException` is both).
+        fired: Option<Error>,
     }
 }
 
@@ -250,7 +254,16 @@ impl Timer {
         Self {
             duration,
             sleep: None,
+            fired: None,
         }
+    }
+
+    /// The timeout's error, once the deadline has fired.
+    fn take_error(self: Pin<&mut Self>) -> Error {
+        let this = self.project();
+        this.fired
+            .take()
+            .unwrap_or_else(|| Error::timeout(*this.duration))
     }
 }
 
@@ -273,8 +286,10 @@ impl Future for Timer {
 }
 
 impl Trigger for Timer {
-    fn cause(&self) -> Error {
-        Error::cancelled_by(&Error::timeout(self.duration))
+    fn fire(self: Pin<&mut Self>) -> Error {
+        let this = self.project();
+        let timeout = this.fired.insert(Error::timeout(*this.duration));
+        Error::cancelled_by(timeout)
     }
 }
 

@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 
 /// What cancels the work when it completes first.
 pub(crate) trait Trigger: Future<Output = ()> {
-    /// The cancellation the work sees when the trigger fires.
-    fn cause(&self) -> Error;
+    /// The cancellation the work sees as the trigger fires (the trigger
+    /// may keep what its caller reports: a timeout's error).
+    fn fire(self: Pin<&mut Self>) -> Error;
 }
 
 /// How watched work ended.
@@ -56,6 +57,10 @@ impl<F, S> Watched<F, S> {
 
     pub(crate) fn trigger(&self) -> &S {
         &self.trigger
+    }
+
+    pub(crate) fn trigger_mut(self: Pin<&mut Self>) -> Pin<&mut S> {
+        self.project().trigger
     }
 }
 
@@ -99,7 +104,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         }
         if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
             *this.fired = true;
-            job.cancel(Some(&this.trigger.cause()));
+            job.cancel(Some(&this.trigger.as_mut().fire()));
         }
         let was_cancelled = job.is_cancelled();
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
