@@ -177,6 +177,21 @@ pub(crate) fn current_unit() -> Option<Arc<JobCore>> {
     })
 }
 
+/// The id of [`current_unit`]'s job (no reference taken).
+pub(crate) fn current_unit_id() -> Option<u64> {
+    let unit = flags() & UNIT != 0;
+    with_job(|job, _| {
+        let job = job?;
+        if unit {
+            Some(job.id)
+        } else if WITHIN.is_set() {
+            Some(WITHIN.with(|unit| unit.id))
+        } else {
+            None
+        }
+    })
+}
+
 /// The unit of work running now, if `waker` is that job's own waker: then
 /// whoever polls with it is that job's code, and a scope polled with it
 /// runs as part of that job (nested in its tree).

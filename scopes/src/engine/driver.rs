@@ -346,9 +346,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let parent = context::cancellable_parent();
         // A scope entered in a timeout's work shows under the unit of work
         // that work runs in: the timeout's own job is nobody's child.
-        let shown_under = parent.as_ref().map_or(0, |parent| {
-            context::current_unit().map_or(parent.id, |unit| unit.id)
-        });
+        let shown_under = parent
+            .as_ref()
+            .map_or(0, |parent| context::current_unit_id().unwrap_or(parent.id));
         let registration = registry::register(&job, parent.as_ref(), shown_under);
         let shared = Arc::new(Shared {
             queue,
