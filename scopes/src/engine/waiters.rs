@@ -21,7 +21,11 @@ use super::line::Line;
 /// The wakers waiting for a job, in the order their waiters came.
 #[derive(Default)]
 pub(crate) struct Waiters {
-    /// By turn.
+    /// The waiter that came when nobody else waited, ahead of the line: a
+    /// job is mostly awaited by one waiter (a `Deferred` its scope's body
+    /// awaits), which then takes no allocation for a line.
+    first: Option<(u64, Waker)>,
+    /// By turn, after `first`.
     line: Line<Waker>,
     /// The next waiter's turn.
     turn: u64,
@@ -50,13 +54,17 @@ impl Waiters {
             place.0 = None;
             return;
         }
-        if let Some(kept) = place.0.and_then(|turn| self.line.get_mut(turn)) {
+        if let Some(kept) = place.0.and_then(|turn| self.get_mut(turn)) {
             if !kept.will_wake(waker) {
                 kept.clone_from(waker);
             }
             return;
         }
-        self.line.push_back(self.turn, waker.clone());
+        if self.first.is_none() && self.line.is_empty() {
+            self.first = Some((self.turn, waker.clone()));
+        } else {
+            self.line.push_back(self.turn, waker.clone());
+        }
         place.0 = Some(self.turn);
         self.turn += 1;
     }
@@ -67,15 +75,35 @@ impl Waiters {
         if let Some(turn) = place.0.take()
             && !self.taken
         {
-            self.line.remove(turn);
+            match &self.first {
+                Some((first, _)) if *first == turn => self.first = None,
+                _ => {
+                    self.line.remove(turn);
+                }
+            }
         }
+    }
+
+    /// The waker in place `turn`, if its waiter still waits.
+    fn get_mut(&mut self, turn: u64) -> Option<&mut Waker> {
+        match &mut self.first {
+            Some((first, waker)) if *first == turn => Some(waker),
+            _ => self.line.get_mut(turn),
+        }
+    }
+
+    /// Waiters holding a place.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.line.len()
     }
 
     /// Takes every registered waker, in the order their waiters came, to
     /// wake them; the places are gone.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = Waker> + use<> {
         self.taken = true;
-        self.line.drain()
+        let first = self.first.take().map(|(_, waker)| waker);
+        first.into_iter().chain(self.line.drain())
     }
 }
 
@@ -110,7 +138,7 @@ mod tests {
         for _ in 0..3 {
             waiters.register(&mut place, &Waker::from(task.clone()));
         }
-        assert_eq!(waiters.line.len(), 1);
+        assert_eq!(waiters.len(), 1);
         waiters.take().for_each(Waker::wake);
         assert_eq!(wakes(&task), 1);
     }
@@ -138,7 +166,7 @@ mod tests {
             assert!(!place.is_held());
             assert_eq!(Arc::strong_count(task), 1, "its waker was dropped");
         }
-        assert_eq!(waiters.line.len(), 1, "the places given back are gone");
+        assert_eq!(waiters.len(), 1, "the places given back are gone");
         waiters.take().for_each(Waker::wake);
         assert_eq!(wakes(&tasks[0]), 1);
         assert!(tasks[1..].iter().all(|task| wakes(task) == 0));
