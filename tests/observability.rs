@@ -304,3 +304,79 @@ async fn dump_shows_a_scope_entered_under_a_timeout_under_its_child() {
         "{dump}"
     );
 }
+
+/// A scope whose child `leaf-name` waits: the dump taken inside it.
+async fn dump_in_a_scope_with_a_waiting_child() -> Result<String> {
+    coroutine_scope(|inner| {
+        Box::pin(async move {
+            inner
+                .child()
+                .name("leaf-name")
+                .launch(async { delay(Duration::from_millis(5)).await });
+            delay(Duration::from_millis(1)).await?;
+            Ok(scopes::debug::dump())
+        })
+    })
+    .await
+}
+
+/// Asserts that the dump shows a scope right below `worker-name`, and the
+/// scope's child `leaf-name` below the scope.
+fn assert_scope_under_the_worker(dump: &str) {
+    let lines: Vec<&str> = dump.lines().collect();
+    let at = |needle: &str| line_with(&lines, needle, dump);
+    let indent = |line: &str| line.len() - line.trim_start().len();
+    let worker = at("worker-name #");
+    let scope = lines[worker + 1];
+    assert!(
+        scope.trim_start().starts_with("coroutine_scope at "),
+        "{dump}"
+    );
+    assert_eq!(indent(scope), indent(lines[worker]) + 2, "{dump}");
+    assert_eq!(
+        indent(lines[at("leaf-name #")]),
+        indent(scope) + 2,
+        "{dump}"
+    );
+}
+
+/// SPEC §3b: a scope entered inside `non_cancellable` is dumped under the
+/// child it runs in (it was dumped as a root of its own: inside
+/// `non_cancellable` the child's job is not the scope's cancellable
+/// parent; found by a review).
+#[tokio::test(start_paused = true)]
+async fn dump_shows_a_scope_entered_in_non_cancellable_under_its_child() {
+    let dump = coroutine_scope(|s| {
+        Box::pin(async move {
+            let worker = s
+                .child()
+                .name("worker-name")
+                .r#async(non_cancellable(dump_in_a_scope_with_a_waiting_child()));
+            worker.await
+        })
+    })
+    .await
+    .unwrap();
+    assert_scope_under_the_worker(&dump);
+}
+
+/// SPEC §3b: a scope entered under a `with_timeout` in a `parallel` child
+/// (a tokio task of its own) is dumped under that child (it was dumped as
+/// a root: the timeout found no unit of work to show it under; found by a
+/// review).
+#[tokio::test(start_paused = true)]
+async fn dump_shows_a_scope_under_a_timeout_in_a_parallel_child_under_that_child() {
+    let dump = coroutine_scope(|s| {
+        Box::pin(async move {
+            let timed = scopes::with_timeout(
+                Duration::from_secs(1),
+                dump_in_a_scope_with_a_waiting_child(),
+            );
+            let worker = s.child().name("worker-name").async_parallel(timed);
+            worker.await
+        })
+    })
+    .await
+    .unwrap();
+    assert_scope_under_the_worker(&dump);
+}

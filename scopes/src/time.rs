@@ -245,7 +245,7 @@ pin_project_lite::pin_project! {
         // The timeout's error once fired: the cause its work is cancelled
         // with, and what `with_timeout` returns (one error, as Kotlin's
         // `TimeoutCancellationException` is both).
-        fired: Option<Error>,
+        error: Option<Error>,
     }
 }
 
@@ -254,14 +254,16 @@ impl Timer {
         Self {
             duration,
             sleep: None,
-            fired: None,
+            error: None,
         }
     }
 
-    /// The timeout's error, once the deadline has fired.
+    /// The timeout's error, once the deadline has fired: the one its work
+    /// was cancelled with, or a new one for a zero duration (which fires
+    /// before the work starts, and cancels nothing).
     fn take_error(self: Pin<&mut Self>) -> Error {
         let this = self.project();
-        this.fired
+        this.error
             .take()
             .unwrap_or_else(|| Error::timeout(*this.duration))
     }
@@ -288,7 +290,7 @@ impl Future for Timer {
 impl Trigger for Timer {
     fn fire(self: Pin<&mut Self>) -> Error {
         let this = self.project();
-        let timeout = this.fired.insert(Error::timeout(*this.duration));
+        let timeout = this.error.insert(Error::timeout(*this.duration));
         Error::cancelled_by(timeout)
     }
 }

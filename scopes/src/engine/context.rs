@@ -37,16 +37,35 @@ scoped_tls::scoped_thread_local! {
     static JOB: Arc<JobCore>
 }
 
-scoped_tls::scoped_thread_local! {
-    /// While the work of a timeout is polled (its job is no unit of work):
-    /// the unit of work it runs in, which a scope entered there nests in.
-    /// Lent by the timeout for the poll, as `JOB` is: the timeout's job
-    /// keeps no reference to it (that cost every timeout an allocation).
-    static WITHIN: Arc<JobCore>
-}
-
 thread_local! {
     static FLAGS: Cell<u8> = const { Cell::new(0) };
+    /// While the work of a timeout is polled (its job is no unit of work):
+    /// what it runs within, moved here from the timeout for the poll and
+    /// back (`resume_within`). The timeout's job keeps no reference to it
+    /// (that cost every timeout an allocation); a plain cell rather than
+    /// a scoped key, whose closure cost a tower of timeouts stack at
+    /// every level.
+    static WITHIN: Cell<Option<Within>> = const { Cell::new(None) };
+}
+
+/// What the work of a timeout runs within, recorded as it starts.
+pub(crate) struct Within {
+    /// The unit of work its caller's code belongs to, which a scope entered
+    /// in the work nests in (none in a `parallel` child's task).
+    unit: Option<Arc<JobCore>>,
+    /// The job `debug::dump` shows a scope entered in the work under: that
+    /// unit, else the job the caller's code runs in.
+    shown_under: Option<u64>,
+}
+
+impl Within {
+    /// What code that starts a timeout here runs within.
+    pub(crate) fn here() -> Within {
+        Within {
+            unit: current_unit(),
+            shown_under: shown_under(),
+        }
+    }
 }
 
 // The marks, read and written through `with`: `LocalKey<Cell<_>>`'s own
@@ -164,31 +183,42 @@ impl Wait {
 /// polled if a scope polls it, else (the work of a timeout) the unit that
 /// work runs in.
 pub(crate) fn current_unit() -> Option<Arc<JobCore>> {
-    let unit = flags() & UNIT != 0;
-    with_job(|job, _| {
-        let job = job?;
-        if unit {
-            Some(job.clone())
-        } else if WITHIN.is_set() {
-            Some(WITHIN.with(Arc::clone))
-        } else {
-            None
-        }
-    })
+    from_frame(
+        |unit| Some(unit.clone()),
+        |within| within.unit.clone(),
+        |_| None,
+    )
 }
 
-/// The id of [`current_unit`]'s job (no reference taken).
-pub(crate) fn current_unit_id() -> Option<u64> {
+/// The id of the job `debug::dump` shows a scope entered here under: the
+/// unit of work the code belongs to, else (a `parallel` child's task, a
+/// timeout in one) the job the code runs in; none outside any job.
+pub(crate) fn shown_under() -> Option<u64> {
+    let id = |job: &Arc<JobCore>| Some(job.id);
+    from_frame(id, |within| within.shown_under, id)
+}
+
+/// What the code being polled runs in, asked of its job: `of_unit` if it
+/// is a unit of work, `of_within` of what a timeout's work runs within,
+/// else (a `parallel` child's task) `of_other`.
+fn from_frame<R>(
+    of_unit: impl FnOnce(&Arc<JobCore>) -> Option<R>,
+    of_within: impl FnOnce(&Within) -> Option<R>,
+    of_other: impl FnOnce(&Arc<JobCore>) -> Option<R>,
+) -> Option<R> {
     let unit = flags() & UNIT != 0;
     with_job(|job, _| {
         let job = job?;
         if unit {
-            Some(job.id)
-        } else if WITHIN.is_set() {
-            Some(WITHIN.with(|unit| unit.id))
-        } else {
-            None
+            return of_unit(job);
         }
+        let within = WITHIN.with(Cell::take);
+        let found = match &within {
+            Some(within) => of_within(within),
+            None => of_other(job),
+        };
+        WITHIN.with(|cell| cell.set(within));
+        found
     })
 }
 
@@ -241,19 +271,45 @@ pub(crate) fn resume<F: Future + ?Sized>(
 }
 
 /// [`resume`] for the work of a timeout (no unit of work), which runs
-/// within `unit`, the unit of work its caller's code belongs to.
+/// `within` what its caller's code ran in. `within` and the thread's cell
+/// swap for the poll and back after it: the outer value waits in the
+/// timeout, not on the stack, so a tower of timeouts costs no more stack
+/// per level than it did.
 #[inline(always)]
 pub(crate) fn resume_within<F: Future + ?Sized>(
-    unit: Option<&Arc<JobCore>>,
+    within: &mut Option<Within>,
     job: &Arc<JobCore>,
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
     resumed: bool,
 ) -> Poll<Result<F::Output, Error>> {
-    match unit {
-        Some(unit) => WITHIN.set(unit, || resume(job, fut, cx, resumed, false)),
-        None => resume(job, fut, cx, resumed, false),
+    let _lent = Lent::new(within);
+    resume(job, fut, cx, resumed, false)
+}
+
+/// What a timeout's work runs within, in the thread's cell while the work
+/// is polled; the cell's value before waits in the timeout meanwhile, and
+/// the two swap back when this is dropped.
+struct Lent<'a>(&'a mut Option<Within>);
+
+impl<'a> Lent<'a> {
+    fn new(within: &'a mut Option<Within>) -> Self {
+        swap_within(within);
+        Lent(within)
     }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        swap_within(self.0);
+    }
+}
+
+fn swap_within(within: &mut Option<Within>) {
+    WITHIN.with(|cell| {
+        let other = cell.replace(within.take());
+        *within = other;
+    });
 }
 
 /// R7's step after the poll: what `resume` returns, given how the poll

@@ -344,11 +344,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let job = JobCore::new(name, Host::InPlace(queue.clone()), false);
         job.place(BODY);
         let parent = context::cancellable_parent();
-        // A scope entered in a timeout's work shows under the unit of work
-        // that work runs in: the timeout's own job is nobody's child.
-        let shown_under = parent
-            .as_ref()
-            .map_or(0, |parent| context::current_unit_id().unwrap_or(parent.id));
+        // Under the unit of work the code belongs to, inside
+        // `non_cancellable` too, and for a scope entered in a timeout's
+        // work (the timeout's own job is nobody's child).
+        let shown_under = context::shown_under().unwrap_or(0);
         let registration = registry::register(&job, parent.as_ref(), shown_under);
         let shared = Arc::new(Shared {
             queue,

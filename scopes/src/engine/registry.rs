@@ -25,9 +25,10 @@ use crate::error::Error;
 struct ScopeEntry {
     /// The scope's own job, whose queue is the scope's.
     job: Arc<JobCore>,
-    /// The id of the job it was entered in (for a timeout's work, the job
-    /// that work runs in); 0: none (ids start at 1).
-    parent: u64,
+    /// The id of the job `debug::dump` shows it under: the unit of work it
+    /// was entered in (for a timeout's work, the one that work runs in;
+    /// in a `parallel` child's task, that child); 0: none (ids start at 1).
+    shown_under: u64,
     /// Children by slot index; completed ones may linger until a flush.
     /// The first two in place: as small as a `Vec`, and a scope with one
     /// or two children allocates no list.
@@ -88,7 +89,7 @@ pub(crate) fn register(
 ) -> Registration {
     let entry = Arc::new(ScopeEntry {
         job: job.clone(),
-        parent: shown_under,
+        shown_under,
         children: Mutex::new(SmallVec::new()),
     });
     shard(job.id)
@@ -380,7 +381,7 @@ fn give_back_room(children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
     }
 }
 
-/// A scope as `debug::dump` shows it: its job, the job it was entered in,
+/// A scope as `debug::dump` shows it: its job, the job it is shown under,
 /// and its live children.
 pub(crate) struct ScopeView {
     pub(crate) job: Arc<JobCore>,
@@ -404,7 +405,7 @@ pub(crate) fn views() -> Vec<ScopeView> {
         .iter()
         .map(|scope| ScopeView {
             job: scope.job.clone(),
-            parent: (scope.parent != 0).then_some(scope.parent),
+            parent: (scope.shown_under != 0).then_some(scope.shown_under),
             children: lock(&scope.children)
                 .iter()
                 .flatten()

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::context;
+use super::context::{self, Within};
 use super::job::{Attached, Host, JobCore};
 use super::name::Name;
 use crate::error::{Error, Result};
@@ -36,9 +36,9 @@ pin_project_lite::pin_project! {
         trigger: S,
         job: Option<Arc<JobCore>>,
         parent: Option<Arc<JobCore>>,
-        // The unit of work the caller's code belongs to, which the work
-        // runs within (`context::resume_within`).
-        unit: Option<Arc<JobCore>>,
+        // What the caller's code runs in, which the work runs within
+        // (`context::resume_within`).
+        within: Option<Within>,
         fired: bool,
     }
 }
@@ -50,7 +50,7 @@ impl<F, S> Watched<F, S> {
             trigger,
             job: None,
             parent: None,
-            unit: None,
+            within: None,
             fired: false,
         }
     }
@@ -84,13 +84,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
                     this.fut.set(None);
                     return Poll::Ready(Ended::Fired);
                 }
-                let job = JobCore::new(Name::Timeout, Host::Inline, false);
-                *this.unit = context::current_unit();
-                *this.parent = context::cancellable_parent();
-                if let Some(parent) = this.parent.as_ref() {
-                    let attached: Arc<dyn Attached> = job.clone();
-                    parent.attach(Arc::downgrade(&attached));
-                }
+                let job = start_job(this.within, this.parent);
                 *this.job = Some(job.clone());
                 job
             }
@@ -110,8 +104,9 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
             return Poll::Pending;
         };
-        let unit = this.unit.as_ref();
-        let Poll::Ready(ended) = context::resume_within(unit, &job, fut, cx, was_cancelled) else {
+        let within = this.within;
+        let Poll::Ready(ended) = context::resume_within(within, &job, fut, cx, was_cancelled)
+        else {
             // The caller's cancellation reaches the work through this job:
             // the caller is not in a foreign wait here.
             return context::aware(Poll::Pending);
@@ -126,4 +121,21 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
             result => Ended::Done(result),
         })
     }
+}
+
+/// The work's job, made at its first poll: attached to the caller's job
+/// (`parent`), so that cancelling that cancels the work, and running
+/// `within` what the caller's code runs in. Out of line: a tower of
+/// timeouts polls through `Watched::poll` once per level, and what this
+/// step holds would be on the stack at every level.
+#[inline(never)]
+fn start_job(within: &mut Option<Within>, parent: &mut Option<Arc<JobCore>>) -> Arc<JobCore> {
+    let job = JobCore::new(Name::Timeout, Host::Inline, false);
+    *within = Some(Within::here());
+    *parent = context::cancellable_parent();
+    if let Some(parent) = parent.as_ref() {
+        let attached: Arc<dyn Attached> = job.clone();
+        parent.attach(Arc::downgrade(&attached));
+    }
+    job
 }
