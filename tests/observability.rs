@@ -271,38 +271,7 @@ fn dump_of_a_deep_tree_walks_it_without_recursion_and_bounds_its_indent() {
 /// child; found by a helper's random trees).
 #[tokio::test(start_paused = true)]
 async fn dump_shows_a_scope_entered_under_a_timeout_under_its_child() {
-    let dump = coroutine_scope(|s| {
-        Box::pin(async move {
-            let worker = s.child().name("timed-worker").r#async(async {
-                let inner = coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        inner
-                            .child()
-                            .name("timed-leaf")
-                            .launch(async { delay(Duration::from_millis(5)).await });
-                        delay(Duration::from_millis(1)).await?;
-                        Ok(scopes::debug::dump())
-                    })
-                });
-                scopes::with_timeout(Duration::from_secs(1), inner).await
-            });
-            worker.await
-        })
-    })
-    .await
-    .unwrap();
-    let lines: Vec<&str> = dump.lines().collect();
-    let at = |needle: &str| line_with(&lines, needle, &dump);
-    let worker = at("timed-worker #");
-    assert!(lines[worker].starts_with("  timed-worker #"), "{dump}");
-    assert!(
-        lines[worker + 1].starts_with("    coroutine_scope at "),
-        "{dump}"
-    );
-    assert!(
-        lines[at("timed-leaf #")].starts_with("      timed-leaf #"),
-        "{dump}"
-    );
+    assert_scope_under_the_worker(&dump_from_the_worker(Around::Timeout).await);
 }
 
 /// A scope whose child `leaf-name` waits: the dump taken inside it.
@@ -318,6 +287,37 @@ async fn dump_in_a_scope_with_a_waiting_child() -> Result<String> {
         })
     })
     .await
+}
+
+/// What the worker's scope is entered in.
+enum Around {
+    Timeout,
+    NonCancellable,
+    /// A timeout in a `parallel` child (a tokio task of its own).
+    TimeoutInParallel,
+}
+
+/// The dump taken in a scope with a waiting child, entered `around` in
+/// the child `worker-name`.
+async fn dump_from_the_worker(around: Around) -> String {
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let dump = dump_in_a_scope_with_a_waiting_child();
+            let worker = s.child().name("worker-name");
+            let worker = match around {
+                Around::Timeout => {
+                    worker.r#async(scopes::with_timeout(Duration::from_secs(1), dump))
+                }
+                Around::NonCancellable => worker.r#async(non_cancellable(dump)),
+                Around::TimeoutInParallel => {
+                    worker.async_parallel(scopes::with_timeout(Duration::from_secs(1), dump))
+                }
+            };
+            worker.await
+        })
+    })
+    .await
+    .unwrap()
 }
 
 /// Asserts that the dump shows a scope right below `worker-name`, and the
@@ -346,18 +346,7 @@ fn assert_scope_under_the_worker(dump: &str) {
 /// parent; found by a review).
 #[tokio::test(start_paused = true)]
 async fn dump_shows_a_scope_entered_in_non_cancellable_under_its_child() {
-    let dump = coroutine_scope(|s| {
-        Box::pin(async move {
-            let worker = s
-                .child()
-                .name("worker-name")
-                .r#async(non_cancellable(dump_in_a_scope_with_a_waiting_child()));
-            worker.await
-        })
-    })
-    .await
-    .unwrap();
-    assert_scope_under_the_worker(&dump);
+    assert_scope_under_the_worker(&dump_from_the_worker(Around::NonCancellable).await);
 }
 
 /// SPEC §3b: a scope entered under a `with_timeout` in a `parallel` child
@@ -366,17 +355,5 @@ async fn dump_shows_a_scope_entered_in_non_cancellable_under_its_child() {
 /// review).
 #[tokio::test(start_paused = true)]
 async fn dump_shows_a_scope_under_a_timeout_in_a_parallel_child_under_that_child() {
-    let dump = coroutine_scope(|s| {
-        Box::pin(async move {
-            let timed = scopes::with_timeout(
-                Duration::from_secs(1),
-                dump_in_a_scope_with_a_waiting_child(),
-            );
-            let worker = s.child().name("worker-name").async_parallel(timed);
-            worker.await
-        })
-    })
-    .await
-    .unwrap();
-    assert_scope_under_the_worker(&dump);
+    assert_scope_under_the_worker(&dump_from_the_worker(Around::TimeoutInParallel).await);
 }
