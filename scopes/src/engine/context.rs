@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use super::job::JobCore;
@@ -51,8 +51,12 @@ thread_local! {
 /// What the work of a timeout runs within, recorded as it starts.
 pub(crate) struct Within {
     /// The unit of work its caller's code belongs to, which a scope entered
-    /// in the work nests in (none in a `parallel` child's task).
-    unit: Option<Arc<JobCore>>,
+    /// in the work nests in (none in a `parallel` child's task). Weak: the
+    /// unit lives while its code polls the timeout, and an owned reference
+    /// here (dropped from the thread's cell too) made the compiler stop
+    /// inlining a job record's drop into every child's (W1 +0.35%
+    /// instructions).
+    unit: Option<Weak<JobCore>>,
     /// The job `debug::dump` shows a scope entered in the work under: that
     /// unit, else the job the caller's code runs in.
     shown_under: Option<u64>,
@@ -62,7 +66,7 @@ impl Within {
     /// What code that starts a timeout here runs within.
     pub(crate) fn here() -> Within {
         Within {
-            unit: current_unit(),
+            unit: current_unit().as_ref().map(Arc::downgrade),
             shown_under: shown_under(),
         }
     }
@@ -185,7 +189,7 @@ impl Wait {
 pub(crate) fn current_unit() -> Option<Arc<JobCore>> {
     from_frame(
         |unit| Some(unit.clone()),
-        |within| within.unit.clone(),
+        |within| within.unit.as_ref()?.upgrade(),
         |_| None,
     )
 }
