@@ -454,6 +454,14 @@ fn a_deep_recursion_whose_every_level_sleeps_polls_each_level_a_bounded_number_o
 /// Items a pipeline test moves through its stages.
 const ITEMS: u64 = 20;
 
+/// The polls counted in `polls` per item and stage of a pipeline `depth`
+/// stages deep, whose sink summed `sum` (each stage adds 1 to an item).
+fn polls_per_item_and_stage(sum: scopes::Result<u64>, depth: u64, polls: &AtomicU64) -> f64 {
+    let sum = sum.expect("the pipeline");
+    assert_eq!(sum, (0..ITEMS).map(|item| item + depth).sum::<u64>());
+    polls.load(Relaxed) as f64 / (ITEMS * depth) as f64
+}
+
 /// A pipeline of `depth` stages, each a scope whose producer child is the
 /// stage before it (so each stage is nested in the next), items moving
 /// over rendezvous channels. Returns the polls of the stages' futures per
@@ -490,10 +498,8 @@ async fn polls_per_item_through_nested_stages(depth: u64) -> f64 {
             Ok(sum)
         })
     })
-    .await
-    .expect("the pipeline");
-    assert_eq!(sum, (0..ITEMS).map(|item| item + depth).sum::<u64>());
-    polls.load(Relaxed) as f64 / (ITEMS * depth) as f64
+    .await;
+    polls_per_item_and_stage(sum, depth, polls)
 }
 
 /// An item crossing a stage of a pipeline of nested scopes wakes the stage
@@ -577,10 +583,8 @@ async fn polls_per_item_down_nested_levels(depth: u64) -> f64 {
             level(source, depth, polls).await
         })
     })
-    .await
-    .expect("the pipeline");
-    assert_eq!(sum, (0..ITEMS).map(|item| item + depth).sum::<u64>());
-    polls.load(Relaxed) as f64 / (ITEMS * depth) as f64
+    .await;
+    polls_per_item_and_stage(sum, depth, polls)
 }
 
 /// An item going down that pipeline wakes the next stage, which is in a
