@@ -910,6 +910,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let mut started = self.shared.started();
         let spare = Vec::from(std::mem::take(&mut kids.incoming));
         kids.incoming = VecDeque::from(std::mem::replace(&mut *started, spare));
+        kids.changes.expect(kids.incoming.len());
         if self.limit.is_some() {
             self.shared.queue.took_unadopted(&started);
         }

@@ -189,6 +189,16 @@ impl Changes {
         self.pending.push(change);
     }
 
+    /// Makes room at once for `more` adoptions about to be noted (a batch
+    /// of started children), where the list stays small: a scope starting
+    /// twenty children grows it once, not four times. Past `SPARE_AT` the
+    /// list grows as before and takes an earlier scope's room.
+    pub(crate) fn expect(&mut self, more: usize) {
+        // Adoptions are published before any of them completes: room for
+        // the adoptions is room for their completions too.
+        reserve_small(&mut self.pending, more);
+    }
+
     /// Adoptions not yet published.
     pub(crate) fn adoptions(&self) -> usize {
         self.adopted
@@ -230,6 +240,15 @@ impl Drop for Changes {
 /// next would be large. Lists of a scope per node of a tree stay below.
 const SPARE_AT: usize = 64;
 
+/// Reserves room for `more` items in one step when the list stays within
+/// `SPARE_AT` (a small list that would otherwise double several times);
+/// a larger one is left to grow and to take spare room at `SPARE_AT`.
+fn reserve_small<A: smallvec::Array>(list: &mut SmallVec<A>, more: usize) {
+    if list.len() + more <= SPARE_AT {
+        list.reserve(more);
+    }
+}
+
 /// Moves `list` (`SPARE_AT` items) into a large buffer kept by an earlier
 /// scope (`take`), if there is one and the list is not that large yet.
 #[cold]
@@ -253,15 +272,28 @@ impl Registration {
     /// far. Children placed while the scope was being cancelled from
     /// elsewhere (another thread) are cancelled here, now that a cancel
     /// sees them.
+    #[inline]
     pub(crate) fn publish<'a>(
         &self,
         changes: &mut Changes,
         job_at: impl Fn(usize) -> Option<&'a Arc<JobCore>>,
     ) {
-        if changes.adopted == 0 {
-            return;
+        // Asked after every entry: the check stays in the caller.
+        if changes.adopted != 0 {
+            self.publish_now(changes, job_at);
         }
+    }
+
+    #[inline(never)]
+    fn publish_now<'a>(
+        &self,
+        changes: &mut Changes,
+        job_at: impl Fn(usize) -> Option<&'a Arc<JobCore>>,
+    ) {
         let mut children = lock(&self.entry.children);
+        // Slots fill from the front: the list grows by about the number
+        // adopted.
+        reserve_small(&mut children, changes.adopted);
         let cancelled = self.entry.job.is_cancelled();
         for pending in changes.pending.drain(..) {
             let idx = pending & !DONE;
