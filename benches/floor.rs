@@ -3,9 +3,14 @@
 //! each child boxed (two allocations per child, the floor SPEC §6 names,
 //! reached with `unsafe` inside `FuturesUnordered`), the safe floor, and
 //! `scopes`; W1p for `JoinSet`, `JoinSet` with a job record per child (an
-//! `Arc` made at the spawn and dropped by the parent), and `scopes`.
-//! One run, side by side; the ratios to the reference are printed at the
-//! end.
+//! `Arc` made at the spawn and dropped by the parent), the safe floor's
+//! `parallel` children, and `scopes`.
+//! In one run, alternating: rounds in which each implementation runs a
+//! batch in turn, each round's medians divided by its reference's (not
+//! criterion, which measures one implementation after another: on this
+//! 2-core VM the speed drifts between them by more than the ratios
+//! differ, so that three criterion runs gave W1 `scopes` 1.9-3.3x and
+//! W1p `JoinSet` with a record 0.57-0.84x of `JoinSet`).
 //!
 //! ```text
 //! cargo bench -p scopes-benches --bench floor
@@ -14,9 +19,8 @@
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::task::JoinSet;
@@ -26,7 +30,9 @@ mod support;
 #[path = "support/floor.rs"]
 mod floor;
 
-use support::{Ctx, Rt, expected_sum, leaf, median_ns, run, scopes_leaf, w1_scopes};
+use tokio::runtime::Runtime;
+
+use support::{Ctx, Rt, expected_sum, leaf, run, scopes_leaf, w1_scopes};
 
 const N: u64 = 10_000;
 
@@ -300,6 +306,23 @@ async fn w1p_join_set(n: u64, record: bool) -> u64 {
     ctx.sum()
 }
 
+async fn w1p_floor(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let shared = ctx.clone();
+    floor::scope(move |s| {
+        Box::pin(async move {
+            for i in 0..n {
+                let ctx = shared.clone();
+                s.launch_parallel(async move { floor_leaf(&ctx, i).await });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("child failed");
+    ctx.sum()
+}
+
 async fn w1p_scopes(n: u64) -> u64 {
     let ctx = Arc::new(Ctx::default());
     let shared = ctx.clone();
@@ -319,24 +342,14 @@ async fn w1p_scopes(n: u64) -> u64 {
 }
 
 // ---------------------------------------------------------------------------
+// The harness: rounds in which every implementation of a group runs in
+// turn, so that each ratio compares runs made moments apart (this machine's
+// speed drifts by more than the differences measured).
 
-fn timing(group: &mut BenchmarkGroup<'_, WallTime>) {
-    let (samples, warm_up, measure) = if support::quick() {
-        (20, 0.5, 1.5)
-    } else {
-        (50, 1.0, 4.0)
-    };
-    group
-        .sample_size(samples)
-        .sampling_mode(criterion::SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs_f64(warm_up))
-        .measurement_time(Duration::from_secs_f64(measure));
-}
-
-/// The groups, each with its reference first and the rest in order.
+/// The groups, each with its reference first.
 const GROUPS: [(&str, &[&str]); 4] = [
     (
-        "floor_W1",
+        "W1",
         &[
             "FuturesUnordered",
             "FuturesUnordered_boxed",
@@ -344,77 +357,99 @@ const GROUPS: [(&str, &[&str]); 4] = [
             "scopes",
         ],
     ),
-    ("floor_W2", &["FuturesUnordered", "safe_floor", "scopes"]),
-    ("floor_W3", &["FuturesUnordered", "safe_floor", "scopes"]),
-    ("floor_W1p", &["JoinSet", "JoinSet_with_record", "scopes"]),
+    ("W2", &["FuturesUnordered", "safe_floor", "scopes"]),
+    ("W3", &["FuturesUnordered", "safe_floor", "scopes"]),
+    (
+        "W1p",
+        &["JoinSet", "JoinSet_with_record", "safe_floor", "scopes"],
+    ),
 ];
 
+/// One run of `name` in `group`: the time it measures (W2: failure to
+/// return; else the whole run).
+fn run_once(group: &str, name: &str, current: &Runtime, multi: &Runtime) -> Duration {
+    if group == "W2" {
+        return match name {
+            "FuturesUnordered" => run(current, w2_futures_unordered()),
+            "safe_floor" => run(current, w2_floor()),
+            "scopes" => run(current, w2_scopes()),
+            _ => unreachable!(),
+        };
+    }
+    let start = Instant::now();
+    let (sum, expected) = match (group, name) {
+        ("W1", "FuturesUnordered") => (run(current, w1_futures_unordered(N)), N),
+        ("W1", "FuturesUnordered_boxed") => (run(current, w1_futures_unordered_boxed(N)), N),
+        ("W1", "safe_floor") => (run(current, w1_floor(N)), N),
+        ("W1", "scopes") => (run(current, w1_scopes(N)), N),
+        ("W3", "FuturesUnordered") => (run(current, w3_futures_unordered()), W3_LEAVES),
+        ("W3", "safe_floor") => (run(current, w3_floor()), W3_LEAVES),
+        ("W3", "scopes") => (run(current, w3_scopes()), W3_LEAVES),
+        ("W1p", "JoinSet") => (run(multi, w1p_join_set(N, false)), N),
+        ("W1p", "JoinSet_with_record") => (run(multi, w1p_join_set(N, true)), N),
+        ("W1p", "safe_floor") => (run(multi, w1p_floor(N)), N),
+        ("W1p", "scopes") => (run(multi, w1p_scopes(N)), N),
+        _ => unreachable!(),
+    };
+    let took = start.elapsed();
+    assert_eq!(sum, expected_sum(expected), "{group} {name}: wrong sum");
+    took
+}
+
+/// The median of `batch` runs, in nanoseconds.
+fn median_of(batch: usize, mut once: impl FnMut() -> Duration) -> f64 {
+    let mut times: Vec<f64> = (0..batch).map(|_| once().as_nanos() as f64).collect();
+    times.sort_by(f64::total_cmp);
+    times[batch / 2]
+}
+
+/// The value at `q` (0..=1) of sorted `values`.
+fn quantile(values: &[f64], q: f64) -> f64 {
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
 fn main() {
-    let started = SystemTime::now();
-    let mut c = Criterion::default()
-        .output_directory(&support::criterion_dir())
-        .configure_from_args();
+    let (rounds, batch) = if support::quick() { (8, 5) } else { (25, 9) };
     let current = Rt::CurrentThread.build();
     let multi = Rt::MultiThread.build();
-    for (group_name, names) in GROUPS {
-        let mut group = c.benchmark_group(group_name);
-        timing(&mut group);
-        for &name in names {
-            group.bench_function(name, |b| match group_name {
-                "floor_W2" => b.iter_custom(|iters| {
-                    (0..iters)
-                        .map(|_| match name {
-                            "FuturesUnordered" => run(&current, w2_futures_unordered()),
-                            "safe_floor" => run(&current, w2_floor()),
-                            "scopes" => run(&current, w2_scopes()),
-                            _ => unreachable!(),
-                        })
-                        .sum()
-                }),
-                "floor_W3" => b.iter(|| {
-                    let sum = match name {
-                        "FuturesUnordered" => run(&current, w3_futures_unordered()),
-                        "safe_floor" => run(&current, w3_floor()),
-                        "scopes" => run(&current, w3_scopes()),
-                        _ => unreachable!(),
-                    };
-                    assert_eq!(sum, expected_sum(W3_LEAVES), "{name}: wrong sum");
-                }),
-                _ => b.iter(|| {
-                    let sum = match (group_name, name) {
-                        ("floor_W1", "FuturesUnordered") => run(&current, w1_futures_unordered(N)),
-                        ("floor_W1", "FuturesUnordered_boxed") => {
-                            run(&current, w1_futures_unordered_boxed(N))
-                        }
-                        ("floor_W1", "safe_floor") => run(&current, w1_floor(N)),
-                        ("floor_W1", "scopes") => run(&current, w1_scopes(N)),
-                        ("floor_W1p", "JoinSet") => run(&multi, w1p_join_set(N, false)),
-                        ("floor_W1p", "JoinSet_with_record") => run(&multi, w1p_join_set(N, true)),
-                        ("floor_W1p", "scopes") => run(&multi, w1p_scopes(N)),
-                        _ => unreachable!(),
-                    };
-                    assert_eq!(sum, expected_sum(N), "{name}: wrong sum");
-                }),
-            });
-        }
-        group.finish();
-    }
-    c.final_summary();
     println!(
-        "\nratio of each median to the group's first (SPEC §6 targets: W1 1.5, W2 2.0, W3 1.5, W1p 1.1)"
+        "{rounds} rounds of {batch} runs per implementation, alternating; \
+         load at start {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
-    for (group_name, names) in GROUPS {
-        let reference = median_ns(group_name, names[0], started);
+    println!(
+        "ratio to the group's first, per round (median, quartiles); \
+         SPEC §6 targets: W1 1.5, W2 2.0, W3 1.5, W1p 1.1"
+    );
+    for (group, names) in GROUPS {
+        // Warm-up: one run of each.
         for &name in names {
-            match (median_ns(group_name, name, started), reference) {
-                (Some(ns), Some(reference)) => {
-                    println!(
-                        "{group_name:10} {name:24} {ns:>14.0} ns  {:5.2}x",
-                        ns / reference
-                    )
-                }
-                _ => println!("{group_name:10} {name:24} not measured in this run"),
+            run_once(group, name, &current, &multi);
+        }
+        let mut ratios = vec![Vec::new(); names.len()];
+        let mut times = vec![Vec::new(); names.len()];
+        for _ in 0..rounds {
+            let medians: Vec<f64> = names
+                .iter()
+                .map(|&name| median_of(batch, || run_once(group, name, &current, &multi)))
+                .collect();
+            for (k, &median) in medians.iter().enumerate() {
+                ratios[k].push(median / medians[0]);
+                times[k].push(median);
             }
+        }
+        for (k, &name) in names.iter().enumerate() {
+            ratios[k].sort_by(f64::total_cmp);
+            times[k].sort_by(f64::total_cmp);
+            println!(
+                "{group:4} {name:24} {:>12.0} ns  {:5.2}x  ({:.2}-{:.2})",
+                quantile(&times[k], 0.5),
+                quantile(&ratios[k], 0.5),
+                quantile(&ratios[k], 0.25),
+                quantile(&ratios[k], 0.75),
+            );
         }
     }
 }

@@ -11,6 +11,11 @@
 //! cancels the rest; a cancelled child is resumed once (its `yield_now` or
 //! `delay` fails) and dropped if it is still pending.
 //!
+//! A `parallel` child is its record, its work boxed until the scope adopts
+//! it (R14: it runs once its parent suspends) and a tokio task, whose
+//! `JoinHandle` the scope polls: three allocations. Its work sees a cancel
+//! at its next poll; one still pending after the cancel is aborted.
+//!
 //! Everything else `scopes` does per child is left out: names, job records
 //! with states and handles, the `debug::dump` registry, `tracing` spans,
 //! one FIFO for a whole tree (R14: a nested scope here drains its own
@@ -74,8 +79,16 @@ impl Wake for Record {
     }
 }
 
+/// A child's code: polled in place, or (`parallel`) spawned as a tokio
+/// task when the scope adopts it, whose handle the scope then polls.
+enum Work<'s, E> {
+    Here(BoxFuture<'s, E>),
+    Unspawned(BoxFuture<'static, E>),
+    Task(tokio::task::JoinHandle<Result<(), E>>),
+}
+
 struct Shared<'s, E> {
-    started: Mutex<Vec<(Arc<Record>, BoxFuture<'s, E>)>>,
+    started: Mutex<Vec<(Arc<Record>, Work<'s, E>)>>,
     queue: Arc<Queue>,
 }
 
@@ -87,21 +100,34 @@ pub struct Scope<'s, E> {
 impl<'s, E> Scope<'s, E> {
     /// Starts `fut` as a child; it first runs once the body suspends.
     pub fn launch(&self, fut: impl Future<Output = Result<(), E>> + Send + 's) {
+        self.start(Work::Here(Box::pin(fut)));
+    }
+
+    /// Starts `fut` as a tokio task, spawned once the body suspends (it
+    /// waits boxed until then, as a child in place does). It sees a cancel
+    /// at its next poll.
+    pub fn launch_parallel(&self, fut: impl Future<Output = Result<(), E>> + Send + 'static)
+    where
+        E: Send + 'static,
+    {
+        self.start(Work::Unspawned(Box::pin(fut)));
+    }
+
+    fn start(&self, work: Work<'s, E>) {
         let record = Arc::new(Record {
             queued: AtomicBool::new(true),
             cancelled: AtomicBool::new(false),
             slot: AtomicUsize::new(0),
             queue: self.shared.queue.clone(),
         });
-        let fut: BoxFuture<'s, E> = Box::pin(fut);
-        self.shared.started.lock().unwrap().push((record, fut));
+        self.shared.started.lock().unwrap().push((record, work));
     }
 }
 
 struct Slot<'s, E> {
     record: Arc<Record>,
     waker: Waker,
-    fut: BoxFuture<'s, E>,
+    work: Work<'s, E>,
 }
 
 struct Driver<'s, E> {
@@ -116,7 +142,7 @@ struct Driver<'s, E> {
     cancelled: bool,
 }
 
-impl<E> Driver<'_, E> {
+impl<E: Send + 'static> Driver<'_, E> {
     /// R7 at its simplest: every child is marked and queued once.
     fn cancel(&mut self) {
         if std::mem::replace(&mut self.cancelled, true) {
@@ -140,7 +166,7 @@ impl<E> Driver<'_, E> {
 
     fn adopt(&mut self) {
         let started = std::mem::take(&mut *self.shared.started.lock().unwrap());
-        for (record, fut) in started {
+        for (record, mut work) in started {
             let idx = self.vacant.pop().unwrap_or_else(|| {
                 self.slots.push(None);
                 self.slots.len() - 1
@@ -150,7 +176,14 @@ impl<E> Driver<'_, E> {
                 record.cancelled.store(true, Relaxed);
             }
             let waker = Waker::from(record.clone());
-            self.slots[idx] = Some(Slot { record, waker, fut });
+            if let Work::Unspawned(fut) = work {
+                work = Work::Task(tokio::spawn(cancellable(record.clone(), fut)));
+            }
+            self.slots[idx] = Some(Slot {
+                record,
+                waker,
+                work,
+            });
             self.live += 1;
             self.fifo.push_back(idx);
         }
@@ -169,11 +202,22 @@ impl<E> Driver<'_, E> {
         slot.record.queued.store(false, Release);
         let mut cx = Context::from_waker(&slot.waker);
         let outer = CANCELLED.replace(slot.record.cancelled.load(Acquire));
-        let polled = slot.fut.as_mut().poll(&mut cx);
+        let polled = match &mut slot.work {
+            Work::Here(fut) => fut.as_mut().poll(&mut cx),
+            Work::Task(task) => Pin::new(task)
+                .poll(&mut cx)
+                .map(|ended| ended.expect("a parallel child panicked")),
+            Work::Unspawned(_) => unreachable!("spawned at its adoption"),
+        };
         CANCELLED.set(outer);
         match polled {
             // Resumed once after its cancel and still pending: dropped.
-            Poll::Pending if self.cancelled => self.vacate(idx),
+            Poll::Pending if self.cancelled => {
+                if let Work::Task(task) = &slot.work {
+                    task.abort();
+                }
+                self.vacate(idx);
+            }
             Poll::Pending => {}
             Poll::Ready(result) => {
                 self.vacate(idx);
@@ -215,6 +259,13 @@ impl<E> Driver<'_, E> {
             let Some(idx) = self.fifo.pop_front() else {
                 break;
             };
+            if !tokio::task::coop::has_budget_remaining() {
+                // tokio's budget for this task is spent (polling a
+                // `JoinHandle` spends it): yield to the runtime.
+                self.fifo.push_front(idx);
+                cx.waker().wake_by_ref();
+                break;
+            }
             self.poll_child(idx);
         }
         DRAINING.set(outer);
@@ -225,9 +276,21 @@ impl<E> Driver<'_, E> {
     }
 }
 
+/// A `parallel` child's work as its task runs it: with its cancellation
+/// in force at each poll.
+async fn cancellable<E>(record: Arc<Record>, mut fut: BoxFuture<'static, E>) -> Result<(), E> {
+    std::future::poll_fn(move |cx| {
+        let outer = CANCELLED.replace(record.cancelled.load(Acquire));
+        let polled = fut.as_mut().poll(cx);
+        CANCELLED.set(outer);
+        polled
+    })
+    .await
+}
+
 /// A scope: `body` starts children; returns once all have completed, with
 /// the first failure, which cancels the rest.
-pub async fn scope<'s, E: 's>(
+pub async fn scope<'s, E: Send + 'static>(
     body: impl FnOnce(Scope<'s, E>) -> BoxFuture<'s, E>,
 ) -> Result<(), E> {
     let queue = Arc::new(Queue {
