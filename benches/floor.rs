@@ -30,24 +30,20 @@ mod support;
 #[path = "support/floor.rs"]
 mod floor;
 
+#[path = "support/floor_checks.rs"]
+mod floor_checks;
+
 use tokio::runtime::Runtime;
 
-use support::{Ctx, Rt, expected_sum, leaf, run, scopes_leaf, w1_scopes};
+use support::{
+    Ctx, FANOUT, Rt, W3_LEAVES, expected_sum, leaf, run, w1_futures_unordered, w1_scopes,
+    w1_scopes_parallel, w3_futures_unordered, w3_scopes,
+};
 
 const N: u64 = 10_000;
 
 // ---------------------------------------------------------------------------
 // W1: N trivial children (each yields once, adds to a sum).
-
-async fn w1_futures_unordered(n: u64) -> u64 {
-    let ctx = Ctx::default();
-    let mut set: FuturesUnordered<_> = (0..n).map(|i| leaf(&ctx, i)).collect();
-    while let Some(r) = set.next().await {
-        r.expect("child failed");
-    }
-    drop(set);
-    ctx.sum()
-}
 
 async fn w1_futures_unordered_boxed(n: u64) -> u64 {
     type Child<'a> = std::pin::Pin<Box<dyn Future<Output = Result<(), support::Fail>> + Send + 'a>>;
@@ -176,36 +172,6 @@ async fn w2_scopes() -> Duration {
 // ---------------------------------------------------------------------------
 // W3: a 20×20×20 tree of nested scopes (8000 leaves).
 
-const FANOUT: u64 = 20;
-const W3_LEAVES: u64 = FANOUT * FANOUT * FANOUT;
-
-async fn w3_futures_unordered() -> u64 {
-    async fn drain<F: Future<Output = Result<(), support::Fail>>>(
-        mut set: FuturesUnordered<F>,
-    ) -> Result<(), support::Fail> {
-        while let Some(r) = set.next().await {
-            r?;
-        }
-        Ok(())
-    }
-    async fn level2(ctx: &Ctx, a: u64) -> Result<(), support::Fail> {
-        drain(
-            (0..FANOUT)
-                .map(|b| level3(ctx, (a * FANOUT + b) * FANOUT))
-                .collect(),
-        )
-        .await
-    }
-    async fn level3(ctx: &Ctx, base: u64) -> Result<(), support::Fail> {
-        drain((0..FANOUT).map(|c| leaf(ctx, base + c)).collect()).await
-    }
-    let ctx = Ctx::default();
-    drain((0..FANOUT).map(|a| level2(&ctx, a)).collect())
-        .await
-        .expect("child failed");
-    ctx.sum()
-}
-
 async fn w3_floor() -> u64 {
     fn level2(ctx: &Ctx, a: u64) -> impl Future<Output = Result<(), ()>> + Send + '_ {
         floor::scope(move |s| {
@@ -239,42 +205,6 @@ async fn w3_floor() -> u64 {
     })
     .await
     .expect("child failed");
-    ctx.sum()
-}
-
-async fn w3_scopes() -> u64 {
-    fn level2(ctx: &Ctx, a: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
-        scopes::coroutine_scope(move |s| {
-            Box::pin(async move {
-                for b in 0..FANOUT {
-                    s.launch(level3(ctx, (a * FANOUT + b) * FANOUT));
-                }
-                Ok(())
-            })
-        })
-    }
-    fn level3(ctx: &Ctx, base: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
-        scopes::coroutine_scope(move |s| {
-            Box::pin(async move {
-                for c in 0..FANOUT {
-                    s.launch(scopes_leaf(ctx, base + c));
-                }
-                Ok(())
-            })
-        })
-    }
-    let ctx = Ctx::default();
-    let ctx = &ctx;
-    scopes::coroutine_scope(|s| {
-        Box::pin(async move {
-            for a in 0..FANOUT {
-                s.launch(level2(ctx, a));
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
     ctx.sum()
 }
 
@@ -320,24 +250,6 @@ async fn w1p_floor(n: u64) -> u64 {
     })
     .await
     .expect("child failed");
-    ctx.sum()
-}
-
-async fn w1p_scopes(n: u64) -> u64 {
-    let ctx = Arc::new(Ctx::default());
-    let shared = ctx.clone();
-    scopes::coroutine_scope(move |s| {
-        Box::pin(async move {
-            for i in 0..n {
-                let ctx = shared.clone();
-                s.child()
-                    .launch_parallel(async move { scopes_leaf(&ctx, i).await });
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
     ctx.sum()
 }
 
@@ -388,7 +300,7 @@ fn run_once(group: &str, name: &str, current: &Runtime, multi: &Runtime) -> Dura
         ("W1p", "JoinSet") => (run(multi, w1p_join_set(N, false)), N),
         ("W1p", "JoinSet_with_record") => (run(multi, w1p_join_set(N, true)), N),
         ("W1p", "safe_floor") => (run(multi, w1p_floor(N)), N),
-        ("W1p", "scopes") => (run(multi, w1p_scopes(N)), N),
+        ("W1p", "scopes") => (run(multi, w1_scopes_parallel(N)), N),
         _ => unreachable!(),
     };
     let took = start.elapsed();
@@ -409,9 +321,22 @@ fn quantile(values: &[f64], q: f64) -> f64 {
 }
 
 fn main() {
-    let (rounds, batch) = if support::quick() { (8, 5) } else { (25, 9) };
     let current = Rt::CurrentThread.build();
     let multi = Rt::MultiThread.build();
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: a
+    // smoke test runs each implementation once.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        floor_checks::run(10);
+        for (group, names) in GROUPS {
+            for &name in names {
+                run_once(group, name, &current, &multi);
+            }
+        }
+        println!("floor: the floor's checks passed; each implementation ran once");
+        return;
+    }
+    floor_checks::run(20);
+    let (rounds, batch) = if support::quick() { (8, 5) } else { (25, 9) };
     println!(
         "{rounds} rounds of {batch} runs per implementation, alternating; \
          load at start {}",

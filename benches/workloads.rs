@@ -18,7 +18,6 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, measurement::WallTime};
-use futures_util::StreamExt;
 use futures_util::future::{join_all, try_join_all};
 use futures_util::stream::FuturesUnordered;
 use tokio::runtime::Runtime;
@@ -26,24 +25,17 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use support::{Ctx, Fail, Rt, expected_sum, leaf, quick, run, run_local, scopes_leaf, w1_scopes};
+use support::{
+    Ctx, FANOUT, Fail, Rt, W3_LEAVES, drain_fu, expected_sum, leaf, quick, run, run_local,
+    scopes_leaf, w1_futures_unordered, w1_scopes, w1_scopes_parallel, w3_futures_unordered,
+    w3_scopes,
+};
 
 #[path = "support/report.rs"]
 mod report;
 
 // ---------------------------------------------------------------------------
 // Peers' plumbing shared by the workloads.
-
-/// Awaits every child of a `FuturesUnordered`, failing fast on the first error.
-async fn drain_fu<F>(mut set: FuturesUnordered<F>) -> Result<(), Fail>
-where
-    F: Future<Output = Result<(), Fail>>,
-{
-    while let Some(r) = set.next().await {
-        r?;
-    }
-    Ok(())
-}
 
 /// Awaits every task of a `JoinSet`, failing fast on the first error.
 async fn drain_join_set(mut set: JoinSet<Result<(), Fail>>) -> Result<(), Fail> {
@@ -99,31 +91,6 @@ async fn w1_scopes_local(n: u64) -> u64 {
     })
     .await
     .expect("scope failed");
-    ctx.sum()
-}
-
-async fn w1_scopes_parallel(n: u64) -> u64 {
-    let ctx = Arc::new(Ctx::default());
-    let shared = ctx.clone();
-    scopes::coroutine_scope(move |s| {
-        Box::pin(async move {
-            for i in 0..n {
-                let ctx = shared.clone();
-                s.child()
-                    .launch_parallel(async move { scopes_leaf(&ctx, i).await });
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
-    ctx.sum()
-}
-
-async fn w1_futures_unordered(n: u64) -> u64 {
-    let ctx = Ctx::default();
-    let set: FuturesUnordered<_> = (0..n).map(|i| leaf(&ctx, i)).collect();
-    drain_fu(set).await.expect("child failed");
     ctx.sum()
 }
 
@@ -388,64 +355,6 @@ async fn w2_join_set() -> Duration {
 
 // ---------------------------------------------------------------------------
 // W3: a 20×20×20 tree of nested scopes, 8000 leaves (the W1 child).
-
-const FANOUT: u64 = 20;
-const W3_LEAVES: u64 = FANOUT * FANOUT * FANOUT;
-
-async fn w3_scopes() -> u64 {
-    fn level2(ctx: &Ctx, a: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
-        scopes::coroutine_scope(move |s| {
-            Box::pin(async move {
-                for b in 0..FANOUT {
-                    s.launch(level3(ctx, (a * FANOUT + b) * FANOUT));
-                }
-                Ok(())
-            })
-        })
-    }
-    fn level3(ctx: &Ctx, base: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
-        scopes::coroutine_scope(move |s| {
-            Box::pin(async move {
-                for c in 0..FANOUT {
-                    s.launch(scopes_leaf(ctx, base + c));
-                }
-                Ok(())
-            })
-        })
-    }
-    let ctx = Ctx::default();
-    let ctx = &ctx;
-    scopes::coroutine_scope(|s| {
-        Box::pin(async move {
-            for a in 0..FANOUT {
-                s.launch(level2(ctx, a));
-            }
-            Ok(())
-        })
-    })
-    .await
-    .expect("scope failed");
-    ctx.sum()
-}
-
-async fn w3_futures_unordered() -> u64 {
-    async fn level2(ctx: &Ctx, a: u64) -> Result<(), Fail> {
-        drain_fu(
-            (0..FANOUT)
-                .map(|b| level3(ctx, (a * FANOUT + b) * FANOUT))
-                .collect(),
-        )
-        .await
-    }
-    async fn level3(ctx: &Ctx, base: u64) -> Result<(), Fail> {
-        drain_fu((0..FANOUT).map(|c| leaf(ctx, base + c)).collect()).await
-    }
-    let ctx = Ctx::default();
-    drain_fu((0..FANOUT).map(|a| level2(&ctx, a)).collect())
-        .await
-        .expect("child failed");
-    ctx.sum()
-}
 
 async fn w3_join_all() -> u64 {
     async fn level2(ctx: &Ctx, a: u64) -> Result<(), Fail> {

@@ -1,95 +1,151 @@
 //! The safe floor: the least a structured scope written in safe Rust does
 //! per child, as a reference for SPEC §6's targets (benches/floor.rs).
 //!
-//! Two allocations per child, as `#![forbid(unsafe_code)]` leaves it: the
-//! child's record, `'static` because a waker points at it, and the child's
-//! future, which lives for the scope's borrow `'s` and so sits in a slab
-//! the record indexes (the two cannot share a block without `unsafe`).
-//! Wakes during the scope's own poll go to a thread-local list, others to
-//! a locked list and the scope's waker. It keeps what R1, R2 and R7 need at
-//! their simplest: the scope waits for every child; the first failure
-//! cancels the rest; a cancelled child is resumed once (its `yield_now` or
-//! `delay` fails) and dropped if it is still pending.
+//! (Reworked: lazy records.) A child starts as its boxed future only, and
+//! is polled with the scope's one shared waker. The shared waker only
+//! notes "the child being polled on this thread woke itself". A child that
+//! returns `Pending` without having woken itself may have kept the shared
+//! waker, so it is given its own `'static` record (its waker) and polled
+//! again at once with that waker (a spurious poll, which every future must
+//! accept): from then on only its record's waker is current (the `Future`
+//! contract), so no wake is lost, and a stale shared waker only causes a
+//! spurious poll. A child that completes, or only ever yields, never gets
+//! a record: one allocation per child (its box). A child that blocks gets
+//! two (box and record), as before.
 //!
-//! A `parallel` child is its record, its work boxed until the scope adopts
-//! it (R14: it runs once its parent suspends) and a tokio task, whose
-//! `JoinHandle` the scope polls: three allocations. Its work sees a cancel
-//! at its next poll; one still pending after the cancel is aborted.
+//! R1, R2, R7: the scope waits for every child; the first failure cancels
+//! the rest; a cancelled child is resumed once (its `yield_now` or `delay`
+//! fails) and dropped if it is still pending.
 //!
-//! Everything else `scopes` does per child is left out: names, job records
-//! with states and handles, the `debug::dump` registry, `tracing` spans,
-//! one FIFO for a whole tree (R14: a nested scope here drains its own
-//! children inside its host's poll), panics caught per child, handlers,
-//! `limit`, lazy starts. Not a peer: a measure of what the SPEC's
-//! features cost above it.
+//! A `parallel` child is its work, boxed until the scope adopts it (R14),
+//! and a tokio task spawned then; the task reports its end through a guard
+//! (pushes its slot on the scope's locked list), after which the scope
+//! polls its `JoinHandle`. Its work sees a cancel at its next poll; one
+//! still pending after the cancel is aborted.
+//!
+//! Everything else `scopes` does per child is left out (names, job
+//! records, registry, spans, one FIFO per tree, panics caught per child,
+//! handlers, `limit`, lazy starts).
 
 #![allow(dead_code)] // each bench binary uses a different part of support/
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
+
+use futures_util::task::{ArcWake, waker_ref};
 
 pub type BoxFuture<'s, E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 's>>;
 
-/// Where a scope's children wake to from outside its poll.
-struct Queue {
-    ready: Mutex<Vec<usize>>,
-    waker: Mutex<Option<Waker>>,
-}
-
-/// A child's `'static` part: what its waker points at.
-struct Record {
-    queued: AtomicBool,
-    cancelled: AtomicBool,
-    slot: AtomicUsize,
-    queue: Arc<Queue>,
-}
-
 thread_local! {
-    /// The queue of the scope being polled on this thread (its address).
+    /// The queue of the scope draining its children on this thread.
     static DRAINING: Cell<usize> = const { Cell::new(0) };
-    /// Slots woken during that poll.
-    static WOKEN: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
     /// Whether the child being polled is cancelled.
     static CANCELLED: Cell<bool> = const { Cell::new(false) };
 }
 
-impl Wake for Record {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref()
-    }
+/// A scope's `'static` part: its shared waker, its locked list of slots
+/// woken from outside its drain, and its cancel flag (for its tasks).
+struct Queue {
+    remote: Mutex<Remote>,
+    /// The shared waker was woken on the draining thread (by the child
+    /// being polled).
+    woken: AtomicBool,
+    cancelled: AtomicBool,
+}
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, AcqRel) {
-            return;
-        }
-        let slot = self.slot.load(Relaxed);
-        if DRAINING.get() == Arc::as_ptr(&self.queue) as usize {
-            WOKEN.with(|woken| woken.borrow_mut().push(slot));
-            return;
-        }
-        self.queue.ready.lock().unwrap().push(slot);
-        if let Some(waker) = &*self.queue.waker.lock().unwrap() {
+struct Remote {
+    ready: Vec<usize>,
+    waker: Option<Waker>,
+}
+
+impl Queue {
+    fn push(&self, slot: usize) {
+        let mut remote = self.remote.lock().unwrap();
+        remote.ready.push(slot);
+        // Only the first push after a take wakes the scope; none while it
+        // drains on this thread (it takes the list before it stops).
+        if remote.ready.len() == 1
+            && DRAINING.get() != self as *const Queue as usize
+            && let Some(waker) = &remote.waker
+        {
             waker.wake_by_ref();
         }
     }
 }
 
-/// A child's code: polled in place, or (`parallel`) spawned as a tokio
-/// task when the scope adopts it, whose handle the scope then polls.
+impl ArcWake for Queue {
+    /// The shared waker: marks a wake by the child being polled; any other
+    /// wake is stale (that child has its own record since) or races its
+    /// poll (and it is polled again with its own waker).
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        if DRAINING.get() == Arc::as_ptr(arc_self) as usize {
+            arc_self.woken.store(true, Relaxed);
+        }
+    }
+}
+
+const IDLE: u8 = 0;
+const QUEUED: u8 = 1;
+const POLLING: u8 = 2;
+
+/// A blocked child's `'static` part: what its own waker points at.
+struct Record {
+    state: AtomicU8,
+    slot: usize,
+    queue: Arc<Queue>,
+}
+
+impl ArcWake for Record {
+    fn wake_by_ref(arc_self: &Arc<Self>) {
+        // IDLE -> QUEUED: push; POLLING -> POLLING|QUEUED: the driver
+        // requeues it after the poll; already queued: nothing.
+        if arc_self.state.fetch_or(QUEUED, AcqRel) == IDLE {
+            arc_self.queue.push(arc_self.slot);
+        }
+    }
+}
+
+/// A `parallel` child's task reports its end (or its drop) to the scope.
+struct Done {
+    queue: Arc<Queue>,
+    slot: usize,
+}
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.queue.push(self.slot);
+    }
+}
+
 enum Work<'s, E> {
     Here(BoxFuture<'s, E>),
     Unspawned(BoxFuture<'static, E>),
+}
+
+enum Child<'s, E> {
+    Here(BoxFuture<'s, E>),
     Task(tokio::task::JoinHandle<Result<(), E>>),
 }
 
+impl<E> Child<'_, E> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        match self {
+            Child::Here(fut) => fut.as_mut().poll(cx),
+            Child::Task(task) => Pin::new(task)
+                .poll(cx)
+                .map(|ended| ended.expect("a parallel child panicked")),
+        }
+    }
+}
+
 struct Shared<'s, E> {
-    started: Mutex<Vec<(Arc<Record>, Work<'s, E>)>>,
-    queue: Arc<Queue>,
+    started: Mutex<Vec<Work<'s, E>>>,
+    any: AtomicBool,
 }
 
 /// A scope's handle: starts children.
@@ -114,47 +170,49 @@ impl<'s, E> Scope<'s, E> {
     }
 
     fn start(&self, work: Work<'s, E>) {
-        let record = Arc::new(Record {
-            queued: AtomicBool::new(true),
-            cancelled: AtomicBool::new(false),
-            slot: AtomicUsize::new(0),
-            queue: self.shared.queue.clone(),
-        });
-        self.shared.started.lock().unwrap().push((record, work));
+        self.shared.started.lock().unwrap().push(work);
+        self.shared.any.store(true, Relaxed);
     }
 }
 
+/// A child in the FIFO: without a record (its box) or in a slot.
+enum Entry<'s, E> {
+    Fresh(BoxFuture<'s, E>),
+    Slot(usize),
+}
+
 struct Slot<'s, E> {
-    record: Arc<Record>,
-    waker: Waker,
-    work: Work<'s, E>,
+    record: Option<Arc<Record>>,
+    child: Child<'s, E>,
 }
 
 struct Driver<'s, E> {
     shared: Arc<Shared<'s, E>>,
+    queue: Arc<Queue>,
     body: Option<BoxFuture<'s, E>>,
     slots: Vec<Option<Slot<'s, E>>>,
     vacant: Vec<usize>,
     live: usize,
-    fifo: VecDeque<usize>,
+    fifo: VecDeque<Entry<'s, E>>,
+    spare: Vec<Work<'s, E>>,
     taken: Vec<usize>,
     failed: Option<E>,
     cancelled: bool,
 }
 
-impl<E: Send + 'static> Driver<'_, E> {
-    /// R7 at its simplest: every child is marked and queued once.
+impl<'s, E: Send + 'static> Driver<'s, E> {
+    /// R7: every child is polled once more, then dropped if pending.
     fn cancel(&mut self) {
         if std::mem::replace(&mut self.cancelled, true) {
             return;
         }
         self.body = None;
+        self.queue.cancelled.store(true, Release);
+        // Fresh children are in the FIFO already; a slot queued twice is
+        // vacated at its first poll.
         for (idx, slot) in self.slots.iter().enumerate() {
-            if let Some(slot) = slot {
-                slot.record.cancelled.store(true, Release);
-                if !slot.record.queued.swap(true, AcqRel) {
-                    self.fifo.push_back(idx);
-                }
+            if slot.is_some() {
+                self.fifo.push_back(Entry::Slot(idx));
             }
         }
     }
@@ -164,81 +222,162 @@ impl<E: Send + 'static> Driver<'_, E> {
         self.cancel();
     }
 
+    fn alloc_slot(&mut self) -> usize {
+        self.vacant.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        })
+    }
+
     fn adopt(&mut self) {
-        let started = std::mem::take(&mut *self.shared.started.lock().unwrap());
-        for (record, mut work) in started {
-            let idx = self.vacant.pop().unwrap_or_else(|| {
-                self.slots.push(None);
-                self.slots.len() - 1
-            });
-            record.slot.store(idx, Relaxed);
-            if self.cancelled {
-                record.cancelled.store(true, Relaxed);
-            }
-            let waker = Waker::from(record.clone());
-            if let Work::Unspawned(fut) = work {
-                work = Work::Task(tokio::spawn(cancellable(record.clone(), fut)));
-            }
-            self.slots[idx] = Some(Slot {
-                record,
-                waker,
-                work,
-            });
-            self.live += 1;
-            self.fifo.push_back(idx);
+        if !self.shared.any.load(Relaxed) {
+            return;
         }
+        let mut started = std::mem::take(&mut self.spare);
+        {
+            let mut shared = self.shared.started.lock().unwrap();
+            std::mem::swap(&mut started, &mut *shared);
+            self.shared.any.store(false, Relaxed);
+        }
+        self.fifo.reserve(started.len());
+        self.live += started.len();
+        let parallel = started
+            .iter()
+            .filter(|work| matches!(work, Work::Unspawned(_)))
+            .count();
+        self.slots
+            .reserve(parallel.saturating_sub(self.vacant.len()));
+        for work in started.drain(..) {
+            match work {
+                Work::Here(fut) => self.fifo.push_back(Entry::Fresh(fut)),
+                Work::Unspawned(fut) => {
+                    let idx = self.alloc_slot();
+                    let done = Done {
+                        queue: self.queue.clone(),
+                        slot: idx,
+                    };
+                    let task = tokio::spawn(cancellable(done, fut));
+                    self.slots[idx] = Some(Slot {
+                        record: None,
+                        child: Child::Task(task),
+                    });
+                }
+            }
+        }
+        self.spare = started;
     }
 
     fn vacate(&mut self, idx: usize) {
-        self.slots[idx] = None;
+        if let Some(slot) = self.slots[idx].take()
+            && let Some(record) = &slot.record
+        {
+            record.state.store(QUEUED, Relaxed); // stale wakes: nothing
+        }
         self.vacant.push(idx);
         self.live -= 1;
     }
 
-    fn poll_child(&mut self, idx: usize) {
-        let Some(slot) = self.slots[idx].as_mut() else {
-            return;
+    /// A child without a record: polled with the shared waker.
+    fn poll_fresh(&mut self, mut fut: BoxFuture<'s, E>) {
+        self.queue.woken.store(false, Relaxed);
+        let polled = {
+            let waker = waker_ref(&self.queue);
+            fut.as_mut().poll(&mut Context::from_waker(&waker))
         };
-        slot.record.queued.store(false, Release);
-        let mut cx = Context::from_waker(&slot.waker);
-        let outer = CANCELLED.replace(slot.record.cancelled.load(Acquire));
-        let polled = match &mut slot.work {
-            Work::Here(fut) => fut.as_mut().poll(&mut cx),
-            Work::Task(task) => Pin::new(task)
-                .poll(&mut cx)
-                .map(|ended| ended.expect("a parallel child panicked")),
-            Work::Unspawned(_) => unreachable!("spawned at its adoption"),
-        };
-        CANCELLED.set(outer);
         match polled {
-            // Resumed once after its cancel and still pending: dropped.
-            Poll::Pending if self.cancelled => {
-                if let Work::Task(task) = &slot.work {
-                    task.abort();
-                }
-                self.vacate(idx);
-            }
-            Poll::Pending => {}
             Poll::Ready(result) => {
-                self.vacate(idx);
+                drop(fut);
+                self.live -= 1;
                 if let Err(e) = result {
                     self.fail(e);
                 }
             }
+            Poll::Pending if self.cancelled => {
+                drop(fut);
+                self.live -= 1;
+            }
+            Poll::Pending if self.queue.woken.load(Relaxed) => {
+                self.fifo.push_back(Entry::Fresh(fut));
+            }
+            Poll::Pending => {
+                // It may keep the shared waker: its own record, and poll
+                // it again with that.
+                let idx = self.alloc_slot();
+                self.slots[idx] = Some(Slot {
+                    record: None,
+                    child: Child::Here(fut),
+                });
+                self.poll_slot(idx);
+            }
+        }
+    }
+
+    fn poll_slot(&mut self, idx: usize) {
+        let cancelled = self.cancelled;
+        loop {
+            let Some(slot) = self.slots[idx].as_mut() else {
+                return;
+            };
+            let polled = match &slot.record {
+                Some(record) => {
+                    if !cancelled {
+                        record.state.swap(POLLING, AcqRel);
+                    }
+                    let waker = waker_ref(record);
+                    slot.child.poll(&mut Context::from_waker(&waker))
+                }
+                None => {
+                    self.queue.woken.store(false, Relaxed);
+                    let waker = waker_ref(&self.queue);
+                    slot.child.poll(&mut Context::from_waker(&waker))
+                }
+            };
+            match polled {
+                Poll::Ready(result) => {
+                    self.vacate(idx);
+                    if let Err(e) = result {
+                        self.fail(e);
+                    }
+                }
+                // Resumed once after its cancel and still pending: dropped.
+                Poll::Pending if cancelled => {
+                    if let Child::Task(task) = &slot.child {
+                        task.abort();
+                    }
+                    self.vacate(idx);
+                }
+                Poll::Pending => match &slot.record {
+                    Some(record) => {
+                        if record
+                            .state
+                            .compare_exchange(POLLING, IDLE, AcqRel, Acquire)
+                            .is_err()
+                        {
+                            record.state.store(QUEUED, Relaxed);
+                            self.fifo.push_back(Entry::Slot(idx));
+                        }
+                    }
+                    None if self.queue.woken.load(Relaxed) => {
+                        self.fifo.push_back(Entry::Slot(idx));
+                    }
+                    None => {
+                        slot.record = Some(Arc::new(Record {
+                            state: AtomicU8::new(IDLE),
+                            slot: idx,
+                            queue: self.queue.clone(),
+                        }));
+                        continue; // polled again with its own waker
+                    }
+                },
+            }
+            return;
         }
     }
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
-        {
-            let mut waker = self.shared.queue.waker.lock().unwrap();
-            if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *waker = Some(cx.waker().clone());
-            }
-        }
         if CANCELLED.get() {
             self.cancel(); // the host child was cancelled
         }
-        let outer = DRAINING.replace(Arc::as_ptr(&self.shared.queue) as usize);
         if let Some(body) = &mut self.body {
             match body.as_mut().poll(cx) {
                 Poll::Ready(Ok(())) => self.body = None,
@@ -246,29 +385,54 @@ impl<E: Send + 'static> Driver<'_, E> {
                 Poll::Pending => {}
             }
         }
+        let outer_draining = DRAINING.replace(Arc::as_ptr(&self.queue) as usize);
+        let outer_cancelled = CANCELLED.get();
+        let mut spent = false;
         loop {
             self.adopt();
-            WOKEN.with(|woken| self.fifo.extend(woken.borrow_mut().drain(..)));
-            if self.fifo.is_empty() {
-                std::mem::swap(
-                    &mut self.taken,
-                    &mut *self.shared.queue.ready.lock().unwrap(),
-                );
-                self.fifo.extend(self.taken.drain(..));
-            }
-            let Some(idx) = self.fifo.pop_front() else {
-                break;
+            let entry = match self.fifo.pop_front() {
+                Some(entry) => entry,
+                None => {
+                    if self.live == 0 {
+                        break;
+                    }
+                    // Take what woke from outside; register the waker
+                    // before stopping (under the same lock).
+                    let mut remote = self.queue.remote.lock().unwrap();
+                    if remote.ready.is_empty() {
+                        if !remote
+                            .waker
+                            .as_ref()
+                            .is_some_and(|w| w.will_wake(cx.waker()))
+                        {
+                            remote.waker = Some(cx.waker().clone());
+                        }
+                        break;
+                    }
+                    std::mem::swap(&mut self.taken, &mut remote.ready);
+                    drop(remote);
+                    self.fifo.extend(self.taken.drain(..).map(Entry::Slot));
+                    continue;
+                }
             };
             if !tokio::task::coop::has_budget_remaining() {
                 // tokio's budget for this task is spent (polling a
                 // `JoinHandle` spends it): yield to the runtime.
-                self.fifo.push_front(idx);
-                cx.waker().wake_by_ref();
+                self.fifo.push_front(entry);
+                spent = true;
                 break;
             }
-            self.poll_child(idx);
+            CANCELLED.set(self.cancelled);
+            match entry {
+                Entry::Fresh(fut) => self.poll_fresh(fut),
+                Entry::Slot(idx) => self.poll_slot(idx),
+            }
         }
-        DRAINING.set(outer);
+        DRAINING.set(outer_draining);
+        CANCELLED.set(outer_cancelled);
+        if spent {
+            cx.waker().wake_by_ref();
+        }
         if self.body.is_some() || self.live > 0 {
             return Poll::Pending;
         }
@@ -276,11 +440,11 @@ impl<E: Send + 'static> Driver<'_, E> {
     }
 }
 
-/// A `parallel` child's work as its task runs it: with its cancellation
-/// in force at each poll.
-async fn cancellable<E>(record: Arc<Record>, mut fut: BoxFuture<'static, E>) -> Result<(), E> {
+/// A `parallel` child's work as its task runs it: with its scope's
+/// cancellation in force at each poll; reports its end when dropped.
+async fn cancellable<E>(done: Done, mut fut: BoxFuture<'static, E>) -> Result<(), E> {
     std::future::poll_fn(move |cx| {
-        let outer = CANCELLED.replace(record.cancelled.load(Acquire));
+        let outer = CANCELLED.replace(done.queue.cancelled.load(Acquire));
         let polled = fut.as_mut().poll(cx);
         CANCELLED.set(outer);
         polled
@@ -294,23 +458,29 @@ pub async fn scope<'s, E: Send + 'static>(
     body: impl FnOnce(Scope<'s, E>) -> BoxFuture<'s, E>,
 ) -> Result<(), E> {
     let queue = Arc::new(Queue {
-        ready: Mutex::new(Vec::new()),
-        waker: Mutex::new(None),
+        remote: Mutex::new(Remote {
+            ready: Vec::new(),
+            waker: None,
+        }),
+        woken: AtomicBool::new(false),
+        cancelled: AtomicBool::new(false),
     });
     let shared = Arc::new(Shared {
         started: Mutex::new(Vec::new()),
-        queue,
+        any: AtomicBool::new(false),
     });
     let body = body(Scope {
         shared: shared.clone(),
     });
     let mut driver = Driver {
         shared,
+        queue,
         body: Some(body),
         slots: Vec::new(),
         vacant: Vec::new(),
         live: 0,
         fifo: VecDeque::new(),
+        spare: Vec::new(),
         taken: Vec::new(),
         failed: None,
         cancelled: false,

@@ -5,9 +5,12 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::SystemTime;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::runtime::{Builder, Runtime};
 
 /// The peers' child error (scopes children fail with `scopes::Error`).
@@ -248,4 +251,105 @@ pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
         (Some(a), Some(b)) => format!("{:.2}×", a / b),
         _ => "—".to_owned(),
     }
+}
+
+// ---------------------------------------------------------------------------
+// Workloads more than one bench runs (workloads.rs, floor.rs).
+
+/// Awaits every child of a `FuturesUnordered`, failing fast on the first error.
+pub async fn drain_fu<F>(mut set: FuturesUnordered<F>) -> Result<(), Fail>
+where
+    F: Future<Output = Result<(), Fail>>,
+{
+    while let Some(r) = set.next().await {
+        r?;
+    }
+    Ok(())
+}
+
+/// W1 with `FuturesUnordered`: the targets' reference.
+pub async fn w1_futures_unordered(n: u64) -> u64 {
+    let ctx = Ctx::default();
+    let set: FuturesUnordered<_> = (0..n).map(|i| leaf(&ctx, i)).collect();
+    drain_fu(set).await.expect("child failed");
+    ctx.sum()
+}
+
+/// W1 with `launch_parallel` children (W1p).
+pub async fn w1_scopes_parallel(n: u64) -> u64 {
+    let ctx = Arc::new(Ctx::default());
+    let shared = ctx.clone();
+    scopes::coroutine_scope(move |s| {
+        Box::pin(async move {
+            for i in 0..n {
+                let ctx = shared.clone();
+                s.child()
+                    .launch_parallel(async move { scopes_leaf(&ctx, i).await });
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+/// W3: a 20×20×20 tree of nested scopes, 8000 leaves (the W1 child).
+pub const FANOUT: u64 = 20;
+pub const W3_LEAVES: u64 = FANOUT * FANOUT * FANOUT;
+
+pub async fn w3_scopes() -> u64 {
+    fn level2(ctx: &Ctx, a: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
+        scopes::coroutine_scope(move |s| {
+            Box::pin(async move {
+                for b in 0..FANOUT {
+                    s.launch(level3(ctx, (a * FANOUT + b) * FANOUT));
+                }
+                Ok(())
+            })
+        })
+    }
+    fn level3(ctx: &Ctx, base: u64) -> impl Future<Output = scopes::Result<()>> + Send + '_ {
+        scopes::coroutine_scope(move |s| {
+            Box::pin(async move {
+                for c in 0..FANOUT {
+                    s.launch(scopes_leaf(ctx, base + c));
+                }
+                Ok(())
+            })
+        })
+    }
+    let ctx = Ctx::default();
+    let ctx = &ctx;
+    scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            for a in 0..FANOUT {
+                s.launch(level2(ctx, a));
+            }
+            Ok(())
+        })
+    })
+    .await
+    .expect("scope failed");
+    ctx.sum()
+}
+
+/// W3 with nested `FuturesUnordered`s.
+pub async fn w3_futures_unordered() -> u64 {
+    async fn level2(ctx: &Ctx, a: u64) -> Result<(), Fail> {
+        drain_fu(
+            (0..FANOUT)
+                .map(|b| level3(ctx, (a * FANOUT + b) * FANOUT))
+                .collect(),
+        )
+        .await
+    }
+    async fn level3(ctx: &Ctx, base: u64) -> Result<(), Fail> {
+        drain_fu((0..FANOUT).map(|c| leaf(ctx, base + c)).collect()).await
+    }
+    let ctx = Ctx::default();
+    drain_fu((0..FANOUT).map(|a| level2(&ctx, a)).collect())
+        .await
+        .expect("child failed");
+    ctx.sum()
 }
