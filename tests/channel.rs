@@ -670,6 +670,110 @@ async fn many_to_many_across_threads_loses_and_duplicates_nothing() {
     }
 }
 
+// ---- fairness: a receiver that waited is served first (Kotlin) ----
+
+/// Kotlin's channels are fair: the first to call `receive` gets the
+/// element. An item sent to a waiting receiver is kept for it, though it
+/// stays in the channel until that receiver runs (so a receiver cancelled
+/// before it runs loses nothing): a receive that runs first takes the next
+/// item, not that one. (Ported from Trio's `test_channel_fairness`.)
+#[tokio::test(start_paused = true)]
+async fn a_receive_that_runs_first_leaves_the_item_sent_to_a_waiting_receiver() {
+    let start = Instant::now();
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (tx, rx) = channel::<u32>(1);
+            let waiting = rx.clone();
+            let d = s.r#async(async move { waiting.recv().await });
+            yield_now().await?; // the child waits in `recv`
+            tx.send(2).await?; // to the waiting child, which has not run yet
+            let mine = scopes::with_timeout_or_none(Duration::from_millis(1), rx.recv()).await?;
+            assert_eq!(mine, None, "the body took the child's item");
+            assert_eq!(d.await?, Some(2));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(1));
+}
+
+/// A rendezvous send to a waiting receiver keeps the item for it; a
+/// receiver started later, which runs first, takes the next item (from a
+/// sender that had to wait for it).
+#[tokio::test(start_paused = true)]
+async fn a_waiting_receiver_gets_the_item_sent_to_it_before_a_later_receiver() {
+    let log = Log::default();
+    let l = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (tx, rx) = channel::<u32>(0);
+            let first = rx.clone();
+            s.launch(async move {
+                let item = first.recv().await?;
+                l.push(format!("waited: {item:?}"));
+                Ok(())
+            });
+            yield_now().await?; // `first` waits
+            let later = rx.clone();
+            s.launch(async move {
+                let item = later.recv().await?;
+                l.push(format!("later: {item:?}"));
+                Ok(())
+            });
+            tx.send(1).await?; // to `first`, without suspending
+            tx.send(2).await?; // waits for `later`
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    // `later` was started before `first` was woken, so it runs first (R14).
+    assert_eq!(log.take(), ["later: Some(2)", "waited: Some(1)"]);
+}
+
+/// Five consumers waiting on a channel of capacity 1 each get the item
+/// sent while they waited, in the order they came; none of them takes the
+/// others' by looping back first. (Trio's `test_channel_multiple_consumers`
+/// expects every consumer to get one.)
+#[tokio::test(start_paused = true)]
+async fn consumers_that_wait_each_get_the_item_sent_while_they_waited() {
+    let log = Log::default();
+    let l = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (tx, rx) = channel::<u32>(1);
+            for consumer in 0..5 {
+                let rx = rx.clone();
+                s.launch(async move {
+                    while let Some(item) = rx.recv().await? {
+                        l.push(format!("{consumer}:{item}"));
+                    }
+                    Ok(())
+                });
+            }
+            drop(rx);
+            yield_now().await?; // every consumer waits
+            for item in 0..10 {
+                tx.send(item).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    let got = log.take();
+    for consumer in 0..5 {
+        let first = got
+            .iter()
+            .find(|entry| entry.starts_with(&format!("{consumer}:")));
+        assert_eq!(first, Some(&format!("{consumer}:{consumer}")), "{got:?}");
+    }
+    let mut items: Vec<u32> = got.iter().map(|e| e[2..].parse().unwrap()).collect();
+    items.sort_unstable();
+    assert_eq!(items, (0..10).collect::<Vec<_>>());
+}
+
 // ---- pipelines ----
 
 /// A pipeline of plain channels: numbers → 3 squaring workers → a

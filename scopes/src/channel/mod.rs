@@ -23,6 +23,16 @@
 //! receiver) thus ends *cancelled*, not failed, and its scope completes
 //! normally, as in Kotlin.
 //!
+//! Channels are fair, as Kotlin's are (the first to call `receive` gets
+//! the element; senders likewise): receivers waiting in `recv` are served
+//! in the order they came, and a `send` to a waiting receiver keeps the
+//! item for it. The item stays in the channel until that receiver runs,
+//! so one cancelled before it runs loses nothing (the item goes to the
+//! next waiting receiver, or to the next `recv`); meanwhile a `recv`
+//! that was not waiting takes the next item, not that one. Once the
+//! channel is closed, the remaining items go to whichever receiver runs
+//! first.
+//!
 //! # Examples
 //!
 //! ```

@@ -16,7 +16,11 @@
 //! Receivers never hold an item: a `send` that finds one waiting puts the
 //! item in the buffer and wakes it, and the receiver takes the item when it
 //! runs. So a receiver that is cancelled before it runs loses nothing; it
-//! hands its wake-up to the next waiting receiver.
+//! hands its wake-up to the next waiting receiver. Until then the item is
+//! kept for it: a `recv` that was not woken for an item leaves one
+//! buffered item per receiver woken and not yet run (`reserved`), so a
+//! receiver that waited is served before one that came later (Kotlin's
+//! channels are fair).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -192,20 +196,24 @@ impl<T> Chan<T> {
         waker: &Waker,
     ) -> Poll<Result<Option<T>>> {
         let mut state = self.lock();
+        let mut woken_for_one = false;
         if let Some(id) = *waiting {
             if let Some(receiver) = state.receivers.get_mut(id) {
                 // Not woken for anything yet: keep its place in the line.
                 receiver.clone_from(waker);
                 return Poll::Pending;
             }
-            state.unhand(id);
+            woken_for_one = state.unhand(id);
             *waiting = None;
         }
         if let End::Cancelled(cancelled) = &state.end {
             return Poll::Ready(Err(cancelled.clone()));
         }
         let mut wakes = Wakes::default();
-        if let Some(item) = state.take(&mut wakes) {
+        // One woken for an item takes the first; any other leaves those
+        // kept for the receivers woken before it.
+        let reserved = if woken_for_one { 0 } else { state.reserved() };
+        if let Some(item) = state.take(reserved, &mut wakes) {
             drop(state);
             wakes.wake();
             return Poll::Ready(Ok(Some(item)));
@@ -376,10 +384,29 @@ impl<T> State<T> {
         self.buffer.len() < self.capacity.saturating_add(self.handed.len())
     }
 
-    /// The next item: from the buffer (refilled from the first waiting
-    /// sender), else straight from a waiting sender (capacity 0).
-    fn take(&mut self, wakes: &mut Wakes) -> Option<T> {
-        if let Some(item) = self.buffer.pop_front() {
+    /// The items a receiver that was not woken for one must leave in the
+    /// buffer: one for each receiver woken for an item that has not run
+    /// yet, so that a receiver that waited is served before a later one
+    /// (Kotlin's channels are fair: the first to call `receive` gets the
+    /// element). A closed channel drains in buffer order: no receiver
+    /// waits there.
+    fn reserved(&self) -> usize {
+        match self.end {
+            End::Open => self.handed.len(),
+            End::Closed(_) | End::Cancelled(_) => 0,
+        }
+    }
+
+    /// The next item past the first `reserved`: from the buffer (refilled
+    /// from the first waiting sender), else straight from a waiting sender
+    /// (capacity 0).
+    fn take(&mut self, reserved: usize, wakes: &mut Wakes) -> Option<T> {
+        let buffered = if reserved == 0 {
+            self.buffer.pop_front()
+        } else {
+            self.buffer.remove(reserved)
+        };
+        if let Some(item) = buffered {
             if self.buffer.len() < self.capacity
                 && let Some((id, sender)) = self.senders.pop_front()
             {
