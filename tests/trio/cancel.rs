@@ -429,10 +429,6 @@ async fn trio_yield_briefly_checks_for_timeout() {
     .await;
     assert_eq!(r.unwrap(), None::<()>);
     assert_eq!(took, secs(10));
-    eprintln!(
-        "yields after the deadline: {}",
-        counter.load(std::sync::atomic::Ordering::SeqCst)
-    );
 }
 
 // test_very_deep_cancel_scope_nesting: many nested cancel scopes, cancel the

@@ -1,0 +1,45 @@
+#![allow(dead_code)]
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Default, Clone)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+impl Log {
+    pub fn push(&self, s: impl ToString) {
+        self.0.lock().unwrap().push(s.to_string());
+    }
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+pub const FOREVER: Duration = Duration::from_secs(1_000_000);
+
+#[derive(Debug)]
+pub struct TestException(pub &'static str);
+impl std::fmt::Display for TestException {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+impl std::error::Error for TestException {}
+pub fn fail(name: &'static str) -> scopes::Error {
+    scopes::Error::new(TestException(name))
+}
+pub fn name_of(e: &scopes::Error) -> Option<&'static str> {
+    e.downcast_ref::<TestException>().map(|t| t.0)
+}
+
+/// A handler recording what it gets, by message.
+pub fn recorder() -> (
+    Arc<Mutex<Vec<scopes::Error>>>,
+    impl Fn(&scopes::Error) + Send + Sync + 'static,
+) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    (got, move |e: &scopes::Error| {
+        g.lock().unwrap().push(e.clone())
+    })
+}
