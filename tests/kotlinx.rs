@@ -9,7 +9,8 @@
 //! asserts the SPEC. Kotlin's `ATOMIC` and `UNDISPATCHED` starts are
 //! mapped onto R7 and R14 (usually a yield so that the child runs before
 //! it is cancelled). The same scenarios run again through `parallel`
-//! children, `limit`, the attributes and local scopes.
+//! children, `limit` and the attributes (every rule on local scopes is
+//! `rules.rs`'s).
 //!
 //! One module per group of Kotlin tests; each case names the test it
 //! comes from. These are the session-16 ports; earlier ports live beside
@@ -43,8 +44,6 @@ mod late_children;
 mod lazy_compose;
 #[path = "kotlinx/limit_port.rs"]
 mod limit_port;
-#[path = "kotlinx/local_port.rs"]
-mod local_port;
 #[path = "kotlinx/nested_handlers.rs"]
 mod nested_handlers;
 #[path = "kotlinx/noncancellable_edges.rs"]
