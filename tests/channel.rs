@@ -732,6 +732,30 @@ async fn a_waiting_receiver_gets_the_item_sent_to_it_before_a_later_receiver() {
     assert_eq!(log.take(), ["later: Some(2)", "waited: Some(1)"]);
 }
 
+/// An item kept for a waiting receiver that is cancelled before it runs,
+/// with nobody else waiting, goes to the next `recv` first: it is older
+/// than what was buffered after it.
+#[tokio::test(start_paused = true)]
+async fn an_item_kept_for_a_receiver_cancelled_before_it_ran_comes_out_first() {
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (tx, rx) = channel::<u32>(1);
+            let waiting = rx.clone();
+            let d = s.r#async(async move { waiting.recv().await });
+            yield_now().await?; // the child waits in `recv`
+            tx.send(1).await?; // kept for the child
+            tx.send(2).await?; // buffered
+            d.cancel();
+            assert!(is_cancellation(&d.await));
+            assert_eq!(rx.recv().await?, Some(1));
+            assert_eq!(rx.recv().await?, Some(2));
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
 /// Five consumers waiting on a channel of capacity 1 each get the item
 /// sent while they waited, in the order they came; none of them takes the
 /// others' by looping back first. (Trio's `test_channel_multiple_consumers`

@@ -17,10 +17,11 @@
 //! item in the buffer and wakes it, and the receiver takes the item when it
 //! runs. So a receiver that is cancelled before it runs loses nothing; it
 //! hands its wake-up to the next waiting receiver. Until then the item is
-//! kept for it: a `recv` that was not woken for an item leaves one
-//! buffered item per receiver woken and not yet run (`reserved`), so a
-//! receiver that waited is served before one that came later (Kotlin's
-//! channels are fair).
+//! kept for it, apart from the buffer (`kept`, one item per receiver woken
+//! and not yet run): a `recv` that was not woken for an item takes from
+//! the buffer, so a receiver that waited is served before one that came
+//! later (Kotlin's channels are fair). A receiver waits only when the
+//! buffer is empty, so the kept items are older than every buffered one.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -42,6 +43,10 @@ pub(super) struct Chan<T> {
 
 struct State<T> {
     buffer: VecDeque<T>,
+    /// Items sent to receivers that were waiting, kept for them until they
+    /// run (one per entry of `handed`, while the channel is open), outside
+    /// the capacity.
+    kept: VecDeque<T>,
     /// `usize::MAX`: unbounded.
     capacity: usize,
     /// Senders waiting for room (or, at capacity 0, for a receiver), with
@@ -50,8 +55,8 @@ struct State<T> {
     /// Receivers waiting for an item, in arrival order: their wakers.
     receivers: Line<Waker>,
     /// Receivers woken for an item they have not taken yet: the item is in
-    /// the buffer (beyond the capacity, at capacity 0) until they run. A
-    /// line too: they are woken in arrival order, and usually run in it.
+    /// `kept` until they run. A line too: they are woken in arrival order,
+    /// and usually run in it.
     handed: Line<()>,
     /// The id of the last waiting sender whose item was taken.
     last_taken: u64,
@@ -113,6 +118,7 @@ impl<T> Chan<T> {
         Self {
             state: Mutex::new(State {
                 buffer: VecDeque::new(),
+                kept: VecDeque::new(),
                 capacity,
                 senders: Line::default(),
                 receivers: Line::default(),
@@ -146,7 +152,7 @@ impl<T> Chan<T> {
         }
         if state.senders.is_empty() {
             if let Some((receiver, waker)) = state.receivers.pop_front() {
-                state.buffer.push_back(item);
+                state.kept.push_back(item);
                 state.handed.push_back(receiver, ());
                 drop(state);
                 waker.wake();
@@ -210,10 +216,7 @@ impl<T> Chan<T> {
             return Poll::Ready(Err(cancelled.clone()));
         }
         let mut wakes = Wakes::default();
-        // One woken for an item takes the first; any other leaves those
-        // kept for the receivers woken before it.
-        let reserved = if woken_for_one { 0 } else { state.reserved() };
-        if let Some(item) = state.take(reserved, &mut wakes) {
+        if let Some(item) = state.take(woken_for_one, &mut wakes) {
             drop(state);
             wakes.wake();
             return Poll::Ready(Ok(Some(item)));
@@ -246,13 +249,17 @@ impl<T> Chan<T> {
         if state.receivers.remove(id).is_some() {
             return;
         }
-        if !state.unhand(id) || state.buffer.is_empty() {
+        if !state.unhand(id) || state.kept.is_empty() {
             return;
         }
         if let Some((next, waker)) = state.receivers.pop_front() {
             state.handed.push_back(next, ());
             drop(state);
             waker.wake();
+        } else if let Some(item) = state.kept.pop_back() {
+            // Nobody waits for it: the next `recv` takes it, before the
+            // buffer's (it is older than all of them).
+            state.buffer.push_front(item);
         }
     }
 
@@ -277,6 +284,7 @@ impl<T> Chan<T> {
         }
         state.end = End::Cancelled(Error::cancelled());
         let buffer = std::mem::take(&mut state.buffer);
+        let kept = std::mem::take(&mut state.kept);
         let senders: Vec<_> = state.senders.drain().collect();
         let mut wakes = state.wake_receivers();
         state.handed = Line::default();
@@ -292,7 +300,7 @@ impl<T> Chan<T> {
             items.push(sender.item);
         }
         wakes.wake();
-        drop((buffer, items));
+        drop((kept, buffer, items));
     }
 
     /// Cancels `producer` when the channel is cancelled (at once if it is).
@@ -346,14 +354,16 @@ impl<T> Chan<T> {
         let state = self.lock();
         match state.end {
             End::Cancelled(_) => true,
-            End::Closed(_) => state.buffer.is_empty() && state.senders.is_empty(),
-            End::Open => state.senders_alive == 0 && state.buffer.is_empty(),
+            End::Closed(_) => state.is_drained() && state.senders.is_empty(),
+            End::Open => state.senders_alive == 0 && state.is_drained(),
         }
     }
 
-    /// Items buffered (not counting those of waiting senders).
+    /// Items buffered, with those kept for woken receivers (not counting
+    /// those of waiting senders).
     pub(super) fn len(&self) -> usize {
-        self.lock().buffer.len()
+        let state = self.lock();
+        state.kept.len() + state.buffer.len()
     }
 
     pub(super) fn capacity(&self) -> usize {
@@ -378,34 +388,28 @@ impl<T> State<T> {
         }
     }
 
-    /// Room in the buffer, not counting the items handed to receivers that
-    /// have not run yet.
+    /// Room in the buffer (the items kept for woken receivers are outside
+    /// it).
     fn has_room(&self) -> bool {
-        self.buffer.len() < self.capacity.saturating_add(self.handed.len())
+        self.buffer.len() < self.capacity
     }
 
-    /// The items a receiver that was not woken for one must leave in the
-    /// buffer: one for each receiver woken for an item that has not run
-    /// yet, so that a receiver that waited is served before a later one
-    /// (Kotlin's channels are fair: the first to call `receive` gets the
-    /// element). A closed channel drains in buffer order: no receiver
-    /// waits there.
-    fn reserved(&self) -> usize {
-        match self.end {
-            End::Open => self.handed.len(),
-            End::Closed(_) | End::Cancelled(_) => 0,
+    /// No item in the channel but those of waiting senders.
+    fn is_drained(&self) -> bool {
+        self.kept.is_empty() && self.buffer.is_empty()
+    }
+
+    /// The next item for a receiver: one kept for it if it was woken for
+    /// one (or, once the channel is closed, for anyone: a closed channel
+    /// drains oldest first); else from the buffer (refilled from the first
+    /// waiting sender), else straight from a waiting sender (capacity 0).
+    fn take(&mut self, woken_for_one: bool, wakes: &mut Wakes) -> Option<T> {
+        if (woken_for_one || !matches!(self.end, End::Open))
+            && let Some(item) = self.kept.pop_front()
+        {
+            return Some(item);
         }
-    }
-
-    /// The next item past the first `reserved`: from the buffer (refilled
-    /// from the first waiting sender), else straight from a waiting sender
-    /// (capacity 0).
-    fn take(&mut self, reserved: usize, wakes: &mut Wakes) -> Option<T> {
-        let buffered = if reserved == 0 {
-            self.buffer.pop_front()
-        } else {
-            self.buffer.remove(reserved)
-        };
+        let buffered = self.buffer.pop_front();
         if let Some(item) = buffered {
             if self.buffer.len() < self.capacity
                 && let Some((id, sender)) = self.senders.pop_front()
