@@ -27,8 +27,6 @@
 //! records, registry, spans, one FIFO per tree, panics caught per child,
 //! handlers, `limit`, lazy starts).
 
-#![allow(dead_code)] // each bench binary uses a different part of support/
-
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::Future;

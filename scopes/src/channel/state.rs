@@ -409,8 +409,7 @@ impl<T> State<T> {
         {
             return Some(item);
         }
-        let buffered = self.buffer.pop_front();
-        if let Some(item) = buffered {
+        if let Some(item) = self.buffer.pop_front() {
             if self.buffer.len() < self.capacity
                 && let Some((id, sender)) = self.senders.pop_front()
             {
