@@ -835,6 +835,42 @@ impl ReadyQueue {
         root.wake_scope();
     }
 
+    /// [`push`](ReadyQueue::push) for several entries, in order, emptying
+    /// `entries`: one look at where they go for all of them.
+    pub(crate) fn push_all(self: &Arc<Self>, entries: &mut Vec<Entry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let (root, scope) = match self.mode.load(Ordering::Acquire) {
+            ROOT => (&**self, None),
+            NESTED => match self.nest.get() {
+                Some(nest) => (&*nest.root, Some(self.clone())),
+                None => return entries.clear(),
+            },
+            _ => return entries.clear(),
+        };
+        let ready = |entry| Ready {
+            entry,
+            scope: scope.clone(),
+        };
+        if DRAINING.get() == address(root) {
+            LOCAL.with(|local| {
+                let mut local = local.borrow_mut();
+                entries
+                    .drain(..)
+                    .for_each(|entry| local.woken(ready(entry)));
+            });
+            return;
+        }
+        let mut queue = root.locked();
+        if root.is_closed() {
+            return entries.clear();
+        }
+        queue.extend(entries.drain(..).map(ready));
+        drop(queue);
+        root.wake_scope();
+    }
+
     /// Records why the scope cancels its children (the first reason stays).
     pub(crate) fn set_cancellation(&self, cause: &Error) {
         let cancels = self.cancels.get_or_init(Box::default);

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::job::{Attached, ID_BLOCK, JobCore};
+use super::job::{Attached, ID_BLOCK, JobCore, Resumed};
 use super::spare;
 use crate::error::Error;
 
@@ -118,9 +118,9 @@ impl Attached for ScopeEntry {
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
         }
-        self.each_child_in_start_order(|child| {
-            child.cancel_by_scope();
-        });
+        let mut resumed = Resumed::default();
+        self.each_child_in_start_order(|child| child.cancel_by_scope_into(&mut resumed));
+        resumed.push_now();
         self.job.notify_cancelled(marked);
     }
 
