@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use scopes::{
-    Error, Result, as_completed, await_all, coroutine_scope, delay, first_success, join_all,
-    non_cancellable, race, supervisor_scope, yield_now,
+    Deferred, Error, Result, Scope, as_completed, await_all, coroutine_scope, delay, first_success,
+    join_all, non_cancellable, race, supervisor_scope, yield_now,
 };
 use scopes_workspace::Log;
 use tokio::time::Instant;
@@ -523,4 +523,79 @@ async fn first_success_returns_the_real_failure_not_a_cancellation() {
     assert_eq!(failed.to_string(), "b");
     assert!(!failed.is_cancellation());
     assert!(failed.suppressed().is_empty(), "{failed:?}");
+}
+
+// SPEC §2b orders by completion also what completed before the combinator
+// looked: two children that both ended before the call, the second in the
+// input first (found by a port of kotlinx's SelectDeferredTest; Kotlin's
+// `select` is biased to the first clause, the SPEC decides completion order).
+
+/// Two `async` children ending at 20 ms (`a`, first in the input) and
+/// 10 ms (`b`); the caller looks at them at 30 ms, once both have ended.
+async fn both_ended<'s, T: Send + 's>(
+    s: &Scope<'s, '_>,
+    a: Result<T>,
+    b: Result<T>,
+) -> Result<[Deferred<'s, T>; 2]> {
+    let a = s.r#async(async move {
+        delay(ms(20)).await?;
+        a
+    });
+    let b = s.r#async(async move {
+        delay(ms(10)).await?;
+        b
+    });
+    delay(ms(30)).await?;
+    Ok([a, b])
+}
+
+#[tokio::test(start_paused = true)]
+async fn race_of_children_that_ended_before_it_is_won_by_the_first_to_complete() {
+    let won = supervisor_scope(|s| {
+        Box::pin(async move { race(both_ended(&s, Ok("a"), Ok("b")).await?).await })
+    })
+    .await;
+    assert_eq!(won.unwrap(), "b");
+}
+
+#[tokio::test(start_paused = true)]
+async fn await_all_of_children_that_failed_before_it_fails_with_the_first_to_fail() {
+    let failed = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = both_ended::<()>(&s, Err(Error::msg("a")), Err(Error::msg("b"))).await?;
+            await_all(ds).await
+        })
+    })
+    .await;
+    assert_eq!(failed.unwrap_err().to_string(), "b");
+}
+
+#[tokio::test(start_paused = true)]
+async fn as_completed_of_children_that_ended_before_it_yields_them_in_completion_order() {
+    let order = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = both_ended(&s, Ok(1), Ok(2)).await?;
+            Ok(as_completed(ds)
+                .map(|(index, _)| index)
+                .collect::<Vec<_>>()
+                .await)
+        })
+    })
+    .await;
+    assert_eq!(order.unwrap(), [1, 0]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn first_success_of_children_that_all_failed_before_it_fails_with_the_first_to_fail() {
+    let failed = supervisor_scope(|s| {
+        Box::pin(async move {
+            let ds = both_ended::<()>(&s, Err(Error::msg("a")), Err(Error::msg("b"))).await?;
+            first_success(ds).await
+        })
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(failed.to_string(), "b");
+    assert_eq!(failed.suppressed().len(), 1);
+    assert_eq!(failed.suppressed()[0].to_string(), "a");
 }

@@ -87,10 +87,12 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
 
     /// The job record of the child about to start. Made before its future
     /// is boxed: the hot path allocates the two in this order.
-    fn new_job(&self, parallel: bool) -> Arc<JobCore> {
+    /// `ordered`: an `async` child, whose completion is stamped so that
+    /// the combinators take outcomes in completion order (SPEC §2b).
+    fn new_job(&self, parallel: bool, ordered: bool) -> Arc<JobCore> {
         let queue = self.shared.queue.clone();
         let lazy = self.start == Start::Lazy;
-        let job = JobCore::new_child(self.name.clone(), queue, lazy, parallel);
+        let job = JobCore::new_child(self.name.clone(), queue, lazy, parallel, ordered);
         let scope = &self.shared.job;
         if scope.is_cancelled() {
             // Started in a cancelled scope: cancelled from its start, as
@@ -121,7 +123,7 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
     where
         F: Future<Output = Result<()>> + Send + 'static,
     {
-        let job = self.new_job(true);
+        let job = self.new_job(true, false);
         self.start_child(job, L::send_child(Unspawned(Some(Launched { fut }))))
     }
 
@@ -132,7 +134,7 @@ impl<'s, L: Locality> ChildBuilder<'_, 's, '_, L> {
         F: Future<Output = Result<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let job = self.new_job(true);
+        let job = self.new_job(true, true);
         let slot = Slot::new();
         let work = Unspawned(Some(Computing {
             fut,
@@ -146,7 +148,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
     /// Starts a child whose future says itself where its failure goes
     /// (a producer's, to its channel).
     pub(crate) fn launch_child<C: ChildTask<'s> + Send + 's>(self, child: C) -> Job<'s> {
-        let job = self.new_job(false);
+        let job = self.new_job(false, false);
         self.start_child(job, Box::pin(child))
     }
 
@@ -155,7 +157,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
     where
         F: Future<Output = Result<()>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
     {
-        let job = self.new_job(false);
+        let job = self.new_job(false, false);
         self.start_child(job, Box::pin(Launched { fut }))
     }
 
@@ -165,7 +167,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Sendable> {
         F: Future<Output = Result<T>> + Send + 's, // not `Send`? a local scope takes it: `coroutine_scope_local`
         T: Send + 's,
     {
-        let job = self.new_job(false);
+        let job = self.new_job(false, true);
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,
@@ -179,7 +181,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
     /// Starts a child whose future says itself where its failure goes, in
     /// a local scope (a producer's, to its channel).
     pub(crate) fn launch_child<C: ChildTask<'s> + 's>(self, child: C) -> Job<'s> {
-        let job = self.new_job(false);
+        let job = self.new_job(false, false);
         self.start_child(job, Box::pin(child))
     }
 
@@ -207,7 +209,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
     where
         F: Future<Output = Result<()>> + 's,
     {
-        let job = self.new_job(false);
+        let job = self.new_job(false, false);
         self.start_child(job, Box::pin(Launched { fut }))
     }
 
@@ -232,7 +234,7 @@ impl<'s> ChildBuilder<'_, 's, '_, Local> {
         F: Future<Output = Result<T>> + 's,
         T: 's,
     {
-        let job = self.new_job(false);
+        let job = self.new_job(false, true);
         let slot = Slot::new();
         let fut = Box::pin(Computing {
             fut,

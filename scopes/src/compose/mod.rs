@@ -32,6 +32,12 @@ use waits::Waits;
 /// nobody itself (in a `coroutine_scope` the failure already cancels the
 /// scope).
 ///
+/// "Completion order" holds for children that had ended before the call
+/// too: every combinator here takes outcomes that were already there in
+/// the order the children completed, not in input order (Kotlin's
+/// `select` and `awaitAll` look at such handles in input order; SPEC §2b
+/// decides for completion order).
+///
 /// # Examples
 ///
 /// ```

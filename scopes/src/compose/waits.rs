@@ -60,6 +60,30 @@ impl Wake for HandleWaker {
     }
 }
 
+/// The order each handle is looked at first in, which registers its
+/// waker and takes an outcome already there: those whose child has
+/// completed in the order they completed (SPEC §2b: "the first child to
+/// complete decides", a failure "in completion order"), then the others in
+/// input order (their outcomes come in completion order through their
+/// wakers).
+fn first_looks(jobs: &[Job<'_>]) -> VecDeque<usize> {
+    let mut completed: Vec<(u64, usize)> = Vec::new();
+    let mut others = VecDeque::with_capacity(jobs.len());
+    for (index, job) in jobs.iter().enumerate() {
+        match job.core.completion_stamp() {
+            Some(stamp) => completed.push((stamp, index)),
+            None => others.push_back(index),
+        }
+    }
+    if completed.is_empty() {
+        return others;
+    }
+    completed.sort_unstable();
+    let mut next: VecDeque<usize> = completed.into_iter().map(|(_, index)| index).collect();
+    next.extend(others);
+    next
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while the lock is held; recover anyway.
     mutex.lock().unwrap_or_else(|e| e.into_inner())
@@ -81,9 +105,7 @@ impl<'s, T> Waits<'s, T> {
             })
             .collect();
         Self {
-            // Each is looked at once first, in input order: that registers
-            // its waker, and takes an outcome already there.
-            next: (0..handles.len()).collect(),
+            next: first_looks(&jobs),
             left: handles.len(),
             handles,
             wakers,

@@ -54,6 +54,16 @@ const PARALLEL: u32 = 65536;
 /// `Cold::failed_early`, for the child's scope to take at its next entry.
 const FAILED_EARLY: u32 = 131_072;
 
+/// An `async` child: its completion is stamped (`completed_at`), so that
+/// the combinators take outcomes that were there before they looked in
+/// the order the children completed (SPEC §2b), not in input order.
+const ORDERED: u32 = 262_144;
+
+/// The stamps of `ORDERED` completions, process-wide: children awaited
+/// together may complete on different threads. Only `async` children take
+/// one (a `launch` child's completion touches no shared counter).
+static COMPLETIONS: AtomicU64 = AtomicU64::new(1);
+
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
 
@@ -145,6 +155,9 @@ pub struct JobCore {
     flags: AtomicU32,
     /// The slot index in the scope that polls it.
     idx: AtomicU32,
+    /// When an `ORDERED` job completed, in the process's order of such
+    /// completions (0: not yet, or not ordered).
+    completed_at: AtomicU64,
     queue: Option<Arc<ReadyQueue>>,
     cold: OnceBox<Cold>,
     /// What was entered in this job and is cancelled with it: scopes, the
@@ -263,11 +276,13 @@ impl JobCore {
         queue: Arc<ReadyQueue>,
         lazy: bool,
         parallel: bool,
+        ordered: bool,
     ) -> Arc<Self> {
         let started = if lazy { 0 } else { STARTED };
         let limited = if queue.is_limited() { LIMITED } else { 0 };
         let parallel = if parallel { PARALLEL } else { 0 };
-        Self::with_flags(name, Some(queue), started | limited | parallel)
+        let ordered = if ordered { ORDERED } else { 0 };
+        Self::with_flags(name, Some(queue), started | limited | parallel | ordered)
     }
 
     fn with_flags(name: Name, queue: Option<Arc<ReadyQueue>>, flags: u32) -> Arc<Self> {
@@ -276,6 +291,7 @@ impl JobCore {
             name,
             flags: AtomicU32::new(flags),
             idx: AtomicU32::new(UNPLACED),
+            completed_at: AtomicU64::new(0),
             queue,
             cold: OnceBox::new(),
             attached: OnceBox::new(),
@@ -797,6 +813,9 @@ impl JobCore {
                 COMPLETED | kind
             }
         };
+        if self.has(ORDERED) {
+            self.stamp_completion();
+        }
         let flags = self.flags.fetch_or(ended, Ordering::SeqCst);
         if flags & COMPLETED != 0 {
             return self.outcome().unwrap_or(outcome);
@@ -806,6 +825,26 @@ impl JobCore {
             waiters.for_each(Waker::wake);
         }
         outcome
+    }
+
+    /// Takes the next completion stamp; a job completed twice (by two
+    /// racing paths) keeps the first. Before `COMPLETED` is set: whoever
+    /// sees the job completed sees its stamp.
+    #[cold]
+    fn stamp_completion(&self) {
+        let stamp = COMPLETIONS.fetch_add(1, Ordering::Relaxed);
+        let _ = self
+            .completed_at
+            .compare_exchange(0, stamp, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// When the job completed, in the order of `async` children's
+    /// completions; `None` if it has not (or is not an `async` child).
+    pub(crate) fn completion_stamp(&self) -> Option<u64> {
+        if !self.is_completed() {
+            return None;
+        }
+        Some(self.completed_at.load(Ordering::Relaxed)).filter(|&stamp| stamp != 0)
     }
 
     /// R11: a job that was cancelled and still returned `Ok` ends
