@@ -137,6 +137,18 @@ fn allocations_for(rt: &tokio::runtime::Runtime, op: Op, n: usize) -> (usize, us
     .unwrap()
 }
 
+/// The fewest allocations and reallocations of three runs. The allocator
+/// counts the whole process, and something besides the operation
+/// allocates now and then (once in ten runs of this test, a channel run
+/// of 1,000 items counted 4 allocations more than the others): what
+/// others add is never less than nothing, so the fewest is the operation's.
+fn fewest(run: impl Fn() -> (usize, usize)) -> (usize, usize) {
+    let runs = [run(), run(), run()];
+    let allocations = runs.iter().map(|&(made, _)| made).min();
+    let reallocations = runs.iter().map(|&(_, grown)| grown).min();
+    (allocations.unwrap(), reallocations.unwrap())
+}
+
 #[test]
 fn common_operations_allocate_only_what_they_need() {
     // Paused clock: deadlines pass at once.
@@ -163,8 +175,8 @@ fn common_operations_allocate_only_what_they_need() {
     ];
     for (op, allocations, reallocations) in cases {
         allocations_for(&rt, op, 100); // warm up
-        let small = allocations_for(&rt, op, 1_000);
-        let large = allocations_for(&rt, op, 2_000);
+        let small = fewest(|| allocations_for(&rt, op, 1_000));
+        let large = fewest(|| allocations_for(&rt, op, 2_000));
         let senders = match op {
             Op::ChannelItem { senders, .. } => senders as f64,
             _ => 1.0,
