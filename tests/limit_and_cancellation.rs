@@ -373,6 +373,47 @@ async fn cancel_children_cancels_the_scopes_children_not_the_caller() {
     assert_eq!(start.elapsed(), ms(105));
 }
 
+/// `non_cancellable` is Kotlin's `withContext(NonCancellable)`: a scope of
+/// its own, so `cancel_children()` inside it leaves the enclosing scope's
+/// children alone (found by a port of kotlinx's CoroutinesTest).
+#[tokio::test(start_paused = true)]
+async fn cancel_children_inside_non_cancellable_leaves_the_enclosing_scopes_children() {
+    let outcome = coroutine_scope(|s| {
+        Box::pin(async move {
+            let sibling = s.launch(async { delay(ms(100)).await });
+            yield_now().await?;
+            non_cancellable(async { cancel_children() }).await;
+            sibling.join().await?;
+            Ok(sibling.is_cancelled())
+        })
+    })
+    .await;
+    assert!(
+        !outcome.unwrap(),
+        "the enclosing scope's child was cancelled"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancel_children_inside_a_non_cancellable_block_with_children_cancels_those() {
+    let start = Instant::now();
+    let outcome: scopes::Result<(bool, bool)> = scopes::coroutine_scope! {
+        let sibling = launch { delay(ms(100)).await?; };
+        yield_now().await?;
+        let inner = non_cancellable {
+            let own = launch { delay(ms(3_600_000)).await?; };
+            yield_now().await?;
+            cancel_children();
+            own.join().await?;
+            Ok(own.is_cancelled())
+        }?;
+        sibling.join().await?;
+        Ok((inner, sibling.is_cancelled()))
+    };
+    assert_eq!(outcome.unwrap(), (true, false));
+    assert_eq!(start.elapsed(), ms(100));
+}
+
 #[tokio::test(start_paused = true)]
 async fn cancel_children_covers_children_started_before_it_not_after() {
     let ran = Log::default();

@@ -238,6 +238,12 @@ impl<F: Future> CancellableExt for F {}
 /// scope completes normally. Elsewhere it does nothing. The graceful way to
 /// stop a server's connections.
 ///
+/// Inside [`non_cancellable`] it does nothing either: that section is
+/// Kotlin's `withContext(NonCancellable)`, a scope of its own whose
+/// children are the ones started in it (the DSL's block form then opens a
+/// nested scope, and a call inside cancels those), not the enclosing
+/// scope's.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() -> scopes::Result<()> {
@@ -258,7 +264,9 @@ impl<F: Future> CancellableExt for F {}
 /// # }
 /// ```
 pub fn cancel_children() {
-    if let Some(job) = context::current_job() {
+    // Outside any `non_cancellable` section of the current job (inside
+    // one, the current scope is the section's own, with no children).
+    if let Some(job) = context::cancellable_parent() {
         crate::engine::registry::cancel_children_of(&job);
     }
 }
