@@ -414,3 +414,75 @@ async fn produce_in_a_local_scope_sends_non_send_items_and_is_cancelled_with_its
     );
     assert_eq!(total.unwrap(), 9);
 }
+
+/// SPEC §2c's cancellation-aware tokio waits (`scopes::sync`) with data that
+/// is not `Send`, in a local scope (§2d: every rule holds there): a mutex
+/// of `Rc<RefCell<_>>` taken while contended, then an `mpsc` channel of
+/// `Rc` sent on while full.
+#[tokio::test(start_paused = true)]
+async fn sync_waits_take_values_that_are_not_send() {
+    use scopes::sync::{MpscReceiverExt, MpscSenderExt, MutexExt};
+    let count = tokio::sync::Mutex::new(Rc::new(RefCell::new(0u32)));
+    let count = &count;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Rc<u32>>(1);
+    tx.try_send(Rc::new(0)).unwrap(); // full
+    let tx = &tx;
+    let start = Instant::now();
+    let received = coroutine_scope_local(|s| {
+        Box::pin(async move {
+            let held = count.lock().await;
+            s.launch(async move {
+                let guard = count.lock_cancellable().await?; // waits 10 ms
+                *guard.borrow_mut() += 1;
+                drop(guard);
+                tx.send_cancellable(Rc::new(1)).await?; // waits 10 ms more
+                Ok(())
+            });
+            delay(ms(10)).await?;
+            drop(held);
+            delay(ms(10)).await?;
+            let mut received = Vec::new();
+            for _ in 0..2 {
+                received.push(*rx.recv_cancellable().await?.expect("a value"));
+            }
+            Ok(received)
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(received, [0, 1]);
+    assert_eq!(*count.lock().await.borrow(), 1);
+    assert_eq!(start.elapsed(), ms(20));
+}
+
+/// The same waits cancelled while they wait (R7): each child gets the
+/// cancellation, and the `Rc` it was sending is dropped, not sent.
+#[tokio::test(start_paused = true)]
+async fn sync_waits_on_values_that_are_not_send_end_with_a_cancellation() {
+    use scopes::sync::{MpscSenderExt, MutexExt};
+    let count = tokio::sync::Mutex::new(Rc::new(0u32));
+    let count = &count;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Rc<u32>>(1);
+    tx.try_send(Rc::new(0)).unwrap(); // full
+    let tx = &tx;
+    let unsent = Rc::new(7);
+    let sent = unsent.clone();
+    let outcomes = coroutine_scope_local(|s| {
+        Box::pin(async move {
+            let held = count.lock().await;
+            let locking = s.r#async(async move { count.lock_cancellable().await.map(|_| ()) });
+            let sending = s.r#async(async move { tx.send_cancellable(sent).await });
+            delay(ms(10)).await?;
+            locking.job().cancel();
+            sending.job().cancel();
+            let outcomes = [locking.await, sending.await];
+            drop(held);
+            Ok(outcomes.map(|outcome| outcome.unwrap_err().is_cancellation()))
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(outcomes, [true, true]);
+    assert_eq!(Rc::strong_count(&unsent), 1, "the unsent value was dropped");
+    assert_eq!(rx.len(), 1, "nothing was sent");
+}

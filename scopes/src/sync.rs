@@ -18,8 +18,11 @@
 //!
 //! Any other future: [`.cancellable()`](crate::CancellableExt::cancellable).
 //! The traits are in the prelude. Each form tries the uncontended path
-//! first (`try_lock`, `try_acquire`) and allocates only when it must wait
-//! (tokio's `lock` and `acquire` futures cannot be named without boxing).
+//! first (`try_lock`, `try_acquire`, `try_send`). To wait, the lock and
+//! send forms hold tokio's own future in place (their futures carry its
+//! type as a parameter), so they are `Send` exactly when tokio's are and
+//! work with values that are not `Send` in a local scope (SPEC §2d); the
+//! semaphore forms box tokio's `acquire` future when they must wait.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -178,53 +181,62 @@ pub trait MutexExt<T: ?Sized> {
     /// # Ok(())
     /// # }
     /// ```
-    fn lock_cancellable(&self) -> Lock<'_, T>;
+    fn lock_cancellable(&self) -> Lock<'_, T, impl Future<Output = MutexGuard<'_, T>>>;
 }
 
-impl<T: ?Sized + Send> MutexExt<T> for Mutex<T> {
-    fn lock_cancellable(&self) -> Lock<'_, T> {
+impl<T: ?Sized> MutexExt<T> for Mutex<T> {
+    fn lock_cancellable(&self) -> Lock<'_, T, impl Future<Output = MutexGuard<'_, T>>> {
         Lock {
             mutex: self,
-            wait: None,
+            // Made now and polled only if the lock is taken: an unpolled
+            // `lock()` holds no place in the queue. Held in place rather
+            // than boxed, so the future is `Send` exactly when the guard
+            // is (a local scope's `Rc` data, SPEC §2d).
+            wait: self.lock(),
+            waiting: false,
         }
     }
 }
 
-/// Future returned by [`MutexExt::lock_cancellable`].
-///
-/// # Cancel safety
-///
-/// As tokio's `lock`: dropped while it waits, it loses its place in the
-/// queue and holds no lock.
-#[must_use = "futures do nothing unless polled"]
-pub struct Lock<'a, T: ?Sized> {
-    mutex: &'a Mutex<T>,
-    wait: Option<BoxFuture<'a, MutexGuard<'a, T>>>,
+pin_project_lite::pin_project! {
+    /// Future returned by [`MutexExt::lock_cancellable`]; `W` is tokio's
+    /// `lock()` future, which it waits in when the lock is taken.
+    ///
+    /// # Cancel safety
+    ///
+    /// As tokio's `lock`: dropped while it waits, it loses its place in the
+    /// queue and holds no lock.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Lock<'a, T: ?Sized, W> {
+        mutex: &'a Mutex<T>,
+        #[pin]
+        wait: W,
+        waiting: bool,
+    }
 }
 
-impl<'a, T: ?Sized + Send> Future for Lock<'a, T> {
+impl<'a, T: ?Sized, W: Future<Output = MutexGuard<'a, T>>> Future for Lock<'a, T, W> {
     type Output = Result<MutexGuard<'a, T>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
         if let Some(cancelled) = context::cancellation() {
-            self.wait = None;
             return Poll::Ready(Err(cancelled));
         }
-        let Lock { mutex, wait } = &mut *self;
-        if wait.is_none()
-            && let Ok(guard) = mutex.try_lock()
-        {
-            return Poll::Ready(Ok(guard)); // uncontended: no allocation
+        if !*this.waiting {
+            if let Ok(guard) = this.mutex.try_lock() {
+                return Poll::Ready(Ok(guard)); // uncontended
+            }
+            *this.waiting = true;
         }
-        let wait = wait.get_or_insert_with(|| Box::pin(mutex.lock()));
-        context::aware(wait.as_mut().poll(cx).map(Ok))
+        context::aware(this.wait.poll(cx).map(Ok))
     }
 }
 
-impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
+impl<T: ?Sized, W> fmt::Debug for Lock<'_, T, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lock")
-            .field("waiting", &self.wait.is_some())
+            .field("waiting", &self.waiting)
             .finish()
     }
 }
@@ -365,71 +377,86 @@ pub trait MpscSenderExt<T> {
     /// # Ok(())
     /// # }
     /// ```
-    fn send_cancellable(&self, value: T) -> MpscSend<'_, T>;
+    fn send_cancellable(&self, value: T) -> MpscSend<'_, T, impl Future<Output = Reserved<'_, T>>>;
 }
 
-impl<T: Send> MpscSenderExt<T> for mpsc::Sender<T> {
-    fn send_cancellable(&self, value: T) -> MpscSend<'_, T> {
+/// What tokio's `reserve()` gives: room for one value, or the receiver gone.
+type Reserved<'a, T> = std::result::Result<mpsc::Permit<'a, T>, mpsc::error::SendError<()>>;
+
+impl<T> MpscSenderExt<T> for mpsc::Sender<T> {
+    fn send_cancellable(&self, value: T) -> MpscSend<'_, T, impl Future<Output = Reserved<'_, T>>> {
         MpscSend {
             tx: self,
             value: Some(value),
-            wait: None,
+            // Made now, polled only when the channel is full: an unpolled
+            // `reserve()` holds no place. In place rather than boxed, so
+            // the future is `Send` exactly when `T` is (SPEC §2d).
+            room: self.reserve(),
+            waiting: false,
         }
     }
 }
 
-type Sending<'a, T> = BoxFuture<'a, std::result::Result<(), mpsc::error::SendError<T>>>;
-
-/// Future returned by [`MpscSenderExt::send_cancellable`].
-///
-/// # Cancel safety
-///
-/// As tokio's `send`: dropped while it waits, the message is dropped unsent
-/// (and its place in the queue is lost).
-#[must_use = "futures do nothing unless polled"]
-pub struct MpscSend<'a, T> {
-    tx: &'a mpsc::Sender<T>,
-    value: Option<T>,
-    wait: Option<Sending<'a, T>>,
+pin_project_lite::pin_project! {
+    /// Future returned by [`MpscSenderExt::send_cancellable`]; `R` is
+    /// tokio's `reserve()` future, which it waits in when the channel is
+    /// full (tokio's `send` is `reserve` then a send into the room).
+    ///
+    /// # Cancel safety
+    ///
+    /// As tokio's `send`: dropped while it waits, the message is dropped
+    /// unsent (and its place in the queue is lost).
+    #[must_use = "futures do nothing unless polled"]
+    pub struct MpscSend<'a, T, R> {
+        tx: &'a mpsc::Sender<T>,
+        value: Option<T>,
+        #[pin]
+        room: R,
+        waiting: bool,
+    }
 }
 
-// The value is moved, never pinned.
-impl<T> Unpin for MpscSend<'_, T> {}
-
-impl<T: Send> Future for MpscSend<'_, T> {
+impl<'a, T, R: Future<Output = Reserved<'a, T>>> Future for MpscSend<'a, T, R> {
     type Output = Result<()>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
         if let Some(cancelled) = context::cancellation() {
-            self.wait = None;
-            self.value = None;
+            *this.value = None;
             return Poll::Ready(Err(cancelled));
         }
-        let MpscSend { tx, value, wait } = &mut *self;
-        if let Some(value) = value.take() {
-            // Room in the channel: no allocation.
-            match tx.try_send(value) {
+        let closed = || Poll::Ready(Err(Error::new(ChannelClosed)));
+        if !*this.waiting {
+            let value = this
+                .value
+                .take()
+                .expect("`MpscSend` polled after completion");
+            // Room in the channel: sent at once.
+            match this.tx.try_send(value) {
                 Ok(()) => return Poll::Ready(Ok(())),
-                Err(mpsc::error::TrySendError::Closed(_)) => {
-                    return Poll::Ready(Err(Error::new(ChannelClosed)));
-                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return closed(),
                 Err(mpsc::error::TrySendError::Full(value)) => {
-                    *wait = Some(Box::pin(tx.send(value)))
+                    *this.value = Some(value);
+                    *this.waiting = true;
                 }
             }
         }
-        match wait {
-            Some(wait) => context::aware(
-                wait.as_mut()
-                    .poll(cx)
-                    .map(|sent| sent.map_err(|_closed| Error::new(ChannelClosed))),
-            ),
-            None => panic!("`MpscSend` polled after completion"),
+        match context::aware(this.room.poll(cx)) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_closed)) => closed(),
+            Poll::Ready(Ok(permit)) => {
+                let value = this
+                    .value
+                    .take()
+                    .expect("`MpscSend` polled after completion");
+                permit.send(value);
+                Poll::Ready(Ok(()))
+            }
         }
     }
 }
 
-impl<T> fmt::Debug for MpscSend<'_, T> {
+impl<T, R> fmt::Debug for MpscSend<'_, T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MpscSend").finish_non_exhaustive()
     }

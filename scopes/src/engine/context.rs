@@ -127,11 +127,6 @@ pub(crate) fn cancellation() -> Option<Error> {
     cancelled.map(|job| job.cancellation_error())
 }
 
-/// The job the code runs in, if any (inside `non_cancellable` too).
-pub(crate) fn current_job() -> Option<Arc<JobCore>> {
-    with_job(|job, _| job.cloned())
-}
-
 /// The current job, if the code runs in one and cancellation is visible.
 pub(crate) fn cancellable_parent() -> Option<Arc<JobCore>> {
     with_job(|job, non_cancellable| job.filter(|_| !non_cancellable).cloned())
