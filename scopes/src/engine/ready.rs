@@ -1621,3 +1621,34 @@ mod tests {
         }
     }
 }
+
+/// The entries of children cancelled together by their scope, pushed to
+/// its queue in one step, in order (`JobCore::cancel_by_scope_into`).
+#[derive(Default)]
+pub(crate) struct Resumed {
+    queue: Option<Arc<ReadyQueue>>,
+    entries: Vec<Entry>,
+}
+
+impl Resumed {
+    pub(crate) fn add(&mut self, queue: &Arc<ReadyQueue>, entry: Entry) {
+        if !self.queue.as_ref().is_some_and(|q| Arc::ptr_eq(q, queue)) {
+            self.push_now();
+            self.queue = Some(queue.clone());
+        }
+        self.entries.push(entry);
+    }
+
+    /// Pushes the entries gathered so far.
+    pub(crate) fn push_now(&mut self) {
+        if let Some(queue) = &self.queue {
+            queue.push_all(&mut self.entries);
+        }
+    }
+}
+
+impl Drop for Resumed {
+    fn drop(&mut self) {
+        self.push_now();
+    }
+}

@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
-use super::job::{Attached, ID_BLOCK, JobCore, Resumed};
+use super::job::{Attached, ID_BLOCK, JobCore};
+use super::ready::Resumed;
 use super::spare;
 use crate::error::Error;
 
