@@ -286,3 +286,74 @@ async fn the_readme_tours_fan_out_runs_four_at_a_time_in_input_order() {
     // Ten children, four at a time: three rounds of 100 ms.
     assert_eq!(start.elapsed(), Duration::from_millis(300));
 }
+
+// A child form last in a block gives the block's value where that value is
+// used (SPEC §2: `launch { }` yields a `Job`, `async { }` a `Deferred`): a
+// closure's body, an `if` giving a value. Where the block's value is
+// dropped (a loop's body) it stays a statement. Found by a helper writing
+// the named fan-out a user would.
+
+#[tokio::test(start_paused = true)]
+async fn a_closure_whose_body_ends_in_an_async_with_options_fans_out() {
+    let start = Instant::now();
+    let pages = coroutine_scope! {
+        let pages = [1u32, 2, 3].iter().map(|id| {
+            let id = *id;
+            async(name = format!("fetch {id}")) { fetch(id).await }
+        });
+        await_all(pages).await
+    }
+    .unwrap();
+    assert_eq!(pages, ["page 1", "page 2", "page 3"]);
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closure_whose_body_ends_in_a_launch_gives_its_job() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope! {
+        let jobs: Vec<Job> = [1u32, 2]
+            .iter()
+            .map(|id| {
+                let id = *id;
+                launch { log.push(format!("job {id}")); }
+            })
+            .collect();
+        join_all(jobs).await
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["job 1", "job 2"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_if_giving_a_value_gives_the_child_its_branch_ends_in() {
+    for (fast, expected) in [(true, 1), (false, 2)] {
+        let got = coroutine_scope! {
+            let d = if fast { async(name = "fast") { Ok(1) } } else { async { Ok(2) } };
+            d.await
+        };
+        assert_eq!(got.unwrap(), expected);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_child_form_last_in_a_loop_body_or_a_statement_if_is_a_statement() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope! {
+        for id in 0..2 {
+            if id == 0 {
+                launch { log.push("first"); }
+            } else {
+                launch { log.push("second"); }
+            }
+        }
+        if log.take().is_empty() {
+            launch { log.push("third"); }
+        }
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["first", "second", "third"]);
+}

@@ -64,6 +64,9 @@ pub(crate) fn rewrite(stmts: &mut [Stmt], local: bool) -> bool {
         context: Context::Scope,
         has_children: false,
         local,
+        // A body's last child form is a statement (its tail, if any, is
+        // the body's value: see `expand::implicit_ok`).
+        discarded: true,
     };
     level.visit_stmts(stmts);
     question::convert(stmts);
@@ -111,6 +114,12 @@ struct Level {
     has_children: bool,
     /// A local scope's body: children's own scopes are local too.
     local: bool,
+    /// The value of the block being walked is dropped (a loop's body, a
+    /// branch of an `if` written as a statement): a child form last in it
+    /// is a statement. Where the value is used (a closure's body, a `let`
+    /// initializer, an `if` giving a value), it is the block's value: the
+    /// child's handle (`|id| { .. async(name = ..) { .. } }` fans out).
+    discarded: bool,
 }
 
 impl Level {
@@ -122,22 +131,91 @@ impl Level {
 
     fn visit_stmts(&mut self, stmts: &mut [Stmt]) {
         let last = stmts.len().saturating_sub(1);
+        let block_discarded = self.discarded;
         for (at, stmt) in stmts.iter_mut().enumerate() {
             reject_dropped_block(stmt, at == last);
+            // The last statement without `;` gives the block's value, and a
+            // `let` keeps its initializer's; every other value is dropped.
+            self.discarded = match stmt {
+                Stmt::Local(_) => false,
+                Stmt::Expr(_, None) if at == last => block_discarded,
+                Stmt::Macro(mac) if at == last && mac.semi_token.is_none() => block_discarded,
+                _ => true,
+            };
             // A child form written as a statement is a statement, also last
-            // in a block (`for id in ids { launch { .. } }`): its handle is
-            // dropped, as in Kotlin; `let job = launch { .. }` keeps it.
+            // in a block whose value is dropped (`for id in ids { launch { .. } }`):
+            // its handle is dropped, as in Kotlin; `let job = launch { .. }`
+            // and a closure's `|id| { .. launch { .. } }` keep it.
             match stmt {
-                Stmt::Macro(mac) if mac.semi_token.is_none() && is_child_macro(&mac.mac) => {
+                Stmt::Macro(mac)
+                    if self.discarded && mac.semi_token.is_none() && is_child_macro(&mac.mac) =>
+                {
                     mac.semi_token = Some(Default::default());
                 }
-                Stmt::Expr(Expr::Macro(mac), semi @ None) if is_child_macro(&mac.mac) => {
+                Stmt::Expr(Expr::Macro(mac), semi @ None)
+                    if self.discarded && is_child_macro(&mac.mac) =>
+                {
                     *semi = Some(Default::default());
                 }
                 _ => {}
             }
             self.visit_stmt_mut(stmt);
         }
+        self.discarded = block_discarded;
+    }
+
+    /// Walks `expr` where its value is `discarded` or not.
+    fn visit_expr_where(&mut self, expr: &mut Expr, discarded: bool) {
+        let saved = std::mem::replace(&mut self.discarded, discarded);
+        self.visit_expr_mut(expr);
+        self.discarded = saved;
+    }
+
+    /// Walks a block-like expression: its blocks give its value, dropped
+    /// where the expression's is (`self.discarded`); a loop's body's value
+    /// is always dropped; its conditions, scrutinees and iterators are
+    /// values. `None` for any other expression.
+    fn visit_block_like(&mut self, expr: &mut Expr) -> Option<()> {
+        let discarded = self.discarded;
+        match expr {
+            Expr::Block(e) => self.visit_block_mut(&mut e.block),
+            Expr::Unsafe(e) => self.visit_block_mut(&mut e.block),
+            Expr::If(e) => {
+                self.visit_expr_where(&mut e.cond, false);
+                // Without `else`, its value is `()` whatever its block gives.
+                self.discarded = discarded || e.else_branch.is_none();
+                self.visit_block_mut(&mut e.then_branch);
+                self.discarded = discarded;
+                if let Some((_, other)) = &mut e.else_branch {
+                    self.visit_expr_where(other, discarded);
+                }
+            }
+            Expr::Match(e) => {
+                self.visit_expr_where(&mut e.expr, false);
+                for arm in &mut e.arms {
+                    self.visit_pat_mut(&mut arm.pat);
+                    self.visit_expr_where(&mut arm.body, discarded);
+                }
+            }
+            Expr::ForLoop(e) => {
+                self.visit_pat_mut(&mut e.pat);
+                self.visit_expr_where(&mut e.expr, false);
+                self.discarded = true;
+                self.visit_block_mut(&mut e.body);
+            }
+            Expr::While(e) => {
+                self.visit_expr_where(&mut e.cond, false);
+                self.discarded = true;
+                self.visit_block_mut(&mut e.body);
+            }
+            Expr::Loop(e) => {
+                self.discarded = true;
+                self.visit_block_mut(&mut e.body);
+            }
+            _ => return None,
+        }
+        self.discarded = discarded;
+        Some(())
     }
 
     /// A child form found at `self.context`: its expansion, or an error
@@ -347,12 +425,29 @@ impl VisitMut for Level {
                 visit_mut::visit_expr_call_mut(self, call);
             }
             Expr::Closure(_) => self.closure(expr),
+            Expr::MethodCall(call) if gives_unit(&call.method) => {
+                // `ids.iter().for_each(|id| { .. launch { .. } })`: the
+                // closure's value is `()`, so a child form last in its body
+                // is a statement, as Kotlin's `forEach { launch { } }`.
+                self.visit_expr_where(&mut call.receiver, false);
+                for arg in &mut call.args {
+                    self.visit_expr_where(arg, true);
+                }
+            }
             Expr::Macro(expr_mac) => {
                 if let Some(new) = self.mac(&mut expr_mac.mac) {
                     *expr = new;
                 }
             }
-            _ => visit_mut::visit_expr_mut(self, expr),
+            _ => {
+                if self.visit_block_like(expr).is_none() {
+                    // Its parts are values (arguments, operands, a closure's
+                    // body).
+                    let saved = std::mem::replace(&mut self.discarded, false);
+                    visit_mut::visit_expr_mut(self, expr);
+                    self.discarded = saved;
+                }
+            }
         }
     }
 
@@ -362,6 +457,13 @@ impl VisitMut for Level {
             self.reject_in_macro(mac);
         }
     }
+}
+
+/// The iterator methods whose closure must give `()` (`for_each`,
+/// `inspect`): a child form last in that closure's body is a statement.
+/// Decided by the method's name, as the DSL decides by syntax alone.
+fn gives_unit(method: &syn::Ident) -> bool {
+    method == "for_each" || method == "inspect"
 }
 
 // Input:  with_timeout(d) { .. };   non_cancellable! { .. } let x = 1;

@@ -121,8 +121,14 @@
 //!   whose child calls it cannot be proven `Send` by rustc, a boxed future
 //!   states it.
 //! - **A child form written as a statement is a statement**, also last in
-//!   a block (`for id in ids { launch { .. } }`): its handle is dropped (the
-//!   child still runs); `let job = launch { .. };` keeps it.
+//!   a block whose value is dropped: a loop's body
+//!   (`for id in ids { launch { .. } }`), a branch of an `if` or `match`
+//!   written as a statement, the body of a closure passed to `for_each` or
+//!   `inspect` (Kotlin's `forEach { launch { } }`); its handle is dropped
+//!   (the child still runs). Last in a block whose value is used, it is
+//!   that value: `let job = launch { .. };`, a closure's body
+//!   (`ids.iter().map(|id| { let id = *id; async(name = ..) { .. } })`
+//!   fans out with names), `let d = if fast { async { .. } } else { .. };`.
 //! - **Generated code** calls `::scopes::..` (a renamed `scopes`
 //!   dependency is not supported) and names the scope handle `scope` with
 //!   `mixed_site` hygiene: user code neither sees nor shadows it.
