@@ -599,3 +599,33 @@ async fn first_success_of_children_that_all_failed_before_it_fails_with_the_firs
     assert_eq!(failed.suppressed().len(), 1);
     assert_eq!(failed.suppressed()[0].to_string(), "a");
 }
+
+/// SPEC §2a: a `Deferred` works with the futures ecosystem's `select!`, which
+/// takes only fused futures: a handle is terminated once it gave its
+/// outcome, so a loop of `select!`s takes each child once, in completion
+/// order (found by a helper's DSL conformance hunt).
+#[tokio::test(start_paused = true)]
+async fn futures_select_takes_deferreds_in_a_loop_each_once() {
+    let order = coroutine_scope(|s| {
+        Box::pin(async move {
+            let mut slow = s.r#async(async {
+                delay(ms(20)).await?;
+                Ok("slow")
+            });
+            let mut fast = s.r#async(async {
+                delay(ms(10)).await?;
+                Ok("fast")
+            });
+            let mut order = Vec::new();
+            for _ in 0..2 {
+                futures_util::select! {
+                    value = slow => order.push(value?),
+                    value = fast => order.push(value?),
+                }
+            }
+            Ok(order)
+        })
+    })
+    .await;
+    assert_eq!(order.unwrap(), ["fast", "slow"]);
+}

@@ -51,6 +51,8 @@ pub struct Deferred<'s, T> {
     wait: Wait,
     /// This handle's place among its child's waiters while it waits.
     place: WaitPlace,
+    /// This handle's `.await` has given its outcome (`FusedFuture`).
+    ended: bool,
 }
 
 /// Where an `async` child leaves its value, shared by its handles.
@@ -114,6 +116,7 @@ impl<'s, T> Deferred<'s, T> {
             slot,
             wait: Wait::default(),
             place: WaitPlace::default(),
+            ended: false,
         }
     }
 
@@ -240,6 +243,7 @@ impl<T: Clone> Clone for Deferred<'_, T> {
             slot: self.slot.clone(),
             wait: Wait::default(),
             place: WaitPlace::default(),
+            ended: false,
         }
     }
 }
@@ -321,11 +325,41 @@ impl<T> Future for Deferred<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
         let deferred = self.get_mut();
         if let Some(cancelled) = deferred.wait.cancelled_while_suspended() {
+            deferred.ended = true;
             return Poll::Ready(Err(deferred.cancelled_await(cancelled)));
         }
         match deferred.poll_outcome(cx) {
-            Some(outcome) => Poll::Ready(outcome),
+            Some(outcome) => {
+                deferred.ended = true;
+                Poll::Ready(outcome)
+            }
             None => deferred.wait.suspend(),
         }
+    }
+}
+
+/// `futures::select!` takes a `Deferred` as it is (SPEC §2a: it works with
+/// the futures ecosystem): a handle is terminated once its `.await` has
+/// given the outcome, so a `select!` in a loop skips it from then on.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() -> scopes::Result<()> {
+/// use futures_util::future::FusedFuture;
+/// use scopes::coroutine_scope;
+///
+/// coroutine_scope(|s| Box::pin(async move {
+///     let mut d = s.r#async(async { Ok(7) });
+///     assert!(!d.is_terminated());
+///     assert_eq!((&mut d).await?, 7);
+///     assert!(d.is_terminated());
+///     Ok(())
+/// }))
+/// .await
+/// # }
+/// ```
+impl<T> futures_util::future::FusedFuture for Deferred<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.ended
     }
 }
