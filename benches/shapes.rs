@@ -36,6 +36,12 @@
 //!   level, the next level awaited before joining. On a thread with a
 //!   1 GiB stack (100,000 nested levels).
 //!
+//! - `race_cleanup`: `race` over N `async` children; the last wins after a
+//!   yield, and each loser, cancelled, cleans up in `non_cancellable` for
+//!   a time of its own (i + 1 ms, paused clock), so the losers complete one
+//!   by one after the decision (quadratic before the seventeenth session:
+//!   every completion made a pass over all losers). `scopes` only.
+//!
 //! Time per child (per leaf), `current_thread` runtime but for
 //! `parallel_tree`, the parent a spawned task. At
 //! the end the run writes `<target>/bench-shapes.md`. Quick mode:
@@ -72,6 +78,7 @@ const JOIN_ALL_SCOPES: [&str; 2] = ["scopes", "join_all"];
 const CHANNEL_GIVE_UP: [&str; 1] = ["scopes"];
 const PARALLEL_TREE: [&str; 2] = ["scopes", "JoinSet"];
 const RECURSION: [&str; 2] = ["scopes", "JoinSet"];
+const RACE_CLEANUP: [&str; 1] = ["scopes"];
 /// Children per node of `parallel_tree`.
 const FANOUT: u64 = 10;
 
@@ -401,6 +408,36 @@ fn recursion(rt: &tokio::runtime::Runtime, scopes: bool, n: u64) -> u64 {
 /// Runs every implementation of one shape at every size; `shape` runs one
 /// (by name) on `rt` and gives the children's sum, checked against
 /// `expected`.
+/// `race_cleanup`: the winner's index, `n - 1`, once every loser's cleanup
+/// has run.
+async fn race_cleanup(n: u64) -> u64 {
+    scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            let children: Vec<_> = (0..n)
+                .map(|i| {
+                    s.r#async(async move {
+                        if i == n - 1 {
+                            scopes::yield_now().await?;
+                            return Ok(i);
+                        }
+                        match scopes::delay(Duration::from_secs(3600)).await {
+                            Err(cancelled) => {
+                                let cleanup = scopes::delay(Duration::from_millis(i + 1));
+                                scopes::non_cancellable(cleanup).await?;
+                                Err(cancelled)
+                            }
+                            Ok(()) => Ok(i),
+                        }
+                    })
+                })
+                .collect();
+            scopes::race(children).await
+        })
+    })
+    .await
+    .expect("the race")
+}
+
 fn bench_group(
     c: &mut Criterion,
     group: &str,
@@ -459,6 +496,8 @@ fn bench_shapes(c: &mut Criterion) {
         give_up,
         expected_sum,
     );
+    let race = |_: &str, n| run(&paused, race_cleanup(n));
+    bench_group(c, "race_cleanup", &RACE_CLEANUP, race, |n| n - 1);
     let pool = Rt::MultiThread.build();
     let tree = |name: &str, n| run(&pool, parallel_tree(name == "scopes", n));
     bench_group(c, "parallel_tree", &PARALLEL_TREE, tree, expected_sum);
@@ -499,6 +538,9 @@ fn report(since: SystemTime) {
     }
     for name in CHANNEL_GIVE_UP {
         out += &row("channel_give_up", name, since);
+    }
+    for name in RACE_CLEANUP {
+        out += &row("race_cleanup", name, since);
     }
     for name in PARALLEL_TREE {
         out += &row("parallel_tree", name, since);

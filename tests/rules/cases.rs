@@ -1497,6 +1497,52 @@ async fn r11_a_job_whose_children_failed_is_cancelling_while_they_clean_up() {
     .unwrap();
 }
 
+/// The job's state follows a scope entered in it only while it is in it:
+/// once that scope has returned (its failure caught), the job is active
+/// again, as in Kotlin when a `coroutineScope`'s failure is caught.
+#[tokio::test(start_paused = true)]
+async fn r11_a_job_is_active_again_once_its_cancelling_scope_returned() {
+    supervisor_scope(|s| {
+        Box::pin(async move {
+            let job = s.launch(async {
+                let caught = coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        inner.launch(async {
+                            if delay(ms(3_600_000)).await.is_err() {
+                                non_cancellable(delay(ms(100))).await?;
+                            }
+                            Ok(())
+                        });
+                        inner.launch(async {
+                            yield_now().await?;
+                            Err(Error::msg("boom"))
+                        });
+                        delay(ms(3_600_000)).await
+                    })
+                })
+                .await;
+                assert!(caught.is_err(), "the scope fails with boom");
+                delay(ms(100)).await // until 200 ms
+            });
+            delay(ms(50)).await?;
+            assert!(
+                !job.is_active() && job.is_cancelled(),
+                "cancelling at 50 ms"
+            );
+            delay(ms(100)).await?;
+            assert!(
+                job.is_active() && !job.is_cancelled(),
+                "active again at 150 ms"
+            );
+            job.join().await?;
+            assert!(job.is_completed() && !job.is_cancelled());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn r11_a_failed_or_self_cancelled_job_reports_cancelled_like_kotlin() {
     supervisor_scope(|s| {

@@ -328,6 +328,8 @@ struct Contest<'s, T> {
     decided: Option<Result<T>>,
     /// The wait for the children to complete, after the decision.
     each: JoinEach,
+    /// The children not decided by were cancelled (after the decision).
+    cancelled_the_rest: bool,
     /// The caller's wait for a decision (R7: prompt cancellation).
     wait: Wait,
 }
@@ -339,6 +341,7 @@ impl<'s, T> Contest<'s, T> {
             waits: Waits::new(ds),
             decided: None,
             each: JoinEach::default(),
+            cancelled_the_rest: false,
             wait: Wait::default(),
         }
     }
@@ -375,9 +378,15 @@ impl<'s, T> Contest<'s, T> {
         // Decided: the others are cancelled, and waited for so that their
         // cleanup has run when the call returns. That wait must not be cut
         // short by the caller's own cancellation (R7, like a nested scope).
-        self.waits.clear();
-        for job in &self.waits.jobs[self.each.joined()..] {
-            job.cancel();
+        // Once: the wait wakes the caller as each loser completes, and a
+        // pass over all of them per wake made a contest of N children whose
+        // cleanups end one by one O(N²) (73 s at 100,000).
+        if !self.cancelled_the_rest {
+            self.cancelled_the_rest = true;
+            self.waits.clear();
+            for job in &self.waits.jobs[self.each.joined()..] {
+                job.cancel();
+            }
         }
         if !self.each.poll(&self.waits.jobs, cx) {
             context::mark_shielded();

@@ -324,6 +324,8 @@ struct Driver<'s, T, B: Boxes> {
     /// Boxed: most scopes never fail, and carry one word for it.
     failure: Option<Box<Failure>>,
     registration: registry::Registration,
+    /// The scope is counted as cancelling in `parent` (`count_as_cancelling`).
+    counted_cancelling: bool,
 }
 
 impl<'s, T, B: Boxes> Driver<'s, T, B> {
@@ -378,6 +380,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             }),
             failure: None,
             registration,
+            counted_cancelling: false,
         }))
     }
 
@@ -1224,12 +1227,27 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // The registry lists every child adopted so far, by slot: the same
         // step cancels the scope from its parent's side (debug.rs).
         self.registration.cancel(cause);
+        self.count_as_cancelling(true);
+    }
+
+    /// Kotlin's states for the job the scope was entered in: while the
+    /// scope is cancelling (cancelled, not yet returned), that job is too
+    /// (`JobCore::is_cancelling`). Counted there, once per scope, so that
+    /// the job's `is_active()` is O(1) however many scopes it hosts.
+    fn count_as_cancelling(&mut self, cancelling: bool) {
+        if self.counted_cancelling != cancelling
+            && let Some(parent) = &self.parent
+        {
+            self.counted_cancelling = cancelling;
+            parent.hosted_scope_cancelling(cancelling);
+        }
     }
 
     #[inline(never)]
     fn finish(&mut self) -> Result<T> {
         self.shared.queue.close();
         self.job.complete(Outcome::Ok);
+        self.count_as_cancelling(false);
         if let Some(failure) = self.failure.take() {
             let Failure {
                 first, suppressed, ..
@@ -1281,6 +1299,7 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
         if !self.job.is_completed() {
             self.job.complete(Outcome::Cancelled(Error::cancelled()));
         }
+        self.count_as_cancelling(false);
     }
 }
 

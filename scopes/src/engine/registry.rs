@@ -124,10 +124,6 @@ impl Attached for ScopeEntry {
         resumed.push_now();
         self.job.notify_cancelled(marked);
     }
-
-    fn is_cancelling(&self) -> bool {
-        self.job.is_cancelled() && !self.job.is_completed()
-    }
 }
 
 impl ScopeEntry {
