@@ -469,3 +469,16 @@ async fn the_readme_tour_shares_a_config_by_reference_with_every_child() {
     let error = fetch_all(config(), &[1, 2, 3]).await.unwrap_err();
     assert!(error.is_timeout());
 }
+
+/// SPEC §2a: the block forms are expressions, also as an operand (found by
+/// a helper's DSL conformance hunt: after `+` or `!` they were not seen).
+#[tokio::test(start_paused = true)]
+async fn block_forms_are_operands_of_operators() {
+    let got = scopes::coroutine_scope! {
+        let base = 1;
+        let total = base + with_timeout(Duration::from_secs(1)) { Ok(1) }?;
+        let negated = !non_cancellable { Ok(false) }?;
+        Ok((total, negated))
+    };
+    assert_eq!(got.unwrap(), (2, true));
+}

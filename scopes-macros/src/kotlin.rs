@@ -102,7 +102,9 @@ fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream
                 launch_form(&tokens, i, errors)
             }
             TokenTree::Ident(ident) if ident == "async" => async_form(&tokens, i, errors),
-            TokenTree::Ident(ident) if at_expression_start(&tokens, i) => {
+            TokenTree::Ident(ident)
+                if at_expression_start(&tokens, i) || after_operator(&tokens, i) =>
+            {
                 BlockKind::of_name(&ident.to_string())
                     .and_then(|kind| block_form(kind, &tokens, i, errors))
             }
@@ -408,6 +410,23 @@ fn at_expression_start(tokens: &[TokenTree], i: usize) -> bool {
                 .is_some_and(|tt| matches!(tt, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == Spacing::Joint)),
             _ => false,
         },
+    }
+}
+
+/// Whether `tokens[i]` is an operand of an operator (`base + with_timeout(d)
+/// { .. }?`, `!non_cancellable { .. }?`): a block form is an expression
+/// (SPEC §2a), so it is one there too. Only for the block forms: a value
+/// named `launch` in `if !launch { .. }` stays plain Rust.
+fn after_operator(tokens: &[TokenTree], i: usize) -> bool {
+    let Some(TokenTree::Punct(punct)) = i.checked_sub(1).map(|p| &tokens[p]) else {
+        return false;
+    };
+    let before = i.checked_sub(2).map(|p| &tokens[p]);
+    let arrow = matches!(before, Some(TokenTree::Punct(p)) if p.as_char() == '-' && p.spacing() == Spacing::Joint);
+    match punct.as_char() {
+        '+' | '-' | '*' | '/' | '%' | '!' | '&' | '^' | '<' => true,
+        '>' => !arrow,
+        _ => false,
     }
 }
 
