@@ -258,11 +258,16 @@ fn parse_option(input: ParseStream, expected: &'static str) -> syn::Result<RawOp
         .call(Ident::parse_any)
         .map_err(|e| diag::error(e.span(), expected))?;
     let value = if input.peek(Token![=]) && !input.peek(Token![==]) {
-        let eq = input.parse()?;
-        let value = input.parse().map_err(|e| {
-            diag::error(
-                e.span(),
-                format!("expected a value after `{key} =`: as in `name = \"fetch\"`, `limit = 4`"),
+        let eq: Token![=] = input.parse()?;
+        // On `key =`, not where the value is missing: at the end of an
+        // attribute's or a macro's input that is the whole invocation.
+        let value = input.parse().map_err(|_| {
+            diag::error_spanned(
+                quote::quote!(#key #eq),
+                format!(
+                    "expected a value after `{key} =`: as in `{}`",
+                    option_example(&key.to_string())
+                ),
             )
         })?;
         Some((eq, value))
@@ -270,6 +275,17 @@ fn parse_option(input: ParseStream, expected: &'static str) -> syn::Result<RawOp
         None
     };
     Ok(RawOption { key, value })
+}
+
+/// An option written with its value, for the error of one without.
+fn option_example(key: &str) -> String {
+    match key {
+        "name" => "name = \"fetch\"".to_owned(),
+        "limit" => "limit = 4".to_owned(),
+        "start" => "start = lazy".to_owned(),
+        "capacity" => "capacity = 16".to_owned(),
+        other => format!("{other} = .."),
+    }
 }
 
 /// The input of `coroutine_scope!` / `supervisor_scope!`: options, if the
