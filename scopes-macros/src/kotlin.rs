@@ -275,9 +275,8 @@ fn block_form(
     } else {
         (None, group(i + 1, Delimiter::Brace)?, 2)
     };
-    if let Some(next) = tokens.get(i + len)
-        && starts_another_statement(next)
-    {
+    let dropped = tokens.get(i + len).is_some_and(starts_another_statement);
+    if dropped {
         let form = match kind.takes_duration() {
             true => format!("`{}(..) {{ .. }}`", kind.name()),
             false => format!("`{} {{ .. }}`", kind.name()),
@@ -315,6 +314,15 @@ fn block_form(
     out.push(TokenTree::Ident(keyword.clone()));
     out.push(TokenTree::Punct(bang));
     out.push(TokenTree::Group(args));
+    if dropped {
+        // Beside the error, the next statement stays one (`*r += 1` would
+        // read as a product with the block's `Result`, more errors).
+        let mut question = Punct::new('?', Spacing::Alone);
+        question.set_span(span);
+        let mut semi = Punct::new(';', Spacing::Alone);
+        semi.set_span(span);
+        out.extend([TokenTree::Punct(question), TokenTree::Punct(semi)]);
+    }
     Some((out, len))
 }
 
@@ -344,11 +352,16 @@ fn block_after_bang(tokens: &[TokenTree], i: usize, errors: &mut Errors) {
 
 /// Whether a token after a block form starts the next statement: the form
 /// was written as a statement without `;`, which would drop its `Result`.
+/// A word, a block, and what cannot continue an expression giving a
+/// `Result` but starts one: `*r += 1`, `(a, b) = ..`, `[x] = ..`, `&x`,
+/// `-x`, `!x`, `#[attr]`, `|x| ..` (a `Result` is neither called, indexed
+/// nor an operand of those operators).
 fn starts_another_statement(next: &TokenTree) -> bool {
     match next {
         TokenTree::Ident(ident) => ident != "as",
-        TokenTree::Group(group) => group.delimiter() == Delimiter::Brace,
-        _ => false,
+        TokenTree::Group(_) => true,
+        TokenTree::Punct(punct) => matches!(punct.as_char(), '*' | '&' | '-' | '!' | '#' | '|'),
+        TokenTree::Literal(_) => false,
     }
 }
 
