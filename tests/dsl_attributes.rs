@@ -229,3 +229,19 @@ async fn spec_refresh_all_example_runs_every_child() {
     assert_eq!(REFRESHED.load(Ordering::SeqCst), 6);
     assert_eq!(start.elapsed(), std::time::Duration::from_millis(3));
 }
+
+/// SPEC §2: an annotated fn returns `Result<_, E>`; an alias of it whose name
+/// ends in `Result` is recognized too (found by a helper's DSL hunt).
+type AppResult<T> = std::result::Result<T, scopes::Error>;
+
+#[scoped]
+async fn total_through_an_alias() -> AppResult<u32> {
+    let a = async { Ok(1) };
+    let b = async { Ok(2) };
+    Ok(a.await? + b.await?)
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_annotated_fn_may_return_a_result_alias() {
+    assert_eq!(total_through_an_alias().await.unwrap(), 3);
+}

@@ -227,15 +227,16 @@ pub(crate) fn scoped_fn(attr: AttrName, scoped: &ScopedFn) -> syn::Result<()> {
 }
 
 /// `Result<..>` by its last path segment: `Result<T>`, `scopes::Result<T>`,
-/// `Result<T, E>`, `io::Result<T>`, ... (an alias named otherwise cannot be
-/// recognized before type checking).
+/// `Result<T, E>`, `io::Result<T>`, and aliases whose name ends in
+/// `Result` (`AppResult<T>`); an alias named otherwise cannot be recognized
+/// before type checking.
 fn returns_result(ty: &Type) -> bool {
     match ty {
         Type::Path(path) => path
             .path
             .segments
             .last()
-            .is_some_and(|segment| segment.ident == "Result"),
+            .is_some_and(|segment| segment.ident.to_string().ends_with("Result")),
         Type::Group(group) => returns_result(&group.elem),
         Type::Paren(paren) => returns_result(&paren.elem),
         _ => false,
@@ -246,8 +247,9 @@ fn not_result(attr: &str, span: Span) -> syn::Error {
     diag::error(
         span,
         format!(
-            "`#[{attr}]` requires a fn returning `Result<T, E>`: its body is a scope, \
-             which evaluates to `scopes::Result<T>` (`E` must implement `From<scopes::Error>`)"
+            "`#[{attr}]` requires a fn returning `Result<T, E>` (or an alias whose name \
+             ends in `Result`): its body is a scope, which evaluates to `scopes::Result<T>` \
+             (`E` must implement `From<scopes::Error>`)"
         ),
     )
 }
