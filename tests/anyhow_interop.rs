@@ -398,3 +398,34 @@ async fn context_layers_share_the_suppressed_failures_rather_than_copy_them() {
     );
     assert_eq!(error.to_string(), "layer 99");
 }
+
+// ---- `?` inside another macro's input that is a list of expressions ----
+
+fn load(key: &'static str) -> anyhow::Result<u32> {
+    match key {
+        "answer" => Ok(42),
+        _ => Err(NotFound(key).into()),
+    }
+}
+
+/// SPEC §2e: `?` converts `anyhow::Error` in child bodies, also inside a
+/// `format!`'s arguments (found by a helper's DSL hunt), in the body and in
+/// a child; the failure keeps its type for `downcast_ref`.
+#[tokio::test(start_paused = true)]
+async fn question_mark_in_a_macros_arguments_converts_anyhow() {
+    let page: Result<String> = coroutine_scope! {
+        let title = format!("title {}", load("answer")?);
+        let page = async { Ok(format!("page {}", load("answer")?)) };
+        Ok(format!("{title}, {}", page.await?))
+    };
+    assert_eq!(page.unwrap(), "title 42, page 42");
+    let failed: Result<String> = coroutine_scope! {
+        let page = async { Ok(format!("page {}", load("missing")?)) };
+        page.await
+    };
+    let error = failed.unwrap_err();
+    assert_eq!(
+        error.downcast_ref::<NotFound>().map(|e| e.0),
+        Some("missing")
+    );
+}

@@ -5,13 +5,19 @@
 //!
 //! Only the `?`s that return from the body itself: not those in a closure,
 //! an async block or a nested item (they return from that, typed by the
-//! user), nor in another macro's input (tokens, not parsed here). A child
-//! form's body is a body of its own, rewritten when that child is.
+//! user). In another macro's input, those of a list of expressions
+//! (`format!("{}", load()?)`, `vec![a()?]`), as `body.rs` finds child forms
+//! there; any other input is left as written. A child form's body is a
+//! body of its own, rewritten when that child is.
 
-use quote::quote_spanned;
+use proc_macro2::{TokenStream, TokenTree};
+use quote::{ToTokens as _, quote_spanned};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Item, Stmt};
+use syn::{Expr, Item, Macro, Stmt, Token};
+
+use crate::parse::MacroRole;
 
 /// Rewrites the `?`s of one body (its statements).
 pub(crate) fn convert(stmts: &mut [Stmt]) {
@@ -42,4 +48,26 @@ impl VisitMut for Body {
 
     // A nested fn, impl, ...: its `?` is its own.
     fn visit_item_mut(&mut self, _item: &mut Item) {}
+
+    fn visit_macro_mut(&mut self, mac: &mut Macro) {
+        if !matches!(MacroRole::of(mac), MacroRole::Other) || !has_question(mac.tokens.clone()) {
+            return;
+        }
+        let Ok(mut exprs) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+        else {
+            return;
+        };
+        exprs.iter_mut().for_each(|expr| self.visit_expr_mut(expr));
+        mac.tokens = exprs.into_token_stream();
+    }
+}
+
+/// Whether `tokens` hold a `?` at any depth (only then is a macro's input
+/// parsed and written again).
+fn has_question(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Punct(punct) => punct.as_char() == '?',
+        TokenTree::Group(group) => has_question(group.stream()),
+        _ => false,
+    })
 }
