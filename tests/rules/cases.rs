@@ -1452,6 +1452,28 @@ async fn r11_job_states() {
     .unwrap();
 }
 
+/// A scope whose second child fails after a yield while the first, then
+/// cancelled, cleans up for 100 ms: the scope is cancelling from then on,
+/// and fails with "boom" at 100 ms.
+async fn a_scope_whose_child_fails() -> Result<()> {
+    coroutine_scope(|inner| {
+        Box::pin(async move {
+            inner.launch(async {
+                if delay(ms(3_600_000)).await.is_err() {
+                    non_cancellable(delay(ms(100))).await?;
+                }
+                Ok(())
+            });
+            inner.launch(async {
+                yield_now().await?;
+                Err(Error::msg("boom"))
+            });
+            delay(ms(3_600_000)).await
+        })
+    })
+    .await
+}
+
 /// Kotlin's JobStatesTest.testFailed: a job whose child failed is
 /// Cancelling (not active, cancelled, not completed) while its other
 /// children clean up. Here the job's children are those of the scope its
@@ -1462,24 +1484,10 @@ async fn r11_job_states() {
 async fn r11_a_job_whose_children_failed_is_cancelling_while_they_clean_up() {
     supervisor_scope(|s| {
         Box::pin(async move {
-            let job = s.child().name("r11-failing-host").launch(async {
-                coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        inner.launch(async {
-                            if delay(ms(3_600_000)).await.is_err() {
-                                non_cancellable(delay(ms(100))).await?;
-                            }
-                            Ok(())
-                        });
-                        inner.launch(async {
-                            yield_now().await?;
-                            Err(Error::msg("boom"))
-                        });
-                        delay(ms(3_600_000)).await
-                    })
-                })
-                .await
-            });
+            let job = s
+                .child()
+                .name("r11-failing-host")
+                .launch(async { a_scope_whose_child_fails().await });
             delay(ms(50)).await?;
             assert!(!job.is_active() && job.is_cancelled() && !job.is_completed());
             let dump = scopes::debug::dump();
@@ -1505,22 +1513,7 @@ async fn r11_a_job_is_active_again_once_its_cancelling_scope_returned() {
     supervisor_scope(|s| {
         Box::pin(async move {
             let job = s.launch(async {
-                let caught = coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        inner.launch(async {
-                            if delay(ms(3_600_000)).await.is_err() {
-                                non_cancellable(delay(ms(100))).await?;
-                            }
-                            Ok(())
-                        });
-                        inner.launch(async {
-                            yield_now().await?;
-                            Err(Error::msg("boom"))
-                        });
-                        delay(ms(3_600_000)).await
-                    })
-                })
-                .await;
+                let caught = a_scope_whose_child_fails().await;
                 assert!(caught.is_err(), "the scope fails with boom");
                 delay(ms(100)).await // until 200 ms
             });
