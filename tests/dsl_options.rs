@@ -61,6 +61,25 @@ async fn start_lazy_runs_only_when_started_awaited_or_joined() {
     .unwrap();
 }
 
+/// The runtime's `Start` (in the prelude) names the same starts:
+/// `start = Start::Lazy` is `start = lazy`.
+#[tokio::test(start_paused = true)]
+async fn start_takes_the_runtimes_start_values_too() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope! {
+        let job = launch(start = Start::Lazy) { log.push("lazy"); };
+        let eager = launch(start = scopes::Start::Default) { log.push("default"); };
+        yield_now().await?;
+        assert_eq!(log.take(), ["default"]);
+        assert!(!job.is_active() && eager.is_completed());
+        job.join().await?;
+        assert_eq!(log.take(), ["lazy"]);
+        Ok(())
+    }
+    .unwrap();
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_lazy_child_never_started_is_cancelled_at_the_end_of_the_body() {
     let log = Log::default();

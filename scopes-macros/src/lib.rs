@@ -134,7 +134,8 @@
 //!   `mixed_site` hygiene: user code neither sees nor shadows it.
 //! - **Options.** `name = "lit"` (or an expression giving
 //!   `impl Into<Cow<'static, str>>`, such as `format!(..)`),
-//!   `start = lazy` / `start = default`, `parallel`; unknown, duplicated or
+//!   `start = lazy` / `start = default` (or the runtime's `Start::Lazy` /
+//!   `Start::Default`), `parallel`; unknown, duplicated or
 //!   ill-valued options are errors on the option.
 //! - **Errors never discard the expansion.** Each pass (parse → validate →
 //!   expand) gathers its errors, and they are reported next to what is

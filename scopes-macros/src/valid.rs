@@ -95,12 +95,28 @@ fn name(value: &Expr) -> syn::Result<Expr> {
     }
 }
 
-/// `start = lazy` or `start = default` (Kotlin's `CoroutineStart`).
+/// `start = lazy` or `start = default` (Kotlin's `CoroutineStart`), also
+/// written as the runtime's `Start::Lazy` / `Start::Default` (the prelude
+/// brings `Start`).
 fn start(value: &Expr) -> syn::Result<bool> {
     let word = match value {
         Expr::Path(ExprPath {
             qself: None, path, ..
-        }) => path.get_ident().map(|i| i.to_string()),
+        }) => match path.get_ident() {
+            Some(ident) => Some(ident.to_string()),
+            None => {
+                let segments: Vec<String> =
+                    path.segments.iter().map(|s| s.ident.to_string()).collect();
+                match segments.as_slice() {
+                    [.., start, variant]
+                        if start == "Start" && (variant == "Lazy" || variant == "Default") =>
+                    {
+                        Some(variant.to_lowercase())
+                    }
+                    _ => None,
+                }
+            }
+        },
         _ => None,
     };
     match word.as_deref() {
