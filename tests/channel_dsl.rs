@@ -128,3 +128,18 @@ async fn fan_out_and_fan_in_in_the_dsl() {
         "three workers, nine 1 s jobs"
     );
 }
+
+/// `produce!(|tx| { .. })`: the braces are the closure's, and rustc's
+/// `unused_braces` does not flag them on the user's code (it did when the
+/// block was kept inside the generated body; a helper's finding).
+#[deny(unused_braces)]
+#[tokio::test(start_paused = true)]
+async fn a_producer_body_in_braces_raises_no_lint() {
+    let first = coroutine_scope! {
+        let rx = produce!(|tx| { loop { tx.send(1u32).await?; } });
+        let first = rx.recv().await?;
+        rx.cancel();
+        Ok(first)
+    };
+    assert_eq!(first.unwrap(), Some(1));
+}

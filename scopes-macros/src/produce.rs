@@ -155,7 +155,16 @@ fn parse(mac: &Macro) -> syn::Result<Produce> {
                 "expected `|` after the sender: `produce!(|tx| ..)` takes one parameter",
             )
         })?;
-        let body = Block::parse_within(input)?;
+        let mut body = Block::parse_within(input)?;
+        // `|tx| { .. }`: the braces are the closure's, not a block inside
+        // the body (which rustc's `unused_braces` would flag on the user's
+        // code).
+        if let [syn::Stmt::Expr(syn::Expr::Block(block), None)] = body.as_mut_slice()
+            && block.attrs.is_empty()
+            && block.label.is_none()
+        {
+            body = std::mem::take(&mut block.block.stmts);
+        }
         Ok((param, ty, body))
     })
     .parse2(rest)?;
