@@ -530,3 +530,24 @@ async fn a_child_that_failed_early_is_suppressed_once_with_what_it_suppressed() 
         .collect();
     assert_eq!(inner, ["NullPointerException"]);
 }
+
+/// `return;` in a `launch` body returns `Ok(())`, as the body's end does
+/// (a helper's finding: it was a type error spanning the whole scope).
+#[tokio::test(start_paused = true)]
+async fn return_in_a_launch_body_is_ok() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope! {
+        for i in 0..3 {
+            launch {
+                if i == 1 {
+                    return;
+                }
+                log.push(format!("child {i}"));
+            }
+        }
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(log.take(), ["child 0", "child 2"]);
+}

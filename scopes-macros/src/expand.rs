@@ -10,6 +10,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ItemFn, Stmt, Token};
 
 use crate::diag;
@@ -235,7 +236,40 @@ fn typed(kind: ChildKind, implicit_ok: bool, stmts: &[Stmt], body: TokenStream) 
 /// Decides whether a `launch` body means `Ok(())` at its end, and makes a
 /// child form in tail position a statement.
 pub(crate) fn needs_implicit_ok(child: &mut Child) -> bool {
-    child.kind == ChildKind::Launch && implicit_ok(&mut child.body)
+    if child.kind != ChildKind::Launch {
+        return false;
+    }
+    ReturnOk.visit_stmts(&mut child.body);
+    implicit_ok(&mut child.body)
+}
+
+// Input:  launch { if done { return; } work().await?; }
+// Output: launch { if done { return ::scopes::__private::Ok(()); } work().await?; }
+/// `return;` in a `launch` body returns `Ok(())`, as the body's end does
+/// (its value is `scopes::Result<()>`, so `return;` can mean nothing else).
+/// Not in a closure, an async block or a nested item, whose `return` is
+/// their own.
+struct ReturnOk;
+
+impl ReturnOk {
+    fn visit_stmts(&mut self, stmts: &mut [Stmt]) {
+        stmts.iter_mut().for_each(|stmt| self.visit_stmt_mut(stmt));
+    }
+}
+
+impl VisitMut for ReturnOk {
+    fn visit_expr_mut(&mut self, expr: &mut Expr) {
+        match expr {
+            Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+            Expr::Return(ret) if ret.expr.is_none() => {
+                let ok = quote_spanned!(ret.return_token.span=> ::scopes::__private::Ok(()));
+                ret.expr = Some(Box::new(Expr::Verbatim(ok)));
+            }
+            _ => syn::visit_mut::visit_expr_mut(self, expr),
+        }
+    }
+
+    fn visit_item_mut(&mut self, _item: &mut syn::Item) {}
 }
 
 /// Whether a body that evaluates to `scopes::Result<()>` means `Ok(())` at

@@ -101,7 +101,9 @@
 //!   `if` without `else`, an `if`/`match` one of whose branches has no
 //!   value (branches share one type), an assignment, `println!`, a child
 //!   form. A body that never ends normally (a `loop` without `break`)
-//!   gets nothing: its type `!` is a `Result` already.
+//!   gets nothing: its type `!` is a `Result` already. `return;` in a
+//!   `launch` body returns `Ok(())` (not in a closure or async block in
+//!   it, whose `return` is its own).
 //! - **Block forms.** `with_timeout(d) { .. }`, `with_timeout_or_none(d)
 //!   { .. }` and `non_cancellable { .. }` in the scope macros become the
 //!   bang macros `with_timeout!(d; ..)`, ..., which work anywhere (an
