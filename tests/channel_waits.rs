@@ -275,3 +275,61 @@ async fn a_plain_tokio_wait_is_not_cancellation_aware_and_skips_cleanup() {
         "dropped at once, without its cleanup"
     );
 }
+
+/// The lock and send forms are `Unpin` (found by a review: holding tokio's
+/// future in place had made them `!Unpin`), so `&mut` of them goes in a
+/// `select!` as before.
+#[tokio::test(start_paused = true)]
+async fn lock_and_send_forms_are_unpin_for_select() {
+    fn unpin<F: Future + Unpin>(f: F) -> F {
+        f
+    }
+    let mutex = Mutex::new(0u32);
+    let held = mutex.lock().await;
+    let mut locking = unpin(mutex.lock_cancellable());
+    let (tx, _rx) = mpsc::channel::<u32>(1);
+    tx.try_send(0).unwrap(); // full
+    let mut sending = unpin(tx.send_cancellable(1));
+    tokio::select! {
+        _ = &mut locking => panic!("the lock is held"),
+        _ = &mut sending => panic!("the channel is full"),
+        _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+    }
+    drop(held);
+    assert!(locking.await.is_ok());
+}
+
+/// A lock or send wait ended by a cancellation leaves tokio's queue then,
+/// not when its future is dropped: the lock it would have been given goes
+/// to the next waiter (found by a review: a cancelled `lock_cancellable`
+/// kept its place, and the lock went to it, stuck).
+#[tokio::test(start_paused = true)]
+async fn a_cancelled_lock_wait_leaves_the_queue_at_once() {
+    let mutex = Mutex::new(0u32);
+    let mutex = &mutex;
+    let start = Instant::now();
+    scopes::coroutine_scope(|s| {
+        Box::pin(async move {
+            let held = mutex.lock().await;
+            let waiter = s.launch(async move {
+                let locking = mutex.lock_cancellable();
+                tokio::pin!(locking);
+                assert!((&mut locking).await.unwrap_err().is_cancellation());
+                // The future is still alive here: the lock must not be its.
+                let mut guard = non_cancellable(mutex.lock()).await;
+                *guard += 1;
+                Ok(())
+            });
+            delay(Duration::from_millis(10)).await?;
+            waiter.cancel();
+            delay(Duration::from_millis(10)).await?;
+            drop(held);
+            waiter.join().await?;
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(*mutex.lock().await, 1);
+    assert_eq!(start.elapsed(), Duration::from_millis(20));
+}

@@ -188,46 +188,42 @@ impl<T: ?Sized> MutexExt<T> for Mutex<T> {
     fn lock_cancellable(&self) -> Lock<'_, T, impl Future<Output = MutexGuard<'_, T>>> {
         Lock {
             mutex: self,
-            // Made now and polled only if the lock is taken: an unpolled
-            // `lock()` holds no place in the queue. Held in place rather
-            // than boxed, so the future is `Send` exactly when the guard
-            // is (a local scope's `Rc` data, SPEC §2d).
-            wait: self.lock(),
-            waiting: false,
+            // Made now (for its type) and boxed and polled only if the lock
+            // is taken: an unpolled `lock()` holds no place in the queue.
+            // Its own type, not a `Send` box: the future is `Send` exactly
+            // when the guard is (a local scope's `Rc` data, SPEC §2d).
+            wait: Wait::new(self.lock()),
         }
     }
 }
 
-pin_project_lite::pin_project! {
-    /// Future returned by [`MutexExt::lock_cancellable`]; `W` is tokio's
-    /// `lock()` future, which it waits in when the lock is taken.
-    ///
-    /// # Cancel safety
-    ///
-    /// As tokio's `lock`: dropped while it waits, it loses its place in the
-    /// queue and holds no lock.
-    #[must_use = "futures do nothing unless polled"]
-    pub struct Lock<'a, T: ?Sized, W> {
-        mutex: &'a Mutex<T>,
-        #[pin]
-        wait: W,
-        waiting: bool,
-    }
+/// Future returned by [`MutexExt::lock_cancellable`]; `W` is tokio's
+/// `lock()` future, which it waits in when the lock is taken.
+///
+/// # Cancel safety
+///
+/// As tokio's `lock`: dropped while it waits, it loses its place in the
+/// queue and holds no lock. Cancelled while it waits, it leaves the queue
+/// at once.
+#[must_use = "futures do nothing unless polled"]
+pub struct Lock<'a, T: ?Sized, W> {
+    mutex: &'a Mutex<T>,
+    wait: Wait<W>,
 }
 
 impl<'a, T: ?Sized, W: Future<Output = MutexGuard<'a, T>>> Future for Lock<'a, T, W> {
     type Output = Result<MutexGuard<'a, T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let this = self.get_mut();
         if let Some(cancelled) = context::cancellation() {
+            this.wait.leave();
             return Poll::Ready(Err(cancelled));
         }
-        if !*this.waiting {
-            if let Ok(guard) = this.mutex.try_lock() {
-                return Poll::Ready(Ok(guard)); // uncontended
-            }
-            *this.waiting = true;
+        if !this.wait.is_waiting()
+            && let Ok(guard) = this.mutex.try_lock()
+        {
+            return Poll::Ready(Ok(guard)); // uncontended
         }
         context::aware(this.wait.poll(cx).map(Ok))
     }
@@ -236,7 +232,7 @@ impl<'a, T: ?Sized, W: Future<Output = MutexGuard<'a, T>>> Future for Lock<'a, T
 impl<T: ?Sized, W> fmt::Debug for Lock<'_, T, W> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Lock")
-            .field("waiting", &self.waiting)
+            .field("waiting", &self.wait.is_waiting())
             .finish()
     }
 }
@@ -388,45 +384,46 @@ impl<T> MpscSenderExt<T> for mpsc::Sender<T> {
         MpscSend {
             tx: self,
             value: Some(value),
-            // Made now, polled only when the channel is full: an unpolled
-            // `reserve()` holds no place. In place rather than boxed, so
-            // the future is `Send` exactly when `T` is (SPEC §2d).
-            room: self.reserve(),
-            waiting: false,
+            // Made now (for its type), boxed and polled only when the
+            // channel is full: an unpolled `reserve()` holds no place. Its
+            // own type, so the future is `Send` exactly when `T` is
+            // (SPEC §2d).
+            room: Wait::new(self.reserve()),
         }
     }
 }
 
-pin_project_lite::pin_project! {
-    /// Future returned by [`MpscSenderExt::send_cancellable`]; `R` is
-    /// tokio's `reserve()` future, which it waits in when the channel is
-    /// full (tokio's `send` is `reserve` then a send into the room).
-    ///
-    /// # Cancel safety
-    ///
-    /// As tokio's `send`: dropped while it waits, the message is dropped
-    /// unsent (and its place in the queue is lost).
-    #[must_use = "futures do nothing unless polled"]
-    pub struct MpscSend<'a, T, R> {
-        tx: &'a mpsc::Sender<T>,
-        value: Option<T>,
-        #[pin]
-        room: R,
-        waiting: bool,
-    }
+/// Future returned by [`MpscSenderExt::send_cancellable`]; `R` is tokio's
+/// `reserve()` future, which it waits in when the channel is full (tokio's
+/// `send` is `reserve` then a send into the room).
+///
+/// # Cancel safety
+///
+/// As tokio's `send`: dropped while it waits, the message is dropped unsent
+/// (and its place in the queue is lost). Cancelled while it waits, it
+/// leaves the queue at once.
+#[must_use = "futures do nothing unless polled"]
+pub struct MpscSend<'a, T, R> {
+    tx: &'a mpsc::Sender<T>,
+    value: Option<T>,
+    room: Wait<R>,
 }
+
+// The value is moved, never pinned; the wait pins its future in a box.
+impl<T, R> Unpin for MpscSend<'_, T, R> {}
 
 impl<'a, T, R: Future<Output = Reserved<'a, T>>> Future for MpscSend<'a, T, R> {
     type Output = Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let this = self.get_mut();
         if let Some(cancelled) = context::cancellation() {
-            *this.value = None;
+            this.room.leave();
+            this.value = None;
             return Poll::Ready(Err(cancelled));
         }
         let closed = || Poll::Ready(Err(Error::new(ChannelClosed)));
-        if !*this.waiting {
+        if !this.room.is_waiting() {
             let value = this
                 .value
                 .take()
@@ -435,10 +432,7 @@ impl<'a, T, R: Future<Output = Reserved<'a, T>>> Future for MpscSend<'a, T, R> {
             match this.tx.try_send(value) {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err(mpsc::error::TrySendError::Closed(_)) => return closed(),
-                Err(mpsc::error::TrySendError::Full(value)) => {
-                    *this.value = Some(value);
-                    *this.waiting = true;
-                }
+                Err(mpsc::error::TrySendError::Full(value)) => this.value = Some(value),
             }
         }
         match context::aware(this.room.poll(cx)) {
@@ -455,6 +449,47 @@ impl<'a, T, R: Future<Output = Reserved<'a, T>>> Future for MpscSend<'a, T, R> {
         }
     }
 }
+
+/// A tokio wait held by its own type (`Send` exactly when it is): made
+/// unpolled with the future that holds it, boxed at its first poll (only a
+/// contended wait is polled, and a box pins it, so the holder stays
+/// `Unpin`), dropped when a cancellation ends it (leaving tokio's queue at
+/// once, not when the holder is dropped).
+enum Wait<W> {
+    Unpolled(Option<W>),
+    Polled(Pin<Box<W>>),
+    Left,
+}
+
+impl<W> Wait<W> {
+    fn new(wait: W) -> Self {
+        Wait::Unpolled(Some(wait))
+    }
+
+    fn is_waiting(&self) -> bool {
+        matches!(self, Wait::Polled(_))
+    }
+
+    fn leave(&mut self) {
+        *self = Wait::Left;
+    }
+}
+
+impl<W: Future> Wait<W> {
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<W::Output> {
+        if let Wait::Unpolled(wait) = self {
+            let wait = wait.take().expect("an unpolled wait");
+            *self = Wait::Polled(Box::pin(wait));
+        }
+        match self {
+            Wait::Polled(wait) => wait.as_mut().poll(cx),
+            _ => panic!("a wait polled after it ended"),
+        }
+    }
+}
+
+// The unpolled future is moved into a box before it is first polled.
+impl<W> Unpin for Wait<W> {}
 
 impl<T, R> fmt::Debug for MpscSend<'_, T, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
