@@ -429,3 +429,22 @@ async fn question_mark_in_a_macros_arguments_converts_anyhow() {
         Some("missing")
     );
 }
+
+/// A macro of the user's may move an expression into a `Result` of its own:
+/// a `?` in its input is left as written (found by a review).
+#[tokio::test(start_paused = true)]
+async fn question_mark_in_a_users_macro_is_left_as_written() {
+    macro_rules! io_try {
+        ($e:expr) => {
+            (|| -> std::io::Result<u8> { Ok($e) })()
+        };
+    }
+    fn read_io() -> std::io::Result<u8> {
+        Ok(3)
+    }
+    let got: Result<u8> = coroutine_scope! {
+        let read = io_try!(read_io()?);
+        Ok(read.map_err(Error::from)?)
+    };
+    assert_eq!(got.unwrap(), 3);
+}

@@ -357,3 +357,41 @@ async fn a_child_form_last_in_a_loop_body_or_a_statement_if_is_a_statement() {
     .unwrap();
     assert_eq!(log.take(), ["first", "second", "third"]);
 }
+
+/// Where a closure must give `()` (a callback, `and_modify`, `-> ()`), or
+/// an `if`/`match` mixes branches giving `()` with branches ending in a
+/// child form, a child form last in it stays a statement: these compiled
+/// before the fan-out change above and still do (found by a review).
+#[tokio::test(start_paused = true)]
+async fn closures_that_give_unit_keep_a_trailing_child_a_statement() {
+    let count = AtomicUsize::new(0);
+    let count = &count;
+    coroutine_scope! {
+        let callback: Box<dyn Fn(usize) + Send + '_> =
+            Box::new(|x| { launch { count.fetch_add(x, SeqCst); } });
+        callback(1);
+        let mut map = std::collections::HashMap::new();
+        map.insert(1, 0);
+        map.entry(1).and_modify(|_| { launch { count.fetch_add(10, SeqCst); } });
+        let typed = |x: usize| -> () { launch { count.fetch_add(x, SeqCst); } };
+        typed(100);
+        let mixed = |c: bool| { if c { launch { count.fetch_add(1000, SeqCst); } } else { } };
+        mixed(true);
+        let chain = |c: u8| {
+            if c == 1 {
+                launch { count.fetch_add(10_000, SeqCst); }
+            } else if c == 2 {
+                launch { count.fetch_add(20_000, SeqCst); }
+            }
+        };
+        chain(1);
+        let arms = |c: bool| match c {
+            true => { launch { count.fetch_add(100_000, SeqCst); } }
+            false => {}
+        };
+        arms(true);
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(count.load(SeqCst), 111_111);
+}

@@ -67,6 +67,7 @@ pub(crate) fn rewrite(stmts: &mut [Stmt], local: bool) -> bool {
         // A body's last child form is a statement (its tail, if any, is
         // the body's value: see `expand::implicit_ok`).
         discarded: true,
+        fan_out_closure: false,
     };
     level.visit_stmts(stmts);
     question::convert(stmts);
@@ -115,11 +116,15 @@ struct Level {
     /// A local scope's body: children's own scopes are local too.
     local: bool,
     /// The value of the block being walked is dropped (a loop's body, a
-    /// branch of an `if` written as a statement): a child form last in it
-    /// is a statement. Where the value is used (a closure's body, a `let`
-    /// initializer, an `if` giving a value), it is the block's value: the
-    /// child's handle (`|id| { .. async(name = ..) { .. } }` fans out).
+    /// branch of an `if` written as a statement, a closure's body): a child
+    /// form last in it is a statement. Where the value is used (a `let`
+    /// initializer, the closure of a fan-out method such as `map`), it is
+    /// the block's value: the child's handle
+    /// (`.map(|id| { .. async(name = ..) { .. } })` fans out).
     discarded: bool,
+    /// The closure about to be walked is an argument of a fan-out method
+    /// (`fans_out`): its body's value is used.
+    fan_out_closure: bool,
 }
 
 impl Level {
@@ -180,21 +185,27 @@ impl Level {
         match expr {
             Expr::Block(e) => self.visit_block_mut(&mut e.block),
             Expr::Unsafe(e) => self.visit_block_mut(&mut e.block),
-            Expr::If(e) => {
+            Expr::If(_) => {
+                // Its branches give a child's handle only if all of them do
+                // (a branch giving `()` beside one giving a handle compiled
+                // before as a statement, and still does).
+                let branches = discarded || !ends_in_child(expr);
+                let Expr::If(e) = expr else { unreachable!() };
                 self.visit_expr_where(&mut e.cond, false);
-                // Without `else`, its value is `()` whatever its block gives.
-                self.discarded = discarded || e.else_branch.is_none();
+                self.discarded = branches;
                 self.visit_block_mut(&mut e.then_branch);
                 self.discarded = discarded;
                 if let Some((_, other)) = &mut e.else_branch {
-                    self.visit_expr_where(other, discarded);
+                    self.visit_expr_where(other, branches);
                 }
             }
-            Expr::Match(e) => {
+            Expr::Match(_) => {
+                let arms = discarded || !ends_in_child(expr);
+                let Expr::Match(e) = expr else { unreachable!() };
                 self.visit_expr_where(&mut e.expr, false);
                 for arm in &mut e.arms {
                     self.visit_pat_mut(&mut arm.pat);
-                    self.visit_expr_where(&mut arm.body, discarded);
+                    self.visit_expr_where(&mut arm.body, arms);
                 }
             }
             Expr::ForLoop(e) => {
@@ -366,7 +377,16 @@ impl Level {
             return;
         }
         let before = std::mem::replace(&mut self.has_children, false);
+        // Its body's value is used only as a fan-out method's closure not
+        // declared `-> ()` (`.map(|id| { .. })`); elsewhere a child form
+        // last in it is a statement, as in a closure that must give `()`
+        // (`for_each`, a callback, `and_modify`).
+        let unit = matches!(&closure.output, syn::ReturnType::Type(_, ty)
+            if matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty()));
+        let used = std::mem::replace(&mut self.fan_out_closure, false) && !unit;
+        let saved = std::mem::replace(&mut self.discarded, !used);
         visit_mut::visit_expr_closure_mut(self, closure);
+        self.discarded = saved;
         let starts_children = self.has_children;
         self.has_children |= before;
         if starts_children && closure.capture.is_some() {
@@ -425,13 +445,12 @@ impl VisitMut for Level {
                 visit_mut::visit_expr_call_mut(self, call);
             }
             Expr::Closure(_) => self.closure(expr),
-            Expr::MethodCall(call) if gives_unit(&call.method) => {
-                // `ids.iter().for_each(|id| { .. launch { .. } })`: the
-                // closure's value is `()`, so a child form last in its body
-                // is a statement, as Kotlin's `forEach { launch { } }`.
+            Expr::MethodCall(call) if fans_out(&call.method) => {
                 self.visit_expr_where(&mut call.receiver, false);
                 for arg in &mut call.args {
-                    self.visit_expr_where(arg, true);
+                    self.fan_out_closure = matches!(arg, Expr::Closure(_));
+                    self.visit_expr_where(arg, false);
+                    self.fan_out_closure = false;
                 }
             }
             Expr::Macro(expr_mac) => {
@@ -459,11 +478,40 @@ impl VisitMut for Level {
     }
 }
 
-/// The iterator methods whose closure must give `()` (`for_each`,
-/// `inspect`): a child form last in that closure's body is a statement.
-/// Decided by the method's name, as the DSL decides by syntax alone.
-fn gives_unit(method: &syn::Ident) -> bool {
-    method == "for_each" || method == "inspect"
+/// The methods whose closure's value is the fan-out's element (Kotlin's
+/// `ids.map { async { .. } }`): a child form last in that closure's body is
+/// its value, the child's handle. Decided by the method's name, as the DSL
+/// decides by syntax alone; any other closure's body keeps it a statement.
+fn fans_out(method: &syn::Ident) -> bool {
+    ["map", "filter_map", "flat_map", "then", "and_then"]
+        .iter()
+        .any(|name| method == name)
+}
+
+/// Whether every branch of an `if` (with a final `else`) or every arm of a
+/// `match` ends in a child form: only then do they give its handle.
+fn ends_in_child(expr: &Expr) -> bool {
+    match expr {
+        Expr::If(e) => {
+            block_ends_in_child(&e.then_branch)
+                && e.else_branch
+                    .as_ref()
+                    .is_some_and(|(_, other)| ends_in_child(other))
+        }
+        Expr::Match(e) => !e.arms.is_empty() && e.arms.iter().all(|arm| ends_in_child(&arm.body)),
+        Expr::Block(e) => block_ends_in_child(&e.block),
+        Expr::Macro(e) => is_child_macro(&e.mac),
+        Expr::Async(e) => e.capture.is_none(),
+        _ => false,
+    }
+}
+
+fn block_ends_in_child(block: &Block) -> bool {
+    match block.stmts.last() {
+        Some(Stmt::Macro(mac)) => mac.semi_token.is_none() && is_child_macro(&mac.mac),
+        Some(Stmt::Expr(expr, None)) => ends_in_child(expr),
+        _ => false,
+    }
 }
 
 // Input:  with_timeout(d) { .. };   non_cancellable! { .. } let x = 1;

@@ -125,12 +125,17 @@
 //! - **A child form written as a statement is a statement**, also last in
 //!   a block whose value is dropped: a loop's body
 //!   (`for id in ids { launch { .. } }`), a branch of an `if` or `match`
-//!   written as a statement, the body of a closure passed to `for_each` or
-//!   `inspect` (Kotlin's `forEach { launch { } }`); its handle is dropped
-//!   (the child still runs). Last in a block whose value is used, it is
-//!   that value: `let job = launch { .. };`, a closure's body
+//!   written as a statement, a closure's body (`for_each(|id| { launch {
+//!   .. } })`, Kotlin's `forEach { launch { } }`, or a callback); its
+//!   handle is dropped (the child still runs). It is the block's value,
+//!   the child's handle, where that value is used: `let job = { launch {
+//!   .. } };`, the closure of a fan-out method (`map`, `filter_map`,
+//!   `flat_map`, `then`, `and_then`) not declared `-> ()`
 //!   (`ids.iter().map(|id| { let id = *id; async(name = ..) { .. } })`
-//!   fans out with names), `let d = if fast { async { .. } } else { .. };`.
+//!   fans out with names; so `Some(x).map(|x| { launch { .. } })` gives
+//!   `Some(job)`), and an `if`/`match` giving a value whose every branch
+//!   ends in a child form (`let d = if fast { async { .. } } else {
+//!   async { .. } };`). Decided by syntax, as the rest of the DSL.
 //! - **Generated code** calls `::scopes::..` (a renamed `scopes`
 //!   dependency is not supported) and names the scope handle `scope` with
 //!   `mixed_site` hygiene: user code neither sees nor shadows it.

@@ -5,10 +5,12 @@
 //!
 //! Only the `?`s that return from the body itself: not those in a closure,
 //! an async block or a nested item (they return from that, typed by the
-//! user). In another macro's input, those of a list of expressions
-//! (`format!("{}", load()?)`, `vec![a()?]`), as `body.rs` finds child forms
-//! there; any other input is left as written. A child form's body is a
-//! body of its own, rewritten when that child is.
+//! user). In the input of std's macros that take a list of expressions and
+//! evaluate it in place (`format!("{}", load()?)`, `vec![a()?]`,
+//! `assert!`, `println!`, `write!`, ...) too; another macro may move the
+//! expression elsewhere (into a closure of its own, another `Result`), so
+//! its input is left as written. A child form's body is a body of its own,
+//! rewritten when that child is.
 
 use proc_macro2::{TokenStream, TokenTree};
 use quote::{ToTokens as _, quote_spanned};
@@ -50,7 +52,10 @@ impl VisitMut for Body {
     fn visit_item_mut(&mut self, _item: &mut Item) {}
 
     fn visit_macro_mut(&mut self, mac: &mut Macro) {
-        if !matches!(MacroRole::of(mac), MacroRole::Other) || !has_question(mac.tokens.clone()) {
+        if !matches!(MacroRole::of(mac), MacroRole::Other)
+            || !evaluates_in_place(mac)
+            || !has_question(mac.tokens.clone())
+        {
             return;
         }
         let Ok(mut exprs) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
@@ -60,6 +65,34 @@ impl VisitMut for Body {
         exprs.iter_mut().for_each(|expr| self.visit_expr_mut(expr));
         mac.tokens = exprs.into_token_stream();
     }
+}
+
+/// std's macros whose arguments are evaluated where the macro stands, so
+/// that a `?` in them returns from the body.
+fn evaluates_in_place(mac: &Macro) -> bool {
+    const IN_PLACE: [&str; 17] = [
+        "format",
+        "format_args",
+        "print",
+        "println",
+        "eprint",
+        "eprintln",
+        "write",
+        "writeln",
+        "vec",
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "panic",
+        "dbg",
+    ];
+    mac.path
+        .segments
+        .last()
+        .is_some_and(|segment| IN_PLACE.iter().any(|name| segment.ident == name))
 }
 
 /// Whether `tokens` hold a `?` at any depth (only then is a macro's input
