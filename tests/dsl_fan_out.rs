@@ -375,7 +375,7 @@ async fn closures_that_give_unit_keep_a_trailing_child_a_statement() {
         map.entry(1).and_modify(|_| { launch { count.fetch_add(10, SeqCst); } });
         let typed = |x: usize| -> () { launch { count.fetch_add(x, SeqCst); } };
         typed(100);
-        let mixed = |c: bool| { if c { launch { count.fetch_add(1000, SeqCst); } } else { } };
+        let mixed = |c: bool| { if c { launch { count.fetch_add(1000, SeqCst); } } else { count.fetch_add(0, SeqCst); } };
         mixed(true);
         let chain = |c: u8| {
             if c == 1 {
