@@ -444,7 +444,7 @@ async fn question_mark_in_a_users_macro_is_left_as_written() {
     }
     let got: Result<u8> = coroutine_scope! {
         let read = io_try!(read_io()?);
-        Ok(read.map_err(Error::from)?)
+        read.map_err(Error::from)
     };
     assert_eq!(got.unwrap(), 3);
 }
