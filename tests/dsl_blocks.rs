@@ -482,3 +482,37 @@ async fn block_forms_are_operands_of_operators() {
     };
     assert_eq!(got.unwrap(), (2, true));
 }
+
+/// A block form as the head of `match`, `if` or `while let` (found by a
+/// new user's program: it did not parse, and parentheses drew rustc's
+/// `unused_parens`).
+#[tokio::test(start_paused = true)]
+async fn block_forms_head_match_if_and_while_let() {
+    let got = scopes::coroutine_scope! {
+        let matched = match with_timeout(Duration::from_millis(10)) {
+            delay(Duration::from_millis(50)).await?;
+            Ok(1)
+        } {
+            Ok(v) => v,
+            Err(e) if e.is_timeout() => -1,
+            Err(e) => return Err(e),
+        };
+        let none = if with_timeout_or_none(Duration::from_millis(1)) {
+            delay(Duration::from_millis(5)).await?;
+            Ok(1)
+        }?.is_none() {
+            "timed out"
+        } else {
+            "in time"
+        };
+        let mut left = 3;
+        while let Some(n) = with_timeout_or_none(Duration::from_millis(1)) { Ok(left) }? {
+            if n == 0 {
+                break;
+            }
+            left -= 1;
+        }
+        Ok((matched, none, left))
+    };
+    assert_eq!(got.unwrap(), (-1, "timed out", 0));
+}

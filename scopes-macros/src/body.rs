@@ -528,11 +528,17 @@ fn reject_dropped_block(stmt: &mut Stmt, last: bool) {
     if last && stmt_mac.semi_token.is_none() {
         return;
     }
+    // Only a timeout's block has a timeout to lose.
+    let timeout = if kind.takes_duration() {
+        " (a timeout included)"
+    } else {
+        ""
+    };
     let error = diag::error_spanned(
         &stmt_mac.mac,
         format!(
             "this `{}` block gives a `scopes::Result`, dropped here: end it with `?;` to pass \
-             a failure on (a timeout included), or write `let _ = ..;` to drop it on purpose",
+             a failure on{timeout}, or write `let _ = ..;` to drop it on purpose",
             kind.name()
         ),
     );

@@ -103,7 +103,9 @@ fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream
             }
             TokenTree::Ident(ident) if ident == "async" => async_form(&tokens, i, errors),
             TokenTree::Ident(ident)
-                if at_expression_start(&tokens, i) || after_operator(&tokens, i) =>
+                if at_expression_start(&tokens, i)
+                    || after_operator(&tokens, i)
+                    || after_head_keyword(&tokens, i) =>
             {
                 BlockKind::of_name(&ident.to_string())
                     .and_then(|kind| block_form(kind, &tokens, i, errors))
@@ -275,7 +277,10 @@ fn block_form(
     } else {
         (None, group(i + 1, Delimiter::Brace)?, 2)
     };
-    let dropped = tokens.get(i + len).is_some_and(starts_another_statement);
+    // In the head of an `if`, `while`, `match` or `for`, the block after
+    // the form is that construct's, not a next statement.
+    let dropped =
+        !in_construct_head(tokens, i) && tokens.get(i + len).is_some_and(starts_another_statement);
     if dropped {
         let form = match kind.takes_duration() {
             true => format!("`{}(..) {{ .. }}`", kind.name()),
@@ -441,6 +446,31 @@ fn after_operator(tokens: &[TokenTree], i: usize) -> bool {
         '>' => !arrow,
         _ => false,
     }
+}
+
+/// Whether `tokens[i]` follows `match`, `if`, `while` or `in` (a `for`'s):
+/// a block form is the head's expression there too
+/// (`match with_timeout(d) { .. } { arms }`).
+fn after_head_keyword(tokens: &[TokenTree], i: usize) -> bool {
+    matches!(i.checked_sub(1).map(|p| &tokens[p]),
+        Some(TokenTree::Ident(word)) if ["match", "if", "while", "in"].iter().any(|k| word == k))
+}
+
+/// Whether `tokens[i]` is in the head of an `if`, `while`, `match` or
+/// `for` (`if let Ok(v) = with_timeout(d) { .. } { .. }`): the nearest of
+/// those words before it, back to the start of the statement.
+fn in_construct_head(tokens: &[TokenTree], i: usize) -> bool {
+    for token in tokens[..i].iter().rev() {
+        match token {
+            TokenTree::Punct(punct) if punct.as_char() == ';' => return false,
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Brace => return false,
+            TokenTree::Ident(word) if ["if", "while", "match", "for"].iter().any(|k| word == k) => {
+                return true;
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// `coroutine_scope! (..)` / `supervisor_scope! { .. }` or a block form's
