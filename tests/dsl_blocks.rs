@@ -516,3 +516,30 @@ async fn block_forms_head_match_if_and_while_let() {
     };
     assert_eq!(got.unwrap(), (-1, "timed out", 0));
 }
+
+/// A value named `non_cancellable` in an `if`, `match` or `while` head, or
+/// after `!`, stays a value: a block form there needs what follows its
+/// block to continue it (found by a second review).
+#[tokio::test(start_paused = true)]
+#[allow(clippy::nonminimal_bool, clippy::single_match, clippy::match_bool)]
+async fn a_value_named_like_a_block_form_stays_a_value_in_heads() {
+    let non_cancellable = true;
+    let got = scopes::coroutine_scope! {
+        let mut n = 0;
+        if non_cancellable {
+            n += 1;
+        }
+        if !non_cancellable {
+            n += 100;
+        }
+        match non_cancellable {
+            true => n += 10,
+            false => {}
+        }
+        while non_cancellable && n < 12 {
+            n += 1;
+        }
+        Ok(n)
+    };
+    assert_eq!(got.unwrap(), 12);
+}

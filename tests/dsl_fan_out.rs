@@ -396,3 +396,35 @@ async fn closures_that_give_unit_keep_a_trailing_child_a_statement() {
     .unwrap();
     assert_eq!(count.load(SeqCst), 111_111);
 }
+
+/// A closure declared `-> Job<'_>` gives its trailing child's handle; a
+/// fan-out closure with a `return;` gives `()`; a labeled block left by a
+/// `break 'label;` gives `()` (found by a second review).
+#[tokio::test(start_paused = true)]
+async fn declared_returns_early_returns_and_labeled_blocks_decide_the_value() {
+    let count = AtomicUsize::new(0);
+    let count = &count;
+    let skip_first = true;
+    coroutine_scope! {
+        let spawn = |i: usize| -> Job<'_> { launch { count.fetch_add(i, SeqCst); } };
+        spawn(1).join().await?;
+        let started = (0..4)
+            .map(|x| {
+                if x == 0 && skip_first {
+                    return;
+                }
+                launch { count.fetch_add(10, SeqCst); }
+            })
+            .count();
+        assert_eq!(started, 4);
+        let _unit: () = 'early: {
+            if skip_first {
+                break 'early;
+            }
+            launch { count.fetch_add(1000, SeqCst); }
+        };
+        Ok(())
+    }
+    .unwrap();
+    assert_eq!(count.load(SeqCst), 31);
+}

@@ -183,7 +183,12 @@ impl Level {
     fn visit_block_like(&mut self, expr: &mut Expr) -> Option<()> {
         let discarded = self.discarded;
         match expr {
-            Expr::Block(e) => self.visit_block_mut(&mut e.block),
+            Expr::Block(e) => {
+                // A labeled block may be left by a `break 'label;`, which
+                // gives `()`: its last child form stays a statement.
+                self.discarded = discarded || e.label.is_some();
+                self.visit_block_mut(&mut e.block);
+            }
             Expr::Unsafe(e) => self.visit_block_mut(&mut e.block),
             Expr::If(_) => {
                 // Its branches give a child's handle only if all of them do
@@ -381,9 +386,17 @@ impl Level {
         // declared `-> ()` (`.map(|id| { .. })`); elsewhere a child form
         // last in it is a statement, as in a closure that must give `()`
         // (`for_each`, a callback, `and_modify`).
-        let unit = matches!(&closure.output, syn::ReturnType::Type(_, ty)
-            if matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty()));
-        let used = std::mem::replace(&mut self.fan_out_closure, false) && !unit;
+        // A declared return type decides: `-> ()` a statement, any other
+        // (`-> Job<'_>`) the value. A body with a `return;` gives `()`.
+        let used = match &closure.output {
+            syn::ReturnType::Type(_, ty) => {
+                !matches!(&**ty, syn::Type::Tuple(t) if t.elems.is_empty())
+            }
+            syn::ReturnType::Default => {
+                std::mem::replace(&mut self.fan_out_closure, false) && !returns_unit(&closure.body)
+            }
+        };
+        self.fan_out_closure = false;
         let saved = std::mem::replace(&mut self.discarded, !used);
         visit_mut::visit_expr_closure_mut(self, closure);
         self.discarded = saved;
@@ -486,6 +499,25 @@ fn fans_out(method: &syn::Ident) -> bool {
     ["map", "filter_map", "flat_map", "then", "and_then"]
         .iter()
         .any(|name| method == name)
+}
+
+/// Whether a closure's body holds a `return;` of its own (not one of a
+/// closure or async block in it): its value is then `()`.
+fn returns_unit(body: &Expr) -> bool {
+    struct Finder(bool);
+    impl syn::visit::Visit<'_> for Finder {
+        fn visit_expr(&mut self, expr: &Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+                Expr::Return(ret) if ret.expr.is_none() => self.0 = true,
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_item(&mut self, _item: &Item) {}
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_expr(&mut finder, body);
+    finder.0
 }
 
 /// Whether every branch of an `if` (with a final `else`) or every arm of a

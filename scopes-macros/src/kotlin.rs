@@ -104,8 +104,8 @@ fn rewrite_stream(input: TokenStream, errors: &mut Errors) -> Result<TokenStream
             TokenTree::Ident(ident) if ident == "async" => async_form(&tokens, i, errors),
             TokenTree::Ident(ident)
                 if at_expression_start(&tokens, i)
-                    || after_operator(&tokens, i)
-                    || after_head_keyword(&tokens, i) =>
+                    || ((after_operator(&tokens, i) || after_head_keyword(&tokens, i))
+                        && continues_as_form(&tokens, i)) =>
             {
                 BlockKind::of_name(&ident.to_string())
                     .and_then(|kind| block_form(kind, &tokens, i, errors))
@@ -444,6 +444,28 @@ fn after_operator(tokens: &[TokenTree], i: usize) -> bool {
     match punct.as_char() {
         '+' | '-' | '*' | '/' | '%' | '!' | '&' | '^' | '<' => true,
         '>' => !arrow,
+        _ => false,
+    }
+}
+
+/// After an operator or a head keyword, a block form is one only if what
+/// follows its block continues an expression (`?`, `.`) or is the
+/// construct's own block (`match with_timeout(d) { .. } { arms }`): a
+/// value named `non_cancellable` (`if non_cancellable { .. }`,
+/// `if !non_cancellable { .. }`) or a fn named `with_timeout` stays plain.
+fn continues_as_form(tokens: &[TokenTree], i: usize) -> bool {
+    let brace = |at: usize| matches!(tokens.get(at), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace);
+    let paren = |at: usize| matches!(tokens.get(at), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis);
+    let end = if paren(i + 1) && brace(i + 2) {
+        i + 3
+    } else if brace(i + 1) {
+        i + 2
+    } else {
+        return false;
+    };
+    match tokens.get(end) {
+        Some(TokenTree::Punct(p)) => p.as_char() == '?' || p.as_char() == '.',
+        Some(TokenTree::Group(g)) => g.delimiter() == Delimiter::Brace,
         _ => false,
     }
 }
