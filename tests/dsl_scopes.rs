@@ -551,3 +551,32 @@ async fn return_in_a_launch_body_is_ok() {
     .unwrap();
     assert_eq!(log.take(), ["child 0", "child 2"]);
 }
+
+/// A `match` written as a statement whose arms are bare child forms, and a
+/// plain `async { }` child last in a loop's body: statements, their handles
+/// dropped, as a `launch { }` last in a block is (found by a second
+/// review; both were type errors).
+#[tokio::test(start_paused = true)]
+async fn bare_child_arms_and_trailing_async_children_are_statements() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope! {
+        for x in 0..3 {
+            match x {
+                0 => launch { log.push("zero"); },
+                _ => launch { log.push("other"); },
+            }
+        }
+        for x in 0..2 {
+            async {
+                log.push(format!("async {x}"));
+                Ok(())
+            }
+        }
+        Ok(())
+    }
+    .unwrap();
+    let mut got = log.take();
+    got.sort();
+    assert_eq!(got, ["async 0", "async 1", "other", "other", "zero"]);
+}

@@ -162,6 +162,13 @@ impl Level {
                 {
                     *semi = Some(Default::default());
                 }
+                // A plain `async { }` child too (its `Deferred` is dropped;
+                // the child still runs).
+                Stmt::Expr(Expr::Async(block), semi @ None)
+                    if self.discarded && block.capture.is_none() =>
+                {
+                    *semi = Some(Default::default());
+                }
                 _ => {}
             }
             self.visit_stmt_mut(stmt);
@@ -210,6 +217,11 @@ impl Level {
                 self.visit_expr_where(&mut e.expr, false);
                 for arm in &mut e.arms {
                     self.visit_pat_mut(&mut arm.pat);
+                    if arms {
+                        // `0 => launch { .. },` in a `match` whose value is
+                        // dropped: a statement, as in a block.
+                        statement_arm(&mut arm.body);
+                    }
                     self.visit_expr_where(&mut arm.body, arms);
                 }
             }
@@ -499,6 +511,20 @@ fn fans_out(method: &syn::Ident) -> bool {
     ["map", "filter_map", "flat_map", "then", "and_then"]
         .iter()
         .any(|name| method == name)
+}
+
+/// A bare child form as a `match` arm's body, whose value is dropped:
+/// made the statement of a block (`0 => { launch { .. }; }`).
+fn statement_arm(body: &mut Expr) {
+    let child = match &*body {
+        Expr::Macro(mac) => is_child_macro(&mac.mac),
+        Expr::Async(block) => block.capture.is_none(),
+        _ => false,
+    };
+    if child {
+        let expr = std::mem::replace(body, Expr::Verbatim(TokenStream::new()));
+        *body = syn::parse_quote!({ #expr; });
+    }
 }
 
 /// Whether a closure's body holds a `return;` of its own (not one of a
