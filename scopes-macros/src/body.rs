@@ -189,6 +189,10 @@ impl Level {
     /// values. `None` for any other expression.
     fn visit_block_like(&mut self, expr: &mut Expr) -> Option<()> {
         let discarded = self.discarded;
+        // An `if`'s branches or a `match`'s arms give a child's handle only
+        // if all of them do (a branch giving `()` beside one giving a
+        // handle compiled before as a statement, and still does).
+        let branches = discarded || !ends_in_child(expr);
         match expr {
             Expr::Block(e) => {
                 // A labeled block may be left by a `break 'label;`, which
@@ -197,12 +201,7 @@ impl Level {
                 self.visit_block_mut(&mut e.block);
             }
             Expr::Unsafe(e) => self.visit_block_mut(&mut e.block),
-            Expr::If(_) => {
-                // Its branches give a child's handle only if all of them do
-                // (a branch giving `()` beside one giving a handle compiled
-                // before as a statement, and still does).
-                let branches = discarded || !ends_in_child(expr);
-                let Expr::If(e) = expr else { unreachable!() };
+            Expr::If(e) => {
                 self.visit_expr_where(&mut e.cond, false);
                 self.discarded = branches;
                 self.visit_block_mut(&mut e.then_branch);
@@ -211,18 +210,16 @@ impl Level {
                     self.visit_expr_where(other, branches);
                 }
             }
-            Expr::Match(_) => {
-                let arms = discarded || !ends_in_child(expr);
-                let Expr::Match(e) = expr else { unreachable!() };
+            Expr::Match(e) => {
                 self.visit_expr_where(&mut e.expr, false);
                 for arm in &mut e.arms {
                     self.visit_pat_mut(&mut arm.pat);
-                    if arms {
+                    if branches {
                         // `0 => launch { .. },` in a `match` whose value is
                         // dropped: a statement, as in a block.
                         statement_arm(&mut arm.body);
                     }
-                    self.visit_expr_where(&mut arm.body, arms);
+                    self.visit_expr_where(&mut arm.body, branches);
                 }
             }
             Expr::ForLoop(e) => {
