@@ -52,12 +52,14 @@ impl Server {
     }
 }
 
-/// 1. Every user, at most four requests at once.
+/// 1. Every user, at most four requests at once, each child named after
+/// its user (errors and `debug::dump` show it): a braced closure whose last
+/// child form is its value fans out as `async { }` does.
 #[scoped(limit = 4)]
 async fn fetch_users(server: &Server, ids: &[u32], log: &Log) -> Result<Vec<String>> {
-    let users = ids.iter().map(|&id| async {
+    let users = ids.iter().map(|&id| {
         let latency = Duration::from_millis(100);
-        server.get(format!("user {id}"), latency, log).await
+        r#async!(name = format!("user {id}"); server.get(format!("user {id}"), latency, log).await)
     });
     await_all(users).await
 }
