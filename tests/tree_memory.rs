@@ -1,7 +1,7 @@
 //! SPEC §6 W7: heap bytes per live nested scope. SPEC's targets are ≤ 300
 //! for an empty nested scope whose body waits and ≤ 600 with one waiting
-//! child (child included); the engine does not meet them yet (README,
-//! "Performance": 783 B and 1,002 B measured here in the twelfth session,
+//! child (child included); the engine does not meet them yet (docs/performance-history.md:
+//! 783 B and 1,002 B measured here in the twelfth session,
 //! from 4,552 B and 5,072 B before the tree engine and 1,156 B and
 //! 1,509 B at the start of the fourth). This test pins what is measured, with room, so
 //! that the cost of a scope cannot grow unnoticed.

@@ -87,8 +87,8 @@ async fn nested_waiting_child_is_polled_o1_times_per_wake() {
 }
 
 /// Levels of nested scopes that must complete on a 2 MiB thread. SPEC §6
-/// W8 asks for 2,000 in debug and 5,000 in release. Measured (README,
-/// "Performance"): 1,228 in debug (from 679 before the tree engine; nested
+/// W8 asks for 2,000 in debug and 5,000 in release. Measured (docs/performance-history.md):
+/// 1,228 in debug (from 679 before the tree engine; nested
 /// `FuturesUnordered` reaches 1,650) and 5,935 in release, so a release run
 /// checks the SPEC's target and a debug run the measured depth, less a
 /// little room, until its target is met.
