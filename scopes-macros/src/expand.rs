@@ -104,14 +104,31 @@ pub(crate) fn scope(
 ) -> TokenStream {
     let span = Span::call_site().located_at(at);
     let s = Ident::new("scope", Span::mixed_site().located_at(at));
+    let body = scope_value(stmts);
     let closure = quote_spanned! {span=>
         |#s| ::scopes::__private::Box::pin(async {
             let #s = #s;
-            #(#stmts)*
+            #body
         })
     };
     let call = open(kind, options, span, closure);
     quote_spanned!(span=> #call.await)
+}
+
+// Input:  let a = async { Ok(1) }; a.await? + 1          (a scope's body)
+// Output: let value: ::scopes::Result<_> = { let a = ..; a.await? + 1 }; value
+/// A scope body's value typed where it ends, as a child's is (`typed`): a
+/// tail that is not a `Result` (a forgotten `Ok(..)`) is one error on that
+/// tail, with rustc's "try wrapping the expression in `Ok`", instead of
+/// one per `?` ("`?` in an async block that returns `u64`") and one on the
+/// whole body. Not for a body that never ends (`return Ok(v);` last): the
+/// `value` after it would be unreachable code.
+fn scope_value(stmts: &[Stmt]) -> TokenStream {
+    if tail::of_stmts(stmts) == Tail::Diverges {
+        return quote!(#(#stmts)*);
+    }
+    let value = Ident::new("value", Span::mixed_site());
+    quote!(let #value: ::scopes::Result<_> = { #(#stmts)* }; #value)
 }
 
 // Input:  #[supervised] async fn f(&self, id: u32) -> Result<u32, MyError> { body }
@@ -418,9 +435,10 @@ mod tests {
         assert_eq!(
             output,
             ":: scopes :: coroutine_scope (| scope | :: scopes :: __private :: Box :: pin \
-             (async { let scope = scope ; scope . launch (async move \
+             (async { let scope = scope ; let value : :: scopes :: Result < _ > = \
+             { scope . launch (async move \
              { let value : :: scopes :: Result < () > = \
-             { :: scopes :: __private :: q (f () . await) ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) })) \
+             { :: scopes :: __private :: q (f () . await) ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) } ; value })) \
              . await"
         );
     }
@@ -524,7 +542,7 @@ mod tests {
     fn a_first_statement_is_an_option_only_when_it_cannot_be_a_statement() {
         let output = expand(quote!(x = 5; Ok(())));
         assert!(
-            output.contains("let scope = scope ; x = 5 ; Ok (())"),
+            output.contains("let scope = scope ; let value : :: scopes :: Result < _ > = { x = 5 ; Ok (()) } ; value"),
             "{output}"
         );
         let output = expand(quote!(launch; Ok(())));

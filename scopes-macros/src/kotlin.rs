@@ -39,19 +39,32 @@ pub(crate) fn rewrite(input: TokenStream) -> (TokenStream, Option<syn::Error>) {
 /// without saying what to do.
 pub(crate) fn kotlin_look_in_fn(body: TokenStream) -> Option<syn::Error> {
     let (rewritten, _) = rewrite(body);
-    let keyword = first_marker_keyword(rewritten)?;
+    let keyword = first_rewritten_keyword(rewritten)?;
     let form = keyword.to_string();
-    let message = format!(
-        "the Kotlin look `{form} {{ .. }}` / `{form}(..) {{ .. }}` is not Rust, so an annotated \
-         fn's body cannot hold it: write `{bang}! {{ .. }}`, with options \
-         `{bang}!(name = \"x\"; ..)`",
-        bang = if form == "async" { "r#async" } else { "launch" },
-    );
+    let message = match BlockKind::of_name(&form) {
+        Some(kind) if kind.takes_duration() => format!(
+            "the Kotlin look `{form}(d) {{ .. }}` is not Rust, so an annotated fn's body \
+             cannot hold it: write `{form}!(d; ..)`"
+        ),
+        Some(_) => format!(
+            "the Kotlin look `{form} {{ .. }}` is not Rust, so an annotated fn's body cannot \
+             hold it: write `{form}! {{ .. }}`"
+        ),
+        None => format!(
+            "the Kotlin look `{form} {{ .. }}` / `{form}(..) {{ .. }}` is not Rust, so an \
+             annotated fn's body cannot hold it: write `{bang}! {{ .. }}`, with options \
+             `{bang}!(name = \"x\"; ..)`",
+            bang = if form == "async" { "r#async" } else { "launch" },
+        ),
+    };
     Some(diag::error(keyword.span(), message))
 }
 
-/// The keyword of the first marker in `tokens` (`__scopes_dsl! { launch .. }`).
-fn first_marker_keyword(tokens: TokenStream) -> Option<Ident> {
+/// The keyword of the first Kotlin-look form `rewrite` turned into Rust:
+/// a child's marker (`__scopes_dsl! { launch .. }`), or a block form's
+/// bang path (`::scopes::with_timeout!(..)`), told from one the user wrote
+/// by its `scopes`, which `block_form` locates at the keyword.
+fn first_rewritten_keyword(tokens: TokenStream) -> Option<Ident> {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, token) in tokens.iter().enumerate() {
         match (token, tokens.get(i + 2)) {
@@ -60,8 +73,18 @@ fn first_marker_keyword(tokens: TokenStream) -> Option<Ident> {
                     return Some(keyword);
                 }
             }
+            (TokenTree::Ident(name), _) if name == "scopes" => {
+                if let (Some(TokenTree::Ident(keyword)), Some(TokenTree::Punct(bang))) =
+                    (tokens.get(i + 3), tokens.get(i + 4))
+                    && bang.as_char() == '!'
+                    && BlockKind::of_name(&keyword.to_string()).is_some()
+                    && name.span().source_text() == keyword.span().source_text()
+                {
+                    return Some(keyword.clone());
+                }
+            }
             (TokenTree::Group(group), _) => {
-                if let Some(keyword) = first_marker_keyword(group.stream()) {
+                if let Some(keyword) = first_rewritten_keyword(group.stream()) {
                     return Some(keyword);
                 }
             }

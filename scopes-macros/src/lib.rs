@@ -31,15 +31,19 @@
 //! ```text
 //! ::scopes::coroutine_scope(|scope| ::scopes::__private::Box::pin(async {
 //!     let scope = scope;
-//!     scope.launch(async move {
-//!         let value: ::scopes::Result<()> = { f().await?; ::scopes::__private::Ok(()) };
-//!         value
-//!     });
-//!     Ok(())
+//!     let value: ::scopes::Result<_> = {
+//!         scope.launch(async move {
+//!             let value: ::scopes::Result<()> = { f().await?; ::scopes::__private::Ok(()) };
+//!             value
+//!         });
+//!         Ok(())
+//!     };
+//!     value
 //! })).await
 //! ```
-//! (The typed `value` makes a tail of the wrong type one error on that
-//! tail, not one on every `?`.)
+//! (The typed `value`s make a tail of the wrong type, in a child's body
+//! or in the scope's, one error on that tail, with rustc's "try wrapping
+//! the expression in `Ok`", not one on every `?`.)
 //! The body's async block is not `move`: it takes the scope handle by value
 //! and borrows everything else, like a plain block. Child bodies are
 //! `async move` (they capture by value); a child body that starts children
@@ -441,6 +445,10 @@ pub fn non_cancellable(input: TokenStream) -> TokenStream {
 /// The body is a scope body: `launch! { }`, `launch!(opts; ..)`,
 /// `r#async!(opts; ..)` and non-`move` `async { }` start children. It
 /// evaluates to `scopes::Result<T>`, converted to `E` with `Into`.
+///
+/// With `#[tokio::main]` or `#[tokio::test]`, put this attribute above
+/// tokio's: attributes run from the top, and tokio's turns the `async fn`
+/// into a plain fn (the error says so).
 ///
 /// ```
 /// use scopes::prelude::*;

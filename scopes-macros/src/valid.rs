@@ -2,6 +2,7 @@
 //! ill-valued) and the fn under `#[supervised]` / `#[coroutine_scope]`.
 
 use proc_macro2::Span;
+use quote::ToTokens as _;
 use syn::spanned::Spanned as _;
 use syn::{Expr, ExprLit, ExprPath, Lit, ReturnType, Type};
 
@@ -225,7 +226,16 @@ pub(crate) fn scoped_fn(attr: AttrName, scoped: &ScopedFn) -> syn::Result<()> {
     let AttrName(attr) = attr;
     let mut errors = Errors::default();
     let sig = &scoped.item.sig;
-    if sig.asyncness.is_none() {
+    if sig.asyncness.is_none() && runs_a_runtime(&scoped.item.block) {
+        errors.push(diag::error(
+            sig.fn_token.span,
+            format!(
+                "`#[{attr}]` must come above `#[tokio::main]` / `#[tokio::test]`: attributes \
+                 run from the top, and tokio's has already turned this `async fn` into a \
+                 plain fn that starts a runtime"
+            ),
+        ));
+    } else if sig.asyncness.is_none() {
         errors.push(diag::error(
             sig.fn_token.span,
             format!(
@@ -240,6 +250,21 @@ pub(crate) fn scoped_fn(attr: AttrName, scoped: &ScopedFn) -> syn::Result<()> {
         ReturnType::Default => errors.push(not_result(attr, sig.ident.span())),
     }
     errors.0.map_or(Ok(()), Err)
+}
+
+/// Whether a plain fn's body is what `#[tokio::main]` or `#[tokio::test]`
+/// writes for an `async fn` (an attribute above ours ran first): it builds
+/// a runtime (`Builder`) and blocks on the async body (`.block_on(body)`).
+fn runs_a_runtime(block: &syn::Block) -> bool {
+    fn mentions(tokens: proc_macro2::TokenStream, name: &str) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == name,
+            proc_macro2::TokenTree::Group(group) => mentions(group.stream(), name),
+            _ => false,
+        })
+    }
+    let body = block.to_token_stream();
+    mentions(body.clone(), "Builder") && mentions(body, "block_on")
 }
 
 /// `Result<..>` by its last path segment: `Result<T>`, `scopes::Result<T>`,

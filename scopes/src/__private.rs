@@ -29,7 +29,16 @@ pub fn q<R: Question<Via>, Via>(r: R) -> R::Output {
     r.question()
 }
 
-/// What `?` applies to in a body: a `Result`, or a `Poll` of one.
+/// What `?` applies to in a body: a `Result`, or a `Poll` of one. The
+/// message for anything else is rustc's for `?`, with the two slips it
+/// usually is: a future not awaited (rustc's own hint to add `.await`
+/// does not survive the rewrite), an `Option`.
+#[diagnostic::on_unimplemented(
+    message = "the `?` operator can only be applied to a `Result`, not to `{Self}`",
+    label = "`?` applied to `{Self}`",
+    note = "if it is a future (a `Deferred`, `delay(..)`, `job.join()`, ...), add `.await` before `?`",
+    note = "in a scope or child body `?` returns a `scopes::Result`; for an `Option` write `.ok_or_else(|| scopes::Error::msg(\"..\"))?`"
+)]
 pub trait Question<Via> {
     type Output;
     fn question(self) -> Self::Output;
