@@ -77,6 +77,10 @@
 //!   `ids.iter().map(|id| async { fetch(id).await }).collect::<Vec<_>>()`
 //!   starts one child per id. A `move` closure that starts children takes
 //!   the handle by reference (`{ let scope = &scope; move |..| .. }`).
+//!   So does a closure handed to a helper of your own: in
+//!   `retry(5, || async { fetch().await })` each attempt is a child, and in
+//!   a `coroutine_scope!` the first failed attempt fails the scope (R2).
+//!   Write `async move { }` there for a plain future the helper awaits.
 //! - **Other macros' inputs.** When a macro's input is a list of
 //!   expressions (`vec![..]`, `format!`, `assert!`, `tokio::join!`), its
 //!   child forms are children; otherwise (`tokio::select!`, `vec![x; n]`)
