@@ -60,6 +60,8 @@ mod parent_cancellation;
 mod produce_port;
 #[path = "kotlinx/prompt_cancellation.rs"]
 mod prompt_cancellation;
+#[path = "kotlinx/resume_order_port.rs"]
+mod resume_order_port;
 #[path = "kotlinx/send_fanout.rs"]
 mod send_fanout;
 #[path = "kotlinx/supervisor.rs"]

@@ -40,6 +40,9 @@
 //!   suspended code adds its handler when it suspends, after the children
 //!   it started): a scope's children first, each with its subtree, then
 //!   its body; a job's attached scopes and timeouts before the job itself;
+//!   a deadline that fires only cancels its work and queues the job
+//!   waiting on it, which resumes the work in that later step (Kotlin's
+//!   timeout event dispatches the block's resumption);
 //! - a scope follows the cancellation of the job it was entered in before
 //!   it runs anything, each time something inside it runs; it then cancels
 //!   (and so queues) its children in start order; a new child takes
@@ -1020,9 +1023,14 @@ impl<'t> Sim<'t> {
             self.cancel(job, Some(cause));
         }
         if !dl.timed_out && !self.jobs[job].cancelled && self.timers[timer].fired {
+            // The deadline only cancels the work (Kotlin's timeout event):
+            // the work resumes with it in a step of its own, queued behind
+            // what the cancel queued and what was ready already (R14).
             dl.timed_out = true;
             let cause = self.error(EKind::Cancelled);
             self.cancel(job, Some(cause));
+            self.schedule(fr.waker);
+            return Polled::Pending { shielded: false };
         }
         let was_cancelled = self.jobs[job].cancelled;
         let mut work = dl.work.take().expect("work");

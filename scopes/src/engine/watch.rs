@@ -99,6 +99,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
             *this.fired = true;
             job.cancel(Some(&this.trigger.as_mut().fire()));
+            return requeue(cx);
         }
         let was_cancelled = job.is_cancelled();
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
@@ -121,6 +122,17 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
             result => Ended::Done(result),
         })
     }
+}
+
+/// The trigger has just fired and cancelled the work: the work resumes
+/// with the cancellation in a step of its own, queued behind what is ready
+/// already (R14), not in the step that saw the trigger. Kotlin's order: the
+/// timeout's event only cancels the block, whose suspended code is then
+/// dispatched like any resumed job; what the cancel queued first (the
+/// block's children) runs before it. The caller is not in a foreign wait.
+fn requeue<T>(cx: &mut Context<'_>) -> Poll<T> {
+    cx.waker().wake_by_ref();
+    context::aware(Poll::Pending)
 }
 
 /// The work's job, made at its first poll: attached to the caller's job

@@ -1,0 +1,111 @@
+//! The order in which work resumes after a deadline or a signal cancels
+//! it, and after a hand-opened scope completes (R14, with R7 and R9),
+//! ported from kotlinx.coroutines' WithTimeoutOrNullTest,
+//! WithTimeoutTest and CoroutineScopeTest shapes. Kotlin's timeout event
+//! only cancels the block: the block's suspended code is then dispatched
+//! as any resumed job, behind what was ready already.
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scopes::prelude::*;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<String>>>);
+impl Log {
+    fn push(&self, s: impl ToString) {
+        self.0.lock().unwrap().push(s.to_string());
+    }
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+// WithTimeoutOrNullTest shape: A's delay and B's deadline are due at
+// 10 ms, A's registered first. A runs and yields; the deadline cancels B's
+// block, whose cleanup is then queued behind A's yield (as a `Job::cancel`
+// at that instant would queue it).
+#[tokio::test(start_paused = true)]
+async fn a_deadline_queues_the_timed_out_work_behind_what_is_ready() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch { delay(ms(10)).await?; log.push("A1"); yield_now().await?; log.push("A2"); };
+        launch {
+            let r = with_timeout_or_none(ms(10)) {
+                let r = delay(ms(20)).await;
+                log.push("B cleanup");
+                r?;
+                Ok(())
+            }?;
+            log.push(format!("B {r:?}"));
+        };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(log.take(), ["A1", "A2", "B cleanup", "B None"]);
+}
+
+// A's delay, B's deadline and C's delay are due at 10 ms, registered in
+// that order: the deadline's event queues B's resumption behind C's.
+#[tokio::test(start_paused = true)]
+async fn a_deadline_queues_the_timed_out_work_behind_a_timer_due_with_it() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch { delay(ms(10)).await?; log.push("A"); };
+        launch {
+            let r = with_timeout_or_none(ms(10)) {
+                let r = delay(ms(20)).await;
+                log.push("B cleanup");
+                r?;
+                Ok(())
+            }?;
+            log.push(format!("B {r:?}"));
+        };
+        launch { delay(ms(10)).await?; log.push("C"); };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(log.take(), ["A", "C", "B cleanup", "B None"]);
+}
+
+// The same through the runtime `with_timeout` and through `cancel_on`
+// (SPEC §2b: "like with_timeout_or_none with a future").
+#[tokio::test(start_paused = true)]
+async fn with_timeout_and_cancel_on_queue_the_cancelled_work_behind_what_is_ready() {
+    let mut got = Vec::new();
+    for kind in 0..2 {
+        let log = Log::default();
+        let log = &log;
+        let r: scopes::Result<()> = coroutine_scope! {
+            launch { delay(ms(10)).await?; log.push("A1"); yield_now().await?; log.push("A2"); };
+            launch {
+                let work = async move {
+                    let r = delay(ms(20)).await;
+                    log.push("B cleanup");
+                    r
+                };
+                let timed_out = if kind == 0 {
+                    with_timeout(ms(10), work).await.unwrap_err().is_timeout()
+                } else {
+                    cancel_on(tokio::time::sleep(ms(10)), work).await? == None
+                };
+                log.push(format!("B {timed_out}"));
+            };
+            Ok(())
+        };
+        r.unwrap();
+        got.push(log.take());
+    }
+    for (kind, log) in got.iter().enumerate() {
+        assert_eq!(
+            log,
+            &["A1", "A2", "B cleanup", "B true"],
+            "kind {kind}: {got:?}"
+        );
+    }
+}
