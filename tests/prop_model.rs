@@ -543,3 +543,59 @@ fn r14_a_chain_passes_over_an_entry_of_a_scope_that_returned_meanwhile() {
         .collect();
     assert_eq!(dropped.log, until_drop, "\n{tree}");
 }
+
+/// R14 with a timeout around a nested scope: the scope's body ends (its
+/// failing child cancelled it) while p4 still runs; when p4 ends, the scope
+/// is done, and the code after it (the timeout's work, then p0) runs in a
+/// step of its own, after p1's second yield: a late entry of the failed
+/// child, routed through p0 before that, does not take the result early.
+#[test]
+fn r14_code_after_a_scope_in_a_timeout_waits_for_its_own_step() {
+    use model::Step::{Delay, Scope, Timeout, Yield};
+    let fail = model::Proc {
+        id: 5,
+        steps: vec![],
+        end: model::End::Fail,
+        on_cancel: None,
+    };
+    let scope = proc(
+        3,
+        vec![launch(proc(4, vec![Delay(1)])), launch(fail), Yield],
+    );
+    let tree = Tree {
+        kind: model::Kind::Coroutine,
+        body: proc(
+            0,
+            vec![
+                launch(proc(1, vec![Yield, Yield])),
+                Timeout {
+                    after: 1,
+                    or_none: false,
+                    proc: proc(2, vec![Scope(model::Kind::Coroutine, scope)]),
+                },
+            ],
+        ),
+    };
+    check_log(
+        &tree,
+        &[
+            "t0 p0 begin",
+            "t0 p0 launch p1",
+            "t0 p2 begin",
+            "t0 p3 begin",
+            "t0 p3 launch p4",
+            "t0 p3 launch p5",
+            "t0 p1 begin",
+            "t0 p4 begin",
+            "t0 p5 begin",
+            "t0 p5 fail",
+            "t0 p3 cancelled",
+            "t0 p1 yield",
+            "t0 p4 cancelled",
+            "t0 p1 yield",
+            "t0 p1 ok 0",
+            "t0 p2 error p5 failed",
+            "t0 p0 error p5 failed",
+        ],
+    );
+}

@@ -92,7 +92,7 @@ async fn with_timeout_and_cancel_on_queue_the_cancelled_work_behind_what_is_read
                 let timed_out = if kind == 0 {
                     with_timeout(ms(10), work).await.unwrap_err().is_timeout()
                 } else {
-                    cancel_on(tokio::time::sleep(ms(10)), work).await? == None
+                    cancel_on(tokio::time::sleep(ms(10)), work).await?.is_none()
                 };
                 log.push(format!("B {timed_out}"));
             };
@@ -108,4 +108,107 @@ async fn with_timeout_and_cancel_on_queue_the_cancelled_work_behind_what_is_read
             "kind {kind}: {got:?}"
         );
     }
+}
+
+// CoroutineScopeTest shape: code after a nested scope whose last child
+// completes after the body returned. Kotlin's ScopeCoroutine.afterCompletion
+// resumes the caller with intercepted().resumeCancellableWith: a dispatch,
+// queued behind S (due at the same instant, registered after C).
+#[tokio::test(start_paused = true)]
+async fn code_after_a_scope_its_last_child_ended_runs_behind_a_timer_due_with_it() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch {
+            let r: scopes::Result<()> = coroutine_scope! {
+                launch { delay(ms(10)).await?; log.push("C"); };
+                Ok(())
+            };
+            r?;
+            log.push("J after");
+        };
+        launch { yield_now().await?; delay(ms(10)).await?; log.push("S"); };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(log.take(), ["C", "S", "J after"]);
+}
+
+// Without timers: C completes while S's yield is queued; J's continuation
+// is queued behind S.
+#[tokio::test(start_paused = true)]
+async fn code_after_a_scope_its_last_child_ended_runs_behind_what_is_ready() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch {
+            let r: scopes::Result<()> = coroutine_scope! {
+                launch { log.push("C"); };
+                Ok(())
+            };
+            r?;
+            log.push("J after");
+        };
+        launch { log.push("S1"); yield_now().await?; log.push("S2"); };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(log.take(), ["S1", "C", "S2", "J after"]);
+}
+
+// The other hand-opened scopes: supervisorScope, withTimeout and
+// withContext(NonCancellable) are ScopeCoroutines too (TimeoutCoroutine,
+// UndispatchedCoroutine), which resume their caller by a dispatch after
+// their last child.
+#[tokio::test(start_paused = true)]
+async fn code_after_a_supervisor_timeout_or_non_cancellable_block_its_child_ended_is_queued_too() {
+    let mut got = Vec::new();
+    for kind in 0..3 {
+        let log = Log::default();
+        let log = &log;
+        let r: scopes::Result<()> = coroutine_scope! {
+            launch {
+                match kind {
+                    0 => supervisor_scope! { launch { log.push("C"); }; Ok(()) }?,
+                    1 => with_timeout(ms(100)) { launch { log.push("C"); }; }?,
+                    _ => non_cancellable { launch { log.push("C"); }; }?,
+                }
+                log.push("J after");
+            };
+            launch { log.push("S1"); yield_now().await?; log.push("S2"); };
+            Ok(())
+        };
+        r.unwrap();
+        got.push(log.take());
+    }
+    for (kind, log) in got.iter().enumerate() {
+        assert_eq!(log, &["S1", "C", "S2", "J after"], "kind {kind}: {got:?}");
+    }
+}
+
+// A scope whose body ends last (no child running then) returns to its
+// caller at once (Kotlin's afterResume), and so does the child's own scope
+// of a `launch` with children (the child's job itself, R14's JobStatesTest
+// example): J's code after it runs in the same step, before S2.
+#[tokio::test(start_paused = true)]
+async fn code_after_a_scope_whose_body_ended_last_runs_in_that_step() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch {
+            let r: scopes::Result<()> = coroutine_scope! {
+                launch { log.push("C"); };
+                yield_now().await?;
+                yield_now().await?;
+                log.push("body end");
+                Ok(())
+            };
+            r?;
+            log.push("J after");
+        };
+        launch { log.push("S1"); yield_now().await?; log.push("S2"); yield_now().await?; log.push("S3"); };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(log.take(), ["S1", "C", "S2", "body end", "J after", "S3"]);
 }

@@ -20,9 +20,12 @@
 //!   the scopes around it, innermost last (a job waiting on a nested scope
 //!   resumes whenever something inside it runs, and sees what is ready for
 //!   it then: its own timeout, its parent's cancellation). When a nested
-//!   scope's last child completes, the job waiting on it continues in that
-//!   same step, so a job whose body has ended while its children still
-//!   run is active to its parent until its last child ends.
+//!   scope's last child completes, the scope is done, and the job waiting
+//!   on it takes its result in a step of its own, queued then (Kotlin's
+//!   `ScopeCoroutine.afterCompletion` dispatches the caller) if its body
+//!   ended while children still ran; else (no child running when the body
+//!   ended: one cancelled before it ran has completed) the job continues
+//!   in the step that finds the scope done (`afterResume`).
 //! - **Procs** are state machines over the script: each step either happens
 //!   at once (start a child, cancel, start a lazy job) or suspends (delay,
 //!   sleep, yield, await, join, nested scope, timeout) and is re-checked
@@ -282,6 +285,10 @@ struct ScopeState<'t> {
     live: usize,
     failure: Option<MError>,
     suppressed: Vec<MError>,
+    /// The body ended while children still ran: the scope completes with
+    /// the last of them, and the job waiting on it is queued then.
+    waits_for_children: bool,
+    caller_queued: bool,
 }
 
 struct ChildSlot<'t> {
@@ -1100,6 +1107,8 @@ impl<'t> Sim<'t> {
             live: 0,
             failure: None,
             suppressed: Vec::new(),
+            waits_for_children: false,
+            caller_queued: false,
         });
         sid
     }
@@ -1120,18 +1129,36 @@ impl<'t> Sim<'t> {
         if self.scopes[sid].host.is_none() {
             return self.run_tree(sid);
         }
+        let mut routed = false;
         if !self.scopes[sid].entered {
             self.scopes[sid].entered = true;
             self.poll_body(sid, true);
         } else if let Some(&(on_route, entry)) = self.route.last()
             && on_route == sid
         {
+            routed = true;
             self.route.pop();
             let target = self.route.is_empty();
             self.run_entry(sid, entry, target);
         }
         self.adopt_noted(sid);
         if self.is_done(sid) {
+            // R14: a scope whose body ended while children still ran
+            // returns to the job waiting on it in a step of its own
+            // (Kotlin's ScopeCoroutine dispatches its caller's resumption
+            // after its last child); otherwise at once.
+            // Once queued, the result waits for that job's own step, not a
+            // route through it.
+            let scope = &mut self.scopes[sid];
+            if std::mem::take(&mut scope.waits_for_children) {
+                scope.caller_queued = true;
+                let host = scope.host.expect("a nested scope");
+                self.schedule(host);
+                return Polled::Pending { shielded: true };
+            }
+            if scope.caller_queued && routed {
+                return Polled::Pending { shielded: true };
+            }
             return Polled::Ready(self.finish(sid));
         }
         Polled::Pending { shielded: true }
@@ -1291,6 +1318,16 @@ impl<'t> Sim<'t> {
                 self.cancel(j, None);
             }
         }
+        // R14: ended while children still run, the scope completes with
+        // the last of them. A lazy child never started is not running: it
+        // is cancelled now or at its adoption, and completes at once (R11).
+        let started = self.scopes[sid].started.iter().map(|(j, ..)| *j);
+        let children: Vec<JobId> = self.slot_jobs(sid).into_iter().chain(started).collect();
+        let waits = children
+            .into_iter()
+            .any(|j| self.jobs[j].started && !self.jobs[j].completed);
+        let scope = &mut self.scopes[sid];
+        scope.waits_for_children = scope.host.is_some() && waits;
     }
 
     fn slot_jobs(&self, sid: ScopeId) -> Vec<JobId> {

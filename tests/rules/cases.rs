@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use scopes::{
-    Error, Result, Start, cancellable, delay, ensure_active, is_active, non_cancellable,
-    with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
+    Error, Result, ScopeOptions, Start, cancellable, delay, ensure_active, is_active,
+    non_cancellable, with_exception_handler, with_timeout, with_timeout_or_none, yield_now,
 };
 use scopes_workspace::Log;
 
@@ -1929,7 +1929,9 @@ async fn r14_awaiting_a_lazy_deferred_dispatches_it_after_earlier_starts_at_any_
 
 /// kotlinx `JobStatesTest.testNormalCompletion`: one FIFO for the whole
 /// tree. A job whose body has ended while its child still runs is active
-/// (Kotlin's Completing); its child runs after the parent's next step.
+/// (Kotlin's Completing); its child runs after the parent's next step, and
+/// the job completes in its child's step. The child's children are its own
+/// (`body_of_child`: what the DSL writes for `launch { launch { .. } }`).
 #[tokio::test(start_paused = true)]
 async fn r14_one_fifo_for_the_whole_tree_like_kotlins_job_states() {
     let log = Log::default();
@@ -1937,19 +1939,20 @@ async fn r14_one_fifo_for_the_whole_tree_like_kotlins_job_states() {
     coroutine_scope(|s| {
         Box::pin(async move {
             log.push("1");
-            let job = s.child().start(Start::Lazy).launch(async move {
-                coroutine_scope(|inner| {
-                    Box::pin(async move {
-                        log.push("2");
-                        inner.launch(async move {
-                            log.push("4");
+            let own = ScopeOptions::new().body_of_child();
+            let job =
+                s.child()
+                    .start(Start::Lazy)
+                    .launch(coroutine_scope_with(own, move |inner| {
+                        Box::pin(async move {
+                            log.push("2");
+                            inner.launch(async move {
+                                log.push("4");
+                                Ok(())
+                            });
                             Ok(())
-                        });
-                        Ok(())
-                    })
-                })
-                .await
-            });
+                        })
+                    }));
             assert!(!job.is_active() && !job.is_completed());
             assert!(job.start());
             yield_now().await?; // to the job
@@ -1966,6 +1969,50 @@ async fn r14_one_fifo_for_the_whole_tree_like_kotlins_job_states() {
     .await
     .unwrap();
     assert_eq!(log.take(), ["1", "2", "3", "4", "5"]);
+}
+
+/// The same job with a scope opened by hand in its code (Kotlin's
+/// `launch { coroutineScope { launch { .. } } }`): the scope completes in
+/// its child's step, and the job's code after it is dispatched (Kotlin's
+/// `ScopeCoroutine.afterCompletion`): it runs after the parent's next step,
+/// so the parent still sees the job active at 5.
+#[tokio::test(start_paused = true)]
+async fn r14_code_after_a_hand_opened_scope_its_child_ended_runs_in_a_step_of_its_own() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            log.push("1");
+            let job = s.child().start(Start::Lazy).launch(async move {
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        log.push("2");
+                        inner.launch(async move {
+                            log.push("4");
+                            Ok(())
+                        });
+                        Ok(())
+                    })
+                })
+                .await?;
+                log.push("6");
+                Ok(())
+            });
+            assert!(job.start());
+            yield_now().await?; // to the job
+            log.push("3");
+            yield_now().await?; // to the child
+            log.push("5");
+            assert!(job.is_active(), "its code after the scope is still to run");
+            yield_now().await?; // to the job's code after its scope
+            log.push("7");
+            assert!(job.is_completed());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["1", "2", "3", "4", "5", "6", "7"]);
 }
 
 /// `yield_now` in a nested scope lets every ready job of the tree run, so a

@@ -28,9 +28,16 @@
 //! - a scope runs its body at once when first polled (Kotlin's
 //!   `coroutineScope` starts its block undispatched); a started child
 //!   first runs when its entry is reached;
-//! - a nested scope whose last child completes returns at once, in that
-//!   child's step: its host job continues (or completes) then, so a parent
-//!   sees a job whose body has ended as active until its last child ends;
+//! - a nested scope whose body ended while children still ran completes
+//!   with its last child, in that child's step; the child's own scope
+//!   (`body_of_child`) returns there, so its job completes then, and a
+//!   parent sees a job whose body has ended as active until its last
+//!   child ends; a scope opened by hand returns to its caller in a step
+//!   of its own, queued then (Kotlin's `ScopeCoroutine`);
+//! - a deadline or a `cancel_on` signal only cancels its work, which
+//!   resumes in a step of its own (`watch.rs`);
+//! - a lazy child never started completes at once when cancelled, by
+//!   anyone (R11);
 //! - cancelling a job cancels at once what is attached to it (`job.rs`):
 //!   the scopes entered in it — their body and their children — and the
 //!   work of timeouts called in it, recursively; so a cancel reaches every
@@ -326,6 +333,10 @@ struct Driver<'s, T, B: Boxes> {
     registration: registry::Registration,
     /// The scope is counted as cancelling in `parent` (`count_as_cancelling`).
     counted_cancelling: bool,
+    /// The body ended while children still ran: the scope completes with
+    /// the last of them, and its caller is queued (`resumes_caller_later`).
+    waits_for_children: bool,
+    caller_queued: bool,
 }
 
 impl<'s, T, B: Boxes> Driver<'s, T, B> {
@@ -381,6 +392,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             failure: None,
             registration,
             counted_cancelling: false,
+            waits_for_children: false,
+            caller_queued: false,
         }))
     }
 
@@ -419,10 +432,12 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(always)]
     fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         self.follow_parent();
+        let mut routed = false;
         if !self.entered {
             self.enter_nested(cx);
             self.poll_body(true);
         } else if let Some((entry, target)) = self.shared.queue.take_hop() {
+            routed = true;
             // On the way to the target: one frame less per level of
             // nesting than through `run_entry`.
             match (target, entry.slot) {
@@ -435,7 +450,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 self.continue_chain();
             }
         }
-        self.after_visit()
+        self.after_visit(cx, routed)
     }
 
     /// The first visit of a nested scope: registers its host job's waker,
@@ -450,19 +465,45 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// What a visit of a nested scope does after its job ran: adopts the
     /// children started meanwhile, and returns once everything has ended.
     /// Out of line: the next level's frames are gone by then.
+    /// `routed`: the visit ran an entry of this scope on a route through
+    /// its caller (not the caller's own step).
     #[inline(never)]
-    fn after_visit(&mut self) -> Poll<Result<T>> {
+    fn after_visit(&mut self, cx: &Context<'_>, routed: bool) -> Poll<Result<T>> {
         if self.shared.queue.take_starts() || self.has_incoming() {
             self.adopt_nested();
         }
         self.flush_registry();
         if self.body.is_none() && self.child_count() == 0 && self.is_done() {
+            if self.resumes_caller_later(cx, routed) {
+                context::mark_shielded();
+                return Poll::Pending;
+            }
             return Poll::Ready(self.finish());
         }
         // A nested scope that is pending must not be cut short by its
         // host's cancellation: its own body and children meet R7 here.
         context::mark_shielded();
         Poll::Pending
+    }
+
+    /// R14: a nested scope whose body ended while children still ran
+    /// completes with its last child, and returns to its caller in a step
+    /// of its own, queued behind what is ready then. Kotlin's
+    /// `ScopeCoroutine.afterCompletion` dispatches the caller's resumption;
+    /// a scope with no child running when its body ends returns at once
+    /// (`afterResume`). The child's own scope (`body_of_child`) is the
+    /// child's job itself, which completes in its last child's step, as a
+    /// Kotlin job does (R14's example).
+    ///
+    /// Once queued, the result waits for the caller's own step: a route
+    /// through the caller (a late entry of this scope's) does not take it.
+    fn resumes_caller_later(&mut self, cx: &Context<'_>, routed: bool) -> bool {
+        if std::mem::take(&mut self.waits_for_children) {
+            self.caller_queued = true;
+            cx.waker().wake_by_ref();
+            return true;
+        }
+        self.caller_queued && routed
     }
 
     /// A poll of a root: drains the tree's FIFO within the budget.
@@ -767,6 +808,20 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         if let Some(panic) = dropped {
             self.fail(panic);
         }
+        self.waits_for_children =
+            self.shared.queue.is_nested() && !self.body_of_child && self.has_running_children();
+    }
+
+    /// Whether a child started so far has not completed. A lazy one never
+    /// started does not count: with the body ended it is cancelled, which
+    /// completes it at once (R11), whether it was adopted yet or not.
+    fn has_running_children(&self) -> bool {
+        let running = |job: &JobCore| job.is_started() && !job.is_completed();
+        let kids = self.children.as_deref();
+        kids.is_some_and(|kids| {
+            kids.slots.iter().any(|slot| running(&slot.job))
+                || kids.incoming.iter().any(|new| running(&new.job))
+        }) || self.shared.started().iter().any(|new| running(&new.job))
     }
 
     fn body_completed(&mut self, result: Result<T>) {

@@ -517,8 +517,23 @@ impl JobCore {
         let Some(marked) = self.mark(CANCELLED | BY_SCOPE) else {
             return false;
         };
+        let prior = marked.prior;
         self.notify_cancelled(marked);
+        self.complete_if_it_never_runs(prior);
         true
+    }
+
+    /// R11: a child cancelled (by anyone: itself, its scope) before it was
+    /// started (lazy) or while it waited for a place under its scope's
+    /// limit has nothing to resume, and completes at once, as in Kotlin;
+    /// its scope lets it go when its entry comes. `prior`: its flags
+    /// before the cancel.
+    fn complete_if_it_never_runs(&self, prior: u32) {
+        let waits_for_a_place =
+            prior & HELD != 0 || (prior & LIMITED != 0 && prior & (POLLED | ADMITTED) == 0);
+        if prior & STARTED == 0 || waits_for_a_place {
+            self.complete(Outcome::Cancelled(self.cancellation_error()));
+        }
     }
 
     /// [`cancel_by_scope`](JobCore::cancel_by_scope) for one of a scope's
@@ -546,6 +561,7 @@ impl JobCore {
             }
             Resume::Queued => {}
         }
+        self.complete_if_it_never_runs(prior);
     }
 
     fn mark(&self, flag: u32) -> Option<Marked> {

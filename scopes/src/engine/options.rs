@@ -50,7 +50,11 @@ impl ScopeOptions {
     /// not once they have. A scope opened by hand inside a child's code,
     /// whose error the code may handle, is Kotlin's `coroutineScope`: its
     /// failure reaches the child's scope only when it returns, so this is
-    /// not the default.
+    /// not the default. The two also differ in order (R14): this scope
+    /// returns in its last child's step, so the child completes then, as
+    /// a Kotlin job does; a scope opened by hand whose body ended while
+    /// children still ran returns to the code after it in a step of its
+    /// own, queued behind what is ready then, as Kotlin dispatches it.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
