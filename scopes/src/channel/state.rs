@@ -400,11 +400,15 @@ impl<T> State<T> {
     }
 
     /// The next item for a receiver: one kept for it if it was woken for
-    /// one (or, once the channel is closed, for anyone: a closed channel
-    /// drains oldest first); else from the buffer (refilled from the first
-    /// waiting sender), else straight from a waiting sender (capacity 0).
+    /// one (or, once nothing more can be sent, for anyone: a channel that
+    /// is closed or has lost its last sender drains oldest first, so that
+    /// an item kept for a receiver that is then cancelled is not left
+    /// behind after the others saw the end); else from the buffer
+    /// (refilled from the first waiting sender), else straight from a
+    /// waiting sender (capacity 0).
     fn take(&mut self, woken_for_one: bool, wakes: &mut Wakes) -> Option<T> {
-        if (woken_for_one || !matches!(self.end, End::Open))
+        let ended = !matches!(self.end, End::Open) || self.senders_alive == 0;
+        if (woken_for_one || ended)
             && let Some(item) = self.kept.pop_front()
         {
             return Some(item);
