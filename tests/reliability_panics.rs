@@ -372,3 +372,102 @@ async fn panic_in_drop_of_a_cancelled_parallel_child_is_suppressed() {
         ["panicked: expected: parallel drop"]
     );
 }
+
+/// In a `supervisor_scope`, an `async` child whose handles are all gone
+/// returns a value whose `Drop` panics: the panic is the child's failure,
+/// which goes to the handler (R4), not a panic out of the scope's poll
+/// (found by a helper). The handle dropped by hand, and with the body.
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_an_unawaited_value_s_drop_is_the_child_s_failure_in_a_supervisor() {
+    quiet();
+    let (result, handled) = with_handler_log(supervisor_scope(|s| {
+        Box::pin(async move {
+            let d = s.r#async(async {
+                delay(ms(10)).await?;
+                Ok(PanicOnDrop("value dropped with its child"))
+            });
+            drop(d);
+            let _kept = s.r#async(async {
+                delay(ms(10)).await?;
+                Ok(PanicOnDrop("value dropped with the body"))
+            });
+            Ok(())
+        })
+    }))
+    .await;
+    result.unwrap();
+    assert_eq!(
+        handled,
+        [
+            "panicked: expected: value dropped with its child",
+            "panicked: expected: value dropped with the body"
+        ]
+    );
+}
+
+/// R10 with a panic: the scope's future is dropped, and a child's captured
+/// value panics as it is dropped. The dropped scope returns nothing, so the
+/// panic goes to the exception handler in force (the default one logs it),
+/// never lost silently (found by a helper).
+#[tokio::test(start_paused = true)]
+async fn a_panic_while_a_dropped_scope_drops_its_children_goes_to_the_handler() {
+    quiet();
+    let child = || async {
+        let _guard = PanicOnDrop("child dropped with its scope");
+        delay(ms(100)).await
+    };
+    let plain = coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(child());
+            delay(ms(100)).await
+        })
+    });
+    let supervised = supervisor_scope(|s| {
+        Box::pin(async move {
+            s.launch(child());
+            delay(ms(100)).await
+        })
+    });
+    let dropped_at_10_ms = |scope| async move {
+        let timed = tokio::time::timeout(ms(10), scope).await;
+        timed.unwrap_or_else(|_| Err(Error::msg("dropped at 10 ms")))
+    };
+    for (result, handled) in [
+        with_handler_log(dropped_at_10_ms(Box::pin(plain) as scopes::BoxFuture<'_, _>)).await,
+        with_handler_log(dropped_at_10_ms(Box::pin(supervised))).await,
+    ] {
+        assert_eq!(result.unwrap_err().to_string(), "dropped at 10 ms");
+        assert_eq!(
+            handled,
+            ["panicked: expected: child dropped with its scope"]
+        );
+    }
+}
+
+/// An error whose `Display` panics.
+#[derive(Debug)]
+struct PanicOnDisplay;
+
+impl std::fmt::Display for PanicOnDisplay {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("expected: Display");
+    }
+}
+
+impl std::error::Error for PanicOnDisplay {}
+
+/// The default exception handler prints the failure; an error whose
+/// `Display` panics does not make that panic escape the scope (a custom
+/// handler's panic is caught already).
+#[tokio::test(start_paused = true)]
+async fn an_error_that_panics_when_printed_does_not_escape_the_default_handler() {
+    quiet();
+    let result = supervisor_scope(|s| {
+        Box::pin(async move {
+            s.launch(async { Err(Error::from(PanicOnDisplay)) });
+            Ok(())
+        })
+    })
+    .await;
+    result.unwrap();
+}

@@ -1157,8 +1157,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             limit.running -= 1;
             self.admit_held();
         }
-        // Only a supervisor sends a failure anywhere but to itself.
+        // Only a supervisor sends a failure anywhere but to itself. A child
+        // that returned `Ok` has nothing to send there: its sink (an `async`
+        // child's slot, holding the value) goes with its work, inside the
+        // catch below, so that a value whose `Drop` panics, with every
+        // handle gone, is the child's failure rather than a panic out of
+        // the scope.
         let sink = match (self.kind, &work) {
+            (Kind::Supervisor, _) if result.is_ok() => None,
             (Kind::Supervisor, Work::Here(fut)) => fut.failure_sink(),
             (Kind::Supervisor, Work::Pool(task)) => {
                 task.sink().map(|sink| sink as Arc<dyn FailureSink + 's>)
@@ -1322,7 +1328,15 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
     /// no waker cycle keeps them alive.
     fn drop(&mut self) {
         self.shared.queue.close();
-        drop_caught(self.body.take());
+        // A panic while something is dropped here has no scope result to
+        // go to: it goes to the exception handler in force (the default one
+        // logs it), never lost silently.
+        let report = |panic: Option<Error>, name: &Name| {
+            if let Some(panic) = panic {
+                handler::report(self.handler.as_ref(), &panic.with_origin(name));
+            }
+        };
+        report(drop_caught(self.body.take()), &self.job.name);
         let started = std::mem::take(&mut *self.shared.started());
         let (placed, incoming) = match self.children.take() {
             Some(kids) => {
@@ -1341,7 +1355,7 @@ impl<T, B: Boxes> Drop for Driver<'_, T, B> {
         let placed = placed.into_iter();
         // Dropping a `parallel` child stops its task (R10).
         for (job, work) in placed.map(|slot| (slot.job, slot.work)).chain(waiting) {
-            drop_caught(Some(work));
+            report(drop_caught(Some(work)), &job.name);
             job.complete(Outcome::Cancelled(Error::cancelled()));
         }
         // The start list's buffers, for the next scope on this thread.

@@ -61,7 +61,11 @@ impl Drop for HandlerGuard {
 /// Hands a failure nobody else takes to `handler`, or to the default one.
 pub(crate) fn report(handler: Option<&Handler>, error: &Error) {
     let Some(handler) = handler else {
-        return report_default(error);
+        // The error's own `Display` may panic too: nothing escapes here.
+        if catch_unwind(AssertUnwindSafe(|| report_default(error))).is_err() {
+            eprintln!("scopes: unhandled failure in a supervised child (printing it panicked)");
+        }
+        return;
     };
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| handler(error))) {
         let panic = Error::panic(payload);
