@@ -397,3 +397,47 @@ fn parallel_children_cross_thread_wakes_and_cancels_under_many_seeds() {
         "completed first {completed_first}, cancelled first {cancelled_first}"
     );
 }
+
+/// R14: a wake from another thread comes after what became ready before
+/// it, not behind a whole poll budget of later wakes. A child cancelled
+/// from an OS thread, while the body keeps yielding, is resumed before the
+/// body's next step, as one cancelled by the body is (it waited behind
+/// about 254 of the body's yields; found by a helper).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r14_a_cancel_from_another_thread_is_resumed_before_the_next_local_step() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    for cross_thread in [false, true] {
+        let yields = AtomicUsize::new(0);
+        let yields = &yields;
+        let result = scopes::coroutine_scope(|s| {
+            Box::pin(async move {
+                let b = s.launch(async move {
+                    let _ = scopes::delay(std::time::Duration::from_secs(3600)).await;
+                    Err::<(), _>(scopes::Error::msg(format!(
+                        "resumed after {} yields",
+                        yields.load(SeqCst)
+                    )))
+                });
+                scopes::yield_now().await?;
+                if cross_thread {
+                    std::thread::scope(|t| {
+                        t.spawn(|| b.cancel());
+                    });
+                } else {
+                    b.cancel();
+                }
+                for _ in 0..1000 {
+                    scopes::yield_now().await?;
+                    yields.fetch_add(1, SeqCst);
+                }
+                Ok(())
+            })
+        })
+        .await;
+        let error = result.unwrap_err().to_string();
+        assert_eq!(
+            error, "resumed after 0 yields",
+            "cross thread: {cross_thread}"
+        );
+    }
+}

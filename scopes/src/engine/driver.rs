@@ -583,6 +583,15 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                         budget -= self.follow_route(&scope, ready.entry, fifo, budget);
                     }
                 }
+                // Wakes from other threads while the entry ran come next
+                // (R14), before what the entry itself noted: such a wake
+                // is usually what the entry waited on (a cancel from
+                // another thread), and this thread's notes came as it
+                // went on. Without this they waited for the batch to
+                // empty: behind a whole budget of later local wakes.
+                if queue.has_remote() && queue.take_into(&mut fifo.batch) {
+                    fifo.nested = true;
+                }
                 self.take_local(fifo);
             }
             if !queue.end_drain()

@@ -631,6 +631,11 @@ pub(crate) struct ReadyQueue {
     /// Set while a root drains: a wake then needs no task wake, the root
     /// looks at the queue again before it returns.
     draining: AtomicBool,
+    /// A root's `queue` holds entries (from outside its drain: another
+    /// thread): a draining root takes them after the entry it runs, so
+    /// that they wait behind what became ready before them only (R14),
+    /// not behind a whole budget of later local wakes.
+    remote: AtomicBool,
     /// Set once the scope has returned or was dropped: an entry of it
     /// still in the FIFO (a late wake) is skipped.
     closed: AtomicBool,
@@ -701,6 +706,7 @@ impl ReadyQueue {
             mode: AtomicU8::new(NEW),
             limited,
             draining: AtomicBool::new(false),
+            remote: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             starts: AtomicBool::new(false),
             foreign_starts: AtomicBool::new(false),
@@ -831,6 +837,7 @@ impl ReadyQueue {
             return;
         }
         queue.push_back(ready);
+        root.remote.store(true, Ordering::Release);
         drop(queue);
         root.wake_scope();
     }
@@ -867,6 +874,7 @@ impl ReadyQueue {
             return entries.clear();
         }
         queue.extend(entries.drain(..).map(ready));
+        root.remote.store(true, Ordering::Release);
         drop(queue);
         root.wake_scope();
     }
@@ -1354,10 +1362,18 @@ impl ReadyQueue {
         self.draining.store(true, Ordering::SeqCst);
     }
 
+    /// Whether entries from outside the drain wait in the queue (a load:
+    /// asked after every entry a root runs).
+    #[inline]
+    pub(crate) fn has_remote(&self) -> bool {
+        self.remote.load(Ordering::Acquire)
+    }
+
     /// Moves every queued entry to `out`, oldest first; false if there
     /// were none.
     pub(crate) fn take_into(&self, out: &mut VecDeque<Ready>) -> bool {
         let mut queue = self.locked();
+        self.remote.store(false, Ordering::Relaxed);
         if queue.is_empty() {
             return false;
         }
@@ -1374,6 +1390,7 @@ impl ReadyQueue {
     pub(crate) fn strand(self: &Arc<Self>, entry: Entry) {
         self.become_root();
         self.locked().push_back(Ready { entry, scope: None });
+        self.remote.store(true, Ordering::Release);
         self.waker.wake();
     }
 }
