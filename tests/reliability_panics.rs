@@ -471,3 +471,37 @@ async fn an_error_that_panics_when_printed_does_not_escape_the_default_handler()
     .await;
     result.unwrap();
 }
+
+/// The same with a `parallel` child: its value is dropped by the scope or
+/// by the task's end, whichever lets go of it last; either way the panic
+/// reaches the handler once (on the worker it was lost).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_in_an_unawaited_parallel_value_s_drop_reaches_the_handler_once() {
+    quiet();
+    for _ in 0..50 {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let handler = move |e: &Error| seen.lock().unwrap().push(e.to_string());
+        let result = with_exception_handler(
+            handler,
+            supervisor_scope(|s| {
+                Box::pin(async move {
+                    drop(s.child().async_parallel(async {
+                        yield_now().await?;
+                        Ok(PanicOnDrop("parallel value"))
+                    }));
+                    Ok(())
+                })
+            }),
+        )
+        .await;
+        result.unwrap();
+        // The task's end may let go of the value just after the scope
+        // took its outcome, on its worker.
+        tokio::time::sleep(ms(20)).await;
+        assert_eq!(
+            *calls.lock().unwrap(),
+            ["panicked: expected: parallel value"]
+        );
+    }
+}

@@ -98,11 +98,11 @@ fn spawn_on<W: TaskWork>(
     // drop of the child stops the task through it (see the module's docs).
     drop(runtime.spawn(Task {
         ran: false,
-        handler,
         work: Some(work),
         end: TaskEnd {
-            link,
+            link: Some(link),
             job,
+            handler,
             ended: false,
         },
     }));
@@ -268,8 +268,11 @@ impl Drop for PoolChild {
 /// future and output around in its stage (three times per task), and a few
 /// words more turn each move into a `memcpy` call.
 struct TaskEnd {
-    link: Arc<Link>,
+    /// Until the task is dropped (`Drop` lets go of it inside a catch).
+    link: Option<Arc<Link>>,
     job: Arc<JobCore>,
+    /// The scope's exception handler, in force while the work runs.
+    handler: Option<Handler>,
     /// The outcome is in the link.
     ended: bool,
 }
@@ -277,7 +280,7 @@ struct TaskEnd {
 impl TaskEnd {
     fn end_with(&mut self, outcome: Result<()>) {
         self.ended = true;
-        let mut state = lock(&self.link.state);
+        let mut state = lock(&self.link().state);
         // Unless the scope let go of the child (R10): nobody takes it.
         if let State::Running = *state {
             *state = State::Ended(outcome);
@@ -285,10 +288,28 @@ impl TaskEnd {
     }
 }
 
+impl TaskEnd {
+    fn link(&self) -> &Link {
+        self.link
+            .as_deref()
+            .expect("the link is let go only as the task drops")
+    }
+}
+
 impl Drop for TaskEnd {
     fn drop(&mut self) {
         // The task's pinned drop, which runs first, left the outcome.
         self.job.schedule();
+        // The scope may have taken the outcome and let go of its side
+        // already: then this is the link's last reference, and with it
+        // goes an `async` child's value kept for failures (the sink), which
+        // may panic as it is dropped. Caught, and reported as the scope's
+        // handler is for what has no result to go to (R4: never lost).
+        let link = self.link.take();
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(link))) {
+            let panic = Error::panic(payload).with_origin(&self.job.name);
+            handler::report(self.handler.as_ref(), &panic);
+        }
     }
 }
 
@@ -298,7 +319,6 @@ pin_project_lite::pin_project! {
     struct Task<W> {
         // The task has been polled: its waker is in the link.
         ran: bool,
-        handler: Option<Handler>,
         #[pin]
         work: Option<W>,
         end: TaskEnd,
@@ -325,9 +345,9 @@ impl<W: TaskWork> Future for Task<W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         let end = this.end;
-        let (ran, handler, work) = (this.ran, this.handler, this.work.as_mut());
+        let (ran, work) = (this.ran, this.work.as_mut());
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            run_work(ran, handler, work, &end.link, &end.job, cx)
+            run_work(ran, &end.handler, work, end.link(), &end.job, cx)
         }));
         let outcome = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
