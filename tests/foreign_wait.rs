@@ -67,3 +67,35 @@ fn a_child_in_a_foreign_wait_is_marked_and_its_skipped_cleanup_reported() {
     );
     assert!(warnings[0].contains("cleanup did not run"), "{warnings:?}");
 }
+
+/// The same for the work of a `cancel_on` whose signal fires while the
+/// work is in a foreign wait: the warning names it `cancel_on`, not
+/// `with_timeout` (found by a helper).
+#[test]
+fn cancel_on_work_dropped_in_a_foreign_wait_is_reported_by_its_own_name() {
+    let log = TraceLog::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let result = tracing::subscriber::with_default(log.clone(), || {
+        runtime.block_on(async {
+            let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let signal = tokio::time::sleep(Duration::from_millis(10));
+            scopes::cancel_on(signal, async move {
+                let _ = rx.await; // a foreign wait
+                Ok(())
+            })
+            .await
+        })
+    });
+    assert_eq!(result.unwrap(), None);
+    let warnings: Vec<String> = log
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("WARN"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("job=cancel_on"), "{warnings:?}");
+}

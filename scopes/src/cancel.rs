@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::engine::context;
+use crate::engine::name::Name;
 use crate::engine::watch::{Ended, Trigger, Watched};
 use crate::error::Result;
 
@@ -322,6 +323,7 @@ where
                 signal,
                 done: false,
             },
+            Name::CancelOn,
         ),
     }
 }

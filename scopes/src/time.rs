@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Sleep;
 
 use crate::engine::context;
+use crate::engine::name::Name;
 use crate::engine::watch::{Ended, Trigger, Watched};
 use crate::error::{Error, Result};
 
@@ -147,7 +148,7 @@ where
     F: Future<Output = Result<T>>,
 {
     WithTimeout {
-        deadline: Watched::new(fut, Timer::new(duration)),
+        deadline: Watched::new(fut, Timer::new(duration), Name::Timeout),
     }
 }
 
@@ -177,7 +178,7 @@ where
     F: Future<Output = Result<T>>,
 {
     WithTimeoutOrNone {
-        deadline: Watched::new(fut, Timer::new(duration)),
+        deadline: Watched::new(fut, Timer::new(duration), Name::Timeout),
     }
 }
 

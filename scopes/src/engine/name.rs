@@ -13,7 +13,10 @@ pub(crate) enum Name {
     Location(&'static Location<'static>),
     CoroutineScope(&'static Location<'static>),
     SupervisorScope(&'static Location<'static>),
+    /// The work of a `with_timeout` / `with_timeout_or_none`.
     Timeout,
+    /// The work of a `cancel_on`.
+    CancelOn,
     /// The `name` option, and where the child was started.
     Named(Arc<(Cow<'static, str>, &'static Location<'static>)>),
 }
@@ -31,7 +34,7 @@ impl Name {
         match self {
             Name::Location(at) | Name::CoroutineScope(at) | Name::SupervisorScope(at) => Some(at),
             Name::Named(named) => Some(named.1),
-            Name::Timeout => None,
+            Name::Timeout | Name::CancelOn => None,
         }
     }
 
@@ -49,6 +52,7 @@ impl fmt::Display for Name {
         let (kind, at) = match self {
             Name::Named(named) => return f.write_str(&named.0),
             Name::Timeout => return f.write_str("with_timeout"),
+            Name::CancelOn => return f.write_str("cancel_on"),
             Name::Location(at) => ("", at),
             Name::CoroutineScope(at) => ("coroutine_scope at ", at),
             Name::SupervisorScope(at) => ("supervisor_scope at ", at),

@@ -35,6 +35,8 @@ pin_project_lite::pin_project! {
         #[pin]
         trigger: S,
         job: Option<Arc<JobCore>>,
+        // The work's job's name: `with_timeout` or `cancel_on`.
+        name: Name,
         parent: Option<Arc<JobCore>>,
         // What the caller's code runs in, which the work runs within
         // (`context::resume_within`).
@@ -44,11 +46,12 @@ pin_project_lite::pin_project! {
 }
 
 impl<F, S> Watched<F, S> {
-    pub(crate) fn new(fut: F, trigger: S) -> Self {
+    pub(crate) fn new(fut: F, trigger: S, name: Name) -> Self {
         Self {
             fut: Some(fut),
             trigger,
             job: None,
+            name,
             parent: None,
             within: None,
             fired: false,
@@ -84,7 +87,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
                     this.fut.set(None);
                     return Poll::Ready(Ended::Fired);
                 }
-                let job = start_job(this.within, this.parent);
+                let job = start_job(this.name, this.within, this.parent);
                 *this.job = Some(job.clone());
                 job
             }
@@ -141,8 +144,12 @@ fn requeue<T>(cx: &mut Context<'_>) -> Poll<T> {
 /// timeouts polls through `Watched::poll` once per level, and what this
 /// step holds would be on the stack at every level.
 #[inline(never)]
-fn start_job(within: &mut Option<Within>, parent: &mut Option<Arc<JobCore>>) -> Arc<JobCore> {
-    let job = JobCore::new(Name::Timeout, Host::Inline, false);
+fn start_job(
+    name: &Name,
+    within: &mut Option<Within>,
+    parent: &mut Option<Arc<JobCore>>,
+) -> Arc<JobCore> {
+    let job = JobCore::new(name.clone(), Host::Inline, false);
     *within = Some(Within::here());
     *parent = context::cancellable_parent();
     if let Some(parent) = parent.as_ref() {
