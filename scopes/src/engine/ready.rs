@@ -39,7 +39,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU16, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
 use std::task::Waker;
 
@@ -317,6 +317,17 @@ fn stepped_over(notes: usize) {
     tests::STEPPED.set(tests::STEPPED.get() + notes);
 }
 
+/// Counts the hosts a look up the nesting walks (tests pin that to a few
+/// per entry at any depth).
+#[cfg(test)]
+fn walked_up(places: usize) {
+    tests::WALKED.set(tests::WALKED.get() + places);
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn walked_up(_: usize) {}
+
 #[cfg(not(test))]
 fn stepped_over(_: usize) {}
 
@@ -363,7 +374,7 @@ thread_local! {
 fn meeting_point<'q>(a: &'q ReadyQueue, b: &'q ReadyQueue) -> Option<&'q ReadyQueue> {
     let up = |q: &'q ReadyQueue| q.nest.get().map(|nest| &*nest.host.queue);
     let depth = |q: &ReadyQueue| q.depth.load(Ordering::Relaxed);
-    if depth(a) == u16::MAX || depth(b) == u16::MAX {
+    if depth(a) == u32::MAX || depth(b) == u32::MAX {
         return None;
     }
     let (mut a, mut b) = (a, b);
@@ -659,10 +670,12 @@ pub(crate) struct ReadyQueue {
     /// Made when the scope cancels its children.
     cancels: OnceBox<Cancels>,
     /// Nested: how many scopes it is nested in below its root, up to
-    /// `u16::MAX` (deeper ones count as that deep); it tells at once that
+    /// `u32::MAX` (deeper ones count as that deep); it tells at once that
     /// a scope is not nested in one as deep or deeper (`is_above`), and
-    /// fits in the room the flags above leave.
-    depth: AtomicU16,
+    /// fits in the room the flags above leave. (A `u16` stopped counting
+    /// at 65,535 levels, past which every entry walked the whole chain of
+    /// hosts: a recursion of 70,000 levels did not finish in a minute.)
+    depth: AtomicU32,
 }
 
 /// Where a nested scope runs: its root, and its place in its parent (the
@@ -715,7 +728,7 @@ impl ReadyQueue {
             waker: AtomicWaker::new(),
             started_total: AtomicU64::new(0),
             cancels: OnceBox::new(),
-            depth: AtomicU16::new(0),
+            depth: AtomicU32::new(0),
         })
     }
 
@@ -794,9 +807,9 @@ impl ReadyQueue {
     }
 
     /// How many scopes this one is nested in below its root (0 for a root;
-    /// at most `u16::MAX`).
+    /// at most `u32::MAX`).
     pub(crate) fn depth(&self) -> usize {
-        usize::from(self.depth.load(Ordering::Relaxed))
+        usize::try_from(self.depth.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 
     /// Whether a tree is draining on this thread.
@@ -1174,15 +1187,16 @@ impl ReadyQueue {
     /// Where this scope sits in its host, and its host in its own, and so
     /// on up, as far as a scope `depth` deep: a scope is one deeper than
     /// its host, so none above that one can be a scope `depth` deep (at
-    /// `u16::MAX`, depths stopped counting: all of them).
+    /// `u32::MAX`, depths stopped counting: all of them).
     #[inline]
-    fn places_down_to(&self, depth: u16) -> impl Iterator<Item = &Place> {
+    fn places_down_to(&self, depth: u32) -> impl Iterator<Item = &Place> {
         std::iter::successors(self.nest.get().map(|nest| &nest.host), |place| {
             place.queue.nest.get().map(|nest| &nest.host)
         })
+        .inspect(|_| walked_up(1))
         .take_while(move |place| {
-            // 0 (a route from a root) and u16::MAX need no look at depths.
-            depth == 0 || depth == u16::MAX || place.queue.depth.load(Ordering::Relaxed) >= depth
+            // 0 (a route from a root) and u32::MAX need no look at depths.
+            depth == 0 || depth == u32::MAX || place.queue.depth.load(Ordering::Relaxed) >= depth
         })
     }
 
@@ -1561,6 +1575,8 @@ mod tests {
     thread_local! {
         /// Notes stepped over by nested scopes resolving their starts.
         pub(super) static STEPPED: Cell<usize> = const { Cell::new(0) };
+        /// Hosts walked up by looks up the nesting (`places_down_to`).
+        pub(super) static WALKED: Cell<usize> = const { Cell::new(0) };
     }
 
     /// A recursion whose every level starts `starts` children, which log
@@ -1590,18 +1606,27 @@ mod tests {
     /// Runs `level(depth, starts)` on a thread of its own (a deep stack);
     /// the notes stepped over per level, and the children's log.
     fn run(depth: u32, starts: u32) -> (f64, Vec<u32>) {
+        let (stepped, _, log) = run_counted(depth, starts, 512 << 20);
+        (stepped, log)
+    }
+
+    /// `run`, with the hosts walked up per level too, on a stack of
+    /// `stack` bytes.
+    fn run_counted(depth: u32, starts: u32, stack: usize) -> (f64, f64, Vec<u32>) {
         std::thread::Builder::new()
-            .stack_size(512 << 20)
+            .stack_size(stack)
             .spawn(move || {
                 let log = Arc::new(Mutex::new(Vec::new()));
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .expect("runtime");
                 STEPPED.set(0);
+                WALKED.set(0);
                 let levels = rt.block_on(level(depth, starts, log.clone()));
                 assert_eq!(levels.expect("recursion"), depth);
                 let log = log.lock().unwrap().clone();
-                (STEPPED.get() as f64 / f64::from(depth), log)
+                let per_level = |n: usize| n as f64 / f64::from(depth);
+                (per_level(STEPPED.get()), per_level(WALKED.get()), log)
             })
             .expect("thread")
             .join()
@@ -1621,6 +1646,19 @@ mod tests {
                 "{starts} starts per level: {shallow:.1} notes stepped over per level at 100 levels, {deep:.1} at 2,000"
             );
         }
+    }
+
+    /// Past 65,535 levels (where a 16-bit depth stopped counting), a look
+    /// up the nesting still walks a few hosts per level, not all of them
+    /// (a recursion of 70,000 levels did not finish in a minute).
+    #[test]
+    fn a_recursion_deeper_than_65535_levels_walks_a_few_hosts_per_level() {
+        let (_, shallow, _) = run_counted(1_000, 1, 64 << 20);
+        let (_, deep, _) = run_counted(70_000, 1, 1 << 30);
+        assert!(
+            deep <= 2.0 * shallow.max(1.0),
+            "hosts walked per level: {shallow:.1} at 1,000 levels, {deep:.1} at 70,000"
+        );
     }
 
     /// R14: children started down a recursion run in the order they were
