@@ -1051,3 +1051,29 @@ async fn an_item_kept_for_a_receiver_cancelled_after_the_last_sender_went_is_rec
     .unwrap();
     assert_eq!(*got.lock().unwrap(), [('A', 1), ('A', 2)]);
 }
+
+/// SPEC §2c, Kotlin's hand-off: an item handed to a waiting receiver (the
+/// send resumes it with the item) stays that receiver's once the last
+/// sender is gone; a later `recv` sees the end (a first fix of the test
+/// above gave the item to the later one; found by a review).
+#[tokio::test(start_paused = true)]
+async fn an_item_handed_to_a_waiting_receiver_stays_its_own_after_the_sender_goes() {
+    let log = Log::default();
+    let log = &log;
+    let (tx, rx) = scopes::channel::<u32>(0);
+    let rx2 = rx.clone();
+    let r: scopes::Result<()> = coroutine_scope! {
+        launch { let v = rx.recv().await?; log.push(format!("R1 {v:?}")); };
+        launch {
+            tx.send(1).await?;
+            drop(tx);
+            let v = rx2.recv().await?;
+            log.push(format!("R2 {v:?}"));
+        };
+        Ok(())
+    };
+    r.unwrap();
+    let mut got = log.take();
+    got.sort();
+    assert_eq!(got, ["R1 Some(1)", "R2 None"]);
+}

@@ -580,3 +580,44 @@ async fn bare_child_arms_and_trailing_async_children_are_statements() {
     got.sort();
     assert_eq!(got, ["async 0", "async 1", "other", "other", "zero"]);
 }
+
+/// A body whose tail diverges where the macros cannot see it (a call of a
+/// fn returning `!`) raises no `unreachable_code` warning on the code the
+/// macros add after it: a scope's body, an `async` and a `launch` child.
+#[deny(unreachable_code)]
+mod tails_that_never_return {
+    use scopes::prelude::*;
+
+    fn never() -> ! {
+        panic!("never returns")
+    }
+
+    pub async fn scope_body() -> scopes::Result<u8> {
+        coroutine_scope! { never() }
+    }
+
+    pub async fn async_child() -> scopes::Result<u8> {
+        coroutine_scope! {
+            let d = async { never() };
+            d.await
+        }
+    }
+
+    pub async fn launch_child() -> scopes::Result<()> {
+        coroutine_scope! {
+            launch { never() };
+            Ok(())
+        }
+    }
+}
+
+#[test]
+fn tails_that_never_return_compile_without_warnings() {
+    // Compiling the module above under `deny(unreachable_code)` is the
+    // test; the futures are only made.
+    let _ = (
+        tails_that_never_return::scope_body(),
+        tails_that_never_return::async_child(),
+        tails_that_never_return::launch_child(),
+    );
+}

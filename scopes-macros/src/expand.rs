@@ -128,7 +128,17 @@ fn scope_value(stmts: &[Stmt]) -> TokenStream {
         return quote!(#(#stmts)*);
     }
     let value = Ident::new("value", Span::mixed_site());
-    quote!(let #value: ::scopes::Result<_> = { #(#stmts)* }; #value)
+    // A tail that diverges where `tail.rs` cannot see it (a call of a fn
+    // returning `!`) makes the generated `value` unreachable, and clippy
+    // sees a diverging initializer: both lints are about generated code,
+    // not the user's.
+    quote! {
+        #[allow(clippy::diverging_sub_expression)]
+        let #value: ::scopes::Result<_> = { #(#stmts)* };
+        #[allow(unreachable_code)]
+        let #value = #value;
+        #value
+    }
 }
 
 // Input:  #[supervised] async fn f(&self, id: u32) -> Result<u32, MyError> { body }
@@ -247,7 +257,13 @@ fn typed(kind: ChildKind, implicit_ok: bool, stmts: &[Stmt], body: TokenStream) 
         ChildKind::Launch => quote!(::scopes::Result<()>),
         ChildKind::Async => quote!(::scopes::Result<_>),
     };
-    quote!({ let #value: #ty = #body; #value })
+    quote!({
+        #[allow(clippy::diverging_sub_expression)]
+        let #value: #ty = #body;
+        #[allow(unreachable_code)]
+        let #value = #value;
+        #value
+    })
 }
 
 /// Decides whether a `launch` body means `Ok(())` at its end, and makes a
@@ -435,10 +451,10 @@ mod tests {
         assert_eq!(
             output,
             ":: scopes :: coroutine_scope (| scope | :: scopes :: __private :: Box :: pin \
-             (async { let scope = scope ; let value : :: scopes :: Result < _ > = \
+             (async { let scope = scope ; # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < _ > = \
              { scope . launch (async move \
-             { let value : :: scopes :: Result < () > = \
-             { :: scopes :: __private :: q (f () . await) ? ; :: scopes :: __private :: Ok (()) } ; value }) ; Ok (()) } ; value })) \
+             { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < () > = \
+             { :: scopes :: __private :: q (f () . await) ? ; :: scopes :: __private :: Ok (()) } ; # [allow (unreachable_code)] let value = value ; value }) ; Ok (()) } ; # [allow (unreachable_code)] let value = value ; value })) \
              . await"
         );
     }
@@ -449,7 +465,7 @@ mod tests {
         assert!(
             output.contains(
                 "scope . launch (async move \
-                 { let value : :: scopes :: Result < () > = { f () . await } ; value })"
+                 { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < () > = { f () . await } ; # [allow (unreachable_code)] let value = value ; value })"
             ),
             "{output}"
         );
@@ -465,7 +481,7 @@ mod tests {
         assert!(
             output.contains(
                 "let a = scope . r#async (async move \
-                 { let value : :: scopes :: Result < _ > = { Ok (1) } ; value })"
+                 { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < _ > = { Ok (1) } ; # [allow (unreachable_code)] let value = value ; value })"
             ),
             "{output}"
         );
@@ -479,7 +495,7 @@ mod tests {
             output.contains(
                 "scope . child () . name (\"x\") . start (:: scopes :: Start :: Lazy) \
                  . launch_parallel (async move \
-                 { let value : :: scopes :: Result < () > = { f () . await } ; value })"
+                 { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < () > = { f () . await } ; # [allow (unreachable_code)] let value = value ; value })"
             ),
             "{output}"
         );
@@ -490,12 +506,12 @@ mod tests {
         let output = expand(quote!(launch { launch { g().await } } Ok(())));
         assert!(
             output.contains(
-                "scope . launch (async move { let value : :: scopes :: Result < () > = \
+                "scope . launch (async move { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < () > = \
                  { :: scopes :: coroutine_scope_with (:: scopes :: ScopeOptions :: new () \
                  . body_of_child () , move | scope | \
                  :: scopes :: __private :: Box :: pin (async move { scope . launch \
-                 (async move { let value : :: scopes :: Result < () > = { g () . await } ; \
-                 value }) ; :: scopes :: __private :: Ok (()) })) . await } ; value })"
+                 (async move { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < () > = { g () . await } ; \
+                 # [allow (unreachable_code)] let value = value ; value }) ; :: scopes :: __private :: Ok (()) })) . await } ; # [allow (unreachable_code)] let value = value ; value })"
             ),
             "{output}"
         );
@@ -542,7 +558,7 @@ mod tests {
     fn a_first_statement_is_an_option_only_when_it_cannot_be_a_statement() {
         let output = expand(quote!(x = 5; Ok(())));
         assert!(
-            output.contains("let scope = scope ; let value : :: scopes :: Result < _ > = { x = 5 ; Ok (()) } ; value"),
+            output.contains("let scope = scope ; # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < _ > = { x = 5 ; Ok (()) } ; # [allow (unreachable_code)] let value = value ; value"),
             "{output}"
         );
         let output = expand(quote!(launch; Ok(())));
@@ -564,7 +580,7 @@ mod tests {
         assert!(
             output.contains(
                 "ids . iter () . map (| id | scope . r#async (async move \
-                 { let value : :: scopes :: Result < _ > = { f (id) . await } ; value }))"
+                 { # [allow (clippy :: diverging_sub_expression)] let value : :: scopes :: Result < _ > = { f (id) . await } ; # [allow (unreachable_code)] let value = value ; value }))"
             ),
             "{output}"
         );

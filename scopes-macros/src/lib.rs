@@ -34,16 +34,21 @@
 //!     let value: ::scopes::Result<_> = {
 //!         scope.launch(async move {
 //!             let value: ::scopes::Result<()> = { f().await?; ::scopes::__private::Ok(()) };
+//!             let value = value;
 //!             value
 //!         });
 //!         Ok(())
 //!     };
+//!     let value = value;
 //!     value
 //! })).await
 //! ```
 //! (The typed `value`s make a tail of the wrong type, in a child's body
 //! or in the scope's, one error on that tail, with rustc's "try wrapping
-//! the expression in `Ok`", not one on every `?`.)
+//! the expression in `Ok`", not one on every `?`. The `let`s carry
+//! `#[allow]`s, left out here, for the lints a tail that never returns
+//! would raise on them: `unreachable_code`, clippy's
+//! `diverging_sub_expression`.)
 //! The body's async block is not `move`: it takes the scope handle by value
 //! and borrows everything else, like a plain block. Child bodies are
 //! `async move` (they capture by value); a child body that starts children

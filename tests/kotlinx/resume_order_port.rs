@@ -212,3 +212,57 @@ async fn code_after_a_scope_whose_body_ended_last_runs_in_that_step() {
     r.unwrap();
     assert_eq!(log.take(), ["S1", "C", "S2", "body end", "J after", "S3"]);
 }
+
+/// A `cancel_on` signal seen on a route through the caller to an entry of
+/// a scope inside the work: the route goes on, so that scope stays in the
+/// tree's FIFO and Y's cleanup takes turns with X (the first version of the
+/// queued resumption cut it off there: Y's whole cleanup ran in one step;
+/// found by a review).
+#[tokio::test(start_paused = true)]
+async fn a_signal_seen_on_a_route_into_the_work_keeps_its_scope_in_the_fifo() {
+    let log = Log::default();
+    let log = &log;
+    let r: scopes::Result<()> = coroutine_scope! {
+        let sig = launch { yield_now().await?; yield_now().await?; log.push("S"); };
+        launch {
+            let r = cancel_on(sig.join(), async move { coroutine_scope! {
+                launch {
+                    loop {
+                        log.push("Y");
+                        if let Err(e) = yield_now().await {
+                            log.push("Y cancelled");
+                            non_cancellable {
+                                yield_now().await?; log.push("Y1");
+                                yield_now().await?; log.push("Y2");
+                                Ok(())
+                            }?;
+                            return Err(e);
+                        }
+                    }
+                };
+                Ok(())
+            }}).await;
+            log.push(format!("C {:?}", r.map_err(|e| e.to_string())));
+        };
+        launch { for i in 0..6 { log.push(format!("X{i}")); yield_now().await?; } };
+        Ok(())
+    };
+    r.unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "X0",
+            "Y",
+            "X1",
+            "S",
+            "Y cancelled",
+            "X2",
+            "Y1",
+            "X3",
+            "Y2",
+            "X4",
+            "C Ok(None)",
+            "X5"
+        ]
+    );
+}

@@ -217,6 +217,11 @@ impl<T> Chan<T> {
         }
         let mut wakes = Wakes::default();
         if let Some(item) = state.take(woken_for_one, &mut wakes) {
+            // The last item kept for a woken receiver, with no sender left:
+            // the receivers waiting behind it see the end now.
+            if state.senders_alive == 0 && state.is_drained() {
+                wakes.0.extend(state.wake_receivers().0);
+            }
             drop(state);
             wakes.wake();
             return Poll::Ready(Ok(Some(item)));
@@ -233,7 +238,10 @@ impl<T> Chan<T> {
             }
             End::Open | End::Cancelled(_) => {}
         }
-        if state.senders_alive == 0 {
+        // An item kept for a woken receiver may come back (one cancelled
+        // before it runs gives it to the next receiver waiting): the end is
+        // seen once none is kept. Until then this one waits, in line.
+        if state.senders_alive == 0 && state.kept.is_empty() {
             return Poll::Ready(Ok(None));
         }
         let id = state.next_id();
@@ -400,15 +408,14 @@ impl<T> State<T> {
     }
 
     /// The next item for a receiver: one kept for it if it was woken for
-    /// one (or, once nothing more can be sent, for anyone: a channel that
-    /// is closed or has lost its last sender drains oldest first, so that
-    /// an item kept for a receiver that is then cancelled is not left
-    /// behind after the others saw the end); else from the buffer
-    /// (refilled from the first waiting sender), else straight from a
-    /// waiting sender (capacity 0).
+    /// one (or, once the channel is closed, for anyone: a closed channel
+    /// drains oldest first); else from the buffer (refilled from the first
+    /// waiting sender), else straight from a waiting sender (capacity 0).
+    /// An item kept for a receiver still waiting to run stays its own once
+    /// the last sender is gone (Kotlin's send resumed that receiver with
+    /// it); `poll_recv` waits for it to come back rather than end.
     fn take(&mut self, woken_for_one: bool, wakes: &mut Wakes) -> Option<T> {
-        let ended = !matches!(self.end, End::Open) || self.senders_alive == 0;
-        if (woken_for_one || ended)
+        if (woken_for_one || !matches!(self.end, End::Open))
             && let Some(item) = self.kept.pop_front()
         {
             return Some(item);

@@ -812,6 +812,12 @@ impl ReadyQueue {
         usize::try_from(self.depth.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
     }
 
+    /// Whether a route is being followed through the job polled now (its
+    /// entry is a scope's nested in that job's code, not the job's own).
+    pub(crate) fn on_route() -> bool {
+        ROUTE.with(|route| !route.borrow().is_empty())
+    }
+
     /// Whether a tree is draining on this thread.
     pub(crate) fn tree_is_draining() -> bool {
         DRAINING.get() != 0

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 use super::context::{self, Within};
 use super::job::{Attached, Host, JobCore};
 use super::name::Name;
+use super::ready::ReadyQueue;
 use crate::error::{Error, Result};
 
 /// What cancels the work when it completes first.
@@ -102,7 +103,14 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
             *this.fired = true;
             job.cancel(Some(&this.trigger.as_mut().fire()));
-            return requeue(cx);
+            if !ReadyQueue::on_route() {
+                return requeue(cx);
+            }
+            // On a route into the work (an entry of a scope inside it):
+            // the route goes on, or that scope would be cut off from the
+            // tree's FIFO; the caller's own resumption is queued all the
+            // same.
+            cx.waker().wake_by_ref();
         }
         let was_cancelled = job.is_cancelled();
         let Some(fut) = this.fut.as_mut().as_pin_mut() else {
