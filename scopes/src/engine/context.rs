@@ -29,6 +29,10 @@ const SHIELDED: u8 = 2;
 const UNIT: u8 = 4;
 /// Set during a poll by a cancellation-aware primitive that is pending.
 const AWARE: u8 = 8;
+/// The unit of work is polled on a hop: on a route to an entry of a scope
+/// nested in its code, not for an entry of its own (R14: a scope whose
+/// result waits for its caller's own step does not give it then).
+const HOP: u8 = 16;
 
 scoped_tls::scoped_thread_local! {
     /// The job being polled; unset outside any scope. Scoped: the poller
@@ -94,6 +98,12 @@ fn replace_flags(flags: u8) -> u8 {
 #[inline]
 fn add_flags(marks: u8) {
     FLAGS.with(|cell| cell.set(cell.get() | marks));
+}
+
+/// Whether the code polled now is polled on a hop (a route through it to a
+/// scope nested in it), not for an entry of its own.
+pub(crate) fn polled_on_hop() -> bool {
+    flags() & HOP != 0
 }
 
 /// Runs `f` with the current job, if any, and whether it is shielded by
@@ -253,8 +263,9 @@ pub(crate) fn resume<F: Future + ?Sized>(
     cx: &mut Context<'_>,
     resumed: bool,
     unit: bool,
+    hop: bool,
 ) -> Poll<Result<F::Output, Error>> {
-    let frame = if unit { UNIT } else { 0 };
+    let frame = if unit { UNIT } else { 0 } | if hop { HOP } else { 0 };
     let saved = replace_flags(frame);
     // The closure itself is unwind-safe (its captures are asserted), so
     // `catch_unwind` calls it without another wrapper's frame.
@@ -283,7 +294,9 @@ pub(crate) fn resume_within<F: Future + ?Sized>(
     resumed: bool,
 ) -> Poll<Result<F::Output, Error>> {
     let _lent = Lent::new(within);
-    resume(job, fut, cx, resumed, false)
+    // The work runs in its caller's step: on a hop if the caller is.
+    let hop = flags() & HOP != 0;
+    resume(job, fut, cx, resumed, false, hop)
 }
 
 /// What a timeout's work runs within, in the thread's cell while the work
@@ -367,9 +380,10 @@ pub(crate) fn poll_non_cancellable<F: Future + ?Sized>(
     fut: Pin<&mut F>,
     cx: &mut Context<'_>,
 ) -> Result<Option<F::Output>, Error> {
-    // Keeps the unit mark: a scope entered inside still nests in the unit.
+    // Keeps the unit mark (a scope entered inside still nests in the unit)
+    // and the hop mark (the code inside runs in the same step).
     let saved = flags();
-    set_flags((saved & UNIT) | NON_CANCELLABLE);
+    set_flags((saved & (UNIT | HOP)) | NON_CANCELLABLE);
     let result = catch_unwind(AssertUnwindSafe(|| fut.poll(cx)));
     set_flags(saved);
     match result {

@@ -503,7 +503,9 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             cx.waker().wake_by_ref();
             return true;
         }
-        self.caller_queued && routed
+        // A route through the caller: to this scope's entry (`routed`), or
+        // to another scope's its code polls beside this one (`join!`).
+        self.caller_queued && (routed || context::polled_on_hop())
     }
 
     /// A poll of a root: drains the tree's FIFO within the budget.
@@ -800,9 +802,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         // On a hop too (R7): see `hop_child`.
         let was_cancelled = self.job.is_cancelled();
         let mut cx = Context::from_waker(&self.waker);
-        if let Poll::Ready(ended) =
-            context::resume(&self.job, body.as_mut(), &mut cx, was_cancelled, true)
-        {
+        if let Poll::Ready(ended) = context::resume(
+            &self.job,
+            body.as_mut(),
+            &mut cx,
+            was_cancelled,
+            true,
+            !target,
+        ) {
             self.body_ended(ended);
         }
     }
@@ -1068,7 +1075,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let ChildSlot { job, work } = slot;
         match work {
             Work::Here(fut) => {
-                if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled) {
+                if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled, false) {
                     self.complete(idx, ended.and_then(|result| result));
                 }
             }
@@ -1142,7 +1149,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             return;
         };
         let was_cancelled = job.is_cancelled();
-        if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled) {
+        if let Poll::Ready(ended) = resume_slot::<B>(job, fut, was_cancelled, true) {
             self.complete(idx, ended.and_then(|result| result));
         }
     }
@@ -1398,11 +1405,12 @@ fn resume_slot<B: Boxes>(
     job: &Arc<JobCore>,
     fut: &mut ChildFuture<'_, B>,
     was_cancelled: bool,
+    hop: bool,
 ) -> Poll<Result<Result<()>>> {
     let waker = waker_ref(job);
     let mut cx = Context::from_waker(&waker);
     let _entered = job.span().map(Span::enter);
-    context::resume(job, fut.as_mut(), &mut cx, was_cancelled, true)
+    context::resume(job, fut.as_mut(), &mut cx, was_cancelled, true, hop)
 }
 
 /// A child's first run under the scope's `limit`: takes a place, or holds

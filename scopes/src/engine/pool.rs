@@ -398,7 +398,7 @@ fn run_work<W: TaskWork>(
         return Poll::Ready(Err(Error::cancelled())); // polled after it ended
     };
     let was_cancelled = job.is_cancelled();
-    let Poll::Ready(ended) = context::resume(job, running, cx, was_cancelled, false) else {
+    let Poll::Ready(ended) = context::resume(job, running, cx, was_cancelled, false, false) else {
         return Poll::Pending;
     };
     // R11: cancelled and still `Ok` ends cancelled.
