@@ -7,7 +7,7 @@
 //! code. The scope handle is a `mixed_site` ident: user code cannot see it,
 //! and each scope (nested macro or child body) binds its own.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
@@ -215,7 +215,7 @@ pub(crate) fn child(
         body
     };
     let attrs = &child.attrs;
-    let body = typed(child.kind, implicit_ok, stmts, body);
+    let body = typed(child.kind, implicit_ok, stmts, body, child.brace);
     let future = quote_spanned!(child.brace=> #(#attrs)* async move #body);
     let method = match (child.kind, options.parallel) {
         (ChildKind::Launch, false) => Ident::new("launch", keyword),
@@ -248,7 +248,18 @@ pub(crate) fn child(
 /// rustc's "try adding `Ok(())`", instead of one on every `?` ("`?` in an
 /// async block that returns `()`") and one on the call. Not for a body that
 /// never ends: the `value` after it would be unreachable code.
-fn typed(kind: ChildKind, implicit_ok: bool, stmts: &[Stmt], body: TokenStream) -> TokenStream {
+///
+/// The block's braces take the body's (`brace`): an `async move` block
+/// made of it then spans the user's child form, which is where rustc
+/// points a capture error (two children moving one `&mut`), rather than
+/// the whole scope macro.
+fn typed(
+    kind: ChildKind,
+    implicit_ok: bool,
+    stmts: &[Stmt],
+    body: TokenStream,
+    brace: Span,
+) -> TokenStream {
     if !implicit_ok && tail::of_stmts(stmts) == Tail::Diverges {
         return body;
     }
@@ -257,13 +268,16 @@ fn typed(kind: ChildKind, implicit_ok: bool, stmts: &[Stmt], body: TokenStream) 
         ChildKind::Launch => quote!(::scopes::Result<()>),
         ChildKind::Async => quote!(::scopes::Result<_>),
     };
-    quote!({
+    let inner = quote! {
         #[allow(clippy::diverging_sub_expression)]
         let #value: #ty = #body;
         #[allow(unreachable_code)]
         let #value = #value;
         #value
-    })
+    };
+    let mut block = Group::new(Delimiter::Brace, inner);
+    block.set_span(brace);
+    TokenTree::Group(block).into()
 }
 
 /// Decides whether a `launch` body means `Ok(())` at its end, and makes a
@@ -358,7 +372,13 @@ pub(crate) fn block(form: &BlockForm, implicit_ok: bool, nested: bool, local: bo
         quote!(#(#stmts)*)
     };
     let function = Ident::new(form.kind.name(), keyword);
-    let body = typed(ChildKind::Async, implicit_ok, &form.body, quote!({ #body }));
+    let body = typed(
+        ChildKind::Async,
+        implicit_ok,
+        &form.body,
+        quote!({ #body }),
+        Span::call_site(),
+    );
     match &form.duration {
         Some(duration) => quote_spanned! {keyword=>
             ::scopes::#function(#duration, async { #body }).await
