@@ -1077,3 +1077,40 @@ async fn an_item_handed_to_a_waiting_receiver_stays_its_own_after_the_sender_goe
     got.sort();
     assert_eq!(got, ["R1 Some(1)", "R2 None"]);
 }
+
+/// The same when the channel is closed rather than its sender dropped:
+/// `close()` does not take back an item already handed to a waiting
+/// receiver; a later `recv` sees the end, and so does the failure of
+/// `close_with` (found by a helper checking the fix above).
+#[tokio::test(start_paused = true)]
+async fn an_item_handed_to_a_waiting_receiver_stays_its_own_after_close() {
+    for failure in [false, true] {
+        let log = Log::default();
+        let log = &log;
+        let (tx, rx) = scopes::channel::<u32>(0);
+        let rx2 = rx.clone();
+        let r: scopes::Result<()> = coroutine_scope! {
+            launch { let v = rx.recv().await?; log.push(format!("R1 {v:?}")); };
+            launch {
+                tx.send(1).await?;
+                if failure {
+                    tx.close_with(Error::msg("producer failed"));
+                } else {
+                    tx.close();
+                }
+                let v = rx2.recv().await.map_err(|e| e.to_string());
+                log.push(format!("R2 {v:?}"));
+            };
+            Ok(())
+        };
+        r.unwrap();
+        let mut got = log.take();
+        got.sort();
+        let end = if failure {
+            "R2 Err(\"producer failed\")"
+        } else {
+            "R2 Ok(None)"
+        };
+        assert_eq!(got, ["R1 Some(1)", end], "close_with: {failure}");
+    }
+}

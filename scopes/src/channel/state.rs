@@ -217,16 +217,22 @@ impl<T> Chan<T> {
         }
         let mut wakes = Wakes::default();
         if let Some(item) = state.take(woken_for_one, &mut wakes) {
-            // The last item kept for a woken receiver, with no sender left:
-            // the receivers waiting behind it see the end now.
-            if state.senders_alive == 0 && state.is_drained() {
+            // The last item kept for a woken receiver, with nothing more to
+            // come (closed, or no sender left): the receivers waiting
+            // behind it see the end now.
+            if state.can_end() && state.is_drained() {
                 wakes.0.extend(state.wake_receivers().0);
             }
             drop(state);
             wakes.wake();
             return Poll::Ready(Ok(Some(item)));
         }
+        // An item kept for a woken receiver may come back (one cancelled
+        // before it runs gives it to the next receiver waiting): the end is
+        // seen once none is kept. Until then this one waits, in line.
+        let kept = !state.kept.is_empty();
         match &state.end {
+            End::Closed(_) if kept => {}
             End::Closed(None) => return Poll::Ready(Ok(None)),
             End::Closed(Some(failure)) => {
                 let failure = failure.clone();
@@ -238,10 +244,7 @@ impl<T> Chan<T> {
             }
             End::Open | End::Cancelled(_) => {}
         }
-        // An item kept for a woken receiver may come back (one cancelled
-        // before it runs gives it to the next receiver waiting): the end is
-        // seen once none is kept. Until then this one waits, in line.
-        if state.senders_alive == 0 && state.kept.is_empty() {
+        if state.senders_alive == 0 && !kept && matches!(state.end, End::Open) {
             return Poll::Ready(Ok(None));
         }
         let id = state.next_id();
@@ -403,21 +406,24 @@ impl<T> State<T> {
     }
 
     /// No item in the channel but those of waiting senders.
+    /// Nothing more can be sent: closed, or no sender left.
+    fn can_end(&self) -> bool {
+        !matches!(self.end, End::Open) || self.senders_alive == 0
+    }
+
     fn is_drained(&self) -> bool {
         self.kept.is_empty() && self.buffer.is_empty()
     }
 
     /// The next item for a receiver: one kept for it if it was woken for
-    /// one (or, once the channel is closed, for anyone: a closed channel
-    /// drains oldest first); else from the buffer (refilled from the first
-    /// waiting sender), else straight from a waiting sender (capacity 0).
-    /// An item kept for a receiver still waiting to run stays its own once
-    /// the last sender is gone (Kotlin's send resumed that receiver with
-    /// it); `poll_recv` waits for it to come back rather than end.
+    /// one; else from the buffer (refilled from the first waiting sender),
+    /// else straight from a waiting sender (capacity 0). An item kept for
+    /// a receiver still waiting to run stays its own, also once the
+    /// channel is closed or its last sender gone (Kotlin's send resumed
+    /// that receiver with it); `poll_recv` waits for it to come back
+    /// rather than end.
     fn take(&mut self, woken_for_one: bool, wakes: &mut Wakes) -> Option<T> {
-        if (woken_for_one || !matches!(self.end, End::Open))
-            && let Some(item) = self.kept.pop_front()
-        {
+        if woken_for_one && let Some(item) = self.kept.pop_front() {
             return Some(item);
         }
         if let Some(item) = self.buffer.pop_front() {
