@@ -22,6 +22,10 @@
 //! the buffer, so a receiver that waited is served before one that came
 //! later (Kotlin's channels are fair). A receiver waits only when the
 //! buffer is empty, so the kept items are older than every buffered one.
+//! A kept item stays its receiver's when the channel is closed or its
+//! last sender goes: another `recv` waits, in line, until none is kept
+//! (one may come back, from a receiver cancelled before it ran), and sees
+//! the end after that.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
