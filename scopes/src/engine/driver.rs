@@ -432,12 +432,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     #[inline(always)]
     fn poll_nested(&mut self, cx: &mut Context<'_>) -> Poll<Result<T>> {
         self.follow_parent();
-        let mut routed = false;
         if !self.entered {
             self.enter_nested(cx);
             self.poll_body(true);
         } else if let Some((entry, target)) = self.shared.queue.take_hop() {
-            routed = true;
             // On the way to the target: one frame less per level of
             // nesting than through `run_entry`.
             match (target, entry.slot) {
@@ -450,7 +448,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 self.continue_chain();
             }
         }
-        self.after_visit(cx, routed)
+        self.after_visit(cx)
     }
 
     /// The first visit of a nested scope: registers its host job's waker,
@@ -465,16 +463,14 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// What a visit of a nested scope does after its job ran: adopts the
     /// children started meanwhile, and returns once everything has ended.
     /// Out of line: the next level's frames are gone by then.
-    /// `routed`: the visit ran an entry of this scope on a route through
-    /// its caller (not the caller's own step).
     #[inline(never)]
-    fn after_visit(&mut self, cx: &Context<'_>, routed: bool) -> Poll<Result<T>> {
+    fn after_visit(&mut self, cx: &Context<'_>) -> Poll<Result<T>> {
         if self.shared.queue.take_starts() || self.has_incoming() {
             self.adopt_nested();
         }
         self.flush_registry();
         if self.body.is_none() && self.child_count() == 0 && self.is_done() {
-            if self.resumes_caller_later(cx, routed) {
+            if self.resumes_caller_later(cx) {
                 context::mark_shielded();
                 return Poll::Pending;
             }
@@ -495,17 +491,16 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// child's job itself, which completes in its last child's step, as a
     /// Kotlin job does (R14's example).
     ///
-    /// Once queued, the result waits for the caller's own step: a route
-    /// through the caller (a late entry of this scope's) does not take it.
-    fn resumes_caller_later(&mut self, cx: &Context<'_>, routed: bool) -> bool {
+    /// Once queued, the result waits for the caller's own step, not a
+    /// route through the caller: to an entry of this scope's (a late one),
+    /// or of another scope its code polls beside this one (`join!`).
+    fn resumes_caller_later(&mut self, cx: &Context<'_>) -> bool {
         if std::mem::take(&mut self.waits_for_children) {
             self.caller_queued = true;
             cx.waker().wake_by_ref();
             return true;
         }
-        // A route through the caller: to this scope's entry (`routed`), or
-        // to another scope's its code polls beside this one (`join!`).
-        self.caller_queued && (routed || context::polled_on_hop())
+        self.caller_queued && context::polled_on_hop()
     }
 
     /// A poll of a root: drains the tree's FIFO within the budget.

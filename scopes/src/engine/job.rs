@@ -398,14 +398,6 @@ impl JobCore {
         self.flags.fetch_or(HELD, Ordering::AcqRel);
     }
 
-    /// Whether the job waits for a place under its scope's limit: held
-    /// there, or not run yet (its scope has not got to it: its place is
-    /// decided at its first run, in start order).
-    fn waits_for_a_place(&self) -> bool {
-        let flags = self.flags.load(Ordering::Acquire);
-        flags & HELD != 0 || (flags & LIMITED != 0 && flags & (POLLED | ADMITTED) == 0)
-    }
-
     /// Gives a held job its place and queues its first run; false if it
     /// has completed meanwhile (cancelled while it waited).
     pub(crate) fn admit(&self) -> bool {
@@ -489,12 +481,7 @@ impl JobCore {
             return false;
         };
         self.notify_cancelled(marked);
-        // A lazy job never started, or one waiting for a place under its
-        // scope's limit, has nothing to resume: it completes at once, as in
-        // Kotlin (R11, SPEC §2b); its scope drops it without running it.
-        if !self.is_started() || self.waits_for_a_place() {
-            self.complete(Outcome::Cancelled(self.cancellation_error()));
-        }
+        self.complete_if_it_never_runs(self.flags.load(Ordering::Acquire));
         true
     }
 
@@ -523,15 +510,16 @@ impl JobCore {
         true
     }
 
-    /// R11: a child cancelled (by anyone: itself, its scope) before it was
-    /// started (lazy) or while it waited for a place under its scope's
-    /// limit has nothing to resume, and completes at once, as in Kotlin;
-    /// its scope lets it go when its entry comes. `prior`: its flags
-    /// before the cancel.
-    fn complete_if_it_never_runs(&self, prior: u32) {
+    /// R11, SPEC §2b: a job cancelled (by anyone: its handle, its scope)
+    /// before it was started (lazy) or while it waits for a place under its
+    /// scope's limit has nothing to resume, and completes at once, as in
+    /// Kotlin; its scope lets it go when its entry comes. `flags`: its
+    /// flags as the cancel saw them. Waiting for a place: held there, or
+    /// not run yet (its place is decided at its first run, in start order).
+    fn complete_if_it_never_runs(&self, flags: u32) {
         let waits_for_a_place =
-            prior & HELD != 0 || (prior & LIMITED != 0 && prior & (POLLED | ADMITTED) == 0);
-        if prior & STARTED == 0 || waits_for_a_place {
+            flags & HELD != 0 || (flags & LIMITED != 0 && flags & (POLLED | ADMITTED) == 0);
+        if flags & STARTED == 0 || waits_for_a_place {
             self.complete(Outcome::Cancelled(self.cancellation_error()));
         }
     }
