@@ -1,7 +1,7 @@
 //! kotlinx WithTimeoutOrNullJvmTest, CoroutineScopeTest, AsyncTest,
 //! SupervisorTest, NonCancellableTest, JobNestedExceptionsTest leftovers and
 //! a JobChildStressTest analogue. Kotlin's `Thread.sleep` (blocking while a
-//! deadline passes) runs on the real clock.
+//! deadline passes) is `block_for` on tokio's paused clock.
 
 use super::common::*;
 use scopes::prelude::*;
@@ -9,16 +9,24 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+/// Kotlin's `Thread.sleep` on tokio's paused clock: the clock moves on by
+/// `d` while the code does not suspend. (`tokio::time::advance` moves the
+/// clock at its first poll, then yields; only that first poll is made.)
+fn block_for(d: Duration) {
+    use futures_util::FutureExt;
+    let _ = tokio::time::advance(d).now_or_never();
+}
+
 fn nums(n: u32) -> Vec<String> {
     (1..=n).map(|i| i.to_string()).collect()
 }
 
 // WithTimeoutOrNullJvmTest.testIgnoredTimeout: the deadline passes while the
 // work blocks, but the work completes without suspending: its value wins.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_timeout_ignored_timeout() {
     let value = with_timeout(ms(1), async move {
-        std::thread::sleep(ms(10));
+        block_for(ms(10));
         Ok(42)
     })
     .await;
@@ -26,10 +34,10 @@ async fn with_timeout_ignored_timeout() {
 }
 
 // WithTimeoutOrNullJvmTest.testIgnoredTimeoutOnNull
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_timeout_or_null_ignored_timeout_on_null() {
     let value = with_timeout_or_none(ms(1), async move {
-        std::thread::sleep(ms(10));
+        block_for(ms(10));
         Ok(42)
     })
     .await;
@@ -37,10 +45,10 @@ async fn with_timeout_or_null_ignored_timeout_on_null() {
 }
 
 // WithTimeoutOrNullJvmTest.testIgnoredTimeoutOnNullThrowsOnYield
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_timeout_or_null_ignored_timeout_on_null_throws_on_yield() {
     let value = with_timeout_or_none(ms(1), async move {
-        std::thread::sleep(ms(75));
+        block_for(ms(75));
         yield_now().await
     })
     .await;
@@ -48,10 +56,10 @@ async fn with_timeout_or_null_ignored_timeout_on_null_throws_on_yield() {
 }
 
 // WithTimeoutOrNullJvmTest.testOuterTimeoutFiredBeforeInner
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_timeout_or_null_outer_timeout_fired_before_inner() {
     let result = with_timeout_or_none(ms(100), async move {
-        std::thread::sleep(ms(200));
+        block_for(ms(200));
         non_cancellable(yield_now()).await?;
         with_timeout_or_none(ms(100), async move {
             yield_now().await?;
