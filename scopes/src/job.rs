@@ -124,6 +124,7 @@ impl<'s> Job<'s> {
     /// are that scope's. It is active again if its code goes on after the
     /// scope has returned.
     pub fn is_active(&self) -> bool {
+        self.core.catch_up_with_cancel_children();
         self.core.is_active()
     }
 
@@ -132,11 +133,13 @@ impl<'s> Job<'s> {
     /// cancellation or a failure; also while a scope its body opened is
     /// being cancelled (see [`is_active`](Job::is_active)).
     pub fn is_cancelled(&self) -> bool {
+        self.core.catch_up_with_cancel_children();
         self.core.is_cancelled_for_any_reason()
     }
 
     /// Completed, whatever the outcome.
     pub fn is_completed(&self) -> bool {
+        self.core.catch_up_with_cancel_children();
         self.core.is_completed()
     }
 

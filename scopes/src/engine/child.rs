@@ -64,8 +64,9 @@ impl<'s, B: Boxes> Shared<'s, B> {
         {
             spare::grow_list(&mut started);
         }
+        let ordinal = self.queue.count_start(&started);
+        new.job.number_start(ordinal);
         started.push(new);
-        self.queue.count_start(&started);
         drop(started);
         self.queue.note_started();
     }

@@ -11,7 +11,7 @@ use futures_util::task::ArcWake;
 use once_cell::race::OnceBox;
 
 use super::name::Name;
-use super::ready::{Entry, Place, ReadyQueue, Resumed, Unplaced};
+use super::ready::{Entry, Place, ReadyQueue, Resumed, START_ORDINAL_BITS, Unplaced};
 use super::trace::Span;
 use super::waiters::{WaitPlace, Waiters};
 use crate::error::{Error, Result};
@@ -66,6 +66,20 @@ static COMPLETIONS: AtomicU64 = AtomicU64::new(1);
 
 /// Not yet placed in its scope's child storage.
 pub(crate) const UNPLACED: u32 = u32::MAX;
+
+/// The mark of an index not placed yet. A child's other bits hold the low
+/// bits of its start ordinal in its scope, from its start on (a lazy
+/// child's creation counts as its start here), before its handle is
+/// returned: a `cancel_children` call covers it before its scope takes it
+/// (R7), and its handle must say so at once
+/// (`catch_up_with_cancel_children`).
+const UNPLACED_MARK: u32 = !START_ORDINAL_BITS;
+
+/// Whether `idx` is a slot index, not the unplaced mark.
+#[inline]
+fn is_placed(idx: u32) -> bool {
+    idx & UNPLACED_MARK == 0
+}
 
 /// Who runs a job's future, and so what waking the job means.
 pub(crate) enum Host {
@@ -557,7 +571,7 @@ impl JobCore {
         // step (cancelling a thousand children is a thousand steps, not
         // two); its entry is pushed when it is notified.
         let idx = self.idx.load(Ordering::Acquire);
-        let placed = idx != UNPLACED && self.queue.is_some();
+        let placed = is_placed(idx) && self.queue.is_some();
         let queued = if placed { QUEUED } else { 0 };
         let prior = self
             .flags
@@ -676,7 +690,7 @@ impl JobCore {
     /// list, which its scope resolves once it has placed it; from outside
     /// the tree's drain, its scope queues it when it takes it.
     fn schedule_start(self: &Arc<Self>) {
-        if self.idx.load(Ordering::Acquire) != UNPLACED {
+        if is_placed(self.idx.load(Ordering::Acquire)) {
             return self.schedule();
         }
         // Its scope places it on the thread where its tree drains: seen
@@ -711,7 +725,7 @@ impl JobCore {
     pub(crate) fn placement(&self) -> Option<Place> {
         let queue = self.queue.as_ref()?;
         match self.idx.load(Ordering::Acquire) {
-            UNPLACED => None,
+            idx if !is_placed(idx) => None,
             idx => Some(Place {
                 queue: queue.clone(),
                 entry: self.entry(idx),
@@ -720,8 +734,38 @@ impl JobCore {
     }
 
     pub(crate) fn place(&self, idx: usize) {
-        let idx = u32::try_from(idx).expect("fewer than 4 billion children in one scope");
+        let idx = u32::try_from(idx)
+            .ok()
+            .filter(|&idx| is_placed(idx))
+            .expect("fewer than 2 billion children at once in one scope");
         self.idx.store(idx, Ordering::Release);
+    }
+
+    /// Numbers the child's start in its scope (`ordinal`, counted under
+    /// the scope's start list lock, before the scope can place it).
+    pub(crate) fn number_start(&self, ordinal: u64) {
+        let low_bits = ordinal as u32 & START_ORDINAL_BITS;
+        self.idx.store(UNPLACED_MARK | low_bits, Ordering::Relaxed);
+    }
+
+    /// A child started and not yet taken by its scope, which a
+    /// `cancel_children` call covered: it is cancelled now, as Kotlin's
+    /// `cancelChildren` cancels every child at once (R7), so that its
+    /// handle says so in the code right after the call. Its scope would
+    /// cancel it as it takes it (`Driver::adopt`), in the same way; the
+    /// handles' reads of the job's state come here first.
+    pub(crate) fn catch_up_with_cancel_children(&self) {
+        let idx = self.idx.load(Ordering::Acquire);
+        if is_placed(idx) || self.has(CANCELLED | COMPLETED) {
+            return;
+        }
+        let covered = self
+            .queue
+            .as_ref()
+            .is_some_and(|queue| queue.cancel_children_covers(idx & START_ORDINAL_BITS));
+        if covered {
+            self.cancel(None);
+        }
     }
 
     /// Clears the queued mark as the scope takes the job off its queue.
@@ -743,7 +787,7 @@ impl JobCore {
     /// what it takes off the queue against the slot's child).
     fn claim_entry(&self) -> Option<Entry> {
         match self.idx.load(Ordering::Acquire) {
-            UNPLACED => None,
+            idx if !is_placed(idx) => None,
             idx => {
                 let prior = self.flags.fetch_or(QUEUED, Ordering::AcqRel);
                 (prior & (QUEUED | COMPLETED) == 0).then(|| self.entry(idx))

@@ -50,8 +50,14 @@ use smallvec::SmallVec;
 
 use crate::error::Error;
 
-/// Queue entry for the scope's body.
-pub(crate) const BODY: usize = u32::MAX as usize - 2;
+/// A child not yet taken by its scope keeps its start ordinal in these
+/// bits (the 31 its job record has for it). A scope takes its started
+/// children at its next poll, so far fewer than 2^31 wait at once.
+pub(crate) const START_ORDINAL_BITS: u32 = (1 << 31) - 1;
+
+/// Queue entry for the scope's body: above every slot index, and a place
+/// a job record can hold (the largest below its unplaced mark).
+pub(crate) const BODY: usize = START_ORDINAL_BITS as usize;
 
 /// An entry of a scope: the slot to poll (or `BODY`), and the id of the
 /// job that asked. A slot is reused once its child has ended, and a waker
@@ -960,9 +966,21 @@ impl ReadyQueue {
     /// start list (its guard is the proof), which orders the starts: a
     /// plain load and store, not a read-modify-write (a child's start takes
     /// one atomic step less).
-    pub(crate) fn count_start<L>(&self, _start_list: &MutexGuard<'_, L>) {
+    /// Returns the start's ordinal.
+    pub(crate) fn count_start<L>(&self, _start_list: &MutexGuard<'_, L>) -> u64 {
         let total = self.started_total.load(Ordering::Relaxed);
         self.started_total.store(total + 1, Ordering::Release);
+        total
+    }
+
+    /// Whether a `cancel_children` call covered the child not yet taken
+    /// whose start ordinal has the low bits `residue`. Such a child is one
+    /// of the last starts (fewer than 2^31 wait to be taken), which tells
+    /// its whole ordinal.
+    pub(crate) fn cancel_children_covers(&self, residue: u32) -> bool {
+        let before = self.children_cancelled_before();
+        let started = self.started_total.load(Ordering::Acquire);
+        before != 0 && start_ordinal(residue, started) < before
     }
 
     /// Records that children were started without a marker; the scope
@@ -1415,6 +1433,14 @@ impl ReadyQueue {
     }
 }
 
+/// The ordinal of one of the last 2^31 of `started` starts, from its low
+/// bits `residue`.
+fn start_ordinal(residue: u32, started: u64) -> u64 {
+    let last = started.saturating_sub(1);
+    let back = (last as u32).wrapping_sub(residue) & START_ORDINAL_BITS;
+    last.saturating_sub(u64::from(back))
+}
+
 fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -1576,7 +1602,25 @@ mod tests {
     use std::cell::Cell;
     use std::sync::{Arc, Mutex};
 
+    use super::{START_ORDINAL_BITS, start_ordinal};
     use crate::{BoxFuture, coroutine_scope};
+
+    /// A child waiting to be taken keeps the low bits of its start
+    /// ordinal; the whole ordinal comes back from the count of starts, also
+    /// once that count is past what the bits hold (a scope serving for
+    /// years starts billions of children).
+    #[test]
+    fn a_start_ordinal_comes_back_from_its_low_bits_past_the_wrap() {
+        let m = u64::from(START_ORDINAL_BITS) + 1;
+        for started in [1, 2, 1000, m - 1, m, m + 1, 3 * m + 17, u64::MAX / 2] {
+            for back in [0, 1, 5, 999, m - 1].map(|back| back.min(started - 1)) {
+                let ordinal = started - 1 - back;
+                let residue = u32::try_from(ordinal % m).unwrap();
+                assert_eq!(residue, ordinal as u32 & START_ORDINAL_BITS);
+                assert_eq!(start_ordinal(residue, started), ordinal, "{started} {back}");
+            }
+        }
+    }
 
     thread_local! {
         /// Notes stepped over by nested scopes resolving their starts.
