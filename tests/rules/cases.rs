@@ -717,6 +717,7 @@ async fn r7_cancel_children_cancels_children_started_in_the_same_step_at_once() 
             assert!(!launched.is_completed(), "it has not run its cleanup yet");
             assert!(deferred.is_cancelled() && !deferred.is_active());
             assert!(lazy.is_cancelled() && lazy.is_completed());
+            assert!(!lazy.start(), "a cancelled lazy child cannot be started");
             assert!(!after.is_cancelled() && after.is_active());
             let awaited = deferred.await;
             assert!(awaited.unwrap_err().is_cancellation());
@@ -1652,6 +1653,43 @@ async fn r11_failed_deferred_gives_same_error_to_every_handle() {
     })
     .await;
     assert_eq!(result.unwrap(), ("same".into(), "same".into()));
+}
+
+/// Cancelling the job a scope runs in cancels the children its body has
+/// just started, before the scope has taken them: a lazy one never started
+/// completes at once (R11) and cannot be started.
+#[tokio::test(start_paused = true)]
+async fn r11_cancelling_the_job_a_scope_runs_in_completes_a_lazy_child_it_just_started() {
+    let checked = Log::default();
+    let checked = &checked;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let me = s.r#async(async move {
+                let me: scopes::Deferred<'_, ()> = rx.await.unwrap();
+                coroutine_scope(|inner| {
+                    Box::pin(async move {
+                        let lazy = inner.child().start(Start::Lazy).launch(async move {
+                            checked.push("lazy ran");
+                            Ok(())
+                        });
+                        me.cancel(); // the job this scope runs in
+                        assert!(lazy.is_cancelled() && lazy.is_completed());
+                        assert!(!lazy.start(), "a cancelled lazy child cannot be started");
+                        checked.push("checked");
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            tx.send(me.clone()).ok().unwrap();
+            assert!(me.await.unwrap_err().is_cancellation());
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(checked.take(), ["checked"]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -672,6 +672,7 @@ impl JobCore {
     /// Starts a lazy job; true only for the call that started it (false
     /// for one already started, cancelled or completed), as in Kotlin.
     pub(crate) fn start(self: &Arc<Self>) -> bool {
+        self.catch_up_with_cancel_children();
         let started = self
             .flags
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |flags| {
@@ -749,21 +750,24 @@ impl JobCore {
     }
 
     /// A child started and not yet taken by its scope, which a
-    /// `cancel_children` call covered: it is cancelled now, as Kotlin's
-    /// `cancelChildren` cancels every child at once (R7), so that its
-    /// handle says so in the code right after the call. Its scope would
+    /// `cancel_children` call or the cancel of the scope itself covered:
+    /// it is cancelled now, as Kotlin cancels every child at once (R7),
+    /// so that its handle says so in the code right after the call (a
+    /// lazy one completes, R11, and cannot be started). Its scope would
     /// cancel it as it takes it (`Driver::adopt`), in the same way; the
-    /// handles' reads of the job's state come here first.
+    /// handles' reads of the job's state, and `start`, come here first.
     pub(crate) fn catch_up_with_cancel_children(&self) {
         let idx = self.idx.load(Ordering::Acquire);
         if is_placed(idx) || self.has(CANCELLED | COMPLETED) {
             return;
         }
-        let covered = self
-            .queue
-            .as_ref()
-            .is_some_and(|queue| queue.cancel_children_covers(idx & START_ORDINAL_BITS));
-        if covered {
+        let Some(queue) = &self.queue else { return };
+        if !queue.cancel_children_covers(idx & START_ORDINAL_BITS) {
+            return;
+        }
+        if queue.cancellation().is_some() {
+            self.cancel_by_scope(); // the scope itself is cancelled
+        } else {
             self.cancel(None);
         }
     }

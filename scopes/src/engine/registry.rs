@@ -118,6 +118,9 @@ impl Attached for ScopeEntry {
         };
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
+            // Those started and not taken yet too: the scope cancels them
+            // as it takes them, and their handles say so at once.
+            queue.cancel_children_started_so_far();
         }
         let mut resumed = Resumed::default();
         self.each_child_in_start_order(|child| child.cancel_by_scope_into(&mut resumed));
