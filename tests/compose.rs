@@ -210,6 +210,35 @@ async fn join_all_fails_only_when_the_caller_is_cancelled() {
     assert_eq!(log.take(), ["joiner: true"]);
 }
 
+/// Kotlin's `joinAll` is a `join` of each job: in a cancelled job, a
+/// completed job's `join` reports the cancellation, and no job means no
+/// `join` and no check (kotlinx AwaitTest's `testJoinAllEmpty` shape, in a
+/// cancelled job).
+#[tokio::test(start_paused = true)]
+async fn join_all_of_nothing_in_a_cancelled_job_is_ok_and_of_a_completed_job_is_the_cancellation() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let done = s.launch(async { Ok(()) });
+            let job = s.launch(async move {
+                let cancelled = delay(ms(1000)).await.unwrap_err();
+                let none: [scopes::Job<'_>; 0] = [];
+                log.push(format!("nothing: {:?}", join_all(none).await.is_ok()));
+                let one = join_all([&done]).await;
+                log.push(format!("done: {}", one.unwrap_err().is_cancellation()));
+                Err(cancelled)
+            });
+            yield_now().await?;
+            job.cancel();
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["nothing: true", "done: true"]);
+}
+
 // ----------------------------------------------------------------- race
 
 #[tokio::test(start_paused = true)]

@@ -117,7 +117,9 @@ impl<T> Future for AwaitAll<'_, T> {
 }
 
 /// Waits until every job has completed, whatever its outcome: Kotlin's
-/// `joinAll`. `Err` only when the caller itself is cancelled.
+/// `joinAll`. `Err` only when the caller itself is cancelled. It is a
+/// `join` of each job, as in Kotlin: with no jobs there is nothing to
+/// join, and it returns `Ok(())` even in a cancelled job.
 ///
 /// # Examples
 ///
@@ -166,6 +168,9 @@ impl Future for JoinAll<'_> {
     type Output = Result<()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if self.jobs.is_empty() {
+            return Poll::Ready(Ok(())); // no `join`, so no check (Kotlin)
+        }
         if let Some(cancelled) = context::cancellation() {
             return Poll::Ready(Err(cancelled));
         }
