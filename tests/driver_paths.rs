@@ -616,3 +616,64 @@ async fn after_a_burst_has_ended_new_children_run_and_cancel_children_reaches_th
     .unwrap();
     assert_eq!(cancelled.load(Ordering::Relaxed), 3);
 }
+
+/// A job's id, as its `Debug` shows it.
+fn id_of(job: &scopes::Job<'_>) -> u64 {
+    let shown = format!("{job:?}");
+    let id = shown
+        .split("id: ")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next());
+    id.and_then(|id| id.parse().ok()).expect("an id")
+}
+
+/// A thread keeps the job records of children nobody holds any more for
+/// its next children (`engine/job.rs`): a handle kept after its child
+/// completed still holds its own record, with its outcome and name, while
+/// later scopes on the thread start and end thousands of children; their
+/// ids are new.
+#[tokio::test(start_paused = true)]
+async fn a_kept_handle_keeps_its_own_job_record_while_later_children_reuse_records() {
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let mut kept = Vec::new();
+            for i in 0..100 {
+                let job = s.child().name(format!("kept {i}")).launch(async move {
+                    yield_now().await?;
+                    if i % 3 == 0 {
+                        return Err(Error::cancelled());
+                    }
+                    Ok(())
+                });
+                if i % 2 == 0 {
+                    kept.push(job);
+                }
+            }
+            scopes::join_all(&kept).await?;
+            delay(Duration::from_millis(1)).await?; // the odd ones are gone too
+            let kept_ids: Vec<u64> = kept.iter().map(id_of).collect();
+            for _ in 0..3 {
+                let later = coroutine_scope(|s| {
+                    Box::pin(async move {
+                        let jobs: Vec<_> = (0..2_000)
+                            .map(|_| s.launch(async { yield_now().await }))
+                            .collect();
+                        Ok(jobs.iter().map(id_of).collect::<Vec<_>>())
+                    })
+                })
+                .await?;
+                assert!(later.iter().all(|job| !kept_ids.contains(job)));
+            }
+            for (n, job) in kept.iter().enumerate() {
+                let i = 2 * n;
+                assert_eq!(job.name(), format!("kept {i}"));
+                assert!(job.is_completed());
+                assert_eq!(job.is_cancelled(), i % 3 == 0, "kept {i}");
+                assert_eq!(id_of(job), kept_ids[n]);
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+}

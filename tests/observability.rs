@@ -111,6 +111,30 @@ async fn dump_forgets_finished_scopes() {
     assert!(!scopes::debug::dump().contains("dump-finished-child"));
 }
 
+/// A child started under a `limit` that has no place yet says so: a pool
+/// whose feeder waits for a place the workers hold looks stuck otherwise.
+#[tokio::test(start_paused = true)]
+async fn dump_marks_a_child_waiting_for_a_place_under_the_limit() {
+    let dump = scopes::coroutine_scope!(limit = 1;
+        launch(name = "dump-limit-worker") { delay(Duration::from_secs(1)).await?; };
+        launch(name = "dump-limit-feeder") { Ok::<(), Error>(()) };
+        yield_now().await?;
+        Ok(scopes::debug::dump())
+    )
+    .unwrap();
+    let line = |name: &str| {
+        let line = dump.lines().find(|line| line.contains(name));
+        line.unwrap_or_else(|| panic!("{name} not in {dump}"))
+            .trim()
+            .to_owned()
+    };
+    assert!(line("dump-limit-worker").ends_with("[active]"), "{dump}");
+    assert!(
+        line("dump-limit-feeder").ends_with("[active, waiting for a place]"),
+        "{dump}"
+    );
+}
+
 /// Completed children linger in a scope's published list until its poll
 /// ends; a dump taken before then, from a sibling, must still skip them,
 /// and the end of the poll must not clear a slot a new child took meanwhile.

@@ -13,7 +13,10 @@ use std::fmt::Write;
 /// A job suspended outside any cancellation-aware call (a tokio lock, a
 /// foreign channel, a sleep not wrapped in `cancellable`) is marked
 /// `foreign wait`: cancelling it drops it there, without its async cleanup
-/// (R7), as in `worker #12 [cancelling, foreign wait]`.
+/// (R7), as in `worker #12 [cancelling, foreign wait]`. A child started
+/// under its scope's `limit` that has no place yet is marked `waiting for
+/// a place`, as in `feeder #6 [active, waiting for a place]`: children
+/// that wait on each other's progress need a limit above their number.
 ///
 /// Each level indents two spaces (a nested scope is two levels: the child
 /// it runs in, then the scope) up to 100 levels; deeper lines keep that
@@ -118,6 +121,8 @@ fn write_job(out: &mut String, job: &JobCore, depth: usize) {
     };
     let wait = if job.is_in_foreign_wait() {
         ", foreign wait"
+    } else if job.waits_for_a_place() {
+        ", waiting for a place"
     } else {
         ""
     };

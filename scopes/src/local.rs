@@ -144,8 +144,10 @@ pub type LocalScope<'s, 'env> = Scope<'s, 'env, Local>;
 ///
 /// Runs wherever its future is polled: `block_on` (a `current_thread`
 /// runtime, `#[tokio::main(flavor = "current_thread")]`), a `LocalSet`
-/// (`spawn_local`, `run_until`), or inside a child of any scope. It cannot
-/// be `tokio::spawn`ed (a compile error). `parallel` children
+/// (`spawn_local`, `run_until`), or inside a child of a local scope. It
+/// cannot be `tokio::spawn`ed, nor awaited in a child or the body of a
+/// plain scope, whose futures are `Send` (both are compile errors: make
+/// the enclosing scope local too). `parallel` children
 /// ([`ChildBuilder::launch_parallel`](crate::ChildBuilder::launch_parallel))
 /// are `Send + 'static` tokio tasks here too.
 ///

@@ -1231,6 +1231,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
                 }
             }
         }
+        JobCore::let_go(job);
     }
 
     /// Gives the places freed under the limit to held children, in the

@@ -370,8 +370,9 @@ impl Registration {
 fn clear_completed(children: &mut [Option<Arc<JobCore>>], idx: usize) {
     if let Some(entry) = children.get_mut(idx)
         && entry.as_ref().is_some_and(|job| job.is_completed())
+        && let Some(job) = entry.take()
     {
-        *entry = None;
+        JobCore::let_go(job);
     }
 }
 
@@ -407,7 +408,10 @@ fn give_back_table(shard: &mut Option<Shard>) {
 }
 
 /// Gives a scope's list's room to the next scope on this thread.
-fn give_back_room(children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
+fn give_back_room(mut children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
+    for job in children.drain(..).flatten() {
+        JobCore::let_go(job);
+    }
     if spare::is_large::<Option<Arc<JobCore>>>(children.capacity()) {
         spare::keep_children(children.into_vec());
     }
