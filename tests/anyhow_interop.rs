@@ -448,3 +448,60 @@ async fn question_mark_in_a_users_macro_is_left_as_written() {
     };
     assert_eq!(got.unwrap(), 3);
 }
+
+/// A scope's result, as anyhow users write it: `.context(..)` on the
+/// `scopes::Result` itself (the prelude's `scopes::Context`), beside
+/// anyhow's own `Context` on the app's other results.
+async fn fetch_pages(fail: bool) -> anyhow::Result<u32> {
+    use anyhow::Context as _;
+    let pages: scopes::Result<u32> = coroutine_scope! {
+        let page = async {
+            if fail {
+                return Err(Error::msg("http 500"));
+            }
+            Ok(2)
+        };
+        page.await
+    };
+    let pages = pages.context("fetching every page")?;
+    let per_page = "10".parse::<u32>().context("reading the page size")?;
+    Ok(pages * per_page)
+}
+
+#[tokio::test(start_paused = true)]
+async fn context_on_a_scopes_result_wraps_its_error_and_keeps_where_it_came_from() {
+    assert_eq!(fetch_pages(false).await.unwrap(), 20);
+    let failed = fetch_pages(true).await.unwrap_err();
+    assert_eq!(format!("{failed:#}"), "fetching every page: http 500");
+    assert_eq!(failed.to_string(), "fetching every page");
+    let back = Error::from_anyhow(failed);
+    assert_eq!(format!("{back:#}"), "fetching every page: http 500");
+    assert!(back.child_name().is_some(), "{back:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn with_context_runs_only_on_an_error_and_a_cancellation_stays_one() {
+    let made = std::cell::Cell::new(0);
+    let fine: scopes::Result<u8> = Ok(1);
+    let fine = fine.with_context(|| {
+        made.set(made.get() + 1);
+        "never"
+    });
+    assert_eq!((fine.unwrap(), made.get()), (1, 0));
+    let cancelled: scopes::Result<u8> = Err(Error::cancelled());
+    let cancelled = cancelled.with_context(|| {
+        made.set(made.get() + 1);
+        "stopping"
+    });
+    assert_eq!(made.get(), 1);
+    let back = Error::from_anyhow(cancelled.unwrap_err());
+    assert!(back.is_cancellation());
+    let failed = all_children_fail(3).await;
+    let with_context = Err::<(), _>(failed).context("all of them");
+    let back = Error::from_anyhow(with_context.unwrap_err());
+    assert_eq!(back.suppressed().len(), 2, "{back:?}");
+    assert!(
+        format!("{back:#}").starts_with("all of them: child "),
+        "{back:#}"
+    );
+}

@@ -259,6 +259,8 @@ pub mod debug;
 mod deferred;
 mod engine;
 mod error;
+#[cfg(feature = "anyhow")]
+mod error_context;
 mod handler;
 mod job;
 mod local;
@@ -284,6 +286,8 @@ pub use deferred::Deferred;
 pub use engine::child::{BoxFuture, LocalBoxFuture};
 pub use engine::options::ScopeOptions;
 pub use error::{Error, Result};
+#[cfg(feature = "anyhow")]
+pub use error_context::Context;
 pub use handler::{WithExceptionHandler, with_exception_handler};
 pub use job::{Job, Join};
 pub use local::{

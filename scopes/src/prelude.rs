@@ -20,6 +20,8 @@ pub use scopes_macros::produce;
 // Cancellation-aware foreign waits (SPEC §2c). The tokio extension traits
 // come in for their methods only (`lock_cancellable`, ...).
 pub use crate::CancellableExt;
+#[cfg(feature = "anyhow")]
+pub use crate::Context as _;
 pub use crate::sync::{
     MpscReceiverExt as _, MpscSenderExt as _, MutexExt as _, NotifyExt as _, SemaphoreExt as _,
 };
