@@ -111,6 +111,57 @@ async fn dump_forgets_finished_scopes() {
     assert!(!scopes::debug::dump().contains("dump-finished-child"));
 }
 
+/// SPEC §3b: every live job, from its `launch` on, as Kotlin's
+/// `DebugProbes` shows a coroutine just launched: a child started in the
+/// step running now is there before its scope has taken it, in start
+/// order, and in a scope nested in the body too.
+#[tokio::test(start_paused = true)]
+async fn dump_shows_a_child_started_in_the_step_running_now() {
+    let dump = scopes::coroutine_scope!(
+        launch(name = "dump-now-first") { delay(Duration::from_secs(1)).await?; };
+        let lazy = launch(name = "dump-now-lazy", start = lazy) { Ok::<(), Error>(()) };
+        let first = scopes::debug::dump();
+        yield_now().await?;
+        launch(name = "dump-now-later") { Ok::<(), Error>(()) };
+        let inner = coroutine_scope!(
+            launch(name = "dump-now-nested") { Ok::<(), Error>(()) };
+            Ok(scopes::debug::dump())
+        )?;
+        lazy.cancel();
+        Ok((first, inner))
+    )
+    .unwrap();
+    let (first, inner) = dump;
+    let at = |dump: &str, name: &str| {
+        let line = dump.lines().position(|line| line.contains(name));
+        line.unwrap_or_else(|| panic!("{name} not in {dump}"))
+    };
+    assert!(
+        at(&first, "dump-now-first") < at(&first, "dump-now-lazy"),
+        "{first}"
+    );
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains("dump-now-first #") && l.ends_with("[active]")),
+        "{first}"
+    );
+    assert!(
+        first
+            .lines()
+            .any(|l| l.contains("dump-now-lazy") && l.ends_with("[lazy]")),
+        "{first}"
+    );
+    let indent = |dump: &str, name: &str| {
+        let line = dump.lines().nth(at(dump, name)).unwrap();
+        line.len() - line.trim_start().len()
+    };
+    assert!(
+        indent(&inner, "dump-now-nested") > indent(&inner, "dump-now-later"),
+        "{inner}"
+    );
+}
+
 /// A child started under a `limit` that has no place yet says so: a pool
 /// whose feeder waits for a place the workers hold looks stuck otherwise.
 #[tokio::test(start_paused = true)]

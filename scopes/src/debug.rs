@@ -35,8 +35,8 @@ use std::fmt::Write;
 ///
 /// coroutine_scope(|s| Box::pin(async move {
 ///     s.child().name("worker").launch(async { yield_now().await });
-///     yield_now().await?; // let the worker start
-///     let dump = scopes::debug::dump();
+///     let dump = scopes::debug::dump(); // there from its launch on
+///     yield_now().await?;
 ///     assert!(dump.contains("coroutine_scope at "));
 ///     assert!(dump.contains("\n  worker #"));
 ///     Ok(())

@@ -14,6 +14,7 @@ use super::handler::{FailureSink, Handler};
 use super::job::JobCore;
 use super::pool::PoolChild;
 use super::ready::{ReadyQueue, Unplaced};
+use super::registry;
 use super::spare;
 use crate::error::Result;
 
@@ -66,9 +67,14 @@ impl<'s, B: Boxes> Shared<'s, B> {
         }
         let ordinal = self.queue.count_start(&started);
         new.job.number_start(ordinal);
+        let job = std::sync::Arc::downgrade(&new.job);
         started.push(new);
         drop(started);
-        self.queue.note_started();
+        if self.queue.note_started() {
+            // Until its scope takes it, after this step: `debug::dump`
+            // shows it meanwhile.
+            registry::note_started_here(job);
+        }
     }
 
     /// The children started but not yet adopted by the scope.

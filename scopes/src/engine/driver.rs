@@ -861,8 +861,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// adopts as many started children as it counts. Children started from
     /// elsewhere (another thread, the body closure) follow.
     fn take_local(&mut self, fifo: &mut Fifo) {
+        let mut started = false;
         if ReadyQueue::take_local(&mut fifo.local, &mut fifo.adopted) {
             for noted in fifo.local.drain(..) {
+                started |= noted.is_a_start();
                 self.take_noted(noted, &fifo.adopted, &mut fifo.batch, &mut fifo.nested);
             }
         }
@@ -870,6 +872,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             while self.adopt_next(&mut fifo.batch) {}
         }
         self.publish_adopted();
+        if started {
+            // Taken by their scopes now, or as foreign starts.
+            registry::forget_started_here();
+        }
     }
 
     /// One note of the root's: a wake joins the FIFO; a start marker adopts

@@ -799,6 +799,14 @@ impl JobCore {
         self.idx.store(idx, Ordering::Release);
     }
 
+    /// Started and not yet taken by its scope (placed in its storage),
+    /// nor completed, its scope still there.
+    pub(crate) fn is_waiting_to_be_taken(&self) -> bool {
+        !is_placed(self.idx.load(Ordering::Acquire))
+            && !self.is_completed()
+            && self.queue.as_ref().is_some_and(|queue| !queue.is_closed())
+    }
+
     /// Numbers the child's start in its scope (`ordinal`, counted under
     /// the scope's start list lock, before the scope can place it).
     pub(crate) fn number_start(&self, ordinal: u64) {

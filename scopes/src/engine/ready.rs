@@ -115,6 +115,12 @@ pub(crate) enum Noted {
 impl Noted {
     /// The scope whose start list a marker (`Started`, `StartedLazy`)
     /// refers to (`Some(None)`: the root's); `None` for a wake.
+    /// A start marker: children were started (a start resolved by its
+    /// nested scope, `Adopted`, or a chained one, counts too).
+    pub(crate) fn is_a_start(&self) -> bool {
+        !matches!(self, Noted::Woken(_))
+    }
+
     fn marker_scope(&self) -> Option<Option<&Arc<ReadyQueue>>> {
         match self {
             Noted::Woken(_) | Noted::Chained | Noted::Adopted { .. } => None,

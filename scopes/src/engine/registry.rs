@@ -13,6 +13,7 @@
 //! (R7): the scope's entry is attached to the job it was entered in, and
 //! cancelling that job cancels the scope and every child listed here.
 
+use std::cell::RefCell;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rustc_hash::FxHashMap;
@@ -417,6 +418,32 @@ fn give_back_room(mut children: SmallVec<[Option<Arc<JobCore>>; 2]>) {
     }
 }
 
+thread_local! {
+    /// Children started on this thread during the step now running, which
+    /// their scopes take (and publish) once the step ends: `dump` shows
+    /// them from here meanwhile, so a child is there from its `launch` on,
+    /// as in Kotlin. Weak, and let go of as the root takes the step's
+    /// notes (`forget_started_here`): a child that ends within the step
+    /// (its scope nested in a job the step polls) is not kept alive here,
+    /// nor the failure it ended with (which its scope adds to in place
+    /// while nothing else holds it).
+    static STARTED_HERE: RefCell<Vec<Weak<JobCore>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes a child started during the step running on this thread.
+pub(crate) fn note_started_here(job: Weak<JobCore>) {
+    let _ = STARTED_HERE.try_with(|started| started.borrow_mut().push(job));
+}
+
+/// The root's step has ended and its scopes have taken what it started.
+/// (Rarely one has not: a nested scope whose poll did not come back to it
+/// in the step takes its children at its next poll, and a root draining
+/// inside another's step ends the outer step's list too; `dump` shows
+/// those once their scope has taken them.)
+pub(crate) fn forget_started_here() {
+    let _ = STARTED_HERE.try_with(|started| started.borrow_mut().clear());
+}
+
 /// A scope as `debug::dump` shows it: its job, the job it is shown under,
 /// and its live children.
 pub(crate) struct ScopeView {
@@ -437,17 +464,33 @@ pub(crate) fn views() -> Vec<ScopeView> {
         );
     }
     scopes.sort_unstable_by_key(|scope| scope.job.id);
+    let started_here: Vec<Arc<JobCore>> = STARTED_HERE
+        .try_with(|started| started.borrow().iter().filter_map(Weak::upgrade).collect())
+        .unwrap_or_default();
     scopes
         .iter()
-        .map(|scope| ScopeView {
-            job: scope.job.clone(),
-            parent: (scope.shown_under != 0).then_some(scope.shown_under),
-            children: lock(&scope.children)
+        .map(|scope| {
+            let mut children: Vec<Arc<JobCore>> = lock(&scope.children)
                 .iter()
                 .flatten()
                 .filter(|job| !job.is_completed())
                 .cloned()
-                .collect(),
+                .collect();
+            let its_own = |job: &&Arc<JobCore>| match (job.queue(), scope.job.queue()) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            };
+            let not_taken = started_here.iter().filter(its_own);
+            children.extend(
+                not_taken
+                    .filter(|job| job.is_waiting_to_be_taken())
+                    .cloned(),
+            );
+            ScopeView {
+                job: scope.job.clone(),
+                parent: (scope.shown_under != 0).then_some(scope.shown_under),
+                children,
+            }
         })
         .collect()
 }
