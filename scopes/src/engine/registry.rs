@@ -441,8 +441,20 @@ pub(crate) fn note_started_here(job: Weak<JobCore>) {
 /// inside another's step ends the outer step's list too; `dump` shows
 /// those once their scope has taken them.)
 pub(crate) fn forget_started_here() {
-    let _ = STARTED_HERE.try_with(|started| started.borrow_mut().clear());
+    let _ = STARTED_HERE.try_with(|started| {
+        let mut started = started.borrow_mut();
+        if started.capacity() > KEPT_STARTED {
+            *started = Vec::new(); // a burst's room goes back
+        } else {
+            started.clear();
+        }
+    });
 }
+
+/// Notes of started children a thread keeps room for between steps: a
+/// scope per node of a tree's starts, not a burst's (a burst of 100,000
+/// would keep 800 KiB).
+const KEPT_STARTED: usize = 1024;
 
 /// A scope as `debug::dump` shows it: its job, the job it is shown under,
 /// and its live children.
