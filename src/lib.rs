@@ -13,6 +13,37 @@ pub use trace_log::TraceLog;
 pub use scopes_seeds::Log;
 
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// Runs `fut` and returns its output with the (virtual, on tokio's paused
+/// clock) time it took.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let ((), took) = scopes_workspace::timed(tokio::time::sleep(std::time::Duration::from_secs(3))).await;
+/// assert_eq!(took, std::time::Duration::from_secs(3));
+/// # }
+/// ```
+pub async fn timed<F: std::future::Future>(fut: F) -> (F::Output, Duration) {
+    let start = tokio::time::Instant::now();
+    let out = fut.await;
+    (out, start.elapsed())
+}
+
+/// An exception handler that records what it receives in `log`, as
+/// `handler: <message>`.
+///
+/// ```
+/// let log = scopes_workspace::Log::default();
+/// let handler = scopes_workspace::recording(&log);
+/// handler(&scopes::Error::msg("lost"));
+/// assert_eq!(log.take(), ["handler: lost"]);
+/// ```
+pub fn recording(log: &Log) -> impl Fn(&scopes::Error) + Send + Sync + 'static {
+    let log = log.clone();
+    move |e: &scopes::Error| log.push(format!("handler: {e}"))
+}
 
 /// Keeps expected panics off stderr. The first call installs (once per
 /// process) a panic hook that hides panics whose message starts with one of

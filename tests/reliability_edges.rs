@@ -10,16 +10,11 @@ use scopes::{
     Error, Result, Start, coroutine_scope, delay, ensure_active, supervisor_scope, with_timeout,
     with_timeout_or_none, yield_now,
 };
+use scopes_workspace::timed;
 use tokio::time::Instant;
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-async fn timed<F: std::future::Future>(fut: F) -> (F::Output, Duration) {
-    let start = Instant::now();
-    let out = fut.await;
-    (out, start.elapsed())
 }
 
 // ------------------------------------------------------------- durations

@@ -9,25 +9,10 @@
 
 use std::time::Duration;
 
-use scopes::Error;
-use scopes_workspace::Log;
-use tokio::time::Instant;
+use scopes_workspace::{recording, timed};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Runs `fut` and returns its output with the virtual time it took.
-async fn timed<F: std::future::Future>(fut: F) -> (F::Output, Duration) {
-    let start = Instant::now();
-    let out = fut.await;
-    (out, start.elapsed())
-}
-
-/// A handler that records what it receives.
-fn recording(log: &Log) -> impl Fn(&Error) + Send + Sync + 'static {
-    let log = log.clone();
-    move |e: &Error| log.push(format!("handler: {e}"))
 }
 
 #[path = "rules_extra/local.rs"]

@@ -14,10 +14,9 @@
 //! One module per Trio test file; each case names the Trio test it comes
 //! from.
 
-use std::future::Future;
 use std::time::Duration;
 
-pub use scopes_workspace::Log;
+pub use scopes_workspace::{Log, timed};
 
 #[path = "trio/cancel.rs"]
 mod cancel;
@@ -36,13 +35,6 @@ fn ms(n: u64) -> Duration {
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
-}
-
-/// Runs `fut` and returns its output with the virtual time it took.
-async fn timed<F: Future>(fut: F) -> (F::Output, Duration) {
-    let start = tokio::time::Instant::now();
-    let out = fut.await;
-    (out, start.elapsed())
 }
 
 /// A failure with a recognisable message.
