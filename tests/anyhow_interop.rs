@@ -505,3 +505,49 @@ async fn with_context_runs_only_on_an_error_and_a_cancellation_stays_one() {
         "{back:#}"
     );
 }
+
+/// anyhow's `bail!` and `ensure!` in a body return an `anyhow::Error`; the
+/// macros run them where they stand and convert what they return, as
+/// `Err(anyhow!(..))?` (found by a new user: two type errors about two
+/// `Error`s). In a closure of the body they stay anyhow's.
+#[scoped]
+async fn checked_total(limit: u32) -> anyhow::Result<u32> {
+    let first = async {
+        anyhow::ensure!(limit > 0, "no limit");
+        Ok(limit)
+    };
+    let second = async {
+        let doubled = 2 * limit;
+        if doubled > 100 {
+            anyhow::bail!("too big: {doubled}");
+        }
+        Ok(doubled)
+    };
+    let third: u32 = match limit {
+        7 => anyhow::bail!("seven"),
+        n => n,
+    };
+    let plain = |n: u32| -> anyhow::Result<u32> {
+        anyhow::ensure!(n != 3, "three");
+        Ok(n)
+    };
+    Ok(first.await? + second.await? + third + plain(limit).unwrap_or(0))
+}
+
+#[tokio::test(start_paused = true)]
+async fn bail_and_ensure_in_bodies_convert_like_question_mark() {
+    assert_eq!(checked_total(10).await.unwrap(), 10 + 20 + 10 + 10);
+    assert_eq!(checked_total(3).await.unwrap(), 3 + 6 + 3);
+    let too_big = checked_total(60).await.unwrap_err();
+    assert_eq!(format!("{too_big:#}"), "too big: 120");
+    assert_eq!(checked_total(0).await.unwrap_err().to_string(), "no limit");
+    assert_eq!(checked_total(7).await.unwrap_err().to_string(), "seven");
+    let launched: scopes::Result<()> = coroutine_scope! {
+        launch {
+            use anyhow::bail;
+            bail!("from a launch");
+        };
+        Ok(())
+    };
+    assert_eq!(launched.unwrap_err().to_string(), "from a launch");
+}

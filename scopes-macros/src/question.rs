@@ -32,8 +32,23 @@ pub(crate) fn convert(stmts: &mut [Stmt]) {
 struct Body;
 
 impl VisitMut for Body {
+    fn visit_stmt_mut(&mut self, stmt: &mut Stmt) {
+        if let Stmt::Macro(stmt_mac) = stmt
+            && let Some(early) = early_return(&stmt_mac.mac)
+        {
+            let semi = stmt_mac.semi_token;
+            *stmt = Stmt::Expr(Expr::Verbatim(early), semi);
+            return;
+        }
+        visit_mut::visit_stmt_mut(self, stmt);
+    }
+
     fn visit_expr_mut(&mut self, expr: &mut Expr) {
         match expr {
+            Expr::Macro(expr_mac) if early_return(&expr_mac.mac).is_some() => {
+                let early = early_return(&expr_mac.mac).expect("checked");
+                *expr = Expr::Verbatim(early);
+            }
             // Their `?` returns from them.
             Expr::Closure(_) | Expr::Async(_) | Expr::TryBlock(_) | Expr::Const(_) => {}
             Expr::Try(question) => {
@@ -64,6 +79,47 @@ impl VisitMut for Body {
         };
         exprs.iter_mut().for_each(|expr| self.visit_expr_mut(expr));
         mac.tokens = exprs.into_token_stream();
+    }
+}
+
+// Input:  anyhow::bail!("too big: {n}")
+// Output: match ::scopes::__private::q((|| -> Result<Infallible, _> { anyhow::bail!("too big: {n}") })())? {}
+// Input:  ensure!(n < 100, "too big")
+// Output: ::scopes::__private::q((|| -> Result<(), _> { ensure!(n < 100, "too big"); Ok(()) })())?
+/// anyhow's `bail!` and `ensure!` return an `anyhow::Error` from where they
+/// stand, where a body returns `scopes::Error` (a type error about two
+/// `Error`s): they run as written in a closure of their own, whose
+/// `Result` the body's `?` converts, as it does `Err(anyhow!(..))?`. Only
+/// anyhow's paths and the bare names (`use anyhow::bail;`); the closure
+/// only returns, so nothing it borrows outlives it.
+fn early_return(mac: &Macro) -> Option<TokenStream> {
+    let segments: Vec<String> = mac
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let (name, before) = segments.split_last()?;
+    let anyhow_path = before.is_empty() && mac.path.leading_colon.is_none()
+        || before.len() == 1 && before[0] == "anyhow";
+    if !anyhow_path {
+        return None;
+    }
+    let span = mac.path.span();
+    let user = mac.to_token_stream();
+    match name.as_str() {
+        "bail" => Some(quote_spanned! {span=>
+            match ::scopes::__private::q(
+                (|| -> ::core::result::Result<::core::convert::Infallible, _> { #user })(),
+            )? {}
+        }),
+        "ensure" => Some(quote_spanned! {span=>
+            ::scopes::__private::q((|| -> ::core::result::Result<(), _> {
+                #user;
+                ::core::result::Result::Ok(())
+            })())?
+        }),
+        _ => None,
     }
 }
 

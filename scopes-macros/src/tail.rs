@@ -111,8 +111,9 @@ fn of_macro(mac: &Macro) -> Tail {
     };
     match name.as_str() {
         "print" | "println" | "eprint" | "eprintln" | "assert" | "assert_eq" | "assert_ne"
-        | "debug_assert" | "debug_assert_eq" | "debug_assert_ne" => Tail::Unit,
-        "panic" | "unreachable" | "todo" | "unimplemented" => Tail::Diverges,
+        | "debug_assert" | "debug_assert_eq" | "debug_assert_ne" | "ensure" => Tail::Unit,
+        // anyhow's `bail!` returns (`question.rs` makes its error the body's).
+        "panic" | "unreachable" | "todo" | "unimplemented" | "bail" => Tail::Diverges,
         _ => Tail::Value,
     }
 }
@@ -270,5 +271,15 @@ mod tests {
     fn a_return_last_diverges() {
         assert_eq!(tail(quote::quote!(f(); return Ok(());)), Tail::Diverges);
         assert_eq!(tail(quote::quote!(f(); Ok(()))), Tail::Value);
+    }
+
+    #[test]
+    fn anyhow_s_bail_last_diverges_and_ensure_is_a_statement() {
+        assert_eq!(
+            tail(quote::quote!(f(); anyhow::bail!("no");)),
+            Tail::Diverges
+        );
+        assert_eq!(tail(quote::quote!(f(); bail!("no"))), Tail::Diverges);
+        assert_eq!(tail(quote::quote!(f(); ensure!(ok, "no");)), Tail::Unit);
     }
 }
