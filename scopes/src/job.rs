@@ -162,6 +162,7 @@ impl fmt::Debug for Job<'_> {
 }
 
 pub(crate) fn debug_job(core: &JobCore, ty: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    core.catch_up_with_cancel_children(); // as the handle's reads do
     f.debug_struct(ty)
         .field("name", &format_args!("{}", core.name))
         .field("id", &core.id)

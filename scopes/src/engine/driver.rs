@@ -197,6 +197,9 @@ struct Fifo {
     /// Whether the batch may hold entries of nested scopes (a flat scope's
     /// never does, and looks for no chain).
     nested: bool,
+    /// This poll drains inside another root's step (`Draining`): the
+    /// thread's list of children started in the step is that step's.
+    inside_another: bool,
 }
 
 /// The `limit` option at work: how many children may run at once, how many
@@ -509,6 +512,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let queue = self.shared.queue.clone();
         let mut fifo = self.fifo.take().unwrap_or_default();
         let draining = queue.enter(cx.waker(), &mut fifo.spare);
+        fifo.inside_another = draining.is_inside_another();
         let polled = self.drain(cx, &queue, &mut fifo);
         if polled.is_pending() {
             // A scope that is pending must not be cut short by a
@@ -864,7 +868,7 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
         let mut started = false;
         if ReadyQueue::take_local(&mut fifo.local, &mut fifo.adopted) {
             for noted in fifo.local.drain(..) {
-                started |= noted.is_a_start();
+                started |= noted.may_be_a_start();
                 self.take_noted(noted, &fifo.adopted, &mut fifo.batch, &mut fifo.nested);
             }
         }
@@ -872,8 +876,10 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             while self.adopt_next(&mut fifo.batch) {}
         }
         self.publish_adopted();
-        if started {
-            // Taken by their scopes now, or as foreign starts.
+        if started && !fifo.inside_another {
+            // Taken by their scopes now, or as foreign starts; a root
+            // draining inside another's step leaves the list to that
+            // step's root.
             registry::forget_started_here();
         }
     }

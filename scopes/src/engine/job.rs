@@ -314,20 +314,26 @@ impl JobCore {
 
     /// Lets go of a job record: kept, emptied, for the thread's next child
     /// if this was its last reference (`KEPT`); else dropped.
-    pub(crate) fn let_go(mut job: Arc<Self>) {
-        let Some(core) = Arc::get_mut(&mut job) else {
-            return;
-        };
-        core.queue = None;
-        core.name = Name::Timeout;
-        core.cold = OnceBox::new();
-        core.attached = OnceBox::new();
-        let _ = KEPT.try_with(move |kept| {
-            let mut kept = kept.borrow_mut();
-            if kept.len() < KEPT_RECORDS {
-                kept.push(job);
+    pub(crate) fn let_go(job: Arc<Self>) {
+        // A full list (a burst of more than `KEPT_RECORDS`) costs a look.
+        let dropped = KEPT.try_with(move |kept| {
+            if kept.borrow().len() >= KEPT_RECORDS {
+                return Some(job);
             }
+            let mut job = job;
+            let Some(core) = Arc::get_mut(&mut job) else {
+                return Some(job);
+            };
+            core.queue = None;
+            core.name = Name::Timeout;
+            core.cold = OnceBox::new();
+            core.attached = OnceBox::new();
+            kept.borrow_mut().push(job);
+            None
         });
+        // Dropped out of the list's borrow: a record's drop drops wakers,
+        // whose own drops may let go of records.
+        drop(dropped);
     }
 
     fn cold(&self) -> &Cold {

@@ -115,10 +115,11 @@ pub(crate) enum Noted {
 impl Noted {
     /// The scope whose start list a marker (`Started`, `StartedLazy`)
     /// refers to (`Some(None)`: the root's); `None` for a wake.
-    /// A start marker: children were started (a start resolved by its
-    /// nested scope, `Adopted`, or a chained one, counts too).
-    pub(crate) fn is_a_start(&self) -> bool {
-        !matches!(self, Noted::Woken(_))
+    /// Whether children may have been started: a start marker, or a note
+    /// a nested scope left in a marker's place (its first entries, or
+    /// nothing). Only a wake of a root's own job is surely none.
+    pub(crate) fn may_be_a_start(&self) -> bool {
+        !matches!(self, Noted::Woken(Ready { scope: None, .. }))
     }
 
     fn marker_scope(&self) -> Option<Option<&Arc<ReadyQueue>>> {
@@ -989,6 +990,15 @@ impl ReadyQueue {
         before != 0 && start_ordinal(residue, started) < before
     }
 
+    /// Marks every child started so far as cancelled, for those the scope
+    /// has not taken yet: it cancels them as it takes them, and their
+    /// handles' reads do at once (`JobCore::catch_up_with_cancel_children`).
+    pub(crate) fn cover_starts_so_far(&self) {
+        let started = self.started_total.load(Ordering::Acquire);
+        let cancels = self.cancels.get_or_init(Box::default);
+        cancels.before.fetch_max(started, Ordering::AcqRel);
+    }
+
     /// Records that children were started without a marker; the scope
     /// adopts them at its next poll.
     pub(crate) fn note_foreign_starts(&self) {
@@ -1000,9 +1010,8 @@ impl ReadyQueue {
     /// Covers every child started so far by a `cancel_children` call: those
     /// not adopted yet are cancelled as they are.
     pub(crate) fn cancel_children_started_so_far(&self) {
-        let started = self.started_total.load(Ordering::Acquire);
+        self.cover_starts_so_far();
         let cancels = self.cancels.get_or_init(Box::default);
-        cancels.before.fetch_max(started, Ordering::AcqRel);
         // Out of the lock: a cancel wakes whoever waits on the child.
         let unadopted = std::mem::take(&mut *lock(&cancels.unadopted));
         for child in unadopted.iter().filter_map(Weak::upgrade) {
@@ -1457,6 +1466,14 @@ fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
 
 /// A root's drain on this thread, until it exits or drops: restores what
 /// the thread had before (the root draining there, if any, and its lists).
+impl Draining {
+    /// Whether this root drains inside another's step (polled by a job of
+    /// another tree, through a foreign combinator or as its own task).
+    pub(crate) fn is_inside_another(&self) -> bool {
+        self.outer != 0
+    }
+}
+
 pub(crate) struct Draining {
     /// The root draining on this thread before (its address), or 0.
     outer: usize,

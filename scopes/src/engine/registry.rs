@@ -120,8 +120,10 @@ impl Attached for ScopeEntry {
         if let Some(queue) = self.job.queue() {
             queue.set_cancellation(cause);
             // Those started and not taken yet too: the scope cancels them
-            // as it takes them, and their handles say so at once.
-            queue.cancel_children_started_so_far();
+            // as it takes them (by itself, with its cause, after those
+            // listed here: they started later), and their handles, and
+            // `dump`, say so at once (`JobCore::catch_up_with_cancel_children`).
+            queue.cover_starts_so_far();
         }
         let mut resumed = Resumed::default();
         self.each_child_in_start_order(|child| child.cancel_by_scope_into(&mut resumed));
@@ -437,9 +439,8 @@ pub(crate) fn note_started_here(job: Weak<JobCore>) {
 
 /// The root's step has ended and its scopes have taken what it started.
 /// (Rarely one has not: a nested scope whose poll did not come back to it
-/// in the step takes its children at its next poll, and a root draining
-/// inside another's step ends the outer step's list too; `dump` shows
-/// those once their scope has taken them.)
+/// in the step takes its children at its next poll; `dump` shows those
+/// once it has.)
 pub(crate) fn forget_started_here() {
     let _ = STARTED_HERE.try_with(|started| {
         let mut started = started.borrow_mut();
@@ -479,6 +480,16 @@ pub(crate) fn views() -> Vec<ScopeView> {
     let started_here: Vec<Arc<JobCore>> = STARTED_HERE
         .try_with(|started| started.borrow().iter().filter_map(Weak::upgrade).collect())
         .unwrap_or_default();
+    // A `cancel_children` call (or the scope's cancel) covered some of
+    // them: shown as their handles would say (`cancelling`, or gone for a
+    // lazy one, which completed).
+    let started_here: Vec<Arc<JobCore>> = started_here
+        .into_iter()
+        .filter(|job| {
+            job.catch_up_with_cancel_children();
+            job.is_waiting_to_be_taken()
+        })
+        .collect();
     scopes
         .iter()
         .map(|scope| {
@@ -492,12 +503,7 @@ pub(crate) fn views() -> Vec<ScopeView> {
                 (Some(a), Some(b)) => Arc::ptr_eq(a, b),
                 _ => false,
             };
-            let not_taken = started_here.iter().filter(its_own);
-            children.extend(
-                not_taken
-                    .filter(|job| job.is_waiting_to_be_taken())
-                    .cloned(),
-            );
+            children.extend(started_here.iter().filter(its_own).cloned());
             ScopeView {
                 job: scope.job.clone(),
                 parent: (scope.shown_under != 0).then_some(scope.shown_under),
