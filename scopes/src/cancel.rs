@@ -338,7 +338,7 @@ pin_project_lite::pin_project! {
     /// the signal firing gives it: the reason to use `cancel_on` rather
     /// than `select!`.
     #[must_use = "futures do nothing unless polled"]
-    pub struct CancelOn<S, F> {
+    pub struct CancelOn<S, F: Future> {
         #[pin]
         watched: Watched<F, Signal<S>>,
     }
@@ -398,7 +398,7 @@ impl<F> fmt::Debug for Cancellable<F> {
     }
 }
 
-impl<S, F> fmt::Debug for CancelOn<S, F> {
+impl<S, F: Future> fmt::Debug for CancelOn<S, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CancelOn").finish_non_exhaustive()
     }

@@ -193,7 +193,7 @@ pin_project_lite::pin_project! {
     /// scope inside it drops its children, R10). Dropping it after it
     /// returned drops nothing but the timer.
     #[must_use = "futures do nothing unless polled"]
-    pub struct WithTimeout<F> {
+    pub struct WithTimeout<F: Future> {
         #[pin]
         deadline: Watched<F, Timer>,
     }
@@ -207,7 +207,7 @@ pin_project_lite::pin_project! {
     /// As [`WithTimeout`]'s: dropping it drops the work and its value,
     /// without cleanup.
     #[must_use = "futures do nothing unless polled"]
-    pub struct WithTimeoutOrNone<F> {
+    pub struct WithTimeoutOrNone<F: Future> {
         #[pin]
         deadline: Watched<F, Timer>,
     }
@@ -305,7 +305,7 @@ impl fmt::Debug for Delay {
     }
 }
 
-impl<F> fmt::Debug for WithTimeout<F> {
+impl<F: Future> fmt::Debug for WithTimeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let after = self.deadline.trigger().duration;
         f.debug_struct("WithTimeout")
@@ -314,7 +314,7 @@ impl<F> fmt::Debug for WithTimeout<F> {
     }
 }
 
-impl<F> fmt::Debug for WithTimeoutOrNone<F> {
+impl<F: Future> fmt::Debug for WithTimeoutOrNone<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let after = self.deadline.trigger().duration;
         f.debug_struct("WithTimeoutOrNone")

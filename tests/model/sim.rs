@@ -45,7 +45,11 @@
 //!   its body; a job's attached scopes and timeouts before the job itself;
 //!   a deadline that fires only cancels its work and queues the job
 //!   waiting on it, which resumes the work in that later step (Kotlin's
-//!   timeout event dispatches the block's resumption);
+//!   timeout event dispatches the block's resumption); a work that ends
+//!   before that step, on a route through the job (a scope inside the
+//!   work completed there), leaves its outcome to that step, which is
+//!   then the one step the deadline gives the job (in Kotlin the block's
+//!   resumption is that step);
 //! - a scope follows the cancellation of the job it was entered in before
 //!   it runs anything, each time something inside it runs; it then cancels
 //!   (and so queues) its children in start order; a new child takes
@@ -234,6 +238,12 @@ struct Deadline<'t> {
     parent: Option<JobId>,
     work: Option<Run<'t>>,
     timed_out: bool,
+    /// The deadline fired and queued the caller's own step, which has not
+    /// run yet.
+    caller_queued: bool,
+    /// How the work ended, kept for that step: it ended on a route through
+    /// the caller (a scope inside it completed there).
+    held: Option<Ended>,
 }
 
 /// What the code being run sees: its job (for cancellation), whether it is
@@ -874,6 +884,8 @@ impl<'t> Sim<'t> {
                     parent: None,
                     work: Some(work),
                     timed_out: false,
+                    caller_queued: false,
+                    held: None,
                 })))
             }
         }
@@ -994,6 +1006,15 @@ impl<'t> Sim<'t> {
 
     /// R9: `with_timeout` / `with_timeout_or_none`.
     fn poll_deadline(&mut self, dl: &mut Deadline<'t>, fr: Frame) -> Polled<StepResult> {
+        // Run for a route through the caller's code (to a scope inside the
+        // work), not for the caller's own entry.
+        let on_route = !self.route.is_empty();
+        if !on_route {
+            dl.caller_queued = false;
+            if let Some(ended) = dl.held.take() {
+                return Polled::Ready(self.timeout_result(dl, ended));
+            }
+        }
         let job = match dl.job {
             Some(job) => job,
             None => {
@@ -1037,6 +1058,7 @@ impl<'t> Sim<'t> {
             let cause = self.error(EKind::Cancelled);
             self.cancel(job, Some(cause));
             self.schedule(fr.waker);
+            dl.caller_queued = true;
             return Polled::Pending { shielded: false };
         }
         let was_cancelled = self.jobs[job].cancelled;
@@ -1066,6 +1088,13 @@ impl<'t> Sim<'t> {
             _ if self.jobs[job].cancelled => Ended::Done(Err(self.cancellation(job))),
             r => Ended::Done(r),
         };
+        if dl.caller_queued && on_route {
+            // R14: the caller's own step, queued as the deadline fired,
+            // takes the outcome (else it would stay queued ahead of what
+            // the caller does next, and absorb its next wake).
+            dl.held = Some(ended);
+            return Polled::Pending { shielded: false };
+        }
         Polled::Ready(self.timeout_result(dl, ended))
     }
 

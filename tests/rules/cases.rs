@@ -2142,6 +2142,123 @@ async fn r14_yield_in_a_nested_scope_lets_the_whole_tree_run() {
     assert_eq!(spins, at_cancel, "no spin after the cancel");
 }
 
+/// R14 after a nested scope a timeout cut short (Kotlin:
+/// `withTimeoutOrNull(10) { coroutineScope { delay(50) } }`, then
+/// `launch { log("child") }; yield(); log("body")` logs child, body): the
+/// body's next suspension lets the child it just started run first, as
+/// after any other suspension; the cut-short scope's cancel leaves
+/// nothing that resumes the body out of turn.
+#[tokio::test(start_paused = true)]
+async fn r14_a_child_started_after_a_timed_out_nested_scope_runs_at_the_next_yield() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            let cut_short = with_timeout_or_none(
+                ms(10),
+                coroutine_scope(|_inner| {
+                    Box::pin(async move {
+                        delay(ms(50)).await?;
+                        Ok(1u8)
+                    })
+                }),
+            )
+            .await?;
+            assert_eq!(cut_short, None);
+            s.launch(async move {
+                log.push("child");
+                Ok(())
+            });
+            yield_now().await?;
+            log.push("body after yield");
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["child", "body after yield"]);
+}
+
+/// R14 for the same, one level down: the timeout sits in a nested scope's
+/// body, inside a child; the grandchild that body starts next runs at the
+/// body's next yield.
+#[tokio::test(start_paused = true)]
+async fn r14_a_timed_out_scope_in_a_nested_body_leaves_the_next_yield_in_order() {
+    let log = Log::default();
+    let log = &log;
+    coroutine_scope(|s| {
+        Box::pin(async move {
+            s.launch(async move {
+                coroutine_scope(|nested| {
+                    Box::pin(async move {
+                        let cut_short = scopes::cancel_on(
+                            delay(ms(10)),
+                            coroutine_scope(|_inner| {
+                                Box::pin(async move {
+                                    delay(ms(50)).await?;
+                                    Ok(1u8)
+                                })
+                            }),
+                        )
+                        .await?;
+                        assert_eq!(cut_short, None);
+                        nested.launch(async move {
+                            log.push("grandchild");
+                            Ok(())
+                        });
+                        yield_now().await?;
+                        log.push("nested body after yield");
+                        Ok(())
+                    })
+                })
+                .await
+            });
+            Ok(())
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(log.take(), ["grandchild", "nested body after yield"]);
+}
+
+/// R7 and R14 after a nested scope `with_timeout` cut short: a child
+/// started then and cancelled after the body's next yield has run and is
+/// suspended in its `delay`, so its cleanup runs.
+#[tokio::test(start_paused = true)]
+async fn r7_a_child_started_after_a_timed_out_nested_scope_cleans_up_when_cancelled() {
+    let log = Log::default();
+    let log = &log;
+    let (result, took) = timed(coroutine_scope(|s| {
+        Box::pin(async move {
+            let timed_out = with_timeout(
+                ms(10),
+                coroutine_scope(|_inner| {
+                    Box::pin(async move {
+                        delay(ms(50)).await?;
+                        Ok(1u8)
+                    })
+                }),
+            )
+            .await;
+            assert!(timed_out.unwrap_err().is_timeout());
+            let job = s.launch(async move {
+                if let Err(cancelled) = delay(Duration::from_secs(60)).await {
+                    log.push("cleanup");
+                    return Err(cancelled);
+                }
+                Ok(())
+            });
+            yield_now().await?;
+            job.cancel_and_join().await?;
+            Ok(())
+        })
+    }))
+    .await;
+    result.unwrap();
+    assert_eq!(log.take(), ["cleanup"]);
+    assert_eq!(took, ms(10));
+}
+
 /// kotlinx `JobExceptionHandlingTest.testExceptionOnChildCancellation`, in
 /// SPEC terms: a child of J's nested scope cancels J. Every job of that
 /// scope resumed afterwards (the body and a suspended sibling) sees the

@@ -30,7 +30,7 @@ pub(crate) enum Ended<T> {
 }
 
 pin_project_lite::pin_project! {
-    pub(crate) struct Watched<F, S> {
+    pub(crate) struct Watched<F: Future, S> {
         #[pin]
         fut: Option<F>,
         #[pin]
@@ -43,10 +43,16 @@ pin_project_lite::pin_project! {
         // (`context::resume_within`).
         within: Option<Within>,
         fired: bool,
+        // The trigger fired and queued the caller's own step, which has
+        // not run yet (`requeue`).
+        caller_queued: bool,
+        // The work's outcome, kept for that step when the work ended on a
+        // route through the caller (`hold_for_caller`).
+        held: Option<F::Output>,
     }
 }
 
-impl<F, S> Watched<F, S> {
+impl<F: Future, S> Watched<F, S> {
     pub(crate) fn new(fut: F, trigger: S, name: Name) -> Self {
         Self {
             fut: Some(fut),
@@ -56,6 +62,8 @@ impl<F, S> Watched<F, S> {
             parent: None,
             within: None,
             fired: false,
+            caller_queued: false,
+            held: None,
         }
     }
 
@@ -71,6 +79,16 @@ impl<F, S> Watched<F, S> {
 impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
     pub(crate) fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended<T>> {
         let mut this = self.project();
+        // Polled for a route through the caller's code (to a scope inside
+        // the work), not for the caller's own entry.
+        let on_hop = context::polled_on_hop();
+        if !on_hop {
+            // The caller's own step: the one `requeue` queued, if any.
+            *this.caller_queued = false;
+            if let Some(result) = this.held.take() {
+                return Poll::Ready(ended(result, *this.fired));
+            }
+        }
         if this.fut.is_none() {
             return Poll::Pending; // polled after completion
         }
@@ -103,6 +121,7 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
         if !*this.fired && !job.is_cancelled() && this.trigger.as_mut().poll(cx).is_ready() {
             *this.fired = true;
             job.cancel(Some(&this.trigger.as_mut().fire()));
+            *this.caller_queued = true;
             if !ReadyQueue::on_route() {
                 return requeue(cx);
             }
@@ -117,22 +136,41 @@ impl<T, F: Future<Output = Result<T>>, S: Trigger> Watched<F, S> {
             return Poll::Pending;
         };
         let within = this.within;
-        let Poll::Ready(ended) = context::resume_within(within, &job, fut, cx, was_cancelled)
+        let Poll::Ready(outcome) = context::resume_within(within, &job, fut, cx, was_cancelled)
         else {
             // The caller's cancellation reaches the work through this job:
             // the caller is not in a foreign wait here.
             return context::aware(Poll::Pending);
         };
         this.fut.set(None);
-        let result = ended.and_then(std::convert::identity);
-        // A real failure wins over the trigger; the trigger wins over a
-        // value returned after its cancellation (R9).
-        Poll::Ready(match job.ended(result) {
-            Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
-            _ if *this.fired => Ended::Fired,
-            result => Ended::Done(result),
-        })
+        let result = job.ended(outcome.and_then(std::convert::identity));
+        if *this.caller_queued && on_hop {
+            return hold_for_caller(this.held, result);
+        }
+        Poll::Ready(ended(result, *this.fired))
     }
+}
+
+/// How the work's outcome ends the wait: a real failure wins over the
+/// trigger; the trigger wins over a value returned after its cancellation
+/// (R9).
+fn ended<T>(result: Result<T>, fired: bool) -> Ended<T> {
+    match result {
+        Err(e) if !e.is_cancellation() => Ended::Done(Err(e)),
+        _ if fired => Ended::Fired,
+        result => Ended::Done(result),
+    }
+}
+
+/// R14: the work ended on a route through the caller (a scope inside it
+/// completed there) after the trigger had queued the caller's own step:
+/// its outcome waits for that step. Returned now, the caller would run on
+/// in the route's step and leave its own step queued ahead of what it
+/// does next: a `yield_now` there would be absorbed by that stale step,
+/// and a child started before it would run after it.
+fn hold_for_caller<T>(held: &mut Option<Result<T>>, result: Result<T>) -> Poll<Ended<T>> {
+    *held = Some(result);
+    context::aware(Poll::Pending)
 }
 
 /// The trigger has just fired and cancelled the work: the work resumes
