@@ -865,10 +865,8 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
     /// adopts as many started children as it counts. Children started from
     /// elsewhere (another thread, the body closure) follow.
     fn take_local(&mut self, fifo: &mut Fifo) {
-        let mut started = false;
         if ReadyQueue::take_local(&mut fifo.local, &mut fifo.adopted) {
             for noted in fifo.local.drain(..) {
-                started |= noted.may_be_a_start();
                 self.take_noted(noted, &fifo.adopted, &mut fifo.batch, &mut fifo.nested);
             }
         }
@@ -876,10 +874,13 @@ impl<'s, T, B: Boxes> Driver<'s, T, B> {
             while self.adopt_next(&mut fifo.batch) {}
         }
         self.publish_adopted();
-        if started && !fifo.inside_another {
-            // Taken by their scopes now, or as foreign starts; a root
-            // draining inside another's step leaves the list to that
-            // step's root.
+        if !fifo.inside_another {
+            // Taken by their scopes now, or as foreign starts. A root
+            // draining inside another's step (a scope polled through
+            // `FuturesUnordered` in a child) leaves the list to that
+            // step's root, which empties it after the entry whether or not
+            // its own notes held a start: its entry may have started
+            // nothing itself while the roots inside it started many.
             registry::forget_started_here();
         }
     }

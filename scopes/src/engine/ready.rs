@@ -115,13 +115,6 @@ pub(crate) enum Noted {
 impl Noted {
     /// The scope whose start list a marker (`Started`, `StartedLazy`)
     /// refers to (`Some(None)`: the root's); `None` for a wake.
-    /// Whether children may have been started: a start marker, or a note
-    /// a nested scope left in a marker's place (its first entries, or
-    /// nothing). Only a wake of a root's own job is surely none.
-    pub(crate) fn may_be_a_start(&self) -> bool {
-        !matches!(self, Noted::Woken(Ready { scope: None, .. }))
-    }
-
     fn marker_scope(&self) -> Option<Option<&Arc<ReadyQueue>>> {
         match self {
             Noted::Woken(_) | Noted::Chained | Noted::Adopted { .. } => None,
@@ -1466,14 +1459,6 @@ fn same(a: Option<&ReadyQueue>, b: Option<&ReadyQueue>) -> bool {
 
 /// A root's drain on this thread, until it exits or drops: restores what
 /// the thread had before (the root draining there, if any, and its lists).
-impl Draining {
-    /// Whether this root drains inside another's step (polled by a job of
-    /// another tree, through a foreign combinator or as its own task).
-    pub(crate) fn is_inside_another(&self) -> bool {
-        self.outer != 0
-    }
-}
-
 pub(crate) struct Draining {
     /// The root draining on this thread before (its address), or 0.
     outer: usize,
@@ -1493,6 +1478,12 @@ struct Saved {
 }
 
 impl Draining {
+    /// Whether this root drains inside another's step (polled by a job of
+    /// another tree, through a foreign combinator or as its own task).
+    pub(crate) fn is_inside_another(&self) -> bool {
+        self.outer != 0
+    }
+
     /// Ends the drain; this root's (drained, empty) list buffer goes back
     /// to `spare` if the drain had taken it.
     pub(crate) fn exit(mut self, spare: &mut Vec<Noted>) {

@@ -13,7 +13,7 @@
 //! (R7): the scope's entry is attached to the job it was entered in, and
 //! cancelling that job cancels the scope and every child listed here.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use rustc_hash::FxHashMap;
@@ -424,24 +424,40 @@ thread_local! {
     /// Children started on this thread during the step now running, which
     /// their scopes take (and publish) once the step ends: `dump` shows
     /// them from here meanwhile, so a child is there from its `launch` on,
-    /// as in Kotlin. Weak, and let go of as the root takes the step's
-    /// notes (`forget_started_here`): a child that ends within the step
+    /// as in Kotlin. Weak, and let go of as the outermost root draining on
+    /// the thread ends an entry (`forget_started_here`; roots drained
+    /// inside that entry, through a combinator, leave theirs to it): a
+    /// child that ends within the step
     /// (its scope nested in a job the step polls) is not kept alive here,
     /// nor the failure it ended with (which its scope adds to in place
     /// while nothing else holds it).
     static STARTED_HERE: RefCell<Vec<Weak<JobCore>>> = const { RefCell::new(Vec::new()) };
+
+    /// Whether `STARTED_HERE` may hold notes: what a root looks at after
+    /// each entry, most of which start nothing (a flag without a
+    /// destructor is read without the checks a list's access makes).
+    static ANY_STARTED_HERE: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Notes a child started during the step running on this thread.
 pub(crate) fn note_started_here(job: Weak<JobCore>) {
     let _ = STARTED_HERE.try_with(|started| started.borrow_mut().push(job));
+    ANY_STARTED_HERE.set(true);
 }
 
 /// The root's step has ended and its scopes have taken what it started.
 /// (Rarely one has not: a nested scope whose poll did not come back to it
 /// in the step takes its children at its next poll; `dump` shows those
 /// once it has.)
+#[inline]
 pub(crate) fn forget_started_here() {
+    if ANY_STARTED_HERE.get() {
+        forget_notes();
+    }
+}
+
+fn forget_notes() {
+    ANY_STARTED_HERE.set(false);
     let _ = STARTED_HERE.try_with(|started| {
         let mut started = started.borrow_mut();
         if started.capacity() > KEPT_STARTED {
