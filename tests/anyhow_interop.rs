@@ -551,3 +551,58 @@ async fn bail_and_ensure_in_bodies_convert_like_question_mark() {
     };
     assert_eq!(launched.unwrap_err().to_string(), "from a launch");
 }
+
+/// The arguments of `ensure!` and `bail!` in a body may `.await`, as any
+/// expression of an async body (found by a review: they ran in a closure).
+#[tokio::test(start_paused = true)]
+async fn bail_and_ensure_arguments_may_await() {
+    let ensured: scopes::Result<u32> = coroutine_scope! {
+        let five = async { Ok(5u32) };
+        anyhow::ensure!(five.await? < 3, "too big");
+        Ok(1)
+    };
+    assert_eq!(ensured.unwrap_err().to_string(), "too big");
+    let bailed: scopes::Result<u32> = coroutine_scope! {
+        let five = async { Ok(5u32) };
+        use anyhow::bail;
+        if five.is_active() || !five.is_active() {
+            bail!("got {}", five.await?);
+        }
+        Ok(1)
+    };
+    assert_eq!(bailed.unwrap_err().to_string(), "got 5");
+}
+
+/// An `ensure!` of the user's own, of snafu's shape (`return
+/// Err(e.into())`), still works in a body: the block it runs in has
+/// anyhow's error type, into which the user's error converts (found by a
+/// review: its error type was left to inference, E0282).
+#[tokio::test(start_paused = true)]
+async fn a_users_own_ensure_macro_works_in_a_body() {
+    #[derive(Debug)]
+    struct TooBig;
+    impl std::fmt::Display for TooBig {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("too big")
+        }
+    }
+    impl std::error::Error for TooBig {}
+    macro_rules! ensure {
+        ($cond:expr, $err:expr) => {
+            if !$cond {
+                return Err($err.into());
+            }
+        };
+    }
+    let n = 200;
+    let r: scopes::Result<u32> = coroutine_scope! {
+        let d = async {
+            ensure!(n < 100, TooBig);
+            Ok(n)
+        };
+        d.await
+    };
+    let e = r.unwrap_err();
+    assert_eq!(e.to_string(), "too big");
+    assert!(e.downcast_ref::<TooBig>().is_some(), "{e:?}");
+}

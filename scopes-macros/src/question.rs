@@ -83,15 +83,26 @@ impl VisitMut for Body {
 }
 
 // Input:  anyhow::bail!("too big: {n}")
-// Output: match ::scopes::__private::q((|| -> Result<Infallible, _> { anyhow::bail!("too big: {n}") })())? {}
+// Output: match ::scopes::__private::q(
+//             ::scopes::__private::early::<Infallible, _>(async { anyhow::bail!("too big: {n}") }).await,
+//         )? {}
 // Input:  ensure!(n < 100, "too big")
-// Output: ::scopes::__private::q((|| -> Result<(), _> { ensure!(n < 100, "too big"); Ok(()) })())?
+// Output: ::scopes::__private::q(
+//             ::scopes::__private::early::<(), _>(async { ensure!(n < 100, "too big"); Ok(()) }).await,
+//         )?
 /// anyhow's `bail!` and `ensure!` return an `anyhow::Error` from where they
 /// stand, where a body returns `scopes::Error` (a type error about two
-/// `Error`s): they run as written in a closure of their own, whose
-/// `Result` the body's `?` converts, as it does `Err(anyhow!(..))?`. Only
-/// anyhow's paths and the bare names (`use anyhow::bail;`); the closure
-/// only returns, so nothing it borrows outlives it.
+/// `Error`s): they run as written in an async block of their own, awaited
+/// where they stand (their arguments may `.await`), whose `Result` the
+/// body's `?` converts, as it does `Err(anyhow!(..))?`. The block's error
+/// type is `scopes::__private::EarlyError`: `anyhow::Error` with the
+/// `anyhow` feature, which anyhow's macros return and into which an
+/// `ensure!` of another crate's shape (snafu's: `return Err(e.into())`)
+/// converts; `scopes::Error` without it, as if the macro stood in the body
+/// itself. Only anyhow's paths and the bare names (`use anyhow::bail;`).
+/// The block is awaited at once, so nothing it borrows outlives it, and it
+/// is written after the body's children are (a non-`move` `async` block
+/// here is not a child).
 fn early_return(mac: &Macro) -> Option<TokenStream> {
     let segments: Vec<String> = mac
         .path
@@ -110,14 +121,17 @@ fn early_return(mac: &Macro) -> Option<TokenStream> {
     match name.as_str() {
         "bail" => Some(quote_spanned! {span=>
             match ::scopes::__private::q(
-                (|| -> ::core::result::Result<::core::convert::Infallible, _> { #user })(),
+                ::scopes::__private::early::<::core::convert::Infallible, _>(async { #user }).await,
             )? {}
         }),
         "ensure" => Some(quote_spanned! {span=>
-            ::scopes::__private::q((|| -> ::core::result::Result<(), _> {
-                #user;
-                ::core::result::Result::Ok(())
-            })())?
+            ::scopes::__private::q(
+                ::scopes::__private::early::<(), _>(async {
+                    #user;
+                    ::core::result::Result::Ok(())
+                })
+                .await,
+            )?
         }),
         _ => None,
     }

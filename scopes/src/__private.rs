@@ -17,6 +17,24 @@ pub fn result_block<T, F: std::future::Future<Output = crate::Result<T>>>(fut: F
     fut
 }
 
+/// The error type of the block a `bail!`/`ensure!` in a body runs in
+/// (`scopes-macros/src/question.rs`): what anyhow's macros return with the
+/// `anyhow` feature, into which another `ensure!`'s `e.into()` converts
+/// too; without the feature, the body's own error type.
+#[cfg(feature = "anyhow")]
+pub type EarlyError = anyhow::Error;
+/// The error type of the block a `bail!`/`ensure!` in a body runs in
+/// (`scopes-macros/src/question.rs`): without the `anyhow` feature, the
+/// body's own error type, as if the macro stood in the body itself.
+#[cfg(not(feature = "anyhow"))]
+pub type EarlyError = Error;
+
+/// Types the block a `bail!`/`ensure!` in a body runs in: its error is
+/// [`EarlyError`] (rustc takes an async block's output type from here).
+pub fn early<T, F: std::future::Future<Output = Result<T, EarlyError>>>(fut: F) -> F {
+    fut
+}
+
 /// `e?` in a scope or child body is written `q(e)?` by the macros, so that
 /// its error converts into [`Error`] from an `anyhow::Error` too (SPEC
 /// §2e), which a `From` impl cannot do: `impl From<anyhow::Error>` collides
