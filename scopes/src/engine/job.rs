@@ -315,6 +315,13 @@ impl JobCore {
     /// Lets go of a job record: kept, emptied, for the thread's next child
     /// if this was its last reference (`KEPT`); else dropped.
     pub(crate) fn let_go(job: Arc<Self>) {
+        // Still shared (a child's slot letting go while the registry's list
+        // or a handle holds it): a plain drop. `Arc::get_mut` would find
+        // the same with an atomic read-modify-write, the costliest step of
+        // a look (W1 makes 17 of them per child).
+        if Arc::strong_count(&job) != 1 {
+            return drop(job);
+        }
         // A full list (a burst of more than `KEPT_RECORDS`) costs a look.
         let dropped = KEPT.try_with(move |kept| {
             if kept.borrow().len() >= KEPT_RECORDS {
