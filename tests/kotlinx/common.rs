@@ -43,3 +43,15 @@ pub fn recorder() -> (
         g.lock().unwrap().push(e.clone())
     })
 }
+
+/// Kotlin's blocking `CyclicBarrier.await()` in a `parallel` child: blocks
+/// the worker thread as Kotlin's does, through tokio's `block_in_place`,
+/// which first hands the worker's queued tasks (its LIFO slot too) to
+/// another thread, so that a partner queued behind the blocked child still
+/// runs. A plain `Barrier::wait` there could wait for ever: a debug run on
+/// a loaded 2-core machine hung in `await_all_multiple_exceptions`.
+pub fn wait_on_worker(barrier: &std::sync::Barrier) {
+    tokio::task::block_in_place(|| {
+        barrier.wait();
+    });
+}

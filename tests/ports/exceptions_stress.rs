@@ -4,8 +4,9 @@
 //! failure is the scope's; every other one happened while the scope was
 //! cancelling and is suppressed, once (R6). Kotlin's blocking
 //! `CyclicBarrier` is `std::sync::Barrier` (the children block their worker
-//! threads, so none of them can be dropped before it fails: each returns
-//! its failure from the poll that passes the barrier).
+//! threads, through `block_in_place`: `wait_on_worker`, so none of them can
+//! be dropped before it fails: each returns its failure from the poll that
+//! passes the barrier).
 
 use super::common::*;
 use scopes::prelude::*;
@@ -31,7 +32,7 @@ async fn multiple_parallel_children_throw_at_once() {
             for name in NAMES {
                 let barrier = barrier.clone();
                 launch(parallel) {
-                    barrier.wait();
+                    wait_on_worker(&barrier);
                     Err::<(), _>(fail(name))
                 };
             }
@@ -57,7 +58,7 @@ async fn multiple_parallel_grandchildren_throw_at_once_handler_gets_all() {
                     for name in NAMES {
                         let barrier = barrier.clone();
                         launch(parallel) {
-                            barrier.wait();
+                            wait_on_worker(&barrier);
                             Err::<(), _>(fail(name))
                         };
                     }
@@ -88,7 +89,7 @@ async fn concurrent_exceptions_stress() {
                 for index in 0..4u64 {
                     let barrier = barrier.clone();
                     launch(parallel) {
-                        barrier.wait();
+                        wait_on_worker(&barrier);
                         // randomWait: a short spin of a pseudo-random length
                         let spins = (i * 7 + index * 13) % 5 * 200;
                         for _ in 0..spins {

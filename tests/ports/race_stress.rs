@@ -3,7 +3,8 @@
 //! multi-thread runtime: a cancel racing with a child that fails without
 //! suspending never hides the failure (R6: a real failure beats a
 //! cancellation); a cancelled child is a cancellation for `await_all`.
-//! Kotlin's blocking `CyclicBarrier` is `std::sync::Barrier`.
+//! Kotlin's blocking `CyclicBarrier` is `std::sync::Barrier`, waited on in
+//! the children through `block_in_place` (`wait_on_worker`).
 
 use super::common::*;
 use scopes::prelude::*;
@@ -20,7 +21,7 @@ async fn exceptional_join_with_cancellation() {
         let b = barrier.clone();
         let r: scopes::Result<()> = supervisor_scope! {
             let exceptional = async(parallel) {
-                b.wait();
+                wait_on_worker(&b);
                 Err::<(), _>(fail("TestException"))
             };
             let e2 = exceptional.clone();
@@ -49,9 +50,9 @@ async fn await_all_multiple_exceptions() {
         let barrier = Arc::new(Barrier::new(3));
         let r: scopes::Result<()> = supervisor_scope! {
             let (b1, b2, b3) = (barrier.clone(), barrier.clone(), barrier.clone());
-            let d1 = async(parallel) { b1.wait(); Err::<u64, _>(fail("TestException")) };
-            let d2 = async(parallel) { b2.wait(); Err::<u64, _>(fail("TestException")) };
-            let d3 = async(parallel) { b3.wait(); Ok(1u64) };
+            let d1 = async(parallel) { wait_on_worker(&b1); Err::<u64, _>(fail("TestException")) };
+            let d2 = async(parallel) { wait_on_worker(&b2); Err::<u64, _>(fail("TestException")) };
+            let d3 = async(parallel) { wait_on_worker(&b3); Ok(1u64) };
             let e = await_all([d1, d2, d3]).await.unwrap_err();
             assert_eq!(name_of(&e), Some("TestException"), "iteration {i}: {e:?}");
             Ok(())
@@ -67,8 +68,8 @@ async fn await_all_parallel_values() {
         let barrier = Arc::new(Barrier::new(2));
         let r: scopes::Result<()> = coroutine_scope! {
             let (b1, b2) = (barrier.clone(), barrier.clone());
-            let d1 = async(parallel) { b1.wait(); Ok(1u64) };
-            let d2 = async(parallel) { b2.wait(); Ok(2u64) };
+            let d1 = async(parallel) { wait_on_worker(&b1); Ok(1u64) };
+            let d2 = async(parallel) { wait_on_worker(&b2); Ok(2u64) };
             let (j1, j2) = (d1.job().clone(), d2.job().clone());
             assert_eq!(await_all([d1, d2]).await?, [1, 2]);
             assert!(j1.is_completed() && j2.is_completed());
