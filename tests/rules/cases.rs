@@ -2142,6 +2142,17 @@ async fn r14_yield_in_a_nested_scope_lets_the_whole_tree_run() {
     assert_eq!(spins, at_cancel, "no spin after the cancel");
 }
 
+/// What the deadlines below cut short: a nested scope whose body waits
+/// 50 ms.
+fn a_scope_waiting_50_ms() -> impl std::future::Future<Output = Result<u8>> {
+    coroutine_scope(|_inner| {
+        Box::pin(async move {
+            delay(ms(50)).await?;
+            Ok(1u8)
+        })
+    })
+}
+
 /// R14 after a nested scope a timeout cut short (Kotlin:
 /// `withTimeoutOrNull(10) { coroutineScope { delay(50) } }`, then
 /// `launch { log("child") }; yield(); log("body")` logs child, body): the
@@ -2154,16 +2165,7 @@ async fn r14_a_child_started_after_a_timed_out_nested_scope_runs_at_the_next_yie
     let log = &log;
     coroutine_scope(|s| {
         Box::pin(async move {
-            let cut_short = with_timeout_or_none(
-                ms(10),
-                coroutine_scope(|_inner| {
-                    Box::pin(async move {
-                        delay(ms(50)).await?;
-                        Ok(1u8)
-                    })
-                }),
-            )
-            .await?;
+            let cut_short = with_timeout_or_none(ms(10), a_scope_waiting_50_ms()).await?;
             assert_eq!(cut_short, None);
             s.launch(async move {
                 log.push("child");
@@ -2191,16 +2193,8 @@ async fn r14_a_timed_out_scope_in_a_nested_body_leaves_the_next_yield_in_order()
             s.launch(async move {
                 coroutine_scope(|nested| {
                     Box::pin(async move {
-                        let cut_short = scopes::cancel_on(
-                            delay(ms(10)),
-                            coroutine_scope(|_inner| {
-                                Box::pin(async move {
-                                    delay(ms(50)).await?;
-                                    Ok(1u8)
-                                })
-                            }),
-                        )
-                        .await?;
+                        let cut_short =
+                            scopes::cancel_on(delay(ms(10)), a_scope_waiting_50_ms()).await?;
                         assert_eq!(cut_short, None);
                         nested.launch(async move {
                             log.push("grandchild");
@@ -2230,16 +2224,7 @@ async fn r7_a_child_started_after_a_timed_out_nested_scope_cleans_up_when_cancel
     let log = &log;
     let (result, took) = timed(coroutine_scope(|s| {
         Box::pin(async move {
-            let timed_out = with_timeout(
-                ms(10),
-                coroutine_scope(|_inner| {
-                    Box::pin(async move {
-                        delay(ms(50)).await?;
-                        Ok(1u8)
-                    })
-                }),
-            )
-            .await;
+            let timed_out = with_timeout(ms(10), a_scope_waiting_50_ms()).await;
             assert!(timed_out.unwrap_err().is_timeout());
             let job = s.launch(async move {
                 if let Err(cancelled) = delay(Duration::from_secs(60)).await {
