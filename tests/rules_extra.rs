@@ -2,8 +2,9 @@
 //! that `tests/rules.rs` does not cover: a rule in a nested scope, in a
 //! supervisor, in a lazy or parallel child, inside `with_timeout`, after a
 //! cancel, with a panic instead of an `Err`, at the same virtual instant as
-//! another event. The cases in `rules_extra/cases.rs` run on both kinds of
-//! scope (`send::`, `local::`); `send_only::` and `dsl::` hold for plain
+//! another event. The cases in `rules_extra/cases.rs` and
+//! `rules_extra/deadline_order.rs` (dispatch order around deadlines) run on
+//! both kinds of scope (`send::`, `local::`); `send_only::` and `dsl::` hold for plain
 //! scopes (and the DSL's `local` option). All on tokio's paused clock with
 //! exact virtual times, except the two multi-thread `Send` checks.
 

@@ -9,3 +9,8 @@ pub(crate) use scopes::{
 #[allow(clippy::duplicate_mod)]
 #[path = "cases.rs"]
 mod cases;
+
+// Dispatch order around deadlines, on the same terms.
+#[allow(clippy::duplicate_mod)]
+#[path = "deadline_order.rs"]
+mod deadline_order;
