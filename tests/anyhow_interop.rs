@@ -606,3 +606,39 @@ async fn a_users_own_ensure_macro_works_in_a_body() {
     assert_eq!(e.to_string(), "too big");
     assert!(e.downcast_ref::<TooBig>().is_some(), "{e:?}");
 }
+
+/// A body that holds a `MutexGuard` or an `Rc` across `ensure!`/`bail!`
+/// stays `Send` (R13): without an `.await` in their arguments they run in
+/// a closure, not an awaited block (found by a review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bail_and_ensure_keep_a_body_send() {
+    async fn check(m: &std::sync::Mutex<u32>) -> scopes::Result<u32> {
+        coroutine_scope! {
+            let g = m.lock().unwrap();
+            anyhow::ensure!(*g < 10, "too big: {}", *g);
+            Ok(*g)
+        }
+    }
+    async fn child(m: &std::sync::Mutex<u32>) -> scopes::Result<()> {
+        coroutine_scope! {
+            launch! {
+                let g = m.lock().unwrap();
+                if *g > 100 {
+                    anyhow::bail!("huge {}", *g);
+                }
+            }
+            Ok(())
+        }
+    }
+    async fn rc() -> scopes::Result<u32> {
+        coroutine_scope! {
+            let r = std::rc::Rc::new(5u32);
+            anyhow::ensure!(*r > 0);
+            Ok(*r)
+        }
+    }
+    static M: std::sync::Mutex<u32> = std::sync::Mutex::new(3);
+    assert_eq!(tokio::spawn(check(&M)).await.unwrap().unwrap(), 3);
+    tokio::spawn(child(&M)).await.unwrap().unwrap();
+    assert_eq!(tokio::spawn(rc()).await.unwrap().unwrap(), 5);
+}

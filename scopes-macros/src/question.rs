@@ -84,25 +84,28 @@ impl VisitMut for Body {
 
 // Input:  anyhow::bail!("too big: {n}")
 // Output: match ::scopes::__private::q(
-//             ::scopes::__private::early::<Infallible, _>(async { anyhow::bail!("too big: {n}") }).await,
+//             ::scopes::__private::early_now::<Infallible, _>(|| anyhow::bail!("too big: {n}")),
 //         )? {}
-// Input:  ensure!(n < 100, "too big")
+// Input:  ensure!(five.await? < 3, "too big")
 // Output: ::scopes::__private::q(
-//             ::scopes::__private::early::<(), _>(async { ensure!(n < 100, "too big"); Ok(()) }).await,
+//             ::scopes::__private::early::<(), _>(async { ensure!(five.await? < 3, "too big"); Ok(()) })
+//                 .await,
 //         )?
 /// anyhow's `bail!` and `ensure!` return an `anyhow::Error` from where they
 /// stand, where a body returns `scopes::Error` (a type error about two
-/// `Error`s): they run as written in an async block of their own, awaited
-/// where they stand (their arguments may `.await`), whose `Result` the
-/// body's `?` converts, as it does `Err(anyhow!(..))?`. The block's error
+/// `Error`s): they run as written in a closure called where they stand,
+/// whose `Result` the body's `?` converts, as it does `Err(anyhow!(..))?`;
+/// in an async block awaited there when their arguments `.await` (a
+/// closure cannot), and only then, so that a body that holds a
+/// `MutexGuard` or an `Rc` across the macro stays `Send` (R13). The error
 /// type is `scopes::__private::EarlyError`: `anyhow::Error` with the
 /// `anyhow` feature, which anyhow's macros return and into which an
-/// `ensure!` of another crate's shape (snafu's: `return Err(e.into())`)
-/// converts; `scopes::Error` without it, as if the macro stood in the body
-/// itself. Only anyhow's paths and the bare names (`use anyhow::bail;`).
-/// The block is awaited at once, so nothing it borrows outlives it, and it
-/// is written after the body's children are (a non-`move` `async` block
-/// here is not a child).
+/// `ensure!` of another crate's shape (snafu's: `Err(e.into())`) converts;
+/// `scopes::Error` without it, as if the macro stood in the body itself.
+/// Only anyhow's paths and the bare names (`use anyhow::bail;`). Nothing
+/// the closure or block borrows outlives it, and the block is written after
+/// the body's children are (a non-`move` `async` block here is not a
+/// child).
 fn early_return(mac: &Macro) -> Option<TokenStream> {
     let segments: Vec<String> = mac
         .path
@@ -118,23 +121,39 @@ fn early_return(mac: &Macro) -> Option<TokenStream> {
     }
     let span = mac.path.span();
     let user = mac.to_token_stream();
-    match name.as_str() {
-        "bail" => Some(quote_spanned! {span=>
-            match ::scopes::__private::q(
-                ::scopes::__private::early::<::core::convert::Infallible, _>(async { #user }).await,
-            )? {}
-        }),
-        "ensure" => Some(quote_spanned! {span=>
-            ::scopes::__private::q(
-                ::scopes::__private::early::<(), _>(async {
-                    #user;
-                    ::core::result::Result::Ok(())
-                })
-                .await,
-            )?
-        }),
-        _ => None,
-    }
+    // What the closure or block runs: a `bail!` diverges; an `ensure!`
+    // whose condition holds gives `Ok(())`.
+    let (ok, run) = match name.as_str() {
+        "bail" => (quote_spanned! {span=> ::core::convert::Infallible}, user),
+        "ensure" => (
+            quote_spanned! {span=> ()},
+            quote_spanned! {span=> #user; ::core::result::Result::Ok(()) },
+        ),
+        _ => return None,
+    };
+    let ran = if has_await(mac.tokens.clone()) {
+        quote_spanned! {span=> ::scopes::__private::early::<#ok, _>(async { #run }).await }
+    } else {
+        quote_spanned! {span=> ::scopes::__private::early_now::<#ok, _>(|| { #run }) }
+    };
+    Some(match name.as_str() {
+        "bail" => quote_spanned! {span=> match ::scopes::__private::q(#ran)? {} },
+        _ => quote_spanned! {span=> ::scopes::__private::q(#ran)? },
+    })
+}
+
+/// Whether `tokens` hold a `.await` at any depth.
+fn has_await(tokens: TokenStream) -> bool {
+    let mut after_dot = false;
+    tokens.into_iter().any(|token| {
+        let found = match &token {
+            TokenTree::Ident(ident) => after_dot && ident == "await",
+            TokenTree::Group(group) => has_await(group.stream()),
+            _ => false,
+        };
+        after_dot = matches!(&token, TokenTree::Punct(punct) if punct.as_char() == '.');
+        found
+    })
 }
 
 /// std's macros whose arguments are evaluated where the macro stands, so
@@ -173,4 +192,17 @@ fn has_question(tokens: TokenStream) -> bool {
         TokenTree::Group(group) => has_question(group.stream()),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_await;
+
+    #[test]
+    fn an_await_is_found_at_any_depth_and_only_after_a_dot() {
+        assert!(has_await(quote::quote!(five.await? < 3, "too big")));
+        assert!(has_await(quote::quote!(f(x, (d.await)?), "m")));
+        assert!(!has_await(quote::quote!(awaited < 3, "await")));
+        assert!(!has_await(quote::quote!(n.awaits() < 3)));
+    }
 }

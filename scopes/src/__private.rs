@@ -29,10 +29,18 @@ pub type EarlyError = anyhow::Error;
 #[cfg(not(feature = "anyhow"))]
 pub type EarlyError = Error;
 
-/// Types the block a `bail!`/`ensure!` in a body runs in: its error is
-/// [`EarlyError`] (rustc takes an async block's output type from here).
+/// Types the block a `bail!`/`ensure!` whose arguments `.await` runs in
+/// in a body: its error is [`EarlyError`] (rustc takes an async block's
+/// output type from here).
 pub fn early<T, F: std::future::Future<Output = Result<T, EarlyError>>>(fut: F) -> F {
     fut
+}
+
+/// Runs the closure a `bail!`/`ensure!` in a body runs in, where it stands;
+/// its error is [`EarlyError`].
+#[inline]
+pub fn early_now<T, F: FnOnce() -> Result<T, EarlyError>>(f: F) -> Result<T, EarlyError> {
+    f()
 }
 
 /// `e?` in a scope or child body is written `q(e)?` by the macros, so that
