@@ -17,6 +17,12 @@
 //! JobExceptionsStressTest, ConcurrentExceptionsStressTest, JoinStressTest,
 //! AwaitStressTest, JobActivationStressTest, WithTimeoutChildDispatchStressTest
 //! (exceptions_stress.rs, race_stress.rs).
+//!
+//! Twentieth session: SelectDeferredTest, SelectJobTest (onto `race` and
+//! `join_all`), AtomicCancellationTest, SupervisorTest.testSupervisorJob,
+//! JobExceptionHandlingTest, ProduceTest, CancellableResumeTest
+//! (selects_and_leftovers.rs); the dispatch order around deadlines is in
+//! tests/rules_extra/deadline_order.rs.
 #[path = "ports/basic_ops.rs"]
 mod basic_ops;
 #[path = "ports/block_scopes.rs"]
@@ -63,6 +69,8 @@ mod race_stress;
 mod rethrow;
 #[path = "ports/same_instant.rs"]
 mod same_instant;
+#[path = "ports/selects_and_leftovers.rs"]
+mod selects_and_leftovers;
 #[path = "ports/stress.rs"]
 mod stress;
 #[path = "ports/sync.rs"]

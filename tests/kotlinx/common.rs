@@ -55,3 +55,13 @@ pub fn wait_on_worker(barrier: &std::sync::Barrier) {
         barrier.wait();
     });
 }
+
+/// "1", "2", .. "n": the log of a Kotlin test's `expect(1)` .. `expect(n)`.
+pub fn nums(n: u32) -> Vec<String> {
+    (1..=n).map(|i| i.to_string()).collect()
+}
+
+/// The names of the failures a handler (`recorder`) got, in order.
+pub fn names(got: &Arc<Mutex<Vec<scopes::Error>>>) -> Vec<Option<&'static str>> {
+    got.lock().unwrap().iter().map(name_of).collect()
+}

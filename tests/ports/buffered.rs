@@ -8,10 +8,6 @@ use super::common::*;
 use scopes::channel::UNLIMITED;
 use scopes::prelude::*;
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // BufferedChannelTest.testSimple: the receiver takes from the buffer
 // without suspending; the suspended sender's item then takes the freed
 // place; the second receive takes it without suspending.

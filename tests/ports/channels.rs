@@ -5,10 +5,6 @@
 use super::common::*;
 use scopes::prelude::*;
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // RendezvousChannelTest.testIteratorClosed
 #[tokio::test(start_paused = true)]
 async fn rendezvous_iterator_closed() {

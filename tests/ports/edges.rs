@@ -7,10 +7,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // DelayTest.testCancellation / testMaxLongValue / testMaxIntValue: an async
 // child in a delay (1 s, i64::MAX ms, i32::MAX ms, Duration::MAX) is
 // cancelled; its await gives the cancellation at once.

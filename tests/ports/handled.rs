@@ -7,10 +7,6 @@ use super::common::*;
 use futures_util::StreamExt;
 use scopes::prelude::*;
 
-fn names(got: &std::sync::Arc<std::sync::Mutex<Vec<scopes::Error>>>) -> Vec<Option<&'static str>> {
-    got.lock().unwrap().iter().map(name_of).collect()
-}
-
 // SelectDeferredTest-like: race returning a child's failure
 #[tokio::test(start_paused = true)]
 async fn race_failure_returned_is_not_reported_again() {

@@ -9,13 +9,6 @@ use super::common::*;
 use scopes::prelude::*;
 use std::sync::{Arc, OnceLock};
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-fn names(got: &Arc<std::sync::Mutex<Vec<scopes::Error>>>) -> Vec<Option<&'static str>> {
-    got.lock().unwrap().iter().map(name_of).collect()
-}
-
 // JobTest.testOnCancellingHandler (the handler is the cancel_and_join's return)
 #[tokio::test(start_paused = true)]
 async fn job_on_cancelling_handler() {

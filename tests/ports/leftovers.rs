@@ -10,13 +10,6 @@
 use super::common::*;
 use scopes::prelude::*;
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-fn names(got: &std::sync::Arc<std::sync::Mutex<Vec<scopes::Error>>>) -> Vec<Option<&'static str>> {
-    got.lock().unwrap().iter().map(name_of).collect()
-}
-
 // CoroutinesTest.testWaitChild: the scope waits for its child (R1, R14).
 #[tokio::test(start_paused = true)]
 async fn coroutines_wait_child() {

@@ -17,10 +17,6 @@ fn block_for(d: Duration) {
     let _ = tokio::time::advance(d).now_or_never();
 }
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // WithTimeoutOrNullJvmTest.testIgnoredTimeout: the deadline passes while the
 // work blocks, but the work completes without suspending: its value wins.
 #[tokio::test(start_paused = true)]

@@ -7,10 +7,6 @@ use super::common::*;
 use scopes::prelude::*;
 use tokio::sync::{Mutex, Semaphore};
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // SemaphoreTest.testSimple
 #[tokio::test(start_paused = true)]
 async fn semaphore_simple() {

@@ -8,10 +8,6 @@ use scopes::prelude::*;
 use std::time::Duration;
 use tokio::time::Instant;
 
-fn nums(n: u32) -> Vec<String> {
-    (1..=n).map(|i| i.to_string()).collect()
-}
-
 // WithTimeoutDurationTest.testBasicNoSuspend
 #[tokio::test(start_paused = true)]
 async fn with_timeout_duration_basic_no_suspend() {
