@@ -642,3 +642,18 @@ async fn bail_and_ensure_keep_a_body_send() {
     tokio::spawn(child(&M)).await.unwrap().unwrap();
     assert_eq!(tokio::spawn(rc()).await.unwrap().unwrap(), 5);
 }
+
+#[path = "../examples/anyhow_app.rs"]
+#[allow(
+    dead_code,
+    reason = "the example's `main` is not called here; `run` is"
+)]
+mod anyhow_app;
+
+/// examples/anyhow_app.rs, the app a user on anyhow writes: its asserts
+/// (context chains through a scope's failure, `bail!`/`ensure!` in a
+/// `#[scoped]` fn and its children) hold.
+#[tokio::test(start_paused = true)]
+async fn the_anyhow_app_example_runs() {
+    anyhow_app::run().await.unwrap();
+}
