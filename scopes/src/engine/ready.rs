@@ -987,9 +987,16 @@ impl ReadyQueue {
     /// has not taken yet: it cancels them as it takes them, and their
     /// handles' reads do at once (`JobCore::catch_up_with_cancel_children`).
     pub(crate) fn cover_starts_so_far(&self) {
+        self.cover();
+    }
+
+    /// [`cover_starts_so_far`](Self::cover_starts_so_far), giving the
+    /// scope's record of cancels it made (or found).
+    fn cover(&self) -> &Cancels {
         let started = self.started_total.load(Ordering::Acquire);
         let cancels = self.cancels.get_or_init(Box::default);
         cancels.before.fetch_max(started, Ordering::AcqRel);
+        cancels
     }
 
     /// Records that children were started without a marker; the scope
@@ -1003,8 +1010,7 @@ impl ReadyQueue {
     /// Covers every child started so far by a `cancel_children` call: those
     /// not adopted yet are cancelled as they are.
     pub(crate) fn cancel_children_started_so_far(&self) {
-        self.cover_starts_so_far();
-        let cancels = self.cancels.get_or_init(Box::default);
+        let cancels = self.cover();
         // Out of the lock: a cancel wakes whoever waits on the child.
         let unadopted = std::mem::take(&mut *lock(&cancels.unadopted));
         for child in unadopted.iter().filter_map(Weak::upgrade) {

@@ -427,10 +427,9 @@ thread_local! {
     /// as in Kotlin. Weak, and let go of as the outermost root draining on
     /// the thread ends an entry (`forget_started_here`; roots drained
     /// inside that entry, through a combinator, leave theirs to it): a
-    /// child that ends within the step
-    /// (its scope nested in a job the step polls) is not kept alive here,
-    /// nor the failure it ended with (which its scope adds to in place
-    /// while nothing else holds it).
+    /// child that ends within the step (its scope nested in a job the step
+    /// polls) is not kept alive here, nor the failure it ended with (which
+    /// its scope adds to in place while nothing else holds it).
     static STARTED_HERE: RefCell<Vec<Weak<JobCore>>> = const { RefCell::new(Vec::new()) };
 
     /// Whether `STARTED_HERE` may hold notes: what a root looks at after
